@@ -1,0 +1,1 @@
+//! Simulators of the services MsSync talks to, for tests, the demo and the benchmarks.
