@@ -4,11 +4,13 @@
 //! [`host`]; every rule of the sync lives here, so the C ABI, the WASM build and the command line
 //! stay thin.
 
+pub mod engine;
 pub mod erp;
 pub mod error;
 pub mod graph;
 pub mod host;
 pub mod identity;
+pub mod jobs;
 pub mod model;
 
 pub use error::{ErrorCode, PublicError};

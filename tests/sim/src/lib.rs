@@ -1,1 +1,6 @@
-//! Simulators of the services MsSync talks to, for tests, the demo and the benchmarks.
+//! Stateful simulators of the services MsSync talks to, built on wiremock, for the tests, the demo
+//! and the benchmarks. Each runs on its own loopback port.
+
+pub mod entra;
+pub mod erp;
+pub mod graph;

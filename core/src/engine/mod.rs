@@ -1,0 +1,1 @@
+//! The sync engine (reconcile, plan, apply, journal): filled by its own issue.

@@ -1,0 +1,1 @@
+//! ERP.net activity <-> neutral calendar item: filled with the ERP.net connector.

@@ -1,0 +1,1 @@
+//! Graph event <-> neutral calendar item: filled with the Graph connector.

@@ -1,0 +1,3 @@
+//! Jobs: one per kind of resource kept in step. Calendar first.
+
+pub mod calendar;

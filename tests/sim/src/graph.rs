@@ -1,0 +1,1 @@
+//! Placeholder: filled with its connector.
