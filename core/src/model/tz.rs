@@ -27,6 +27,83 @@ pub enum TimeZoneError {
     BadDateTime(String),
 }
 
+/// A time zone with its rules, named by IANA. Every zone the sync handles is one of these, so how
+/// rules are sourced stays a private matter of this module.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Zone(Tz);
+
+impl Zone {
+    pub fn utc() -> Self {
+        Zone(Tz::UTC)
+    }
+
+    /// A zone as users, Graph or ERP.net name it: an IANA name, a Windows id or a Windows
+    /// display name.
+    pub fn parse(name: &str) -> Result<Self, TimeZoneError> {
+        parse_zone(name)
+    }
+
+    /// The IANA name, e.g. "Europe/Sofia".
+    pub fn iana_name(&self) -> &'static str {
+        self.0.name()
+    }
+
+    /// The Windows zone, following the CLDR territory mappings (so "Europe/Sofia" is
+    /// "FLE Standard Time"). Zones CLDR does not list have none.
+    pub fn windows(&self) -> Option<WindowsZone> {
+        WindowsTimezone::try_from(self.0)
+            .ok()
+            .map(WindowsZone::from)
+    }
+
+    /// The name Graph should be given: the Windows id where CLDR has one, else the IANA name
+    /// (Graph accepts both in `outlook.timezone` and `dateTimeTimeZone`).
+    pub fn graph_name(&self) -> String {
+        if self.0 == Tz::UTC {
+            return "UTC".to_owned();
+        }
+        self.windows()
+            .map(|w| w.id.to_owned())
+            .unwrap_or_else(|| self.iana_name().to_owned())
+    }
+
+    /// The wall-clock time of an instant in this zone.
+    pub fn to_local(&self, instant: DateTime<Utc>) -> NaiveDateTime {
+        instant.with_timezone(&self.0).naive_local()
+    }
+
+    /// The instant of a wall-clock time in this zone, by the rules in the module comment.
+    pub fn to_instant(&self, local: NaiveDateTime) -> DateTime<Utc> {
+        local_to_instant(local, self.0)
+    }
+}
+
+impl std::fmt::Display for Zone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.iana_name())
+    }
+}
+
+impl FromStr for Zone {
+    type Err = TimeZoneError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        parse_zone(s)
+    }
+}
+
+impl Serialize for Zone {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.iana_name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Zone {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        parse_zone(&name).map_err(serde::de::Error::custom)
+    }
+}
+
 /// Graph's custom zone marker; see the module comment for how it is read.
 pub const GRAPH_CUSTOM_ZONE: &str = "tzone://Microsoft/Custom";
 const GRAPH_UTC_ZONE: &str = "tzone://Microsoft/Utc";
@@ -66,40 +143,25 @@ pub fn windows_zone(name: &str) -> Option<WindowsZone> {
         .map(WindowsZone::from)
 }
 
-/// IANA rules for a Windows zone id or display name.
-pub fn windows_to_iana(name: &str) -> Result<Tz, TimeZoneError> {
+/// The zone of a Windows zone id or display name, by its CLDR default IANA zone.
+pub fn windows_to_iana(name: &str) -> Result<Zone, TimeZoneError> {
     let zone = windows_zone(name).ok_or_else(|| TimeZoneError::UnknownZone(name.to_owned()))?;
-    Tz::from_str(zone.iana).map_err(|_| TimeZoneError::UnknownZone(name.to_owned()))
+    Tz::from_str(zone.iana)
+        .map(Zone)
+        .map_err(|_| TimeZoneError::UnknownZone(name.to_owned()))
 }
 
-/// The Windows zone for an IANA zone, following the CLDR territory mappings (so
-/// "Europe/Sofia" is "FLE Standard Time"). Zones CLDR does not list have none.
-pub fn iana_to_windows(zone: Tz) -> Option<WindowsZone> {
-    WindowsTimezone::try_from(zone).ok().map(WindowsZone::from)
-}
-
-/// A zone as users, Graph or ERP.net name it: an IANA name, a Windows id or a Windows display name.
-pub fn parse_zone(name: &str) -> Result<Tz, TimeZoneError> {
+fn parse_zone(name: &str) -> Result<Zone, TimeZoneError> {
     let trimmed = name.trim();
     if trimmed.eq_ignore_ascii_case("UTC") || trimmed == GRAPH_UTC_ZONE {
-        return Ok(Tz::UTC);
+        return Ok(Zone::utc());
     }
-    Tz::from_str(trimmed).or_else(|_| windows_to_iana(trimmed))
+    Tz::from_str(trimmed)
+        .map(Zone)
+        .or_else(|_| windows_to_iana(trimmed))
 }
 
-/// The name Graph should be given for a zone: its Windows id where CLDR has one, else the IANA
-/// name (Graph accepts both in `outlook.timezone` and `dateTimeTimeZone`).
-pub fn graph_zone_name(zone: Tz) -> String {
-    if zone == Tz::UTC {
-        return "UTC".to_owned();
-    }
-    iana_to_windows(zone)
-        .map(|w| w.id.to_owned())
-        .unwrap_or_else(|| zone.name().to_owned())
-}
-
-/// The instant of a wall-clock time in `zone`, by the rules in the module comment.
-pub fn local_to_instant(local: NaiveDateTime, zone: Tz) -> DateTime<Utc> {
+fn local_to_instant(local: NaiveDateTime, zone: Tz) -> DateTime<Utc> {
     match zone.from_local_datetime(&local) {
         LocalResult::Single(t) => t.with_timezone(&Utc),
         LocalResult::Ambiguous(earlier, _) => earlier.with_timezone(&Utc),
@@ -126,26 +188,25 @@ pub struct GraphDateTime {
 impl GraphDateTime {
     /// The instant this value names. Zones Graph cannot name (`tzone://Microsoft/Custom`, or
     /// any other name we cannot resolve) are read in `fallback`, the user's zone.
-    pub fn to_instant(&self, fallback: Tz) -> Result<DateTime<Utc>, TimeZoneError> {
+    pub fn to_instant(&self, fallback: &Zone) -> Result<DateTime<Utc>, TimeZoneError> {
         let local = parse_graph_local(&self.date_time)?;
-        let zone = parse_zone(&self.time_zone).unwrap_or(fallback);
-        Ok(local_to_instant(local, zone))
+        let zone = parse_zone(&self.time_zone).unwrap_or_else(|_| fallback.clone());
+        Ok(zone.to_instant(local))
     }
 
     /// The wall-clock time of `instant` in `zone`, named as Graph expects.
-    pub fn from_instant(instant: DateTime<Utc>, zone: Tz) -> Self {
-        let local = instant.with_timezone(&zone).naive_local();
+    pub fn from_instant(instant: DateTime<Utc>, zone: &Zone) -> Self {
         Self {
-            date_time: format_graph_local(local),
-            time_zone: graph_zone_name(zone),
+            date_time: format_graph_local(zone.to_local(instant)),
+            time_zone: zone.graph_name(),
         }
     }
 
     /// Midnight of `date` in `zone`, for an all-day event.
-    pub fn all_day(date: NaiveDate, zone: Tz) -> Self {
+    pub fn all_day(date: NaiveDate, zone: &Zone) -> Self {
         Self {
             date_time: format_graph_local(date.and_time(NaiveTime::MIN)),
-            time_zone: graph_zone_name(zone),
+            time_zone: zone.graph_name(),
         }
     }
 
@@ -176,11 +237,11 @@ fn parse_graph_local(text: &str) -> Result<NaiveDateTime, TimeZoneError> {
 pub fn all_day_to_instants(
     start: NaiveDate,
     end_exclusive: NaiveDate,
-    zone: Tz,
+    zone: &Zone,
 ) -> (DateTime<Utc>, DateTime<Utc>) {
     (
-        local_to_instant(start.and_time(NaiveTime::MIN), zone),
-        local_to_instant(end_exclusive.and_time(NaiveTime::MIN), zone),
+        zone.to_instant(start.and_time(NaiveTime::MIN)),
+        zone.to_instant(end_exclusive.and_time(NaiveTime::MIN)),
     )
 }
 
@@ -189,25 +250,28 @@ pub fn all_day_to_instants(
 pub fn instants_to_all_day(
     start: DateTime<Utc>,
     end: DateTime<Utc>,
-    zone: Tz,
+    zone: &Zone,
 ) -> Option<(NaiveDate, NaiveDate)> {
     if end <= start {
         return None;
     }
-    let (s, e) = (start.with_timezone(&zone), end.with_timezone(&zone));
-    let midnight = |t: &DateTime<Tz>| t.time() == NaiveTime::MIN;
-    if !midnight(&s) || !midnight(&e) {
+    let (s, e) = (zone.to_local(start), zone.to_local(end));
+    if s.time() != NaiveTime::MIN || e.time() != NaiveTime::MIN {
         return None;
     }
     // Compare with the instants the dates map back to, so a midnight that exists twice or not at
     // all still round-trips exactly.
-    let dates = (s.date_naive(), e.date_naive());
+    let dates = (s.date(), e.date());
     (all_day_to_instants(dates.0, dates.1, zone) == (start, end)).then_some(dates)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn z(name: &str) -> Zone {
+        Zone::parse(name).unwrap()
+    }
 
     fn local(text: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap()
@@ -227,14 +291,15 @@ mod tests {
         );
         for zone in &zones {
             let tz = windows_to_iana(zone.id).unwrap_or_else(|e| panic!("{}: {e}", zone.id));
-            let back = iana_to_windows(tz)
-                .unwrap_or_else(|| panic!("{} -> {} has no Windows zone", zone.id, tz.name()));
+            let back = tz
+                .windows()
+                .unwrap_or_else(|| panic!("{} -> {} has no Windows zone", zone.id, tz.iana_name()));
             assert_eq!(
                 back.id,
                 zone.id,
                 "{} -> {} -> {}",
                 zone.id,
-                tz.name(),
+                tz.iana_name(),
                 back.id
             );
             assert_eq!(
@@ -253,17 +318,14 @@ mod tests {
             "(UTC+02:00) Helsinki, Kyiv, Riga, Sofia, Tallinn, Vilnius"
         );
         // CLDR's default ("001") zone for FLE is the tzdb name Europe/Kiev.
-        assert_eq!(parse_zone(fle.display_name).unwrap(), Tz::Europe__Kiev);
+        assert_eq!(parse_zone(fle.display_name).unwrap(), z("Europe/Kiev"));
+        assert_eq!(z("Europe/Sofia").windows().unwrap().id, "FLE Standard Time");
         assert_eq!(
-            iana_to_windows(Tz::Europe__Sofia).unwrap().id,
-            "FLE Standard Time"
-        );
-        assert_eq!(
-            iana_to_windows(Tz::America__New_York).unwrap().id,
+            z("America/New_York").windows().unwrap().id,
             "Eastern Standard Time"
         );
-        assert_eq!(parse_zone("Europe/Sofia").unwrap(), Tz::Europe__Sofia);
-        assert_eq!(parse_zone("UTC").unwrap(), Tz::UTC);
+        assert_eq!(parse_zone("Europe/Sofia").unwrap(), z("Europe/Sofia"));
+        assert_eq!(parse_zone("UTC").unwrap(), Zone::utc());
         assert!(matches!(
             parse_zone("Mars/Olympus"),
             Err(TimeZoneError::UnknownZone(_))
@@ -274,41 +336,41 @@ mod tests {
     fn wall_clock_is_kept_across_dst_in_sofia_and_new_york() {
         // A 09:00 meeting stays at 09:00 local on both sides of each 2026 change.
         let cases = [
-            (Tz::Europe__Sofia, "2026-03-28 09:00", "2026-03-28 07:00"), // EET +2
-            (Tz::Europe__Sofia, "2026-03-30 09:00", "2026-03-30 06:00"), // EEST +3
-            (Tz::Europe__Sofia, "2026-10-24 09:00", "2026-10-24 06:00"),
-            (Tz::Europe__Sofia, "2026-10-26 09:00", "2026-10-26 07:00"),
+            (z("Europe/Sofia"), "2026-03-28 09:00", "2026-03-28 07:00"), // EET +2
+            (z("Europe/Sofia"), "2026-03-30 09:00", "2026-03-30 06:00"), // EEST +3
+            (z("Europe/Sofia"), "2026-10-24 09:00", "2026-10-24 06:00"),
+            (z("Europe/Sofia"), "2026-10-26 09:00", "2026-10-26 07:00"),
             (
-                Tz::America__New_York,
+                z("America/New_York"),
                 "2026-03-07 09:00",
                 "2026-03-07 14:00",
             ), // EST -5
             (
-                Tz::America__New_York,
+                z("America/New_York"),
                 "2026-03-09 09:00",
                 "2026-03-09 13:00",
             ), // EDT -4
             (
-                Tz::America__New_York,
+                z("America/New_York"),
                 "2026-10-31 09:00",
                 "2026-10-31 13:00",
             ),
             (
-                Tz::America__New_York,
+                z("America/New_York"),
                 "2026-11-02 09:00",
                 "2026-11-02 14:00",
             ),
         ];
         for (zone, wall, expected_utc) in cases {
-            let instant = local_to_instant(local(wall), zone);
+            let instant = zone.to_instant(local(wall));
             assert_eq!(instant, utc(expected_utc), "{wall} in {zone}");
-            let graph = GraphDateTime::from_instant(instant, zone);
+            let graph = GraphDateTime::from_instant(instant, &zone);
             assert_eq!(
                 graph.date_time,
                 format!("{}:00.0000000", wall.replace(' ', "T"))
             );
             assert_eq!(
-                graph.to_instant(Tz::UTC).unwrap(),
+                graph.to_instant(&Zone::utc()).unwrap(),
                 instant,
                 "round trip {wall}"
             );
@@ -318,14 +380,11 @@ mod tests {
     #[test]
     fn skipped_hour_moves_forward_by_the_gap() {
         // Sofia skips 03:00-04:00 on 2026-03-29; New York skips 02:00-03:00 on 2026-03-08.
-        let sofia = local_to_instant(local("2026-03-29 03:30"), Tz::Europe__Sofia);
+        let sofia = z("Europe/Sofia").to_instant(local("2026-03-29 03:30"));
+        assert_eq!(z("Europe/Sofia").to_local(sofia), local("2026-03-29 04:30"));
+        let ny = z("America/New_York").to_instant(local("2026-03-08 02:30"));
         assert_eq!(
-            sofia.with_timezone(&Tz::Europe__Sofia).naive_local(),
-            local("2026-03-29 04:30")
-        );
-        let ny = local_to_instant(local("2026-03-08 02:30"), Tz::America__New_York);
-        assert_eq!(
-            ny.with_timezone(&Tz::America__New_York).naive_local(),
+            z("America/New_York").to_local(ny),
             local("2026-03-08 03:30")
         );
     }
@@ -333,9 +392,9 @@ mod tests {
     #[test]
     fn repeated_hour_takes_the_earlier_instant() {
         // Sofia repeats 03:00-04:00 on 2026-10-25 (EEST then EET).
-        let t = local_to_instant(local("2026-10-25 03:30"), Tz::Europe__Sofia);
+        let t = z("Europe/Sofia").to_instant(local("2026-10-25 03:30"));
         assert_eq!(t, utc("2026-10-25 00:30"));
-        let t = local_to_instant(local("2026-11-01 01:30"), Tz::America__New_York);
+        let t = z("America/New_York").to_instant(local("2026-11-01 01:30"));
         assert_eq!(t, utc("2026-11-01 05:30"));
     }
 
@@ -345,43 +404,43 @@ mod tests {
             date_time: date_time.into(),
             time_zone: zone.into(),
         };
-        let fallback = Tz::Europe__Sofia;
+        let fallback = z("Europe/Sofia");
         assert_eq!(
             at("2026-06-01T10:00:00.0000000", "FLE Standard Time")
-                .to_instant(fallback)
+                .to_instant(&fallback)
                 .unwrap(),
             utc("2026-06-01 07:00")
         );
         assert_eq!(
             at("2026-06-01T10:00:00", "America/New_York")
-                .to_instant(fallback)
+                .to_instant(&fallback)
                 .unwrap(),
             utc("2026-06-01 14:00")
         );
         assert_eq!(
             at("2026-06-01T10:00:00.0000000", "UTC")
-                .to_instant(fallback)
+                .to_instant(&fallback)
                 .unwrap(),
             utc("2026-06-01 10:00")
         );
         assert_eq!(
             at("2026-06-01T10:00:00.0000000", "tzone://Microsoft/Utc")
-                .to_instant(fallback)
+                .to_instant(&fallback)
                 .unwrap(),
             utc("2026-06-01 10:00")
         );
         // Custom zones are read in the user's zone (the fallback), as documented.
         assert_eq!(
             at("2026-06-01T10:00:00.0000000", GRAPH_CUSTOM_ZONE)
-                .to_instant(fallback)
+                .to_instant(&fallback)
                 .unwrap(),
             utc("2026-06-01 07:00")
         );
         assert!(matches!(
-            at("yesterday", "UTC").to_instant(fallback),
+            at("yesterday", "UTC").to_instant(&fallback),
             Err(TimeZoneError::BadDateTime(_))
         ));
-        let out = GraphDateTime::from_instant(utc("2026-06-01 07:00"), Tz::Europe__Sofia);
+        let out = GraphDateTime::from_instant(utc("2026-06-01 07:00"), &z("Europe/Sofia"));
         assert_eq!(out.time_zone, "FLE Standard Time");
         assert_eq!(out.date_time, "2026-06-01T10:00:00.0000000");
     }
@@ -391,29 +450,29 @@ mod tests {
         let date = NaiveDate::from_ymd_opt(2026, 12, 31).unwrap();
         let next = date.succ_opt().unwrap();
         for zone in [
-            Tz::Etc__GMTPlus12,
-            Tz::Pacific__Kiritimati,
-            Tz::Pacific__Apia,
-            Tz::UTC,
+            z("Etc/GMT+12"),
+            z("Pacific/Kiritimati"),
+            z("Pacific/Apia"),
+            Zone::utc(),
         ] {
-            let (start, end) = all_day_to_instants(date, next, zone);
+            let (start, end) = all_day_to_instants(date, next, &zone);
             assert_eq!(end - start, chrono::Duration::days(1), "{zone}");
             assert_eq!(
-                instants_to_all_day(start, end, zone),
+                instants_to_all_day(start, end, &zone),
                 Some((date, next)),
                 "{zone}"
             );
             assert_eq!(
-                GraphDateTime::all_day(date, zone).date().unwrap(),
+                GraphDateTime::all_day(date, &zone).date().unwrap(),
                 date,
                 "{zone}"
             );
         }
         // UTC-12 midnight is noon UTC: the same instants are not all-day for a UTC+14 user.
-        let (start, end) = all_day_to_instants(date, next, Tz::Etc__GMTPlus12);
+        let (start, end) = all_day_to_instants(date, next, &z("Etc/GMT+12"));
         assert_eq!(start, utc("2026-12-31 12:00"));
         assert_eq!(
-            instants_to_all_day(start, end, Tz::Pacific__Kiritimati),
+            instants_to_all_day(start, end, &z("Pacific/Kiritimati")),
             None
         );
     }
@@ -422,26 +481,28 @@ mod tests {
     fn all_day_spans_across_dst_and_rejections() {
         // The night clocks change is 23 or 25 hours long and still one all-day date.
         let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-        let (start, end) = all_day_to_instants(d("2026-03-29"), d("2026-03-30"), Tz::Europe__Sofia);
+        let (start, end) =
+            all_day_to_instants(d("2026-03-29"), d("2026-03-30"), &z("Europe/Sofia"));
         assert_eq!(end - start, chrono::Duration::hours(23));
         assert_eq!(
-            instants_to_all_day(start, end, Tz::Europe__Sofia),
+            instants_to_all_day(start, end, &z("Europe/Sofia")),
             Some((d("2026-03-29"), d("2026-03-30")))
         );
-        let (start, end) = all_day_to_instants(d("2026-10-24"), d("2026-10-27"), Tz::Europe__Sofia);
+        let (start, end) =
+            all_day_to_instants(d("2026-10-24"), d("2026-10-27"), &z("Europe/Sofia"));
         assert_eq!(end - start, chrono::Duration::hours(73));
         assert_eq!(
-            instants_to_all_day(start, start, Tz::Europe__Sofia),
+            instants_to_all_day(start, start, &z("Europe/Sofia")),
             None,
             "empty"
         );
         assert_eq!(
-            instants_to_all_day(end, start, Tz::Europe__Sofia),
+            instants_to_all_day(end, start, &z("Europe/Sofia")),
             None,
             "reversed"
         );
         assert_eq!(
-            instants_to_all_day(start + chrono::Duration::hours(1), end, Tz::Europe__Sofia),
+            instants_to_all_day(start + chrono::Duration::hours(1), end, &z("Europe/Sofia")),
             None,
             "not at midnight"
         );
