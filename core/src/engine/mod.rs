@@ -1,1 +1,11 @@
-//! The sync engine (reconcile, plan, apply, journal): filled by its own issue.
+//! The sync engine: the decision table (reconcile), leases, and the journal of a run.
+
+mod lease;
+mod reconcile;
+
+pub use lease::{Lease, LeaseError, acquire as acquire_lease, lease_key};
+
+pub use reconcile::{
+    ConflictPolicy, Decision, FieldConflict, Observed, Side, SideState, SideWrite,
+    reconcile_linked, reconcile_unlinked_pair,
+};

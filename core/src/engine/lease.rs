@@ -1,0 +1,258 @@
+//! The (user, job) lease: lets any number of host nodes run jobs on one store with no double sync.
+//!
+//! A lease is a store record taken by compare-and-swap and valid until it expires, so a node that
+//! died frees its jobs after the time-to-live. Every commit of a run carries the lease with its
+//! expected version ([`Lease::fence`]): a node that lost its lease while stalled cannot commit
+//! stale mappings or checkpoints over the newer holder's work.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::host::{Clock, Expect, Store, StoreError, Write, WriteBatch, WriteOp};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct LeaseRecord {
+    holder: String,
+    expires_at: DateTime<Utc>,
+}
+
+/// A lease this engine holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub key: String,
+    pub holder: String,
+    pub expires_at: DateTime<Utc>,
+    version: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LeaseError {
+    #[error("lease held by another runner until {until}")]
+    Held { until: DateTime<Utc> },
+    /// Someone else took the lease (it had expired) or it vanished.
+    #[error("lease lost")]
+    Lost,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The store key of the lease for `(user, job)`.
+pub fn lease_key(user: &str, job: &str) -> String {
+    format!("lease/{user}/{job}")
+}
+
+fn record_bytes(holder: &str, expires_at: DateTime<Utc>) -> Vec<u8> {
+    serde_json::to_vec(&LeaseRecord {
+        holder: holder.to_owned(),
+        expires_at,
+    })
+    .expect("a lease record serializes")
+}
+
+async fn current_version(store: &dyn Store, key: &str) -> Result<Option<u64>, StoreError> {
+    Ok(store.get(key).await?.map(|v| v.version))
+}
+
+/// Takes the lease if it is free or expired. A holder taking its own live lease again renews it.
+pub async fn acquire(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    key: &str,
+    holder: &str,
+    ttl: Duration,
+) -> Result<Lease, LeaseError> {
+    let now = clock.now();
+    let expect = match store.get(key).await? {
+        None => Expect::Absent,
+        Some(existing) => {
+            // An unreadable record is treated as expired: it cannot prove anyone holds it.
+            if let Ok(record) = serde_json::from_slice::<LeaseRecord>(&existing.value)
+                && record.expires_at > now
+                && record.holder != holder
+            {
+                return Err(LeaseError::Held {
+                    until: record.expires_at,
+                });
+            }
+            Expect::Version(existing.version)
+        }
+    };
+    let expires_at = now + chrono::Duration::from_std(ttl).unwrap_or_default();
+    let batch = WriteBatch::new().put(key, record_bytes(holder, expires_at), expect);
+    match store.commit(batch).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict { .. }) => {
+            // Another runner won the race between our read and our write.
+            let until = match store.get(key).await? {
+                Some(v) => serde_json::from_slice::<LeaseRecord>(&v.value)
+                    .map(|r| r.expires_at)
+                    .unwrap_or(expires_at),
+                None => expires_at,
+            };
+            return Err(LeaseError::Held { until });
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let version = current_version(store, key).await?.ok_or(LeaseError::Lost)?;
+    Ok(Lease {
+        key: key.to_owned(),
+        holder: holder.to_owned(),
+        expires_at,
+        version,
+    })
+}
+
+impl Lease {
+    /// A write that renews this lease until `expires_at` and fails the whole batch it is part of
+    /// if the lease is no longer ours. Put it in every commit of the run; after that commit
+    /// succeeds, call [`Lease::refresh_version`].
+    pub fn fence(&self, expires_at: DateTime<Utc>) -> Write {
+        Write {
+            key: self.key.clone(),
+            op: WriteOp::Put(record_bytes(&self.holder, expires_at)),
+            expect: Expect::Version(self.version),
+        }
+    }
+
+    /// Re-reads the version after a fenced commit; fails if the record is not ours.
+    pub async fn refresh_version(
+        &mut self,
+        store: &dyn Store,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), LeaseError> {
+        let current = store.get(&self.key).await?.ok_or(LeaseError::Lost)?;
+        let record: LeaseRecord =
+            serde_json::from_slice(&current.value).map_err(|_| LeaseError::Lost)?;
+        if record.holder != self.holder {
+            return Err(LeaseError::Lost);
+        }
+        self.version = current.version;
+        self.expires_at = expires_at;
+        Ok(())
+    }
+
+    /// Extends the lease on its own.
+    pub async fn renew(
+        &mut self,
+        store: &dyn Store,
+        clock: &dyn Clock,
+        ttl: Duration,
+    ) -> Result<(), LeaseError> {
+        let expires_at = clock.now() + chrono::Duration::from_std(ttl).unwrap_or_default();
+        let mut batch = WriteBatch::new();
+        batch.push(self.fence(expires_at));
+        match store.commit(batch).await {
+            Ok(()) => self.refresh_version(store, expires_at).await,
+            Err(StoreError::Conflict { .. }) => Err(LeaseError::Lost),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Gives the lease up. Releasing a lease someone else took over leaves theirs alone.
+    pub async fn release(self, store: &dyn Store) -> Result<(), LeaseError> {
+        match store
+            .commit(WriteBatch::new().delete(&self.key, Expect::Version(self.version)))
+            .await
+        {
+            Ok(()) | Err(StoreError::Conflict { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::host::{ManualClock, MemoryStore};
+
+    const TTL: Duration = Duration::from_secs(600);
+
+    fn setup() -> (MemoryStore, ManualClock) {
+        (
+            MemoryStore::new(),
+            ManualClock::new(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()),
+        )
+    }
+
+    #[test]
+    fn second_runner_is_refused_until_release_or_expiry() {
+        futures::executor::block_on(async {
+            let (store, clock) = setup();
+            let key = lease_key("u1", "calendar");
+            let a = acquire(&store, &clock, &key, "node-a", TTL).await.unwrap();
+            let refused = acquire(&store, &clock, &key, "node-b", TTL).await;
+            assert_eq!(
+                refused,
+                Err(LeaseError::Held {
+                    until: a.expires_at
+                })
+            );
+            a.release(&store).await.unwrap();
+            let b = acquire(&store, &clock, &key, "node-b", TTL).await.unwrap();
+            // node-b dies without releasing; after the TTL node-a may take over.
+            clock.advance(TTL + Duration::from_secs(1));
+            let a2 = acquire(&store, &clock, &key, "node-a", TTL).await.unwrap();
+            assert_eq!(a2.holder, "node-a");
+            // The stalled node-b can neither commit fenced work nor release node-a's lease.
+            let mut batch = WriteBatch::new().put("checkpoint", b"stale".to_vec(), Expect::Any);
+            batch.push(b.fence(clock.now() + chrono::Duration::minutes(10)));
+            assert!(matches!(
+                store.commit(batch).await,
+                Err(StoreError::Conflict { .. })
+            ));
+            assert_eq!(store.get("checkpoint").await.unwrap(), None);
+            b.release(&store).await.unwrap();
+            assert!(acquire(&store, &clock, &key, "node-b", TTL).await.is_err());
+        });
+    }
+
+    #[test]
+    fn fenced_commit_renews_the_lease() {
+        futures::executor::block_on(async {
+            let (store, clock) = setup();
+            let key = lease_key("u1", "calendar");
+            let mut lease = acquire(&store, &clock, &key, "node-a", TTL).await.unwrap();
+            let until = clock.now() + chrono::Duration::minutes(20);
+            let mut batch = WriteBatch::new().put("checkpoint", b"1".to_vec(), Expect::Any);
+            batch.push(lease.fence(until));
+            store.commit(batch).await.unwrap();
+            lease.refresh_version(&store, until).await.unwrap();
+            // Still ours for the next fenced commit and renewal.
+            lease.renew(&store, &clock, TTL).await.unwrap();
+            clock.advance(Duration::from_secs(5 * 60));
+            assert!(acquire(&store, &clock, &key, "node-b", TTL).await.is_err());
+        });
+    }
+
+    #[test]
+    fn threads_racing_for_one_lease_get_it_once() {
+        use std::sync::Arc;
+        let store: Arc<MemoryStore> = Arc::new(MemoryStore::new());
+        let clock = Arc::new(ManualClock::new(
+            Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+        ));
+        let winners: Vec<bool> = (0..8)
+            .map(|i| {
+                let (store, clock) = (store.clone(), clock.clone());
+                std::thread::spawn(move || {
+                    futures::executor::block_on(acquire(
+                        store.as_ref(),
+                        clock.as_ref(),
+                        "lease/u/calendar",
+                        &format!("node-{i}"),
+                        TTL,
+                    ))
+                    .is_ok()
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect();
+        assert_eq!(winners.iter().filter(|w| **w).count(), 1, "{winners:?}");
+    }
+}
