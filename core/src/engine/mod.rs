@@ -1,8 +1,10 @@
 //! The sync engine: the decision table (reconcile), leases, and the journal of a run.
 
+pub mod journal;
 mod lease;
 mod reconcile;
 
+pub use journal::{LogLevel, LogLine};
 pub use lease::{Lease, LeaseError, acquire as acquire_lease, lease_key};
 
 pub use reconcile::{
