@@ -338,7 +338,6 @@ fn copy_field(into: &mut CalendarItem, from: &CalendarItem, field: Field) {
         Field::Importance => into.importance = from.importance,
         Field::Reminder => into.reminder_minutes_before_start = from.reminder_minutes_before_start,
         Field::Attendees => into.attendees = from.attendees.clone(),
-        Field::Series => into.series = from.series.clone(),
     }
 }
 

@@ -72,7 +72,8 @@ pub struct SeriesLink {
     pub original_start: DateTime<Utc>,
 }
 
-/// The mapped fields, for field-by-field merges.
+/// The mapped fields, for field-by-field merges. The series link is not one of them: it is
+/// identity, not content, and ERP.net keeps it only through MsSync's own link records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Field {
@@ -83,11 +84,10 @@ pub enum Field {
     Importance,
     Reminder,
     Attendees,
-    Series,
 }
 
 impl Field {
-    pub const ALL: [Field; 8] = [
+    pub const ALL: [Field; 7] = [
         Field::Subject,
         Field::When,
         Field::Body,
@@ -95,7 +95,6 @@ impl Field {
         Field::Importance,
         Field::Reminder,
         Field::Attendees,
-        Field::Series,
     ];
 }
 
@@ -158,10 +157,6 @@ impl CalendarItem {
                 .map(|a| a.email.as_str())
                 .collect::<Vec<_>>()
                 .join(","),
-            Field::Series => match &item.series {
-                Some(s) => format!("{} {}", s.series_id, instant(&s.original_start)),
-                None => String::new(),
-            },
         }
     }
 
@@ -174,7 +169,7 @@ impl CalendarItem {
     }
 
     /// A stable hash over the mapped fields only: the basis of echo detection and three-way merge.
-    /// Display names of attendees and the zone that named the times do not count.
+    /// Display names of attendees, the zone that named the times and the series link do not count.
     pub fn content_hash(&self) -> ContentHash {
         let mut hasher = Sha256::new();
         for field in Field::ALL {
@@ -276,15 +271,6 @@ mod tests {
             (
                 Field::Attendees,
                 Box::new(|i| i.attendees.pop().map(|_| ()).unwrap()),
-            ),
-            (
-                Field::Series,
-                Box::new(|i| {
-                    i.series = Some(SeriesLink {
-                        series_id: "AAMk=".into(),
-                        original_start: Utc.with_ymd_and_hms(2026, 3, 30, 6, 0, 0).unwrap(),
-                    })
-                }),
             ),
         ];
         for (field, edit) in edits {
