@@ -2,3 +2,19 @@
 
 pub mod map_erp;
 pub mod map_graph;
+mod run;
+mod side;
+mod state;
+
+pub use run::{
+    CalendarJob, Counts, JOB_NAME, RUN_INTERVAL, RunOptions, RunReport, WINDOW_AHEAD_DAYS,
+    WINDOW_BACK_DAYS, run, window_for,
+};
+pub use side::{
+    CalendarSide, Pull, RemoteChange, RemoteItem, RemoteWrite, Window, WriteOutcome, item_span,
+    twin_of_key,
+};
+pub use state::{Checkpoint, Link, checkpoint};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1000 @@
+//! One run of the calendar job for one user: lease -> checkpoints -> pull both sides -> pair
+//! items with their links -> reconcile -> write -> commit links, checkpoints and log together ->
+//! release.
+//!
+//! Crash safety: links and checkpoints are committed only after the writes they record, and a
+//! checkpoint advances only when every write it covers is done, so a run that dies anywhere is
+//! replayed by the next one. Replays are harmless: creates are idempotent on both sides (Graph
+//! `transactionId` and the activity-id property, ERP.net find-or-create by ExternalId), items
+//! found by their twin's id are linked instead of created, and content equal to the snapshot is
+//! no change.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+use chrono::{DateTime, Datelike, Utc};
+use serde::Serialize;
+
+use super::side::{
+    CalendarSide, Pull, RemoteChange, RemoteItem, RemoteWrite, Window, WriteOutcome,
+};
+use super::state::{
+    Keys, Link, StoredLink, activity_of_event, all_links, delete_link, load_checkpoint, load_link,
+    put_link,
+};
+use crate::engine::journal::{self, LogLevel, LogLine};
+use crate::engine::{
+    ConflictPolicy, Decision, LeaseError, Observed, Side, SideWrite, acquire_lease, lease_key,
+    reconcile_linked, reconcile_unlinked_pair,
+};
+use crate::error::{ErrorCode, PublicError};
+use crate::host::{Expect, Host, StoreError, WriteBatch};
+use crate::model::tz::Zone;
+
+/// The job's name in leases, logs and Home.
+pub const JOB_NAME: &str = "calendar";
+const LEASE_TTL: Duration = Duration::from_secs(15 * 60);
+/// How far back and ahead the job keeps calendars in step.
+pub const WINDOW_BACK_DAYS: i64 = 14;
+pub const WINDOW_AHEAD_DAYS: i64 = 365;
+/// The default interval between runs.
+pub const RUN_INTERVAL: chrono::Duration = chrono::Duration::minutes(15);
+
+/// The rolling window for `now`. Its start moves a week at a time (to the Monday on or before
+/// `now - 14 days`), so the delta token tied to it stays valid for a week instead of a day.
+pub fn window_for(now: DateTime<Utc>) -> Window {
+    let back = (now - chrono::Duration::days(WINDOW_BACK_DAYS)).date_naive();
+    let monday = back - chrono::Duration::days(back.weekday().num_days_from_monday() as i64);
+    let start = monday
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight exists")
+        .and_utc();
+    Window {
+        start,
+        end: now + chrono::Duration::days(WINDOW_AHEAD_DAYS),
+    }
+}
+
+/// Who and how: what a run needs besides the two sides.
+pub struct CalendarJob<'a> {
+    pub host: &'a Host,
+    /// The user's id in MsSync (store keys, lease, log).
+    pub user: &'a str,
+    pub zone: Zone,
+    pub policy: ConflictPolicy,
+    pub erp: &'a dyn CalendarSide,
+    pub outlook: &'a dyn CalendarSide,
+    /// Identifies this engine instance in leases.
+    pub runner: &'a str,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Re-read the whole window on both sides and reconcile it against the links.
+    pub full_refresh: bool,
+    /// Plan only: report what would be written, write and store nothing.
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub created: u32,
+    pub updated: u32,
+    /// Events deleted in Outlook, or activities voided in ERP.net.
+    pub removed: u32,
+}
+
+impl Counts {
+    fn add(&mut self, write: &RemoteWrite) {
+        match write {
+            RemoteWrite::Create { .. } => self.created += 1,
+            RemoteWrite::Update { .. } => self.updated += 1,
+            RemoteWrite::Remove { .. } => self.removed += 1,
+            RemoteWrite::MarkConflict { .. } => {}
+        }
+    }
+
+    pub fn total(&self) -> u32 {
+        self.created + self.updated + self.removed
+    }
+}
+
+/// What a run did (or, for a dry run, would do).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunReport {
+    pub started: DateTime<Utc>,
+    pub finished: DateTime<Utc>,
+    pub dry_run: bool,
+    pub full_read: bool,
+    pub pulled_from_erp: u32,
+    pub pulled_from_outlook: u32,
+    pub to_outlook: Counts,
+    pub to_erp: Counts,
+    pub conflicts: u32,
+    /// Writes that failed for now and will be retried by a later run.
+    pub failed: u32,
+    /// Items outside the window or otherwise not synced.
+    pub skipped: u32,
+    pub requests: u64,
+    /// The checkpoints advanced (no write failed).
+    pub checkpoints_advanced: bool,
+    pub next_run: DateTime<Utc>,
+}
+
+/// Runs the calendar job once for `job.user`.
+pub async fn run(job: &CalendarJob<'_>, options: RunOptions) -> Result<RunReport, PublicError> {
+    let store = job.host.store.as_ref();
+    let clock = job.host.clock.as_ref();
+    let key = lease_key(job.user, JOB_NAME);
+    let mut lease = acquire_lease(store, clock, &key, job.runner, LEASE_TTL)
+        .await
+        .map_err(lease_error)?;
+    let result = Run::new(job, options).execute(&mut lease).await;
+    // Releasing is best effort: an unreleased lease expires on its own.
+    let _ = lease.release(store).await;
+    result
+}
+
+fn lease_error(error: LeaseError) -> PublicError {
+    match error {
+        LeaseError::Held { until } => PublicError::new(
+            ErrorCode::LeaseHeld,
+            format!(
+                "another runner is syncing this calendar until {}",
+                until.format("%Y-%m-%d %H:%MZ")
+            ),
+        ),
+        LeaseError::Lost => PublicError::new(
+            ErrorCode::LeaseHeld,
+            "another runner took over this calendar; its run will finish the work",
+        ),
+        LeaseError::Store(e) => e.into(),
+    }
+}
+
+/// One pair to decide: a link (if any) and what each side showed of it.
+struct Pair {
+    stored: Option<StoredLink>,
+    erp: Option<Seen>,
+    outlook: Option<Seen>,
+}
+
+#[derive(Clone)]
+// Nearly every value is the large variant, so boxing would only add allocations.
+#[allow(clippy::large_enum_variant)]
+enum Seen {
+    Item(RemoteItem),
+    Removed,
+}
+
+/// A decision with the writes it needs and where they land in each side's write list.
+struct Planned {
+    pair_index: usize,
+    decision: Decision,
+    erp_write: Option<usize>,
+    outlook_write: Option<usize>,
+    mark_conflict: bool,
+}
+
+struct Run<'j, 'a> {
+    job: &'j CalendarJob<'a>,
+    options: RunOptions,
+    keys: Keys<'j>,
+    log: Vec<LogLine>,
+}
+
+impl<'j, 'a> Run<'j, 'a> {
+    fn new(job: &'j CalendarJob<'a>, options: RunOptions) -> Self {
+        Self {
+            job,
+            options,
+            keys: Keys::new(job.user),
+            log: Vec::new(),
+        }
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.job.host.clock.now()
+    }
+
+    fn note(&mut self, level: LogLevel, text: impl Into<String>) {
+        let at = self.now();
+        self.log.push(LogLine::new(at, level, text));
+    }
+
+    async fn execute(mut self, lease: &mut crate::engine::Lease) -> Result<RunReport, PublicError> {
+        let store = self.job.host.store.as_ref();
+        let started = self.now();
+        let (checkpoint, checkpoint_expect) = load_checkpoint(store, &self.keys).await?;
+        let window = window_for(started);
+        let moved = checkpoint.window_start != Some(window.start);
+        let full = self.options.full_refresh || moved;
+
+        // Read both sides. A failed read stops the run before anything is written.
+        let outlook_from = if full {
+            None
+        } else {
+            checkpoint.outlook.as_deref()
+        };
+        let erp_from = if full {
+            None
+        } else {
+            checkpoint.erp.as_deref()
+        };
+        let pull_started = self.now();
+        let outlook_pull = self.job.outlook.pull(&window, outlook_from).await?;
+        let erp_pull = self.job.erp.pull(&window, erp_from).await?;
+        let pull_ms = (self.now() - pull_started).num_milliseconds().max(0);
+        let pulled_outlook = upserts(&outlook_pull);
+        let pulled_erp = upserts(&erp_pull);
+        self.note(
+            LogLevel::Info,
+            format!("Pulled {pulled_erp} activities and {pulled_outlook} events for {pull_ms}ms."),
+        );
+
+        let mut pairs = self.pair_up(&outlook_pull, &erp_pull).await?;
+        self.guard_against_empty_reads(&pairs, &outlook_pull, &erp_pull)?;
+        self.resolve_pending_creates(&mut pairs).await?;
+
+        let mut skipped = 0;
+        let mut erp_writes = Vec::new();
+        let mut outlook_writes = Vec::new();
+        let mut planned = Vec::new();
+        let mut conflicts = 0;
+        for (index, pair) in pairs.iter().enumerate() {
+            let Some(decision) = self.decide(pair, &window, &outlook_pull, &erp_pull) else {
+                skipped += 1;
+                continue;
+            };
+            conflicts += decision.conflicts.len() as u32;
+            let mark_conflict = decision.read_only_conflict && self.conflict_is_new(pair);
+            if decision.read_only_conflict && mark_conflict {
+                conflicts += 1;
+            }
+            let erp_write = decision
+                .to_erp
+                .as_ref()
+                .map(|w| push(&mut erp_writes, self.erp_write(pair, w)));
+            let mut outlook_write = decision
+                .to_outlook
+                .as_ref()
+                .map(|w| push(&mut outlook_writes, self.outlook_write(pair, w)));
+            if mark_conflict
+                && outlook_write.is_none()
+                && let Some(Seen::Item(event)) = &pair.outlook
+            {
+                outlook_write = Some(push(
+                    &mut outlook_writes,
+                    RemoteWrite::MarkConflict {
+                        id: event.id.clone(),
+                    },
+                ));
+            }
+            planned.push(Planned {
+                pair_index: index,
+                decision,
+                erp_write,
+                outlook_write,
+                mark_conflict,
+            });
+        }
+
+        let mut to_erp = Counts::default();
+        let mut to_outlook = Counts::default();
+        erp_writes.iter().for_each(|w| to_erp.add(w));
+        outlook_writes.iter().for_each(|w| to_outlook.add(w));
+
+        if self.options.dry_run {
+            let finished = self.now();
+            return Ok(RunReport {
+                started,
+                finished,
+                dry_run: true,
+                full_read: outlook_pull.complete || erp_pull.complete,
+                pulled_from_erp: pulled_erp,
+                pulled_from_outlook: pulled_outlook,
+                to_outlook,
+                to_erp,
+                conflicts,
+                failed: 0,
+                skipped,
+                requests: self.job.erp.requests() + self.job.outlook.requests(),
+                checkpoints_advanced: false,
+                next_run: finished + RUN_INTERVAL,
+            });
+        }
+
+        // Outlook creates are recorded as pending first: if the run dies after Graph made the
+        // event, the next run finds it by the activity id instead of making a second one.
+        self.record_pending_creates(lease, &outlook_writes).await?;
+
+        let erp_outcomes = if erp_writes.is_empty() {
+            Vec::new()
+        } else {
+            self.job.erp.apply(erp_writes.clone()).await
+        };
+        let outlook_outcomes = if outlook_writes.is_empty() {
+            Vec::new()
+        } else {
+            self.job.outlook.apply(outlook_writes.clone()).await
+        };
+
+        let mut batch = WriteBatch::new();
+        let mut failed = 0;
+        let mut written_erp = Counts::default();
+        let mut written_outlook = Counts::default();
+        for plan in &planned {
+            let pair = &pairs[plan.pair_index];
+            let erp_outcome = plan.erp_write.map(|i| (&erp_writes[i], &erp_outcomes[i]));
+            let outlook_outcome = plan
+                .outlook_write
+                .map(|i| (&outlook_writes[i], &outlook_outcomes[i]));
+            let settled = self.settle(
+                &mut batch,
+                pair,
+                plan,
+                erp_outcome,
+                outlook_outcome,
+                &mut written_erp,
+                &mut written_outlook,
+            );
+            if !settled {
+                failed += 1;
+            }
+        }
+
+        let advance = failed == 0;
+        let finished = self.now();
+        let mut next = checkpoint.clone();
+        next.latest_sync = Some(finished);
+        if advance {
+            next.outlook = Some(outlook_pull.checkpoint.clone());
+            next.erp = Some(erp_pull.checkpoint.clone());
+            next.window_start = Some(window.start);
+            next.remote_checkpoint = Some(started);
+            next.local_checkpoint = Some(started);
+        } else {
+            self.note(
+                LogLevel::Warning,
+                format!("{failed} changes could not be written yet; they will be retried."),
+            );
+        }
+        if written_erp.total() + written_outlook.total() > 0 {
+            self.note(
+                LogLevel::Info,
+                format!(
+                    "Pushed {} activities ({} created, {} updated, {} voided) and {} events ({} created, {} updated, {} deleted).",
+                    written_erp.total(),
+                    written_erp.created,
+                    written_erp.updated,
+                    written_erp.removed,
+                    written_outlook.total(),
+                    written_outlook.created,
+                    written_outlook.updated,
+                    written_outlook.removed,
+                ),
+            );
+        }
+        batch = batch.put(
+            self.keys.checkpoint(),
+            serde_json::to_vec(&next).expect("a checkpoint serializes"),
+            checkpoint_expect,
+        );
+        self.commit(lease, batch).await?;
+
+        Ok(RunReport {
+            started,
+            finished,
+            dry_run: false,
+            full_read: outlook_pull.complete || erp_pull.complete,
+            pulled_from_erp: pulled_erp,
+            pulled_from_outlook: pulled_outlook,
+            to_outlook: written_outlook,
+            to_erp: written_erp,
+            conflicts,
+            failed,
+            skipped,
+            requests: self.job.erp.requests() + self.job.outlook.requests(),
+            checkpoints_advanced: advance,
+            next_run: finished + RUN_INTERVAL,
+        })
+    }
+
+    /// Commits `batch` with the log and the lease fence; a lost lease refuses the whole batch.
+    async fn commit(
+        &mut self,
+        lease: &mut crate::engine::Lease,
+        mut batch: WriteBatch,
+    ) -> Result<(), PublicError> {
+        let store = self.job.host.store.as_ref();
+        let lines = std::mem::take(&mut self.log);
+        journal::append(store, &mut batch, self.job.user, &lines).await?;
+        let until = self.now() + chrono::Duration::from_std(LEASE_TTL).unwrap_or_default();
+        batch.push(lease.fence(until));
+        match store.commit(batch).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict { .. }) => return Err(lease_error(LeaseError::Lost)),
+            Err(e) => return Err(e.into()),
+        }
+        lease
+            .refresh_version(store, until)
+            .await
+            .map_err(lease_error)
+    }
+
+    /// Groups the changes of both sides with the links they belong to.
+    async fn pair_up(&self, outlook: &Pull, erp: &Pull) -> Result<Vec<Pair>, PublicError> {
+        let store = self.job.host.store.as_ref();
+        let mut by_activity: BTreeMap<String, Pair> = BTreeMap::new();
+        let mut unlinked_events: BTreeMap<String, Seen> = BTreeMap::new();
+        let mut unlinked_activities: BTreeMap<String, Seen> = BTreeMap::new();
+
+        if outlook.complete || erp.complete {
+            for stored in all_links(store, &self.keys).await? {
+                by_activity.insert(
+                    stored.link.activity_id.clone(),
+                    Pair {
+                        stored: Some(stored),
+                        erp: None,
+                        outlook: None,
+                    },
+                );
+            }
+        }
+
+        for (id, seen) in last_per_id(erp) {
+            if let Some(pair) = by_activity.get_mut(&id) {
+                pair.erp = Some(seen);
+                continue;
+            }
+            match load_link(store, &self.keys, &id).await? {
+                Some(stored) => {
+                    by_activity.insert(
+                        id,
+                        Pair {
+                            stored: Some(stored),
+                            erp: Some(seen),
+                            outlook: None,
+                        },
+                    );
+                }
+                None => {
+                    unlinked_activities.insert(id, seen);
+                }
+            }
+        }
+
+        let linked_events: HashMap<String, String> = by_activity
+            .values()
+            .filter_map(|p| p.stored.as_ref())
+            .map(|s| (s.link.event_id.clone(), s.link.activity_id.clone()))
+            .collect();
+        for (id, seen) in last_per_id(outlook) {
+            let activity = match linked_events.get(&id) {
+                Some(a) => Some(a.clone()),
+                None => activity_of_event(store, &self.keys, &id).await?,
+            };
+            match activity {
+                Some(activity_id) => {
+                    if !by_activity.contains_key(&activity_id)
+                        && let Some(stored) = load_link(store, &self.keys, &activity_id).await?
+                    {
+                        by_activity.insert(
+                            activity_id.clone(),
+                            Pair {
+                                stored: Some(stored),
+                                erp: None,
+                                outlook: None,
+                            },
+                        );
+                    }
+                    match by_activity.get_mut(&activity_id) {
+                        Some(pair) => pair.outlook = Some(seen),
+                        None => {
+                            unlinked_events.insert(id, seen);
+                        }
+                    }
+                }
+                None => {
+                    unlinked_events.insert(id, seen);
+                }
+            }
+        }
+
+        let mut pairs: Vec<Pair> = by_activity.into_values().collect();
+        // New items: pair them by the twin ids they carry, else each stands alone.
+        for (_, seen) in unlinked_activities {
+            let twin = match &seen {
+                Seen::Item(item) => item.twin.clone(),
+                Seen::Removed => None,
+            };
+            let mut outlook = twin
+                .as_deref()
+                .and_then(|event_id| unlinked_events.remove(event_id));
+            if outlook.is_none()
+                && matches!(seen, Seen::Item(_))
+                && let Some(event_id) = twin.as_deref()
+                && let Some(event) = self.job.outlook.get(event_id).await?
+            {
+                // Linked before, by us after a crash or by the original MsSync: pair, don't copy.
+                outlook = Some(Seen::Item(event));
+            }
+            if matches!(seen, Seen::Removed) && outlook.is_none() {
+                continue; // voided before we ever linked it: nothing to do
+            }
+            pairs.push(Pair {
+                stored: None,
+                erp: Some(seen),
+                outlook,
+            });
+        }
+        for (_, seen) in unlinked_events {
+            if matches!(seen, Seen::Removed) {
+                continue;
+            }
+            pairs.push(Pair {
+                stored: None,
+                erp: None,
+                outlook: Some(seen),
+            });
+        }
+        Ok(pairs)
+    }
+
+    /// A complete read that comes back empty while links exist is far more likely a fault (a
+    /// wrong mailbox, a permissions change, a broken response) than a user deleting everything:
+    /// stop before it deletes the other side in bulk.
+    fn guard_against_empty_reads(
+        &self,
+        pairs: &[Pair],
+        outlook: &Pull,
+        erp: &Pull,
+    ) -> Result<(), PublicError> {
+        let links = pairs.iter().filter(|p| p.stored.is_some()).count();
+        if links == 0 {
+            return Ok(());
+        }
+        for (pull, side) in [(outlook, "Outlook"), (erp, "ERP.net")] {
+            if pull.complete && upserts(pull) == 0 {
+                return Err(PublicError::new(
+                    ErrorCode::SafetyGuard,
+                    format!(
+                        "{side} returned no items while {links} linked items are known; nothing was deleted. Check the connection and run Full refresh."
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Outlook creates a previous run sent but did not record: link the events they made.
+    async fn resolve_pending_creates(&mut self, pairs: &mut Vec<Pair>) -> Result<(), PublicError> {
+        let store = self.job.host.store.as_ref();
+        let pending = store.scan(&self.keys.pending_prefix()).await?;
+        for (key, _) in pending {
+            let activity_id = key[self.keys.pending_prefix().len()..].to_owned();
+            let Some(pair) = pairs.iter_mut().find(|p| {
+                p.stored.is_none() && matches!(&p.erp, Some(Seen::Item(a)) if a.id == activity_id)
+            }) else {
+                continue;
+            };
+            if pair.outlook.is_some() {
+                continue;
+            }
+            if let Some(event) = self.job.outlook.find_by_twin(&activity_id).await? {
+                // Drop the event's own entry if the delta listed it as new.
+                let event_id = event.id.clone();
+                pairs.retain(|p| {
+                    !(p.stored.is_none()
+                        && p.erp.is_none()
+                        && matches!(&p.outlook, Some(Seen::Item(e)) if e.id == event_id))
+                });
+                if let Some(pair) = pairs.iter_mut().find(|p| {
+                    p.stored.is_none()
+                        && matches!(&p.erp, Some(Seen::Item(a)) if a.id == activity_id)
+                }) {
+                    pair.outlook = Some(Seen::Item(event));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn decide(&self, pair: &Pair, window: &Window, outlook: &Pull, erp: &Pull) -> Option<Decision> {
+        let policy = self.job.policy;
+        let zone = &self.job.zone;
+        match &pair.stored {
+            Some(stored) => {
+                let link = &stored.link;
+                let in_window = window.touches(&link.snapshot, zone);
+                fn observe(seen: &Option<Seen>, complete: bool, in_window: bool) -> Observed<'_> {
+                    match seen {
+                        Some(Seen::Item(item)) => Observed::Present(&item.state),
+                        // Graph also reports items that left the window as removed: only a
+                        // removal inside the window is a deletion.
+                        Some(Seen::Removed) if in_window => Observed::Gone,
+                        Some(Seen::Removed) => Observed::Unchanged,
+                        None if complete && in_window => Observed::Gone,
+                        None => Observed::Unchanged,
+                    }
+                }
+                let erp_seen = observe(&pair.erp, erp.complete, in_window);
+                let outlook_seen = observe(&pair.outlook, outlook.complete, in_window);
+                let read_only = match &pair.erp {
+                    Some(Seen::Item(a)) => a.state.read_only,
+                    _ => link.read_only,
+                };
+                Some(reconcile_linked(
+                    &link.snapshot,
+                    erp_seen,
+                    outlook_seen,
+                    read_only,
+                    policy,
+                ))
+            }
+            None => match (&pair.erp, &pair.outlook) {
+                (Some(Seen::Item(a)), Some(Seen::Item(e))) => {
+                    Some(reconcile_unlinked_pair(&a.state, &e.state, policy))
+                }
+                (Some(Seen::Item(a)), _) => {
+                    if !window.touches(&a.state.item, zone) {
+                        return None;
+                    }
+                    Some(Decision {
+                        to_outlook: Some(SideWrite::Create(a.state.item.clone())),
+                        snapshot: Some(a.state.item.clone()),
+                        ..Decision::default()
+                    })
+                }
+                (_, Some(Seen::Item(e))) => {
+                    if !window.touches(&e.state.item, zone) {
+                        return None;
+                    }
+                    Some(Decision {
+                        to_erp: Some(SideWrite::Create(e.state.item.clone())),
+                        snapshot: Some(e.state.item.clone()),
+                        ..Decision::default()
+                    })
+                }
+                _ => None,
+            },
+        }
+    }
+
+    fn conflict_is_new(&self, pair: &Pair) -> bool {
+        let Some(Seen::Item(event)) = &pair.outlook else {
+            return false;
+        };
+        let marked = pair
+            .stored
+            .as_ref()
+            .and_then(|s| s.link.conflict_marked.as_ref());
+        marked != Some(&event.state.item.content_hash())
+    }
+
+    fn erp_write(&self, pair: &Pair, write: &SideWrite) -> RemoteWrite {
+        let activity = pair_id(pair, Side::Erp);
+        let event = pair_id(pair, Side::Outlook);
+        match write {
+            SideWrite::Create(item) => RemoteWrite::Create {
+                idempotency_key: creation_key(event, pair, Side::Erp),
+                item: item.clone(),
+            },
+            SideWrite::Update { fields, item } => RemoteWrite::Update {
+                id: activity.unwrap_or_default(),
+                version: pair_version(pair, Side::Erp),
+                fields: fields.clone(),
+                item: item.clone(),
+            },
+            SideWrite::Remove => RemoteWrite::Remove {
+                id: activity.unwrap_or_default(),
+            },
+        }
+    }
+
+    fn outlook_write(&self, pair: &Pair, write: &SideWrite) -> RemoteWrite {
+        let activity = pair_id(pair, Side::Erp);
+        let event = pair_id(pair, Side::Outlook);
+        match write {
+            SideWrite::Create(item) => RemoteWrite::Create {
+                idempotency_key: creation_key(activity, pair, Side::Outlook),
+                item: item.clone(),
+            },
+            SideWrite::Update { fields, item } => RemoteWrite::Update {
+                id: event.unwrap_or_default(),
+                version: pair_version(pair, Side::Outlook),
+                fields: fields.clone(),
+                item: item.clone(),
+            },
+            SideWrite::Remove => RemoteWrite::Remove {
+                id: event.unwrap_or_default(),
+            },
+        }
+    }
+
+    async fn record_pending_creates(
+        &mut self,
+        lease: &mut crate::engine::Lease,
+        outlook_writes: &[RemoteWrite],
+    ) -> Result<(), PublicError> {
+        let mut batch = WriteBatch::new();
+        for write in outlook_writes {
+            if let RemoteWrite::Create {
+                idempotency_key, ..
+            } = write
+            {
+                batch = batch.put(
+                    self.keys.pending(idempotency_key),
+                    b"{}".to_vec(),
+                    Expect::Any,
+                );
+            }
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let store = self.job.host.store.as_ref();
+        let until = self.now() + chrono::Duration::from_std(LEASE_TTL).unwrap_or_default();
+        batch.push(lease.fence(until));
+        match store.commit(batch).await {
+            Ok(()) => lease
+                .refresh_version(store, until)
+                .await
+                .map_err(lease_error),
+            Err(StoreError::Conflict { .. }) => Err(lease_error(LeaseError::Lost)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Records what the writes of one pair achieved. Returns false when a write failed for now
+    /// (the pair is left as it was, to be replayed).
+    #[allow(clippy::too_many_arguments)]
+    fn settle(
+        &mut self,
+        batch: &mut WriteBatch,
+        pair: &Pair,
+        plan: &Planned,
+        erp: Option<(&RemoteWrite, &WriteOutcome)>,
+        outlook: Option<(&RemoteWrite, &WriteOutcome)>,
+        written_erp: &mut Counts,
+        written_outlook: &mut Counts,
+    ) -> bool {
+        let mut retry_later = false;
+        let mut refused = None;
+        for (side, outcome) in [(Side::Erp, erp), (Side::Outlook, outlook)] {
+            let Some((write, outcome)) = outcome else {
+                continue;
+            };
+            match outcome {
+                WriteOutcome::Done(_) | WriteOutcome::Missing => match side {
+                    Side::Erp => written_erp.add(write),
+                    Side::Outlook => written_outlook.add(write),
+                },
+                WriteOutcome::Refused(error) => refused = Some((side, error.clone())),
+                WriteOutcome::Failed(_) => retry_later = true,
+            }
+        }
+        if retry_later {
+            return false;
+        }
+        let decision = &plan.decision;
+        if let Some((side, error)) = refused {
+            let what = match side {
+                Side::Erp => "activity",
+                Side::Outlook => "event",
+            };
+            self.note(
+                LogLevel::Warning,
+                format!(
+                    "Synchronization conflict: an {what} refused the change ({}).",
+                    error.code
+                ),
+            );
+            // An activity that became read-only is remembered, so Outlook's edit is marked
+            // next run instead of retried; other refusals are re-read and decided again.
+            if error.code == ErrorCode::ReadOnlyActivity
+                && let Some(stored) = &pair.stored
+            {
+                let mut link = stored.link.clone();
+                link.read_only = true;
+                *batch = put_link(
+                    std::mem::take(batch),
+                    &self.keys,
+                    &link,
+                    Expect::Version(stored.version),
+                );
+            }
+            return true;
+        }
+        let keys = &self.keys;
+
+        let created_erp = match erp {
+            Some((_, WriteOutcome::Done(Some(item)))) => Some(item.clone()),
+            _ => None,
+        };
+        let created_outlook = match outlook {
+            Some((_, WriteOutcome::Done(Some(item)))) => Some(item.clone()),
+            _ => None,
+        };
+        let activity_id = created_erp
+            .as_ref()
+            .filter(|_| matches!(decision.to_erp, Some(SideWrite::Create(_))))
+            .map(|i| i.id.clone())
+            .or_else(|| pair_id(pair, Side::Erp));
+        let event_id = created_outlook
+            .as_ref()
+            .filter(|_| matches!(decision.to_outlook, Some(SideWrite::Create(_))))
+            .map(|i| i.id.clone())
+            .or_else(|| pair_id(pair, Side::Outlook));
+
+        let expect = pair
+            .stored
+            .as_ref()
+            .map_or(Expect::Absent, |s| Expect::Version(s.version));
+        let resurrected_elsewhere = pair.stored.as_ref().is_some_and(|s| {
+            Some(&s.link.activity_id) != activity_id.as_ref()
+                || Some(&s.link.event_id) != event_id.as_ref()
+        });
+        if let Some(stored) = &pair.stored
+            && (decision.snapshot.is_none() || resurrected_elsewhere)
+        {
+            *batch = delete_link(std::mem::take(batch), keys, &stored.link, expect);
+        }
+        if let (Some(snapshot), Some(activity_id), Some(event_id)) =
+            (&decision.snapshot, activity_id, event_id)
+        {
+            let version_of = |side: Side, fresh: &Option<RemoteItem>| {
+                fresh
+                    .as_ref()
+                    .map(|i| i.version.clone())
+                    .unwrap_or_else(|| pair_version(pair, side))
+            };
+            let updated_erp = match erp {
+                Some((_, WriteOutcome::Done(item))) => item.clone(),
+                _ => None,
+            };
+            let updated_outlook = match outlook {
+                Some((_, WriteOutcome::Done(item))) => item.clone(),
+                _ => None,
+            };
+            let read_only = match &pair.erp {
+                Some(Seen::Item(a)) => a.state.read_only,
+                _ => pair.stored.as_ref().is_some_and(|s| s.link.read_only),
+            };
+            let conflict_marked = if plan.mark_conflict {
+                match &pair.outlook {
+                    Some(Seen::Item(e)) => Some(e.state.item.content_hash()),
+                    _ => None,
+                }
+            } else if decision.read_only_conflict {
+                pair.stored
+                    .as_ref()
+                    .and_then(|s| s.link.conflict_marked.clone())
+            } else {
+                None
+            };
+            let link = Link {
+                activity_id: activity_id.clone(),
+                event_id: event_id.clone(),
+                snapshot: snapshot.clone(),
+                activity_version: version_of(Side::Erp, &updated_erp),
+                event_version: version_of(Side::Outlook, &updated_outlook),
+                read_only,
+                conflict_marked,
+            };
+            let link_expect = if resurrected_elsewhere {
+                Expect::Any
+            } else {
+                expect
+            };
+            *batch = put_link(std::mem::take(batch), keys, &link, link_expect);
+            *batch = std::mem::take(batch).delete(keys.pending(&activity_id), Expect::Any);
+        }
+        for conflict in &decision.conflicts {
+            let winner = match conflict.winner {
+                Side::Erp => "ERP.net",
+                Side::Outlook => "Outlook",
+            };
+            self.note(
+                LogLevel::Warning,
+                format!(
+                    "Both sides changed {:?} of the same item; kept the {winner} version.",
+                    conflict.field
+                ),
+            );
+        }
+        if plan.mark_conflict {
+            self.note(
+                LogLevel::Warning,
+                "Synchronization conflict: an Outlook change to a released or closed activity was not applied; the event is marked in Outlook.",
+            );
+        }
+        true
+    }
+}
+
+/// The idempotency key of a create on `side`: the twin's id, plus the replaced item's id when a
+/// change re-creates what that side deleted (so it is not found as the deleted one).
+fn creation_key(twin: Option<String>, pair: &Pair, side: Side) -> String {
+    let twin = twin.unwrap_or_default();
+    match &pair.stored {
+        Some(stored) => {
+            let replaced = match side {
+                Side::Erp => &stored.link.activity_id,
+                Side::Outlook => &stored.link.event_id,
+            };
+            format!("{twin}#{replaced}")
+        }
+        None => twin,
+    }
+}
+
+fn push(writes: &mut Vec<RemoteWrite>, write: RemoteWrite) -> usize {
+    writes.push(write);
+    writes.len() - 1
+}
+
+fn upserts(pull: &Pull) -> u32 {
+    let ids: HashSet<&str> = pull
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            RemoteChange::Upsert(item) => Some(item.id.as_str()),
+            RemoteChange::Removed { .. } => None,
+        })
+        .collect();
+    ids.len() as u32
+}
+
+/// The last word on each id: replays and duplicates in a feed collapse to the final state.
+fn last_per_id(pull: &Pull) -> Vec<(String, Seen)> {
+    let mut order = Vec::new();
+    let mut last: HashMap<String, Seen> = HashMap::new();
+    for change in &pull.changes {
+        let (id, seen) = match change {
+            RemoteChange::Upsert(item) => (item.id.clone(), Seen::Item(item.clone())),
+            RemoteChange::Removed { id } => (id.clone(), Seen::Removed),
+        };
+        if last.insert(id.clone(), seen).is_none() {
+            order.push(id);
+        }
+    }
+    order
+        .into_iter()
+        .map(|id| {
+            let seen = last.remove(&id).expect("every id was inserted");
+            (id, seen)
+        })
+        .collect()
+}
+
+fn pair_id(pair: &Pair, side: Side) -> Option<String> {
+    let seen = match side {
+        Side::Erp => &pair.erp,
+        Side::Outlook => &pair.outlook,
+    };
+    if let Some(Seen::Item(item)) = seen {
+        return Some(item.id.clone());
+    }
+    pair.stored.as_ref().map(|s| match side {
+        Side::Erp => s.link.activity_id.clone(),
+        Side::Outlook => s.link.event_id.clone(),
+    })
+}
+
+fn pair_version(pair: &Pair, side: Side) -> String {
+    let seen = match side {
+        Side::Erp => &pair.erp,
+        Side::Outlook => &pair.outlook,
+    };
+    if let Some(Seen::Item(item)) = seen {
+        return item.version.clone();
+    }
+    pair.stored
+        .as_ref()
+        .map(|s| match side {
+            Side::Erp => s.link.activity_version.clone(),
+            Side::Outlook => s.link.event_version.clone(),
+        })
+        .unwrap_or_default()
+}

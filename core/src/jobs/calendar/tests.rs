@@ -1,0 +1,700 @@
+//! Runs of the calendar job against two in-memory sides with the behaviour the real services
+//! promise (idempotent creates, partial updates, read-only activities, change feeds), so every
+//! rule of a run is checked without HTTP. The same rules are checked end to end against the
+//! simulators in `tests/e2e`.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+
+use super::*;
+use crate::engine::{ConflictPolicy, Side, SideState};
+use crate::error::{ErrorCode, PublicError};
+use crate::host::{
+    Clock, Host, ManualClock, MemoryStore, Store, StoreError, Versioned, WriteBatch,
+};
+use crate::model::tz::Zone;
+use crate::model::{CalendarItem, Field, Importance, When};
+
+#[derive(Clone, Debug)]
+struct Entry {
+    item: CalendarItem,
+    version: u64,
+    modified: DateTime<Utc>,
+    read_only: bool,
+    twin: Option<String>,
+    key: Option<String>,
+    conflict_marked: bool,
+}
+
+#[derive(Default)]
+struct FakeState {
+    live: BTreeMap<String, Entry>,
+    removed: Vec<String>,
+    /// (sequence, id) of every change, for incremental pulls.
+    feed: Vec<(u64, String)>,
+    seq: u64,
+    next_id: u64,
+    requests: u64,
+    fail_writes: u32,
+    empty_full_reads: bool,
+}
+
+/// One side in memory. Creates are idempotent by key, as Graph's transactionId and ERP.net's
+/// find-or-create are.
+struct FakeSide {
+    side: Side,
+    clock: Arc<ManualClock>,
+    state: Mutex<FakeState>,
+}
+
+impl FakeSide {
+    fn new(side: Side, clock: Arc<ManualClock>) -> Self {
+        Self {
+            side,
+            clock,
+            state: Mutex::new(FakeState::default()),
+        }
+    }
+
+    fn touch(state: &mut FakeState, id: &str) {
+        state.seq += 1;
+        let seq = state.seq;
+        state.feed.push((seq, id.to_owned()));
+    }
+
+    /// A user edit on this side.
+    fn user_put(&self, id: &str, item: CalendarItem) {
+        let mut s = self.state.lock().unwrap();
+        let now = self.clock.now();
+        let entry = s.live.entry(id.to_owned()).or_insert(Entry {
+            item: item.clone(),
+            version: 0,
+            modified: now,
+            read_only: false,
+            twin: None,
+            key: None,
+            conflict_marked: false,
+        });
+        entry.item = item;
+        entry.version += 1;
+        entry.modified = now;
+        Self::touch(&mut s, id);
+    }
+
+    fn user_remove(&self, id: &str) {
+        let mut s = self.state.lock().unwrap();
+        s.live.remove(id);
+        s.removed.push(id.to_owned());
+        Self::touch(&mut s, id);
+    }
+
+    fn set_read_only(&self, id: &str) {
+        let mut s = self.state.lock().unwrap();
+        s.live.get_mut(id).unwrap().read_only = true;
+        s.live.get_mut(id).unwrap().version += 1;
+        Self::touch(&mut s, id);
+    }
+
+    fn items(&self) -> Vec<(String, CalendarItem)> {
+        let s = self.state.lock().unwrap();
+        s.live
+            .iter()
+            .map(|(k, v)| (k.clone(), v.item.clone()))
+            .collect()
+    }
+
+    fn subjects(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.items().into_iter().map(|(_, i)| i.subject).collect();
+        v.sort();
+        v
+    }
+
+    fn marked(&self) -> usize {
+        self.state
+            .lock()
+            .unwrap()
+            .live
+            .values()
+            .filter(|e| e.conflict_marked)
+            .count()
+    }
+
+    fn requests(&self) -> u64 {
+        self.state.lock().unwrap().requests
+    }
+
+    fn remote(&self, id: &str, e: &Entry) -> RemoteItem {
+        RemoteItem {
+            id: id.to_owned(),
+            twin: e.twin.clone(),
+            version: e.version.to_string(),
+            state: SideState {
+                item: e.item.clone(),
+                modified: e.modified,
+                read_only: e.read_only,
+            },
+        }
+    }
+}
+
+fn copy_fields(into: &mut CalendarItem, from: &CalendarItem, fields: &[Field]) {
+    for f in fields {
+        match f {
+            Field::Subject => into.subject = from.subject.clone(),
+            Field::When => into.when = from.when.clone(),
+            Field::Body => into.body = from.body.clone(),
+            Field::Sensitivity => into.sensitivity = from.sensitivity,
+            Field::Importance => into.importance = from.importance,
+            Field::Reminder => {
+                into.reminder_minutes_before_start = from.reminder_minutes_before_start
+            }
+            Field::Attendees => into.attendees = from.attendees.clone(),
+        }
+    }
+}
+
+#[async_trait(?Send)]
+impl CalendarSide for FakeSide {
+    fn side(&self) -> Side {
+        self.side
+    }
+
+    async fn pull(&self, _window: &Window, checkpoint: Option<&str>) -> Result<Pull, PublicError> {
+        let mut s = self.state.lock().unwrap();
+        s.requests += 1;
+        let from: Option<u64> = checkpoint.and_then(|c| c.parse().ok());
+        let changes = match from {
+            None if s.empty_full_reads => Vec::new(),
+            None => s
+                .live
+                .iter()
+                .map(|(id, e)| RemoteChange::Upsert(self.remote(id, e)))
+                .collect(),
+            Some(from) => s
+                .feed
+                .iter()
+                .filter(|(seq, _)| *seq > from)
+                .map(|(_, id)| match s.live.get(id) {
+                    Some(e) => RemoteChange::Upsert(self.remote(id, e)),
+                    None => RemoteChange::Removed { id: id.clone() },
+                })
+                .collect(),
+        };
+        Ok(Pull {
+            changes,
+            checkpoint: s.seq.to_string(),
+            complete: from.is_none(),
+        })
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<RemoteItem>, PublicError> {
+        let mut s = self.state.lock().unwrap();
+        s.requests += 1;
+        Ok(s.live.get(id).map(|e| self.remote(id, e)))
+    }
+
+    async fn find_by_twin(&self, twin_id: &str) -> Result<Option<RemoteItem>, PublicError> {
+        let mut s = self.state.lock().unwrap();
+        s.requests += 1;
+        Ok(s.live
+            .iter()
+            .find(|(_, e)| e.twin.as_deref() == Some(twin_id))
+            .map(|(id, e)| self.remote(id, e)))
+    }
+
+    async fn apply(&self, writes: Vec<RemoteWrite>) -> Vec<WriteOutcome> {
+        let mut s = self.state.lock().unwrap();
+        let now = self.clock.now();
+        writes
+            .into_iter()
+            .map(|write| {
+                s.requests += 1;
+                if s.fail_writes > 0 {
+                    s.fail_writes -= 1;
+                    return WriteOutcome::Failed(PublicError::new(
+                        ErrorCode::Throttled,
+                        "throttled",
+                    ));
+                }
+                match write {
+                    RemoteWrite::Create {
+                        idempotency_key,
+                        item,
+                    } => {
+                        if let Some((id, e)) = s
+                            .live
+                            .iter()
+                            .find(|(_, e)| e.key.as_deref() == Some(&idempotency_key))
+                        {
+                            return WriteOutcome::Done(Some(self.remote(id, e)));
+                        }
+                        s.next_id += 1;
+                        let id = format!("{:?}-{}", self.side, s.next_id);
+                        let entry = Entry {
+                            item,
+                            version: 1,
+                            modified: now,
+                            read_only: false,
+                            twin: Some(twin_of_key(&idempotency_key).to_owned()),
+                            key: Some(idempotency_key),
+                            conflict_marked: false,
+                        };
+                        let remote = self.remote(&id, &entry);
+                        s.live.insert(id.clone(), entry);
+                        Self::touch(&mut s, &id);
+                        WriteOutcome::Done(Some(remote))
+                    }
+                    RemoteWrite::Update {
+                        id, fields, item, ..
+                    } => {
+                        let Some(e) = s.live.get_mut(&id) else {
+                            return WriteOutcome::Missing;
+                        };
+                        if e.read_only {
+                            return WriteOutcome::Refused(PublicError::new(
+                                ErrorCode::ReadOnlyActivity,
+                                "released",
+                            ));
+                        }
+                        copy_fields(&mut e.item, &item, &fields);
+                        e.version += 1;
+                        e.modified = now;
+                        let remote = self.remote(&id, &s.live[&id].clone());
+                        Self::touch(&mut s, &id);
+                        WriteOutcome::Done(Some(remote))
+                    }
+                    RemoteWrite::Remove { id } => {
+                        if s.live.remove(&id).is_none() {
+                            return WriteOutcome::Missing;
+                        }
+                        s.removed.push(id.clone());
+                        Self::touch(&mut s, &id);
+                        WriteOutcome::Done(None)
+                    }
+                    RemoteWrite::MarkConflict { id } => {
+                        let Some(e) = s.live.get_mut(&id) else {
+                            return WriteOutcome::Missing;
+                        };
+                        e.conflict_marked = true;
+                        e.version += 1;
+                        Self::touch(&mut s, &id);
+                        WriteOutcome::Done(None)
+                    }
+                }
+            })
+            .collect()
+    }
+
+    fn requests(&self) -> u64 {
+        self.state.lock().unwrap().requests
+    }
+}
+
+/// A store whose n-th next commit fails, to stop a run between its writes and its commit exactly
+/// as a crash would.
+struct CrashableStore {
+    inner: MemoryStore,
+    crash_in: Mutex<Option<u32>>,
+}
+
+#[async_trait(?Send)]
+impl Store for CrashableStore {
+    async fn get(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
+        self.inner.get(key).await
+    }
+    async fn scan(&self, prefix: &str) -> Result<Vec<(String, Versioned)>, StoreError> {
+        self.inner.scan(prefix).await
+    }
+    async fn commit(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        {
+            let mut crash_in = self.crash_in.lock().unwrap();
+            if let Some(n) = crash_in.as_mut() {
+                *n -= 1;
+                if *n == 0 {
+                    *crash_in = None;
+                    return Err(StoreError::Backend("process died".into()));
+                }
+            }
+        }
+        self.inner.commit(batch).await
+    }
+}
+
+struct World {
+    clock: Arc<ManualClock>,
+    store: Arc<CrashableStore>,
+    host: Host,
+    erp: FakeSide,
+    outlook: FakeSide,
+    policy: ConflictPolicy,
+}
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 1, 8, 0, 0).unwrap()
+}
+
+fn meeting(subject: &str, day: u32) -> CalendarItem {
+    CalendarItem {
+        subject: subject.into(),
+        when: When::Timed {
+            start: Utc.with_ymd_and_hms(2026, 6, day, 9, 0, 0).unwrap(),
+            end: Utc.with_ymd_and_hms(2026, 6, day, 10, 0, 0).unwrap(),
+            zone: None,
+        },
+        body: String::new(),
+        sensitivity: Default::default(),
+        importance: Importance::Normal,
+        reminder_minutes_before_start: Some(15),
+        attendees: vec![],
+        series: None,
+    }
+}
+
+impl World {
+    fn new() -> Self {
+        let clock = Arc::new(ManualClock::new(start()));
+        let store = Arc::new(CrashableStore {
+            inner: MemoryStore::new(),
+            crash_in: Mutex::new(None),
+        });
+        let host = Host {
+            http: Arc::new(NoHttp),
+            store: store.clone(),
+            clock: clock.clone(),
+        };
+        Self {
+            erp: FakeSide::new(Side::Erp, clock.clone()),
+            outlook: FakeSide::new(Side::Outlook, clock.clone()),
+            clock,
+            store,
+            host,
+            policy: ConflictPolicy::Newest,
+        }
+    }
+
+    fn run_with(&self, options: RunOptions) -> Result<RunReport, PublicError> {
+        self.clock.advance(std::time::Duration::from_secs(60));
+        let job = CalendarJob {
+            host: &self.host,
+            user: "u1",
+            zone: Zone::parse("Europe/Sofia").unwrap(),
+            policy: self.policy,
+            erp: &self.erp,
+            outlook: &self.outlook,
+            runner: "test-node",
+        };
+        futures::executor::block_on(run(&job, options))
+    }
+
+    fn crash_at_commit(&self, n: u32) {
+        *self.store.crash_in.lock().unwrap() = Some(n);
+    }
+
+    fn run(&self) -> RunReport {
+        self.run_with(RunOptions::default()).expect("run succeeds")
+    }
+
+    fn assert_in_step(&self) {
+        let erp = self.erp.items();
+        let outlook = self.outlook.items();
+        assert_eq!(
+            erp.len(),
+            outlook.len(),
+            "same number of items\n{erp:#?}\n{outlook:#?}"
+        );
+        let mut a: Vec<_> = erp.iter().map(|(_, i)| i.content_hash()).collect();
+        let mut b: Vec<_> = outlook.iter().map(|(_, i)| i.content_hash()).collect();
+        a.sort_by(|x, y| x.0.cmp(&y.0));
+        b.sort_by(|x, y| x.0.cmp(&y.0));
+        assert_eq!(a, b, "same content on both sides");
+    }
+}
+
+struct NoHttp;
+
+#[async_trait(?Send)]
+impl crate::host::HttpClient for NoHttp {
+    async fn send(
+        &self,
+        _: crate::host::HttpRequest,
+    ) -> Result<crate::host::HttpResponse, crate::host::TransportError> {
+        panic!("the calendar run reaches services only through its sides")
+    }
+}
+
+#[test]
+fn first_run_copies_both_ways_and_the_next_one_does_nothing() {
+    let w = World::new();
+    w.erp.user_put("a1", meeting("From ERP", 3));
+    w.outlook.user_put("e1", meeting("From Outlook", 4));
+    let report = w.run();
+    assert_eq!(report.to_outlook.created, 1);
+    assert_eq!(report.to_erp.created, 1);
+    assert!(report.checkpoints_advanced);
+    w.assert_in_step();
+    assert_eq!(w.erp.subjects(), ["From ERP", "From Outlook"]);
+
+    let before = w.erp.requests() + w.outlook.requests();
+    let report = w.run();
+    assert_eq!((report.to_outlook.total(), report.to_erp.total()), (0, 0));
+    assert_eq!(
+        w.erp.requests() + w.outlook.requests() - before,
+        2,
+        "a no-change run reads each side once and writes nothing"
+    );
+    w.assert_in_step();
+}
+
+#[test]
+fn edits_on_both_sides_merge_and_do_not_echo() {
+    let w = World::new();
+    w.erp.user_put("a1", meeting("Plan", 3));
+    w.run();
+    let event_id = w.outlook.items()[0].0.clone();
+    let mut erp_edit = meeting("Plan v2", 3);
+    erp_edit.body = "agenda".into();
+    w.erp.user_put("a1", erp_edit);
+    let mut outlook_edit = meeting("Plan", 3);
+    outlook_edit.importance = Importance::High;
+    w.outlook.user_put(&event_id, outlook_edit);
+    let report = w.run();
+    assert_eq!((report.to_outlook.updated, report.to_erp.updated), (1, 1));
+    assert_eq!(report.conflicts, 0);
+    w.assert_in_step();
+    let merged = &w.erp.items()[0].1;
+    assert_eq!(
+        (merged.subject.as_str(), merged.body.as_str()),
+        ("Plan v2", "agenda")
+    );
+    assert_eq!(merged.importance, Importance::High);
+    // Our own writes come back in the next feed: no change, no write.
+    let report = w.run();
+    assert_eq!(report.to_outlook.total() + report.to_erp.total(), 0);
+}
+
+#[test]
+fn deleting_in_outlook_voids_and_voiding_in_erp_deletes() {
+    let w = World::new();
+    w.erp.user_put("a1", meeting("One", 3));
+    w.erp.user_put("a2", meeting("Two", 4));
+    w.run();
+    let (e1, _) = w
+        .outlook
+        .items()
+        .into_iter()
+        .find(|(_, i)| i.subject == "One")
+        .unwrap();
+    w.outlook.user_remove(&e1);
+    w.erp.user_remove("a2");
+    let report = w.run();
+    assert_eq!((report.to_erp.removed, report.to_outlook.removed), (1, 1));
+    assert!(w.erp.items().is_empty() && w.outlook.items().is_empty());
+}
+
+#[test]
+fn read_only_conflict_is_marked_once_and_never_copied() {
+    let w = World::new();
+    w.erp.user_put("a1", meeting("Released", 3));
+    w.run();
+    w.erp.set_read_only("a1");
+    w.run();
+    let event_id = w.outlook.items()[0].0.clone();
+    w.outlook
+        .user_put(&event_id, meeting("Moved in Outlook", 5));
+    let report = w.run();
+    assert_eq!(report.conflicts, 1);
+    assert_eq!(w.outlook.marked(), 1);
+    assert_eq!(w.erp.subjects(), ["Released"], "the activity is untouched");
+    assert_eq!(
+        w.outlook.subjects(),
+        ["Moved in Outlook"],
+        "the Outlook edit is kept"
+    );
+    let report = w.run();
+    assert_eq!(report.conflicts, 0, "the same conflict is reported once");
+    let home =
+        futures::executor::block_on(crate::engine::journal::latest(w.store.as_ref(), "u1", 50))
+            .unwrap();
+    let marked = home
+        .iter()
+        .filter(|l| l.text.contains("released or closed"))
+        .count();
+    assert_eq!(marked, 1);
+}
+
+#[test]
+fn a_crash_between_writes_and_commit_creates_no_duplicates() {
+    // Crash at each commit of the run in turn: after the pending-creates record, and after the
+    // writes themselves.
+    for crash_at in [1, 2] {
+        let w = World::new();
+        w.erp.user_put("a1", meeting("From ERP", 3));
+        w.outlook.user_put("e1", meeting("From Outlook", 4));
+        w.crash_at_commit(crash_at);
+        assert!(
+            w.run_with(RunOptions::default()).is_err(),
+            "crash at commit {crash_at}"
+        );
+        // The next runs recover: same items, linked, nothing created twice.
+        w.run();
+        w.run();
+        assert_eq!(w.erp.items().len(), 2, "crash at commit {crash_at}");
+        assert_eq!(w.outlook.items().len(), 2, "crash at commit {crash_at}");
+        w.assert_in_step();
+        let report = w.run();
+        assert_eq!(report.to_outlook.total() + report.to_erp.total(), 0);
+    }
+}
+
+#[test]
+fn a_failed_write_keeps_the_checkpoint_and_is_retried() {
+    let w = World::new();
+    w.erp.user_put("a1", meeting("One", 3));
+    w.erp.user_put("a2", meeting("Two", 4));
+    w.outlook.state.lock().unwrap().fail_writes = 1;
+    let report = w.run();
+    assert_eq!(report.failed, 1);
+    assert!(!report.checkpoints_advanced);
+    assert_eq!(w.outlook.items().len(), 1);
+    let report = w.run();
+    assert_eq!(report.failed, 0);
+    assert_eq!(w.outlook.items().len(), 2);
+    w.assert_in_step();
+}
+
+#[test]
+fn an_empty_complete_read_never_deletes_in_bulk() {
+    let w = World::new();
+    w.erp.user_put("a1", meeting("One", 3));
+    w.erp.user_put("a2", meeting("Two", 4));
+    w.run();
+    w.outlook.state.lock().unwrap().empty_full_reads = true;
+    let error = w
+        .run_with(RunOptions {
+            full_refresh: true,
+            dry_run: false,
+        })
+        .unwrap_err();
+    assert_eq!(error.code, ErrorCode::SafetyGuard);
+    assert_eq!(w.erp.items().len(), 2, "nothing voided");
+}
+
+#[test]
+fn full_refresh_reconciles_without_duplicates_and_finds_deletions() {
+    let w = World::new();
+    w.erp.user_put("a1", meeting("One", 3));
+    w.outlook.user_put("e1", meeting("Two", 4));
+    w.run();
+    // A deletion the feed never reported (an expired delta token loses it).
+    let (event, _) = w
+        .outlook
+        .items()
+        .into_iter()
+        .find(|(_, i)| i.subject == "One")
+        .unwrap();
+    w.outlook.state.lock().unwrap().live.remove(&event);
+    let report = w
+        .run_with(RunOptions {
+            full_refresh: true,
+            dry_run: false,
+        })
+        .unwrap();
+    assert!(report.full_read);
+    assert_eq!(report.to_erp.removed, 1);
+    assert_eq!(report.to_outlook.created + report.to_erp.created, 0);
+    w.assert_in_step();
+}
+
+#[test]
+fn dry_run_reports_the_plan_and_writes_nothing() {
+    let w = World::new();
+    w.erp.user_put("a1", meeting("One", 3));
+    let report = w
+        .run_with(RunOptions {
+            full_refresh: false,
+            dry_run: true,
+        })
+        .unwrap();
+    assert!(report.dry_run);
+    assert_eq!(report.to_outlook.created, 1);
+    assert!(w.outlook.items().is_empty());
+    assert!(
+        w.store.inner.is_empty(),
+        "nothing stored, not even a log line"
+    );
+}
+
+#[test]
+fn same_field_conflict_follows_the_policy_and_is_logged() {
+    let mut w = World::new();
+    w.policy = ConflictPolicy::ErpWins;
+    w.erp.user_put("a1", meeting("Plan", 3));
+    w.run();
+    let event_id = w.outlook.items()[0].0.clone();
+    w.outlook.user_put(&event_id, meeting("Outlook title", 3));
+    w.clock.advance(std::time::Duration::from_secs(60));
+    w.erp.user_put("a1", meeting("ERP title", 3));
+    let report = w.run();
+    assert_eq!(report.conflicts, 1);
+    assert_eq!(w.outlook.subjects(), ["ERP title"]);
+    w.assert_in_step();
+    let log =
+        futures::executor::block_on(crate::engine::journal::latest(w.store.as_ref(), "u1", 50))
+            .unwrap();
+    assert!(
+        log.iter()
+            .any(|l| l.text.contains("kept the ERP.net version")),
+        "{log:#?}"
+    );
+}
+
+#[test]
+fn a_second_runner_is_refused_while_the_lease_is_held() {
+    let w = World::new();
+    let lease = futures::executor::block_on(crate::engine::acquire_lease(
+        w.store.as_ref(),
+        w.clock.as_ref(),
+        &crate::engine::lease_key("u1", JOB_NAME),
+        "other-node",
+        std::time::Duration::from_secs(600),
+    ))
+    .unwrap();
+    let error = w.run_with(RunOptions::default()).unwrap_err();
+    assert_eq!(error.code, ErrorCode::LeaseHeld);
+    drop(lease);
+}
+
+#[test]
+fn window_moves_weekly_and_covers_two_weeks_back_and_a_year_ahead() {
+    let now = Utc.with_ymd_and_hms(2026, 6, 17, 12, 0, 0).unwrap(); // a Wednesday
+    let w = window_for(now);
+    assert_eq!(w.start, Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap()); // Monday
+    assert!(w.start <= now - chrono::Duration::days(14));
+    assert_eq!(w.end, now + chrono::Duration::days(365));
+    assert_eq!(window_for(now + chrono::Duration::days(1)).start, w.start);
+}
+
+#[test]
+fn removal_of_an_item_outside_the_window_deletes_nothing() {
+    let w = World::new();
+    w.erp.user_put("a1", meeting("Soon", 3));
+    w.run();
+    // Time passes; the meeting falls out of the window and Graph reports it "removed".
+    w.clock
+        .advance(std::time::Duration::from_secs(40 * 24 * 3600));
+    let event_id = w.outlook.items()[0].0.clone();
+    {
+        let mut s = w.outlook.state.lock().unwrap();
+        s.seq += 1;
+        let seq = s.seq;
+        s.feed.push((seq, event_id.clone()));
+        // Still there in Outlook; only the feed says removed (as Graph does for the window).
+        let entry = s.live.remove(&event_id).unwrap();
+        s.live.insert(event_id.clone() + "-hidden", entry);
+    }
+    w.run();
+    assert_eq!(w.erp.items().len(), 1, "the activity must not be voided");
+}
