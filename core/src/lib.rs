@@ -4,6 +4,7 @@
 //! [`host`]; every rule of the sync lives here, so the C ABI, the WASM build and the command line
 //! stay thin.
 
+pub mod app;
 pub mod engine;
 pub mod erp;
 pub mod error;

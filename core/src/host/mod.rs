@@ -14,6 +14,8 @@ mod store;
 pub mod conformance;
 #[cfg(any(test, feature = "test-support"))]
 mod memory;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use http::{HttpClient, HttpRequest, HttpResponse, Method, TransportError, TransportErrorKind};

@@ -2,6 +2,8 @@
 
 pub mod map_erp;
 pub mod map_graph;
+#[cfg(any(test, feature = "test-support"))]
+pub mod memory_side;
 mod run;
 mod side;
 mod state;

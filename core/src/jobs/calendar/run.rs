@@ -229,7 +229,11 @@ impl<'j, 'a> Run<'j, 'a> {
         let pulled_erp = upserts(&erp_pull);
         self.note(
             LogLevel::Info,
-            format!("Pulled {pulled_erp} activities and {pulled_outlook} events for {pull_ms}ms."),
+            format!(
+                "Pulled {} and {} for {pull_ms}ms.",
+                plural(pulled_erp, "activity"),
+                plural(pulled_outlook, "event")
+            ),
         );
 
         let mut pairs = self.pair_up(&outlook_pull, &erp_pull).await?;
@@ -359,21 +363,22 @@ impl<'j, 'a> Run<'j, 'a> {
                 format!("{failed} changes could not be written yet; they will be retried."),
             );
         }
-        if written_erp.total() + written_outlook.total() > 0 {
-            self.note(
-                LogLevel::Info,
-                format!(
-                    "Pushed {} activities ({} created, {} updated, {} voided) and {} events ({} created, {} updated, {} deleted).",
-                    written_erp.total(),
-                    written_erp.created,
-                    written_erp.updated,
-                    written_erp.removed,
-                    written_outlook.total(),
-                    written_outlook.created,
-                    written_outlook.updated,
-                    written_outlook.removed,
-                ),
-            );
+        for (counts, noun, removed, side) in [
+            (written_erp, "activity", "voided", "ERP.net"),
+            (written_outlook, "event", "deleted", "Outlook"),
+        ] {
+            if counts.total() > 0 {
+                self.note(
+                    LogLevel::Info,
+                    format!(
+                        "Pushed {} to {side} ({} created, {} updated, {} {removed}).",
+                        plural(counts.total(), noun),
+                        counts.created,
+                        counts.updated,
+                        counts.removed,
+                    ),
+                );
+            }
         }
         batch = batch.put(
             self.keys.checkpoint(),
@@ -926,6 +931,14 @@ fn creation_key(twin: Option<String>, pair: &Pair, side: Side) -> String {
             format!("{twin}#{replaced}")
         }
         None => twin,
+    }
+}
+
+fn plural(n: u32, noun: &str) -> String {
+    match (n, noun) {
+        (1, _) => format!("1 {noun}"),
+        (_, "activity") => format!("{n} activities"),
+        _ => format!("{n} {noun}s"),
     }
 }
 

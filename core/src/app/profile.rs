@@ -1,0 +1,68 @@
+//! Each signed-in user's profile and Setup choices.
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::ConflictPolicy;
+use crate::error::{ErrorCode, PublicError};
+use crate::host::{Expect, Store, WriteBatch};
+use crate::model::tz::Zone;
+
+/// A user of MsSync: a Microsoft identity linked to an ERP.net user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserProfile {
+    /// MsSync's id of the user: the Entra ID object id (`oid`), stable across renames.
+    pub user_id: String,
+    pub tenant_id: String,
+    pub email: String,
+    pub name: String,
+    pub erp_user_id: String,
+    /// ERP.net administrators may use Service.
+    pub is_admin: bool,
+    pub company_id: Option<String>,
+    pub location_id: Option<String>,
+    pub zone: Zone,
+    pub policy: ConflictPolicy,
+}
+
+fn key(user_id: &str) -> String {
+    format!("user/{user_id}")
+}
+
+pub(crate) async fn load(
+    store: &dyn Store,
+    user_id: &str,
+) -> Result<Option<(UserProfile, u64)>, PublicError> {
+    match store.get(&key(user_id)).await? {
+        Some(v) => {
+            let profile = serde_json::from_slice(&v.value).map_err(|_| {
+                PublicError::new(
+                    ErrorCode::StoreFailure,
+                    "a stored user profile is unreadable",
+                )
+            })?;
+            Ok(Some((profile, v.version)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The profile of a signed-in user, or NotFound for anyone else.
+pub(crate) async fn require(
+    store: &dyn Store,
+    user_id: &str,
+) -> Result<(UserProfile, u64), PublicError> {
+    load(store, user_id).await?.ok_or_else(|| {
+        PublicError::new(
+            ErrorCode::NotFound,
+            "no such MsSync user; sign in with Microsoft first",
+        )
+    })
+}
+
+pub(crate) fn put(batch: WriteBatch, profile: &UserProfile, expect: Expect) -> WriteBatch {
+    batch.put(
+        key(&profile.user_id),
+        serde_json::to_vec(profile).expect("a profile serializes"),
+        expect,
+    )
+}

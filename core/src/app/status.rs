@@ -1,0 +1,397 @@
+//! Each (user, job)'s state, its schedule, and the state changes Home and the log show.
+//!
+//! States as the original MsSync names them: `Operational`, `Error: <reason>` with the fix to
+//! make, `Throttled until <time>`, `Disabled`. A job is due every 15 minutes when operational, at
+//! once after a toggle or a Full refresh request, after `Retry-After` when throttled, and with
+//! exponential backoff (up to 6 hours) after errors.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::engine::journal::{LogLevel, LogLine};
+use crate::error::{ErrorCode, PublicError};
+use crate::host::{Expect, Store, StoreError, WriteBatch};
+use crate::jobs::calendar::{Counts, RUN_INTERVAL, RunReport};
+
+/// The jobs MsSync knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    Calendar,
+}
+
+impl JobKind {
+    pub const ALL: [JobKind; 1] = [JobKind::Calendar];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            JobKind::Calendar => "calendar",
+        }
+    }
+
+    /// As the original names it in messages: `SyncJob 'Calendar' ...`.
+    pub fn title(self) -> &'static str {
+        match self {
+            JobKind::Calendar => "Calendar",
+        }
+    }
+
+    pub fn parse(id: &str) -> Result<Self, PublicError> {
+        Self::ALL
+            .into_iter()
+            .find(|j| j.id().eq_ignore_ascii_case(id))
+            .ok_or_else(|| PublicError::new(ErrorCode::UnknownJob, "unknown job"))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum JobState {
+    Operational,
+    Error {
+        code: ErrorCode,
+        reason: String,
+        /// What the user or admin should do about it.
+        fix: String,
+    },
+    Throttled {
+        until: DateTime<Utc>,
+    },
+    Disabled,
+}
+
+impl JobState {
+    /// The banner text, as the original shows it.
+    pub fn label(&self) -> String {
+        match self {
+            JobState::Operational => "Operational".into(),
+            JobState::Error { reason, .. } => format!("Error: {reason}"),
+            JobState::Throttled { until } => {
+                format!("Throttled until {}", until.format("%Y-%m-%d %H:%MZ"))
+            }
+            JobState::Disabled => "Disabled".into(),
+        }
+    }
+}
+
+/// The last run's figures, kept for Home.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastRun {
+    pub finished: Option<DateTime<Utc>>,
+    pub to_outlook: CountsView,
+    pub to_erp: CountsView,
+    pub conflicts: u32,
+    pub failed: u32,
+    pub requests: u64,
+    pub duration_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountsView {
+    pub created: u32,
+    pub updated: u32,
+    pub removed: u32,
+}
+
+impl From<Counts> for CountsView {
+    fn from(c: Counts) -> Self {
+        Self {
+            created: c.created,
+            updated: c.updated,
+            removed: c.removed,
+        }
+    }
+}
+
+/// The stored status of one (user, job).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobStatus {
+    pub job: JobKind,
+    pub enabled: bool,
+    pub state: JobState,
+    pub next_run: Option<DateTime<Utc>>,
+    pub consecutive_failures: u32,
+    pub full_refresh_requested: bool,
+    pub last_run: LastRun,
+}
+
+impl JobStatus {
+    pub fn new(job: JobKind) -> Self {
+        Self {
+            job,
+            enabled: false,
+            state: JobState::Disabled,
+            next_run: None,
+            consecutive_failures: 0,
+            full_refresh_requested: false,
+            last_run: LastRun::default(),
+        }
+    }
+}
+
+pub(crate) fn status_key(user: &str, job: JobKind) -> String {
+    format!("status/{}/{user}", job.id())
+}
+
+/// Reads a status with the version to write it back against.
+pub(crate) async fn load_status(
+    store: &dyn Store,
+    user: &str,
+    job: JobKind,
+) -> Result<(JobStatus, Expect), PublicError> {
+    let key = status_key(user, job);
+    match store.get(&key).await? {
+        Some(v) => {
+            let status = serde_json::from_slice(&v.value).map_err(|_| {
+                PublicError::new(ErrorCode::StoreFailure, "a stored job status is unreadable")
+            })?;
+            Ok((status, Expect::Version(v.version)))
+        }
+        None => Ok((JobStatus::new(job), Expect::Absent)),
+    }
+}
+
+pub(crate) fn put_status(
+    batch: WriteBatch,
+    user: &str,
+    status: &JobStatus,
+    expect: Expect,
+) -> WriteBatch {
+    batch.put(
+        status_key(user, status.job),
+        serde_json::to_vec(status).expect("a status serializes"),
+        expect,
+    )
+}
+
+/// The fix to show for an error, in the words the original uses where it has them.
+pub fn fix_for(job: JobKind, error: &PublicError) -> (String, String) {
+    use ErrorCode::*;
+    let title = job.title();
+    match error.code {
+        Unauthorized | Forbidden | InvalidGrant => (
+            "Unauthorized or insufficient permissions".into(),
+            "Go to Service and click 'Connect to Microsoft Entra ID'.".into(),
+        ),
+        NoEnterpriseCompany => (
+            format!("SyncJob '{title}' processing error. There's no enterprise company defined."),
+            "Go to Setup and choose an enterprise company and location.".into(),
+        ),
+        NotConfigured => (
+            "MsSync is not connected to Microsoft Entra ID".into(),
+            "Ask an administrator to complete Service.".into(),
+        ),
+        SafetyGuard => (
+            error.reason.clone(),
+            "Check the connection, then use Full refresh in Setup.".into(),
+        ),
+        _ => (
+            format!("SyncJob '{title}' processing error. {}", error.reason),
+            "MsSync retries automatically; if it persists, contact your administrator.".into(),
+        ),
+    }
+}
+
+/// Backoff after `failures` consecutive errors: 15 min, 30, 60, ... capped at 6 hours.
+pub fn error_backoff(failures: u32) -> chrono::Duration {
+    let minutes = 15i64 << failures.saturating_sub(1).min(5);
+    chrono::Duration::minutes(minutes.min(6 * 60))
+}
+
+/// Applies the outcome of a run to a status; returns the log lines for state changes.
+pub(crate) fn record_outcome(
+    status: &mut JobStatus,
+    now: DateTime<Utc>,
+    outcome: &Result<RunReport, PublicError>,
+) -> Vec<LogLine> {
+    let before = status.state.clone();
+    let mut lines = Vec::new();
+    match outcome {
+        Ok(report) => {
+            status.state = JobState::Operational;
+            status.consecutive_failures = 0;
+            status.full_refresh_requested = false;
+            status.next_run = Some(report.next_run);
+            status.last_run = LastRun {
+                finished: Some(report.finished),
+                to_outlook: report.to_outlook.into(),
+                to_erp: report.to_erp.into(),
+                conflicts: report.conflicts,
+                failed: report.failed,
+                requests: report.requests,
+                duration_ms: (report.finished - report.started).num_milliseconds(),
+            };
+        }
+        Err(error) if error.code == ErrorCode::Throttled => {
+            let until = throttled_until(error).unwrap_or(now + RUN_INTERVAL);
+            status.state = JobState::Throttled { until };
+            status.next_run = Some(until);
+        }
+        Err(error) if error.code == ErrorCode::LeaseHeld => {
+            // Another node is running it: not this node's error; look again soon.
+            status.next_run = Some(now + chrono::Duration::minutes(1));
+            return lines;
+        }
+        Err(error) => {
+            status.consecutive_failures += 1;
+            let (reason, fix) = fix_for(status.job, error);
+            status.state = JobState::Error {
+                code: error.code,
+                reason: reason.clone(),
+                fix: fix.clone(),
+            };
+            status.next_run = Some(now + error_backoff(status.consecutive_failures));
+            lines.push(LogLine::new(
+                now,
+                LogLevel::Error,
+                format!("{reason} {fix}"),
+            ));
+        }
+    }
+    if status.state != before && !matches!(status.state, JobState::Error { .. }) {
+        lines.push(LogLine::new(
+            now,
+            if status.state == JobState::Operational {
+                LogLevel::Info
+            } else {
+                LogLevel::Warning
+            },
+            format!(
+                "State {} to '{}'.",
+                if status.state == JobState::Operational {
+                    "restored"
+                } else {
+                    "changed"
+                },
+                status.state.label()
+            ),
+        ));
+    }
+    lines
+}
+
+/// Throttled errors carry their resume time in the reason as an RFC 3339 instant after "until ".
+pub fn throttled_until(error: &PublicError) -> Option<DateTime<Utc>> {
+    let (_, tail) = error.reason.split_once("until ")?;
+    let token = tail.split_whitespace().next()?;
+    DateTime::parse_from_rfc3339(token.trim_end_matches('.'))
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The throttled error the engine returns when a side asks for a long wait.
+pub fn throttled_error(until: DateTime<Utc>) -> PublicError {
+    PublicError::new(
+        ErrorCode::Throttled,
+        format!(
+            "the service asked MsSync to wait until {}",
+            until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ),
+    )
+}
+
+/// Every (user, job) whose run is due at `now`, earliest first.
+pub(crate) async fn due(
+    store: &dyn Store,
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, JobKind, DateTime<Utc>)>, StoreError> {
+    let mut due = Vec::new();
+    for job in JobKind::ALL {
+        let prefix = format!("status/{}/", job.id());
+        for (key, v) in store.scan(&prefix).await? {
+            let Ok(status) = serde_json::from_slice::<JobStatus>(&v.value) else {
+                continue;
+            };
+            if !status.enabled {
+                continue;
+            }
+            let at = status.next_run.unwrap_or(now);
+            if at <= now {
+                due.push((key[prefix.len()..].to_owned(), job, at));
+            }
+        }
+    }
+    due.sort_by(|a, b| a.2.cmp(&b.2).then_with(|| a.0.cmp(&b.0)));
+    Ok(due)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2024, 2, 16, 7, 35, 0).unwrap()
+    }
+
+    fn report() -> RunReport {
+        RunReport {
+            started: now(),
+            finished: now() + chrono::Duration::milliseconds(154),
+            dry_run: false,
+            full_read: false,
+            pulled_from_erp: 2,
+            pulled_from_outlook: 0,
+            to_outlook: Counts {
+                created: 2,
+                updated: 0,
+                removed: 0,
+            },
+            to_erp: Counts::default(),
+            conflicts: 0,
+            failed: 0,
+            skipped: 0,
+            requests: 3,
+            checkpoints_advanced: true,
+            next_run: now() + RUN_INTERVAL,
+        }
+    }
+
+    #[test]
+    fn states_read_as_the_original_shows_them() {
+        let mut status = JobStatus::new(JobKind::Calendar);
+        status.enabled = true;
+        let error = PublicError::new(ErrorCode::Forbidden, "Graph refused access");
+        let lines = record_outcome(&mut status, now(), &Err(error));
+        assert_eq!(
+            status.state.label(),
+            "Error: Unauthorized or insufficient permissions"
+        );
+        assert_eq!(
+            lines[0].to_string(),
+            "[2024-02-16 07:35Z ERR] Unauthorized or insufficient permissions Go to Service and click 'Connect to Microsoft Entra ID'."
+        );
+        assert_eq!(status.next_run, Some(now() + chrono::Duration::minutes(15)));
+
+        let lines = record_outcome(&mut status, now(), &Ok(report()));
+        assert_eq!(status.state, JobState::Operational);
+        assert_eq!(
+            lines[0].to_string(),
+            "[2024-02-16 07:35Z INF] State restored to 'Operational'."
+        );
+        assert_eq!(status.last_run.to_outlook.created, 2);
+
+        let until = now() + chrono::Duration::hours(1);
+        let lines = record_outcome(&mut status, now(), &Err(throttled_error(until)));
+        assert_eq!(status.state.label(), "Throttled until 2024-02-16 08:35Z");
+        assert_eq!(status.next_run, Some(until));
+        assert_eq!(
+            lines[0].text,
+            "State changed to 'Throttled until 2024-02-16 08:35Z'."
+        );
+
+        let company = PublicError::new(ErrorCode::NoEnterpriseCompany, "none");
+        record_outcome(&mut status, now(), &Err(company));
+        assert_eq!(
+            status.state.label(),
+            "Error: SyncJob 'Calendar' processing error. There's no enterprise company defined."
+        );
+    }
+
+    #[test]
+    fn errors_back_off_up_to_six_hours() {
+        let steps: Vec<i64> = (1..=8).map(|n| error_backoff(n).num_minutes()).collect();
+        assert_eq!(steps, [15, 30, 60, 120, 240, 360, 360, 360]);
+    }
+}

@@ -1,0 +1,221 @@
+//! The application layer over in-memory sides: Setup, Home, states, schedule, notifications.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use super::*;
+use crate::engine::Side;
+use crate::host::{Clock, ManualClock, MemoryStore, Store};
+use crate::jobs::calendar::memory_side::MemorySide;
+use crate::model::{CalendarItem, Importance, When};
+
+struct World {
+    clock: Arc<ManualClock>,
+    app: App,
+    erp: MemorySide,
+    outlook: MemorySide,
+}
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 1, 8, 0, 0).unwrap()
+}
+
+fn meeting(subject: &str) -> CalendarItem {
+    CalendarItem {
+        subject: subject.into(),
+        when: When::Timed {
+            start: Utc.with_ymd_and_hms(2026, 6, 3, 9, 0, 0).unwrap(),
+            end: Utc.with_ymd_and_hms(2026, 6, 3, 10, 0, 0).unwrap(),
+            zone: None,
+        },
+        body: String::new(),
+        sensitivity: Default::default(),
+        importance: Importance::Normal,
+        reminder_minutes_before_start: None,
+        attendees: vec![],
+        series: None,
+    }
+}
+
+impl World {
+    fn new() -> Self {
+        let clock = Arc::new(ManualClock::new(start()));
+        let store = Arc::new(MemoryStore::new());
+        let host = Host {
+            http: Arc::new(crate::host::testing::RefuseHttp),
+            store: store.clone(),
+            clock: clock.clone(),
+        };
+        let profile = UserProfile {
+            user_id: "u1".into(),
+            tenant_id: "t1".into(),
+            email: "j.doe@abccompany.net".into(),
+            name: "J. Doe".into(),
+            erp_user_id: "e1".into(),
+            is_admin: false,
+            company_id: Some("c1".into()),
+            location_id: Some("l1".into()),
+            zone: Zone::parse("Europe/Sofia").unwrap(),
+            policy: ConflictPolicy::Newest,
+        };
+        block(store.commit(profile::put(WriteBatch::new(), &profile, Expect::Absent))).unwrap();
+        Self {
+            erp: MemorySide::new(Side::Erp, clock.clone()),
+            outlook: MemorySide::new(Side::Outlook, clock.clone()),
+            clock,
+            app: App::new(host),
+        }
+    }
+
+    fn run(&self) -> Result<crate::jobs::calendar::RunReport, PublicError> {
+        block(
+            self.app
+                .run_calendar_with("u1", &self.erp, &self.outlook, "node", false),
+        )
+    }
+
+    fn home(&self) -> HomeView {
+        block(self.app.home("u1")).unwrap()
+    }
+}
+
+fn block<T>(f: impl std::future::Future<Output = T>) -> T {
+    futures::executor::block_on(f)
+}
+
+#[test]
+fn setup_validates_choices_and_logs_changes() {
+    let w = World::new();
+    let setup = block(w.app.setup("u1")).unwrap();
+    assert_eq!(
+        setup.time_zone,
+        "(UTC+02:00) Helsinki, Kyiv, Riga, Sofia, Tallinn, Vilnius"
+    );
+    let error = block(w.app.change_setup(
+        "u1",
+        SetupChange {
+            time_zone: Some("Atlantis/Lost".into()),
+            policy: None,
+        },
+    ))
+    .unwrap_err();
+    assert_eq!(error.code, ErrorCode::UnknownTimeZone);
+    let setup = block(w.app.change_setup(
+        "u1",
+        SetupChange {
+            time_zone: Some("(UTC-05:00) Eastern Time (US & Canada)".into()),
+            policy: Some(ConflictPolicy::ErpWins),
+        },
+    ))
+    .unwrap();
+    assert_eq!(setup.time_zone_iana, "America/New_York");
+    assert_eq!(setup.policy, ConflictPolicy::ErpWins);
+    let unknown = block(w.app.setup("nobody")).unwrap_err();
+    assert_eq!(unknown.code, ErrorCode::NotFound);
+    insta::assert_json_snapshot!("setup_view", setup);
+}
+
+#[test]
+fn home_after_a_successful_run() {
+    let w = World::new();
+    assert_eq!(w.home().state, "Disabled");
+    block(w.app.set_job_enabled("u1", JobKind::Calendar, true)).unwrap();
+    let due = block(w.app.due_jobs(w.clock.now())).unwrap();
+    assert_eq!(due.len(), 1, "turning a job on makes it due at once");
+    w.erp.user_put("a1", meeting("Board"));
+    w.clock.advance(std::time::Duration::from_secs(30));
+    w.run().unwrap();
+    let home = w.home();
+    assert_eq!(home.state, "Operational");
+    assert_eq!(home.jobs[0].last_run.to_outlook.created, 1);
+    assert!(block(w.app.due_jobs(w.clock.now())).unwrap().is_empty());
+    let later = w.clock.now() + chrono::Duration::minutes(15);
+    assert_eq!(
+        block(w.app.due_jobs(later)).unwrap().len(),
+        1,
+        "due again after 15 minutes"
+    );
+    insta::assert_json_snapshot!("home_after_success", home);
+}
+
+#[test]
+fn home_after_a_throttled_and_a_failed_run() {
+    let w = World::new();
+    block(w.app.set_job_enabled("u1", JobKind::Calendar, true)).unwrap();
+    let until = w.clock.now() + chrono::Duration::minutes(30);
+    w.outlook.state.lock().unwrap().fail_pulls = Some(throttled_error(until));
+    w.run().unwrap_err();
+    let home = w.home();
+    assert_eq!(home.state, "Throttled until 2026-06-01 08:30Z");
+    assert!(
+        block(w.app.due_jobs(until - chrono::Duration::minutes(1)))
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        block(w.app.due_jobs(until)).unwrap().len(),
+        1,
+        "due when the wait is over"
+    );
+    insta::assert_json_snapshot!("home_throttled", home);
+
+    w.outlook.state.lock().unwrap().fail_pulls =
+        Some(PublicError::new(ErrorCode::Forbidden, "Graph refused"));
+    w.run().unwrap_err();
+    w.run().unwrap_err();
+    let home = w.home();
+    assert_eq!(
+        home.state,
+        "Error: Unauthorized or insufficient permissions"
+    );
+    assert_eq!(
+        home.fix.as_deref(),
+        Some("Go to Service and click 'Connect to Microsoft Entra ID'.")
+    );
+    let notes = block(w.app.take_notifications(10)).unwrap();
+    assert_eq!(
+        notes.len(),
+        1,
+        "one notification when the error starts, not one per run"
+    );
+    assert_eq!(notes[0].title, "MS Sync experienced an error");
+    assert!(
+        block(w.app.take_notifications(10)).unwrap().is_empty(),
+        "taken once"
+    );
+    insta::assert_json_snapshot!("home_error", home);
+
+    w.outlook.state.lock().unwrap().fail_pulls = None;
+    w.run().unwrap();
+    let home = w.home();
+    assert_eq!(home.state, "Operational");
+    assert!(
+        home.log
+            .iter()
+            .any(|l| l.ends_with("INF] State restored to 'Operational'.")),
+        "{:#?}",
+        home.log
+    );
+}
+
+#[test]
+fn a_user_without_a_company_gets_the_original_error() {
+    let w = World::new();
+    let store = w.app.host().store.clone();
+    let (mut profile, version) = block(profile::require(store.as_ref(), "u1")).unwrap();
+    profile.company_id = None;
+    block(store.commit(profile::put(
+        WriteBatch::new(),
+        &profile,
+        Expect::Version(version),
+    )))
+    .unwrap();
+    block(w.app.set_job_enabled("u1", JobKind::Calendar, true)).unwrap();
+    let error = w.run().unwrap_err();
+    assert_eq!(error.code, ErrorCode::NoEnterpriseCompany);
+    assert_eq!(
+        w.home().state,
+        "Error: SyncJob 'Calendar' processing error. There's no enterprise company defined."
+    );
+}
