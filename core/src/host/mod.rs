@@ -6,6 +6,7 @@
 //! browser nothing is shared across threads, so the bound disappears there.
 
 mod clock;
+mod counting;
 mod http;
 mod retry;
 mod store;
@@ -18,6 +19,7 @@ mod memory;
 pub mod testing;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use counting::CountingHttp;
 pub use http::{HttpClient, HttpRequest, HttpResponse, Method, TransportError, TransportErrorKind};
 pub use retry::{Backoff, RetryOutcome, RetryPolicy, send_with_retry};
 pub use store::{Expect, Store, StoreError, Versioned, Write, WriteBatch, WriteOp};
