@@ -19,4 +19,6 @@ pub use side::{
 pub use state::{Checkpoint, Link, checkpoint};
 
 #[cfg(test)]
+mod scenarios;
+#[cfg(test)]
 mod tests;

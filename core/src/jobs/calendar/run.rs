@@ -31,6 +31,9 @@ use crate::error::{ErrorCode, PublicError};
 use crate::host::{Expect, Host, StoreError, WriteBatch};
 use crate::model::tz::Zone;
 
+/// A complete read that comes back empty while at least this many links exist is refused as a
+/// fault rather than taken as that many deletions.
+pub const BULK_DELETE_GUARD: usize = 3;
 /// The job's name in leases, logs and Home.
 pub const JOB_NAME: &str = "calendar";
 const LEASE_TTL: Duration = Duration::from_secs(15 * 60);
@@ -556,7 +559,8 @@ impl<'j, 'a> Run<'j, 'a> {
         erp: &Pull,
     ) -> Result<(), PublicError> {
         let links = pairs.iter().filter(|p| p.stored.is_some()).count();
-        if links == 0 {
+        if links < BULK_DELETE_GUARD {
+            // A user may well delete their last one or two items.
             return Ok(());
         }
         for (pull, side) in [(outlook, "Outlook"), (erp, "ERP.net")] {

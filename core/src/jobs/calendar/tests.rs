@@ -250,9 +250,9 @@ fn read_only_conflict_is_marked_once_and_never_copied() {
 
 #[test]
 fn a_crash_between_writes_and_commit_creates_no_duplicates() {
-    // Crash at each commit of the run in turn: after the pending-creates record, and after the
-    // writes themselves.
-    for crash_at in [1, 2] {
+    // Crash at each commit of the run in turn: taking the lease, recording pending creates, and
+    // recording the writes after they reached both sides.
+    for crash_at in [1, 2, 3] {
         let w = World::new();
         w.erp.user_put("a1", meeting("From ERP", 3));
         w.outlook.user_put("e1", meeting("From Outlook", 4));
@@ -293,6 +293,7 @@ fn an_empty_complete_read_never_deletes_in_bulk() {
     let w = World::new();
     w.erp.user_put("a1", meeting("One", 3));
     w.erp.user_put("a2", meeting("Two", 4));
+    w.erp.user_put("a3", meeting("Three", 5));
     w.run();
     w.outlook.state.lock().unwrap().empty_full_reads = true;
     let error = w
@@ -302,7 +303,7 @@ fn an_empty_complete_read_never_deletes_in_bulk() {
         })
         .unwrap_err();
     assert_eq!(error.code, ErrorCode::SafetyGuard);
-    assert_eq!(w.erp.items().len(), 2, "nothing voided");
+    assert_eq!(w.erp.items().len(), 3, "nothing voided");
 }
 
 #[test]
