@@ -212,6 +212,69 @@ impl From<crate::model::tz::TimeZoneError> for PublicError {
     }
 }
 
+impl From<crate::erp::ErpError> for PublicError {
+    fn from(error: crate::erp::ErpError) -> Self {
+        use crate::erp::ErpError;
+        // Reasons are ours: ERP.net's own messages may quote activity data.
+        match error {
+            ErpError::Unauthorized => Self::new(
+                ErrorCode::Unauthorized,
+                "ERP.net refused the credentials; check the trusted application or access token",
+            ),
+            ErpError::InvalidClient { .. } => Self::new(
+                ErrorCode::Unauthorized,
+                "the ERP.net identity server refused the client id or secret",
+            ),
+            ErpError::Forbidden => Self::new(
+                ErrorCode::Forbidden,
+                "ERP.net denied access; use Give permissions",
+            ),
+            ErpError::NotFound => {
+                Self::new(ErrorCode::NotFound, "the ERP.net object no longer exists")
+            }
+            ErpError::ReadOnlyActivity { .. } => Self::new(
+                ErrorCode::ReadOnlyActivity,
+                "the activity is released or closed in ERP.net and cannot be changed",
+            ),
+            ErpError::StaleVersion => Self::new(
+                ErrorCode::StaleVersion,
+                "the activity changed in ERP.net since it was read",
+            ),
+            ErpError::Throttled { until, .. } => Self::new(
+                ErrorCode::Throttled,
+                format!(
+                    "ERP.net is throttling requests until {}",
+                    until.format("%Y-%m-%d %H:%MZ")
+                ),
+            ),
+            ErpError::Transport(e) => e.into(),
+            ErpError::Remote { status, .. } if status >= 500 && status != 500 => Self::new(
+                ErrorCode::RemoteUnavailable,
+                format!("ERP.net is unavailable (HTTP {status})"),
+            ),
+            ErpError::Remote { status, code, .. } => Self::new(
+                ErrorCode::ErpError,
+                match code {
+                    // ERP.net codes are identifiers; keep only identifier characters.
+                    Some(code) => format!(
+                        "ERP.net reported an error (HTTP {status}, code {})",
+                        code.chars()
+                            .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
+                            .take(40)
+                            .collect::<String>()
+                    ),
+                    None => format!("ERP.net reported an error (HTTP {status})"),
+                },
+            ),
+            ErpError::BadConfig(reason) => Self::new(ErrorCode::InvalidArgument, reason),
+            ErpError::Malformed(_) => Self::new(
+                ErrorCode::MalformedResponse,
+                "ERP.net sent a response MsSync could not read",
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
