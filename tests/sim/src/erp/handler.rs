@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 use wiremock::{Request, Respond, ResponseTemplate};
 
-use super::odata::{Expand, is_guid, parse_expand, parse_filter, parse_select};
+use super::odata::{Expand, parse_expand, parse_filter, parse_select};
 use super::{
     ACTIVITIES, COMPANY_LOCATIONS, DOCUMENT_TYPES, ENTERPRISE_COMPANIES, Fault, MAX_TOP,
     ODATA_PATH, PARTICIPANTS, RecordedRequest, State, parse_odata_id, reference,
@@ -14,8 +14,6 @@ use super::{
 
 pub(crate) struct Handler {
     pub state: Arc<Mutex<State>>,
-    #[allow(dead_code)]
-    pub base: String,
 }
 
 type Reply = ResponseTemplate;
@@ -102,7 +100,11 @@ fn record(request: &Request) -> RecordedRequest {
     } else {
         let form: Map<String, Value> = url::form_urlencoded::parse(&request.body)
             .map(|(k, v)| {
-                let v = if k == "client_secret" { "[redacted]".into() } else { v.into_owned() };
+                let v = if k == "client_secret" {
+                    "[redacted]".into()
+                } else {
+                    v.into_owned()
+                };
                 (k.into_owned(), Value::String(v))
             })
             .collect();
@@ -158,10 +160,13 @@ impl Respond for Handler {
 
 fn token(state: &mut State, request: &Request) -> Reply {
     let form: std::collections::HashMap<String, String> =
-        url::form_urlencoded::parse(&request.body).into_owned().collect();
+        url::form_urlencoded::parse(&request.body)
+            .into_owned()
+            .collect();
     let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
     if get("grant_type") != "client_credentials" {
-        return ResponseTemplate::new(400).set_body_json(json!({"error": "unsupported_grant_type"}));
+        return ResponseTemplate::new(400)
+            .set_body_json(json!({"error": "unsupported_grant_type"}));
     }
     if state.clients.get(get("client_id")).map(String::as_str) != Some(get("client_secret"))
         || get("client_secret").is_empty()
@@ -169,7 +174,10 @@ fn token(state: &mut State, request: &Request) -> Reply {
         return ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_client"}));
     }
     let scopes: Vec<&str> = get("scope").split(' ').collect();
-    if scopes.iter().any(|s| !["read", "update", "openid", "profile", "offline_access"].contains(s)) {
+    if scopes
+        .iter()
+        .any(|s| !["read", "update", "openid", "profile", "offline_access"].contains(s))
+    {
         return ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_scope"}));
     }
     state.issued += 1;
@@ -224,7 +232,11 @@ fn query_param(request: &Request, name: &str) -> Option<String> {
 fn body_object(request: &Request) -> Result<Map<String, Value>, Reply> {
     match serde_json::from_slice::<Value>(&request.body) {
         Ok(Value::Object(map)) => Ok(map),
-        _ => Err(erp_error(500, "The request body is not a JSON object.", "ArgumentException")),
+        _ => Err(erp_error(
+            500,
+            "The request body is not a JSON object.",
+            "ArgumentException",
+        )),
     }
 }
 
@@ -265,7 +277,12 @@ fn dispatch(state: &mut State, request: &Request, rest: &str) -> Reply {
 
 /// An object as the API shows it: collections only when expanded, references expanded on
 /// request, `$select` applied.
-fn project(state: &State, object: &Map<String, Value>, select: &[String], expand: &[Expand]) -> Value {
+fn project(
+    state: &State,
+    object: &Map<String, Value>,
+    select: &[String],
+    expand: &[Expand],
+) -> Value {
     let mut out = Map::new();
     for (key, value) in object {
         let expanded = expand.iter().find(|e| &e.property == key);
@@ -348,7 +365,9 @@ fn list(state: &mut State, request: &Request, set: &str) -> Result<Reply, Reply>
         "value": page,
     });
     if top > 0 && skip + top < matching.len() {
-        let mut next = request.url.clone();
+        // wiremock's request URL has no port: links are built on the server's own address.
+        let mut next = url::Url::parse(&format!("{}{}", state.base, request.url.path()))
+            .expect("the server's own URL");
         let pairs: Vec<(String, String)> = request
             .url
             .query_pairs()
@@ -371,7 +390,9 @@ fn list(state: &mut State, request: &Request, set: &str) -> Result<Reply, Reply>
 
 fn get_one(state: &mut State, request: &Request, set: &str, id: &str) -> Result<Reply, Reply> {
     let (select, expand) = read_options(request)?;
-    let object = state.find(set, id).ok_or_else(|| ResponseTemplate::new(404))?;
+    let object = state
+        .find(set, id)
+        .ok_or_else(|| ResponseTemplate::new(404))?;
     Ok(ResponseTemplate::new(200).set_body_json(project(state, object, &select, &expand)))
 }
 
@@ -380,8 +401,18 @@ fn parse_time(value: &Value, name: &str) -> Result<Option<DateTime<Utc>>, Reply>
         Value::Null => Ok(None),
         Value::String(s) => DateTime::parse_from_rfc3339(s)
             .map(|t| Some(t.with_timezone(&Utc)))
-            .map_err(|_| erp_error(500, &format!("Invalid value for {name}."), "FormatException")),
-        _ => Err(erp_error(500, &format!("Invalid value for {name}."), "FormatException")),
+            .map_err(|_| {
+                erp_error(
+                    500,
+                    &format!("Invalid value for {name}."),
+                    "FormatException",
+                )
+            }),
+        _ => Err(erp_error(
+            500,
+            &format!("Invalid value for {name}."),
+            "FormatException",
+        )),
     }
 }
 
@@ -394,7 +425,13 @@ fn check_property(state: &State, key: &str, value: &Value) -> Result<(), Reply> 
             "ODataException",
         ));
     }
-    let bad = || erp_error(500, &format!("Invalid value for {key}."), "ArgumentException");
+    let bad = || {
+        erp_error(
+            500,
+            &format!("Invalid value for {key}."),
+            "ArgumentException",
+        )
+    };
     match key {
         "Subject" => {
             let s = value.as_str().ok_or_else(bad)?;
@@ -423,9 +460,16 @@ fn check_property(state: &State, key: &str, value: &Value) -> Result<(), Reply> 
             if value.is_null() {
                 return Ok(());
             }
-            let id = value.get("@odata.id").and_then(Value::as_str).ok_or_else(bad)?;
+            let id = value
+                .get("@odata.id")
+                .and_then(Value::as_str)
+                .ok_or_else(bad)?;
             if !state.resolves(id) {
-                return Err(erp_error(500, &format!("The object referenced by {key} was not found."), "ObjectNotFoundException"));
+                return Err(erp_error(
+                    500,
+                    &format!("The object referenced by {key} was not found."),
+                    "ObjectNotFoundException",
+                ));
             }
         }
         _ => {}
@@ -433,13 +477,23 @@ fn check_property(state: &State, key: &str, value: &Value) -> Result<(), Reply> 
     Ok(())
 }
 
-fn find_activity_by(state: &State, find_by: &str, body: &Map<String, Value>) -> Result<Option<String>, Reply> {
+fn find_activity_by(
+    state: &State,
+    find_by: &str,
+    body: &Map<String, Value>,
+) -> Result<Option<String>, Reply> {
     let activities = state.sets.get(ACTIVITIES).map(Vec::as_slice).unwrap_or(&[]);
-    let field = |o: &Map<String, Value>, k: &str| o.get(k).and_then(Value::as_str).map(str::to_owned);
+    let field =
+        |o: &Map<String, Value>, k: &str| o.get(k).and_then(Value::as_str).map(str::to_owned);
     let found = match find_by {
         "ExternalId" => {
-            let external_id = field(body, "ExternalId")
-                .ok_or_else(|| erp_error(500, "findBy ExternalId needs ExternalId.", "ArgumentException"))?;
+            let external_id = field(body, "ExternalId").ok_or_else(|| {
+                erp_error(
+                    500,
+                    "findBy ExternalId needs ExternalId.",
+                    "ArgumentException",
+                )
+            })?;
             let system = field(body, "ExternalSystem");
             activities.iter().find(|o| {
                 field(o, "ExternalId").as_deref() == Some(external_id.as_str())
@@ -451,7 +505,11 @@ fn find_activity_by(state: &State, find_by: &str, body: &Map<String, Value>) -> 
             activities.iter().find(|o| field(o, "Id") == id)
         }
         other => {
-            return Err(erp_error(500, &format!("Unsupported @erpnet.findBy '{other}'."), "NotSupportedException"));
+            return Err(erp_error(
+                500,
+                &format!("Unsupported @erpnet.findBy '{other}'."),
+                "NotSupportedException",
+            ));
         }
     };
     Ok(found.and_then(|o| field(o, "Id")))
@@ -475,22 +533,45 @@ fn create_activity(state: &mut State, request: &Request) -> Result<Reply, Reply>
         "findOrCreate" | "find" | "findOrNull" | "findSingle" => {
             if let Some(id) = find_activity_by(state, &find_by, &body)? {
                 let object = state.find(ACTIVITIES, &id).expect("just found");
-                return Ok(ResponseTemplate::new(200).set_body_json(project(state, object, &[], &[])));
+                return Ok(ResponseTemplate::new(200).set_body_json(project(
+                    state,
+                    object,
+                    &[],
+                    &[],
+                )));
             }
             match action.as_str() {
                 "findOrCreate" => {}
                 "findOrNull" => return Ok(ResponseTemplate::new(204)),
-                _ => return Err(erp_error(500, "The object was not found.", "ObjectNotFoundException")),
+                _ => {
+                    return Err(erp_error(
+                        500,
+                        "The object was not found.",
+                        "ObjectNotFoundException",
+                    ));
+                }
             }
         }
         other => {
-            return Err(erp_error(500, &format!("Unsupported @erpnet.action '{other}'."), "NotSupportedException"));
+            return Err(erp_error(
+                500,
+                &format!("Unsupported @erpnet.action '{other}'."),
+                "NotSupportedException",
+            ));
         }
     }
     // Context parameters fill what the body leaves out.
     for (key, param, set) in [
-        ("EnterpriseCompany", "CurrentEnterpriseCompanyId", ENTERPRISE_COMPANIES),
-        ("EnterpriseCompanyLocation", "CurrentEnterpriseCompanyLocationId", COMPANY_LOCATIONS),
+        (
+            "EnterpriseCompany",
+            "CurrentEnterpriseCompanyId",
+            ENTERPRISE_COMPANIES,
+        ),
+        (
+            "EnterpriseCompanyLocation",
+            "CurrentEnterpriseCompanyLocationId",
+            COMPANY_LOCATIONS,
+        ),
     ] {
         if body.get(key).is_none_or(Value::is_null)
             && let Some(id) = query_param(request, param)
@@ -502,16 +583,30 @@ fn create_activity(state: &mut State, request: &Request) -> Result<Reply, Reply>
     for (key, value) in &body {
         check_property(state, key, value)?;
     }
-    for required in ["Subject", "StartTime", "DocumentType", "EnterpriseCompany", "EnterpriseCompanyLocation"] {
+    for required in [
+        "Subject",
+        "StartTime",
+        "DocumentType",
+        "EnterpriseCompany",
+        "EnterpriseCompanyLocation",
+    ] {
         if body.get(required).is_none_or(Value::is_null) {
-            return Err(erp_error(500, &format!("The property '{required}' is required."), "ArgumentException"));
+            return Err(erp_error(
+                500,
+                &format!("The property '{required}' is required."),
+                "ArgumentException",
+            ));
         }
     }
     let id = state.new_id();
     let stamp = state.stamp();
     let mut participant_list = Vec::new();
     for p in participants.as_array().cloned().unwrap_or_default() {
-        let email = p.get("Email").and_then(Value::as_str).unwrap_or("").to_owned();
+        let email = p
+            .get("Email")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
         participant_list.push(json!({"Id": state.new_id(), "Email": email, "Notes": null}));
     }
     // FromParty defaults to the enterprise company's own company, as ERP.net's defaults do.
@@ -540,9 +635,15 @@ fn create_activity(state: &mut State, request: &Request) -> Result<Reply, Reply>
 
 fn patch_activity(state: &mut State, request: &Request, id: &str) -> Result<Reply, Reply> {
     let mut body = body_object(request)?;
-    let current = state.find(ACTIVITIES, id).ok_or_else(|| ResponseTemplate::new(404))?;
+    let current = state
+        .find(ACTIVITIES, id)
+        .ok_or_else(|| ResponseTemplate::new(404))?;
     if current.get("Void").and_then(Value::as_bool) == Some(true) {
-        return Err(erp_error(500, "The document is void and cannot be modified.", "DocumentVoidException"));
+        return Err(erp_error(
+            500,
+            "The document is void and cannot be modified.",
+            "DocumentVoidException",
+        ));
     }
     if is_read_only(current) {
         let state_name = current.get("State").and_then(Value::as_str).unwrap_or("");
@@ -563,7 +664,11 @@ fn patch_activity(state: &mut State, request: &Request, id: &str) -> Result<Repl
     }
     for (key, value) in &body {
         if key == "State" {
-            return Err(erp_error(500, "Use ChangeState to change the state.", "ArgumentException"));
+            return Err(erp_error(
+                500,
+                "Use ChangeState to change the state.",
+                "ArgumentException",
+            ));
         }
         check_property(state, key, value)?;
     }
@@ -593,11 +698,19 @@ fn parent_of_participant(state: &State, participant: &str) -> Option<String> {
 }
 
 fn writable_parent(state: &State, id: &str) -> Result<(), Reply> {
-    let parent = state
-        .find(ACTIVITIES, id)
-        .ok_or_else(|| erp_error(500, "The activity was not found.", "ObjectNotFoundException"))?;
+    let parent = state.find(ACTIVITIES, id).ok_or_else(|| {
+        erp_error(
+            500,
+            "The activity was not found.",
+            "ObjectNotFoundException",
+        )
+    })?;
     if is_read_only(parent) || parent.get("Void").and_then(Value::as_bool) == Some(true) {
-        return Err(erp_error(500, "The document cannot be modified.", "DocumentReadOnlyException"));
+        return Err(erp_error(
+            500,
+            "The document cannot be modified.",
+            "DocumentReadOnlyException",
+        ));
     }
     Ok(())
 }
@@ -611,9 +724,19 @@ fn add_participant(state: &mut State, request: &Request) -> Result<Reply, Reply>
         .and_then(parse_odata_id)
         .filter(|(set, _)| set == ACTIVITIES)
         .map(|(_, id)| id)
-        .ok_or_else(|| erp_error(500, "The property 'Activity' is required.", "ArgumentException"))?;
+        .ok_or_else(|| {
+            erp_error(
+                500,
+                "The property 'Activity' is required.",
+                "ArgumentException",
+            )
+        })?;
     writable_parent(state, &parent)?;
-    let email = body.get("Email").and_then(Value::as_str).unwrap_or("").to_owned();
+    let email = body
+        .get("Email")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
     let participant = json!({"Id": state.new_id(), "Email": email, "Notes": null});
     let object = state.find_mut(ACTIVITIES, &parent).expect("checked");
     if let Some(Value::Array(list)) = object.get_mut("Participants") {
@@ -624,7 +747,8 @@ fn add_participant(state: &mut State, request: &Request) -> Result<Reply, Reply>
 }
 
 fn remove_participant(state: &mut State, participant: &str) -> Result<Reply, Reply> {
-    let parent = parent_of_participant(state, participant).ok_or_else(|| ResponseTemplate::new(404))?;
+    let parent =
+        parent_of_participant(state, participant).ok_or_else(|| ResponseTemplate::new(404))?;
     writable_parent(state, &parent)?;
     let object = state.find_mut(ACTIVITIES, &parent).expect("found");
     if let Some(Value::Array(list)) = object.get_mut("Participants") {
@@ -636,13 +760,19 @@ fn remove_participant(state: &mut State, participant: &str) -> Result<Reply, Rep
 
 fn make_void(state: &mut State, request: &Request, id: &str) -> Result<Reply, Reply> {
     let body = body_object(request)?;
-    let reason = body.get("reason").and_then(Value::as_str).unwrap_or("").to_owned();
+    let reason = body
+        .get("reason")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
     let void_type = body.get("voidType").and_then(Value::as_str).unwrap_or("");
     if !["VoidDocument", "VoidDocumentAndAdjustments"].contains(&void_type) {
         return Err(erp_error(500, "Invalid voidType.", "ArgumentException"));
     }
     let now = state.stamp();
-    let object = state.find_mut(ACTIVITIES, id).ok_or_else(|| ResponseTemplate::new(404))?;
+    let object = state
+        .find_mut(ACTIVITIES, id)
+        .ok_or_else(|| ResponseTemplate::new(404))?;
     if object.get("Void").and_then(Value::as_bool) == Some(true) {
         // Already void: nothing more to do (a repeated request after a lost answer).
         return Ok(ResponseTemplate::new(204));
@@ -662,9 +792,15 @@ fn change_state(state: &mut State, request: &Request, id: &str) -> Result<Reply,
         .filter(|s| STATES.contains(s))
         .ok_or_else(|| erp_error(500, "Invalid newState.", "ArgumentException"))?
         .to_owned();
-    let object = state.find_mut(ACTIVITIES, id).ok_or_else(|| ResponseTemplate::new(404))?;
+    let object = state
+        .find_mut(ACTIVITIES, id)
+        .ok_or_else(|| ResponseTemplate::new(404))?;
     if object.get("Void").and_then(Value::as_bool) == Some(true) {
-        return Err(erp_error(500, "The document is void.", "DocumentVoidException"));
+        return Err(erp_error(
+            500,
+            "The document is void.",
+            "DocumentVoidException",
+        ));
     }
     object.insert("State".into(), json!(new_state));
     state.touch(id, true);
@@ -673,13 +809,21 @@ fn change_state(state: &mut State, request: &Request, id: &str) -> Result<Reply,
 
 fn create_document_type(state: &mut State, request: &Request) -> Result<Reply, Reply> {
     if !state.allow_document_type_create {
-        return Err(erp_error(500, "Insufficient permissions to create document types.", "SecurityException"));
+        return Err(erp_error(
+            500,
+            "Insufficient permissions to create document types.",
+            "SecurityException",
+        ));
     }
     let mut body = body_object(request)?;
     body.retain(|k, _| !k.starts_with('@'));
     for required in ["Code", "EntityName"] {
         if !body.get(required).is_some_and(Value::is_string) {
-            return Err(erp_error(500, &format!("The property '{required}' is required."), "ArgumentException"));
+            return Err(erp_error(
+                500,
+                &format!("The property '{required}' is required."),
+                "ArgumentException",
+            ));
         }
     }
     let id = state.new_id();
@@ -687,9 +831,4 @@ fn create_document_type(state: &mut State, request: &Request) -> Result<Reply, R
     let shown = Value::Object(body.clone());
     state.set_mut(DOCUMENT_TYPES).push(body);
     Ok(ResponseTemplate::new(201).set_body_json(shown))
-}
-
-#[allow(dead_code)]
-fn valid_guid(text: &str) -> bool {
-    is_guid(text)
 }

@@ -107,6 +107,7 @@ impl ActivitySeed {
 }
 
 pub(crate) struct State {
+    base: String,
     now: DateTime<Utc>,
     next_id: u64,
     clients: HashMap<String, String>,
@@ -160,7 +161,10 @@ impl State {
         let stamp = self.stamp();
         if let Some(object) = self.find_mut(ACTIVITIES, id) {
             if bump_version {
-                let v = object.get("ObjectVersion").and_then(Value::as_i64).unwrap_or(0);
+                let v = object
+                    .get("ObjectVersion")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0);
                 object.insert("ObjectVersion".into(), json!(v + 1));
             }
             object.insert("AggregateLastUpdateTimeUtc".into(), json!(stamp));
@@ -192,6 +196,7 @@ impl ErpSim {
     pub async fn start(now: DateTime<Utc>) -> Self {
         let server = MockServer::start().await;
         let state = Arc::new(Mutex::new(State {
+            base: server.uri(),
             now,
             next_id: 0,
             clients: HashMap::new(),
@@ -209,7 +214,6 @@ impl ErpSim {
         Mock::given(any())
             .respond_with(handler::Handler {
                 state: state.clone(),
-                base: server.uri(),
             })
             .mount(&server)
             .await;
@@ -382,7 +386,11 @@ impl ErpSim {
             .reminder_time
             .map(|t| vec![json!({"Id": s.new_id(), "ReminderTime": time(t), "IsDefault": true, "IsDismissed": false})])
             .unwrap_or_default();
-        let user_ref = |u: &Option<String>| u.as_deref().map(|u| reference(USERS, u)).unwrap_or(Value::Null);
+        let user_ref = |u: &Option<String>| {
+            u.as_deref()
+                .map(|u| reference(USERS, u))
+                .unwrap_or(Value::Null)
+        };
         let object = obj(json!({
             "Id": id,
             "ObjectVersion": 1,

@@ -134,13 +134,15 @@ pub fn parse_filter(text: &str) -> Result<FilterExpr, String> {
     let mut i = 0;
     loop {
         let property = match tokens.get(i) {
-            Some(Token::Word(w))
-                if w.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') =>
-            {
-                w.clone()
-            }
             Some(Token::Word(w)) if w.eq_ignore_ascii_case("or") => {
                 return Err("The 'or' operator is not supported.".into());
+            }
+            Some(Token::Word(w))
+                if w.chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_') =>
+            {
+                w.clone()
             }
             _ => return Err("Property name expected.".into()),
         };
