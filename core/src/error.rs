@@ -248,7 +248,7 @@ impl From<crate::erp::ErpError> for PublicError {
                 ),
             ),
             ErpError::Transport(e) => e.into(),
-            ErpError::Remote { status, .. } if status >= 500 && status != 500 => Self::new(
+            ErpError::Remote { status, .. } if status > 500 => Self::new(
                 ErrorCode::RemoteUnavailable,
                 format!("ERP.net is unavailable (HTTP {status})"),
             ),

@@ -1,4 +1,8 @@
 //! The one wiremock responder: records the request, authenticates, applies faults, dispatches.
+//! Handlers return `Result<Reply, Reply>`: an error is simply the response to send.
+
+// A refusal is a whole response; its size does not matter in a test server.
+#![allow(clippy::result_large_err)]
 
 use std::sync::{Arc, Mutex};
 
@@ -445,16 +449,12 @@ fn check_property(state: &State, key: &str, value: &Value) -> Result<(), Reply> 
         "EndTime" | "ReminderTime" => {
             parse_time(value, key)?;
         }
-        "Priority" if !value.is_null() => {
-            if !value.as_str().is_some_and(|p| PRIORITIES.contains(&p)) {
-                return Err(bad());
-            }
+        "Priority"
+            if !value.is_null() && !value.as_str().is_some_and(|p| PRIORITIES.contains(&p)) =>
+        {
+            return Err(bad());
         }
-        "State" => {
-            if !value.as_str().is_some_and(|p| STATES.contains(&p)) {
-                return Err(bad());
-            }
-        }
+        "State" if !value.as_str().is_some_and(|p| STATES.contains(&p)) => return Err(bad()),
         "Private" if !value.is_boolean() => return Err(bad()),
         "DocumentType" | "EnterpriseCompany" | "EnterpriseCompanyLocation" | "AssignedToUser" => {
             if value.is_null() {
@@ -653,14 +653,14 @@ fn patch_activity(state: &mut State, request: &Request, id: &str) -> Result<Repl
             "DocumentReadOnlyException",
         ));
     }
-    if let Some(expected) = body.remove("ObjectVersion") {
-        if expected.as_i64() != current.get("ObjectVersion").and_then(Value::as_i64) {
-            return Err(erp_error(
-                500,
-                "The object was changed by another user.",
-                "ObjectVersionConflictException",
-            ));
-        }
+    if let Some(expected) = body.remove("ObjectVersion")
+        && expected.as_i64() != current.get("ObjectVersion").and_then(Value::as_i64)
+    {
+        return Err(erp_error(
+            500,
+            "The object was changed by another user.",
+            "ObjectVersionConflictException",
+        ));
     }
     for (key, value) in &body {
         if key == "State" {
