@@ -97,6 +97,8 @@ pub struct ErpConfig {
     /// How far before the watermark an incremental pull starts again.
     pub overlap: Duration,
     pub retry: RetryPolicy,
+    /// How long the host may wait for one answer.
+    pub request_timeout: Duration,
 }
 
 impl ErpConfig {
@@ -112,6 +114,8 @@ impl ErpConfig {
             page_size: MAX_PAGE_SIZE,
             overlap: Duration::from_secs(5 * 60),
             retry: RetryPolicy::default(),
+            // The host default: long enough for a page of 1000 activities.
+            request_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -215,6 +219,7 @@ impl ErpClient {
             if let Some(body) = body {
                 request = request.json_body(body);
             }
+            request.timeout = self.config.request_timeout;
             request
         };
         let source = match &self.auth {

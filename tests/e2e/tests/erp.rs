@@ -835,3 +835,20 @@ async fn request_shapes_are_pinned() {
     assert_eq!(batch.changes.len(), 1);
     insta::assert_json_snapshot!(fx.sim.requests());
 }
+
+#[tokio::test]
+async fn a_slow_read_times_out_and_is_tried_again() {
+    // The answer is held back far longer than the timeout: no race between the two.
+    let fx = Fx::with_config(|c| c.request_timeout = Duration::from_millis(300)).await;
+    let id = fx.seed("x");
+    fx.erp.get_activity(&guid(&id)).await.unwrap();
+    fx.sim.push_fault(Fault::Slow(Duration::from_secs(5)));
+    let read = fx.erp.get_activity(&guid(&id)).await.unwrap();
+    assert_eq!(read.subject, "x");
+    assert_eq!(
+        fx.count("GET", ACTIVITIES),
+        3,
+        "one timed out, then one answered"
+    );
+    assert_eq!(fx.clock.sleeps().len(), 1, "backed off once");
+}
