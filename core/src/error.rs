@@ -212,6 +212,75 @@ impl From<crate::model::tz::TimeZoneError> for PublicError {
     }
 }
 
+impl From<crate::erp::ErpError> for PublicError {
+    fn from(error: crate::erp::ErpError) -> Self {
+        use crate::erp::ErpError;
+        // Reasons are ours: ERP.net's own messages may quote activity data.
+        match error {
+            ErpError::Unauthorized => Self::new(
+                ErrorCode::Unauthorized,
+                "ERP.net refused the credentials; check the trusted application or access token",
+            ),
+            ErpError::InvalidClient { .. } => Self::new(
+                ErrorCode::Unauthorized,
+                "the ERP.net identity server refused the client id or secret",
+            ),
+            ErpError::Forbidden => Self::new(
+                ErrorCode::Forbidden,
+                "ERP.net denied access; use Give permissions",
+            ),
+            ErpError::NotFound => {
+                Self::new(ErrorCode::NotFound, "the ERP.net object no longer exists")
+            }
+            ErpError::ReadOnlyActivity { .. } => Self::new(
+                ErrorCode::ReadOnlyActivity,
+                "the activity is released or closed in ERP.net and cannot be changed",
+            ),
+            ErpError::StaleVersion => Self::new(
+                ErrorCode::StaleVersion,
+                "the activity changed in ERP.net since it was read",
+            ),
+            ErpError::Throttled { until, .. } => Self::new(
+                ErrorCode::Throttled,
+                format!(
+                    "ERP.net is throttling requests until {}",
+                    until.format("%Y-%m-%d %H:%MZ")
+                ),
+            ),
+            ErpError::Transport(e) => e.into(),
+            ErpError::Remote { status: 429, .. } => {
+                Self::new(ErrorCode::Throttled, "ERP.net is throttling requests")
+            }
+            ErpError::Remote { status, .. } if status > 500 => Self::new(
+                ErrorCode::RemoteUnavailable,
+                format!("ERP.net is unavailable (HTTP {status})"),
+            ),
+            ErpError::Remote { status, code, .. } => {
+                // ERP.net codes are short identifiers; anything else might be data, so it is dropped.
+                let code = code.filter(|c| {
+                    c.len() <= 40
+                        && c.chars()
+                            .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '.' | '-'))
+                });
+                Self::new(
+                    ErrorCode::ErpError,
+                    match code {
+                        Some(code) => {
+                            format!("ERP.net reported an error (HTTP {status}, code {code})")
+                        }
+                        None => format!("ERP.net reported an error (HTTP {status})"),
+                    },
+                )
+            }
+            ErpError::BadConfig(reason) => Self::new(ErrorCode::InvalidArgument, reason),
+            ErpError::Malformed(_) => Self::new(
+                ErrorCode::MalformedResponse,
+                "ERP.net sent a response MsSync could not read",
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,6 +316,63 @@ mod tests {
             })
             .collect();
         insta::assert_json_snapshot!(pinned);
+    }
+
+    #[test]
+    fn erp_errors_map_to_stable_codes_and_our_own_words() {
+        use crate::erp::ErpError;
+        let cases = [
+            (ErpError::StaleVersion, ErrorCode::StaleVersion),
+            (
+                ErpError::ReadOnlyActivity {
+                    state: "Closed".into(),
+                },
+                ErrorCode::ReadOnlyActivity,
+            ),
+            (ErpError::Unauthorized, ErrorCode::Unauthorized),
+            (ErpError::Forbidden, ErrorCode::Forbidden),
+            (
+                ErpError::Remote {
+                    status: 503,
+                    code: None,
+                    kind: None,
+                },
+                ErrorCode::RemoteUnavailable,
+            ),
+            (
+                ErpError::Remote {
+                    status: 429,
+                    code: None,
+                    kind: None,
+                },
+                ErrorCode::Throttled,
+            ),
+            (
+                ErpError::Malformed("activity Subject 'secret'".into()),
+                ErrorCode::MalformedResponse,
+            ),
+        ];
+        for (error, code) in cases {
+            let public = PublicError::from(error);
+            assert_eq!(public.code, code);
+            assert!(!public.reason.contains("secret"), "{}", public.reason);
+        }
+        let public = PublicError::from(ErpError::Remote {
+            status: 500,
+            code: Some("E42 'Secret merger'".into()),
+            kind: Some("ArgumentException".into()),
+        });
+        assert_eq!(public.code, ErrorCode::ErpError);
+        assert_eq!(public.reason, "ERP.net reported an error (HTTP 500)");
+        let public = PublicError::from(ErpError::Remote {
+            status: 500,
+            code: Some("1042".into()),
+            kind: None,
+        });
+        assert_eq!(
+            public.reason,
+            "ERP.net reported an error (HTTP 500, code 1042)"
+        );
     }
 
     #[test]

@@ -1,1 +1,38 @@
-//! Placeholder: filled by its own issue.
+//! The ERP.net Domain API connector: OData as ERP.net speaks it (filters without `or`, `$top`
+//! paging with `@odata.nextLink`), activities with participants and reminders, incremental pulls
+//! by `AggregateLastUpdateTimeUtc`, find-or-create writes, and the reference data Setup needs.
+//!
+//! Choices where the public ERP.net documentation is silent (the simulator follows them; check
+//! them against a real instance):
+//! - the owner fallback "AssignedToUser, else CreationUser" is two queries (`AssignedToUser eq
+//!   <user>`, and `AssignedToUser eq null and CreationUser eq <user>`), as there is no `or`;
+//! - `$top` is sent as the page size and `@odata.nextLink` followed until absent;
+//! - a refused PATCH (HTTP 500/409/412) is classified by reading the activity again: a later
+//!   state is `ReadOnlyActivity`, another `ObjectVersion` is `StaleVersion`; ERP.net's error
+//!   codes for these are not documented;
+//! - participants are changed one by one (`POST`/`DELETE` on `General_Activities_ActivityParticipants`),
+//!   not by deep update; a create inserts them deeply;
+//! - `@erpnet.findBy: ExternalId` with both `ExternalId` and `ExternalSystem` in the body;
+//! - `ChangeState` takes `{"newState": "<State>"}`; `MakeVoid` `{"reason", "voidType": "VoidDocument"}`;
+//! - with a zone time basis, document times are that zone's wall-clock written with a `Z`.
+
+mod activities;
+mod auth;
+mod client;
+mod error;
+mod filter;
+mod reference;
+
+pub use activities::{
+    ACTIVITIES, Activity, ActivityDefaults, ActivityPatch, ActivityReminder, ActivityScope,
+    ActivityState, COMPANY_LOCATIONS, ChangeBatch, DOCUMENT_TYPES, ENTERPRISE_COMPANIES,
+    ExternalLink, NewActivity, PARTICIPANTS, Participant, Priority, SystemType, USERS, Watermark,
+};
+pub use auth::{ClientCredentials, ErpAuth, REFRESH_MARGIN, SCOPE};
+pub use client::{ErpClient, ErpConfig, ErpContext, MAX_PAGE_SIZE, Query, TimeBasis};
+pub use error::{ErpError, ErpErrorBody};
+pub use filter::{EntityRef, Filter, Guid, Literal};
+pub use reference::{
+    ACTIVITY_ENTITY_NAME, CompanyLocation, DocumentType, Ensured, EnterpriseCompany, ErpUser,
+    MEETING_CODE,
+};
