@@ -76,6 +76,13 @@ pub enum ConfigError {
          the files the configuration names or from MSSYNC_* environment variables"
     )]
     SecretInConfig { field: String },
+    #[error("cannot read {what} from {path}: {source}")]
+    UnreadableCredential {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{what} is missing: set {how}")]
     MissingCredential { what: &'static str, how: String },
     #[error("{what} is invalid ({source_name}): {reason}")]
@@ -93,7 +100,7 @@ impl ConfigError {
             Self::NotFound(_) | Self::Missing { .. } | Self::MissingCredential { .. } => {
                 ErrorCode::NotConfigured
             }
-            Self::Unreadable { .. } => ErrorCode::NotConfigured,
+            Self::Unreadable { .. } | Self::UnreadableCredential { .. } => ErrorCode::NotConfigured,
             Self::Syntax { .. }
             | Self::Invalid { .. }
             | Self::SecretInConfig { .. }
@@ -570,7 +577,8 @@ impl Credentials {
             Some(text) => decode_sealing_key(text.trim().as_bytes(), false, env::SEALING_KEY)?,
             None => match &config.sealing_key_file {
                 Some(path) => {
-                    let bytes = std::fs::read(path).map_err(|e| unreadable_secret(path, e))?;
+                    let bytes = std::fs::read(path)
+                        .map_err(|e| unreadable_secret("the sealing key", path, e))?;
                     decode_sealing_key(&bytes, true, "sealing_key_file")?
                 }
                 None => {
@@ -593,15 +601,16 @@ impl Credentials {
     }
 }
 
-fn unreadable_secret(path: &Path, error: std::io::Error) -> ConfigError {
-    ConfigError::Unreadable {
+fn unreadable_secret(what: &'static str, path: &Path, error: std::io::Error) -> ConfigError {
+    ConfigError::UnreadableCredential {
+        what,
         path: path.to_owned(),
         source: error,
     }
 }
 
 fn read_secret_text(what: &'static str, path: &Path) -> Result<SecretString, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| unreadable_secret(path, e))?;
+    let text = std::fs::read_to_string(path).map_err(|e| unreadable_secret(what, path, e))?;
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return Err(ConfigError::InvalidCredential {
