@@ -39,6 +39,12 @@ pub enum OpenStoreError {
         "the store file {path} was written by a newer mssync (schema {found}, this build knows {SCHEMA_VERSION})"
     )]
     NewerSchema { path: PathBuf, found: i64 },
+    #[error("cannot create the store file {path}: {source}")]
+    Create {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot open the store file {path}: {source}")]
     Sqlite {
         path: PathBuf,
@@ -63,9 +69,15 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens the store at `path`, creating the file and its tables if needed.
+    /// Opens the store at `path`, creating the file and its tables if needed. A new file is
+    /// readable by its owner only (on Unix): it holds sealed tokens and the users' mappings.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, OpenStoreError> {
-        Self::open_with(path.as_ref(), true)
+        let path = path.as_ref();
+        create_private_file(path).map_err(|source| OpenStoreError::Create {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::open_with(path, true)
     }
 
     /// Opens an existing store; a missing file is an error instead of a new empty store.
@@ -165,6 +177,20 @@ impl SqliteStore {
             idle.push(connection);
         }
         result
+    }
+}
+
+/// Creates an empty file (a valid empty SQLite database) with owner-only access, unless one exists.
+/// SQLite gives its `-wal` and `-shm` files the same permissions as the database file.
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
     }
 }
 

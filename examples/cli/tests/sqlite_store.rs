@@ -237,3 +237,16 @@ fn keys_are_counted_by_their_next_segment() {
         .collect();
     assert_eq!(users, [("1/".into(), 1), ("2/".into(), 2)]);
 }
+
+#[cfg(unix)]
+#[test]
+fn a_new_store_file_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_dir, path) = temp_store();
+    let store = SqliteStore::open(&path).unwrap();
+    block_on(store.commit(WriteBatch::new().put("k", b"v".to_vec(), Expect::Any))).unwrap();
+    for file in [path.clone(), path.with_extension("db-wal")] {
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", file.display());
+    }
+}
