@@ -12,6 +12,7 @@ use mssync_cli::SqliteStore;
 use mssync_cli::config::{
     Config, Credentials, EntraCredential, ErpAuth, ErpCredential, OperationMode, env,
 };
+use mssync_cli::redirect::SIGNIN_PATH;
 use mssync_core::{ErrorCode, PublicError};
 
 #[derive(Parser)]
@@ -272,8 +273,8 @@ fn show_config(config: &Config) -> Result<(), PublicError> {
     }
     println!("store:            {}", config.store_path.display());
     match config.redirect_port {
-        0 => println!("redirect:         http://127.0.0.1:<any free port>/signin"),
-        port => println!("redirect:         http://127.0.0.1:{port}/signin"),
+        0 => println!("redirect:         http://127.0.0.1:<any free port>{SIGNIN_PATH}"),
+        port => println!("redirect:         http://127.0.0.1:{port}{SIGNIN_PATH}"),
     }
     // Which credentials are present, never what they are.
     let entra = match &credentials.entra {

@@ -24,6 +24,10 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+/// The path `mssync signin` listens on; the app registration lists `http://127.0.0.1/signin`
+/// (Entra ID accepts any port for a loopback redirect URI).
+pub const SIGNIN_PATH: &str = "/signin";
+
 /// What the authorization server sent back through the browser.
 #[derive(Debug)]
 pub enum RedirectParams {
