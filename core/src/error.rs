@@ -22,6 +22,8 @@ pub enum ErrorCode {
     Panic = 104,
     Cancelled = 105,
     NotFound = 106,
+    /// The operation exists but is not available in this build or on this host.
+    Unsupported = 107,
 
     // 2xx host contracts
     StoreConflict = 200,
@@ -85,6 +87,7 @@ impl ErrorCode {
         Self::Panic,
         Self::Cancelled,
         Self::NotFound,
+        Self::Unsupported,
         Self::StoreConflict,
         Self::StoreFailure,
         Self::TransportFailure,

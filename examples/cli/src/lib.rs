@@ -1,3 +1,8 @@
 //! The pieces of the `mssync` host that other hosts and the test suites reuse.
 
+pub mod config;
 pub mod http;
+pub mod redirect;
+pub mod store;
+
+pub use store::{OpenStoreError, SqliteStore};

@@ -1,40 +1,321 @@
 //! `mssync`: the command-line host of MsSync.
+//!
+//! Every failure prints `error <code>: <sentence>` on stderr, with the stable numeric code of
+//! [`ErrorCode`], and exits with status 1 (clap's own usage errors exit with 2). Credentials are read
+//! only from the files the configuration names or from `MSSYNC_*` variables, never from arguments.
 
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use mssync_cli::SqliteStore;
+use mssync_cli::config::{
+    Config, Credentials, EntraCredential, ErpAuth, ErpCredential, OperationMode, env,
+};
+use mssync_cli::redirect::SIGNIN_PATH;
+use mssync_core::{ErrorCode, PublicError};
 
 #[derive(Parser)]
 #[command(
     name = "mssync",
     version,
-    about = "Keeps ERP.net activities and Outlook calendars in step"
+    about = "Keeps ERP.net activities and Outlook calendars in step",
+    after_help = "Credentials come only from files named in the configuration or from MSSYNC_* \
+                  environment variables (MSSYNC_ENTRA_CLIENT_SECRET, MSSYNC_ENTRA_CERTIFICATE_PEM, \
+                  MSSYNC_ERP_CLIENT_SECRET, MSSYNC_ERP_PAT, MSSYNC_SEALING_KEY), never from the \
+                  command line."
 )]
 struct Cli {
+    /// The configuration file (TOML); see mssync.example.toml.
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        env = env::CONFIG,
+        default_value = "mssync.toml"
+    )]
+    config: PathBuf,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Runs the whole story on embedded simulators.
+    /// Admin: connect this MsSync to the Entra ID tenant and ERP.net, grant e-mail domains.
+    #[command(subcommand)]
+    Service(ServiceCommand),
+    /// Sign in with Microsoft in the browser (authorization code with PKCE, loopback redirect).
+    Signin {
+        /// Print the sign-in address instead of opening a browser.
+        #[arg(long)]
+        no_browser: bool,
+    },
+    /// The signed-in user's settings: company, location, time zone, jobs, conflict policy.
+    #[command(subcommand)]
+    Setup(SetupCommand),
+    /// Run the jobs that are due once, now.
+    Sync {
+        /// Only this user (e-mail); all users with jobs on when absent.
+        #[arg(long, value_name = "EMAIL")]
+        user: Option<String>,
+        /// Plan and report the writes without making them.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// State, checkpoints and the latest log lines of the signed-in user.
+    Home {
+        /// Print the Home view model as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Keep running jobs on their schedule until interrupted.
+    Watch,
+    /// Run the whole story on embedded simulators.
     Demo,
-    /// Lists the Windows time zones Setup offers.
+    /// Measure requests per change and engine cost on the simulators.
+    Bench,
+    /// List the Windows time zones Setup offers.
     TimeZones,
+    /// Show the configuration and which credentials are set (never their values).
+    Config,
+    /// Show the store file and how many keys it holds under each prefix.
+    StoreInfo {
+        /// Count keys under this prefix, grouped by their next segment.
+        #[arg(long, default_value = "")]
+        prefix: String,
+    },
 }
 
-fn main() -> std::process::ExitCode {
-    match Cli::parse().command {
-        Command::Demo => {
-            eprintln!(
-                "The demo needs the sync engine and the simulators, which are not built yet; \
-                 `mssync time-zones` shows what works today."
-            );
-            std::process::ExitCode::from(2)
+#[derive(Subcommand)]
+enum ServiceCommand {
+    /// Show tenant, client, operation mode, connection state and granted domains.
+    Show,
+    /// Change tenant id, client id or operation mode.
+    Set(ServiceSettings),
+    /// Print the admin-consent address for the tenant's administrator.
+    ConsentUrl,
+    /// Verify a token and Graph access with the configured credential.
+    Connect,
+    /// Check the ERP.net prerequisites and fix those MsSync may.
+    GivePermissions,
+    /// Let users of an e-mail domain use MsSync.
+    GrantDomain { domain: String },
+    /// Stop users of an e-mail domain from using MsSync.
+    RevokeDomain { domain: String },
+}
+
+#[derive(Args)]
+struct ServiceSettings {
+    #[arg(long)]
+    tenant_id: Option<String>,
+    #[arg(long)]
+    client_id: Option<String>,
+    #[arg(long, value_enum)]
+    mode: Option<ModeArg>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ModeArg {
+    Application,
+    Delegated,
+}
+
+#[derive(Subcommand)]
+enum SetupCommand {
+    /// Show the user's settings and the companies, locations and zones to choose from.
+    Show,
+    /// Change default enterprise company, location or time zone.
+    Set(SetupSettings),
+    /// Turn a job on or off.
+    Job {
+        /// The job, such as `calendar`.
+        name: String,
+        #[arg(value_enum)]
+        state: OnOff,
+    },
+    /// Re-read the whole window of a job on its next run.
+    FullRefresh {
+        #[arg(default_value = "calendar")]
+        job: String,
+    },
+    /// How a field changed on both sides is decided.
+    Policy {
+        #[arg(value_enum)]
+        policy: PolicyArg,
+    },
+}
+
+#[derive(Args)]
+struct SetupSettings {
+    #[arg(long)]
+    company: Option<String>,
+    #[arg(long)]
+    location: Option<String>,
+    /// A Windows zone id or display name (see `mssync time-zones`).
+    #[arg(long)]
+    time_zone: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OnOff {
+    On,
+    Off,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PolicyArg {
+    Newest,
+    ErpWins,
+    OutlookWins,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error {}: {}", error.code.number(), error.reason);
+            ExitCode::FAILURE
         }
+    }
+}
+
+fn run(cli: &Cli) -> Result<(), PublicError> {
+    match &cli.command {
         Command::TimeZones => {
             for zone in mssync_core::model::tz::windows_zones() {
                 println!("{:<40} {:<34} {}", zone.id, zone.iana, zone.display_name);
             }
-            std::process::ExitCode::SUCCESS
+            Ok(())
         }
+        Command::Config => show_config(&load_config(cli)?),
+        Command::StoreInfo { prefix } => store_info(&load_config(cli)?, prefix),
+        Command::Service(_) => Err(not_in_this_build(
+            "`mssync service`",
+            "the Service part of the application layer (tenant connection, consent, permissions, \
+             domain grants)",
+        )),
+        Command::Signin { .. } => Err(not_in_this_build(
+            "`mssync signin`",
+            "the Entra ID sign-in flow",
+        )),
+        Command::Setup(_) => Err(not_in_this_build(
+            "`mssync setup`",
+            "the Setup part of the application layer",
+        )),
+        Command::Sync { .. } => Err(not_in_this_build(
+            "`mssync sync`",
+            "the sync engine and its calendar job",
+        )),
+        Command::Watch => Err(not_in_this_build(
+            "`mssync watch`",
+            "the sync engine and its calendar job",
+        )),
+        Command::Home { .. } => Err(not_in_this_build(
+            "`mssync home`",
+            "the Home part of the application layer",
+        )),
+        Command::Demo => Err(not_in_this_build(
+            "`mssync demo`",
+            "the sync engine and the simulators",
+        )),
+        Command::Bench => Err(not_in_this_build(
+            "`mssync bench`",
+            "the sync engine and the simulators",
+        )),
     }
+}
+
+/// The honest answer for a command whose core operation this build does not have.
+fn not_in_this_build(what: &str, missing: &str) -> PublicError {
+    PublicError::new(
+        ErrorCode::Unsupported,
+        format!(
+            "{what} is not available in this build: it needs {missing}, which this build does \
+             not have yet; nothing was read or changed"
+        ),
+    )
+}
+
+fn load_config(cli: &Cli) -> Result<Config, PublicError> {
+    Config::load(&cli.config).map_err(|error| {
+        let mut public = PublicError::from(error);
+        if public.code == ErrorCode::NotConfigured {
+            public.reason.push_str(&format!(
+                "; pass --config PATH or set {} (see mssync.example.toml)",
+                env::CONFIG
+            ));
+        }
+        public
+    })
+}
+
+fn show_config(config: &Config) -> Result<(), PublicError> {
+    let credentials = Credentials::load(config)?;
+    println!("config:           {}", config.source.display());
+    let mode = match config.mode {
+        OperationMode::Application => "application",
+        OperationMode::Delegated => "delegated",
+    };
+    println!("mode:             {mode}");
+    println!("entra authority:  {}", config.entra.authority);
+    println!("tenant id:        {}", config.entra.tenant_id);
+    println!("client id:        {}", config.entra.client_id);
+    println!("graph:            {}", config.graph.base_url);
+    println!("erp domain api:   {}", config.erp.domain_api_url);
+    println!("erp token:        {}", config.erp.token_endpoint);
+    match &config.erp.auth {
+        ErpAuth::TrustedApp { client_id, .. } => {
+            println!("erp auth:         trusted application {client_id}")
+        }
+        ErpAuth::PersonalAccessToken { .. } => println!("erp auth:         personal access token"),
+        ErpAuth::None => println!("erp auth:         none"),
+    }
+    println!("store:            {}", config.store_path.display());
+    match config.redirect_port {
+        0 => println!("redirect:         http://127.0.0.1:<any free port>{SIGNIN_PATH}"),
+        port => println!("redirect:         http://127.0.0.1:{port}{SIGNIN_PATH}"),
+    }
+    // Which credentials are present, never what they are.
+    let entra = match &credentials.entra {
+        Some(EntraCredential::Secret(_)) => "client secret (set)",
+        Some(EntraCredential::CertificatePem(_)) => "certificate (set)",
+        None => "none (public client)",
+    };
+    println!("entra credential: {entra}");
+    let erp = match &credentials.erp {
+        ErpCredential::ClientSecret(_) => "client secret (set)",
+        ErpCredential::PersonalAccessToken(_) => "personal access token (set)",
+        ErpCredential::None => "none",
+    };
+    println!("erp credential:   {erp}");
+    println!("sealing key:      32 bytes (set)");
+    Ok(())
+}
+
+fn store_info(config: &Config, prefix: &str) -> Result<(), PublicError> {
+    let path = &config.store_path;
+    let store = SqliteStore::open_existing(path).map_err(|error| match error {
+        mssync_cli::OpenStoreError::Missing(_) => PublicError::new(
+            ErrorCode::NotFound,
+            format!(
+                "no store file at {}; MsSync creates it on its first write",
+                path.display()
+            ),
+        ),
+        other => PublicError::new(ErrorCode::StoreFailure, other.to_string()),
+    })?;
+    let counts = store.count_by_segment(prefix)?;
+    let total: u64 = counts.values().sum();
+    println!("store: {}", path.display());
+    if prefix.is_empty() {
+        println!("keys:  {total}");
+    } else {
+        println!("keys under {prefix:?}: {total}");
+    }
+    let width = counts.keys().map(|k| k.chars().count()).max().unwrap_or(0);
+    for (segment, count) in &counts {
+        println!("  {prefix}{segment:<width$}  {count}");
+    }
+    Ok(())
 }

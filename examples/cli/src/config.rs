@@ -1,0 +1,659 @@
+//! The `mssync` configuration: one TOML file naming every endpoint, and credentials read only from
+//! files it points to or from `MSSYNC_*` environment variables.
+//!
+//! Secrets never come from the command line (other users can read a process's arguments) and never
+//! from the TOML itself (config files get copied and pasted into tickets). [`Config`] holds no
+//! secret at all, only paths; [`Credentials`] holds them in `secrecy` wrappers whose `Debug` prints
+//! `[REDACTED]` and whose memory is wiped on drop.
+//!
+//! ```toml
+//! mode = "application"               # or "delegated"
+//! store_path = "mssync.db"           # relative paths are relative to this file
+//! redirect_port = 0                  # signin's loopback port; 0 or absent: any free port
+//! sealing_key_file = "sealing.key"   # or MSSYNC_SEALING_KEY (32 bytes: base64 or hex)
+//!
+//! [entra]
+//! authority = "https://login.microsoftonline.com"
+//! tenant_id = "..."                  # a GUID
+//! client_id = "..."                  # a GUID
+//! client_secret_file = "entra.secret"     # or MSSYNC_ENTRA_CLIENT_SECRET
+//! # certificate_pem_file = "entra.pem"    # or MSSYNC_ENTRA_CERTIFICATE_PEM
+//!
+//! [graph]
+//! base_url = "https://graph.microsoft.com/v1.0"
+//!
+//! [erp]
+//! domain_api_url = "https://example.my.erp.net/api/domain/odata"
+//! token_endpoint = "https://example.my.erp.net/id/connect/token"
+//! auth = "trusted_app"               # or "personal_access_token" or "none"
+//! trusted_app_client_id = "https://mssync.example.com"
+//! client_secret_file = "erp.secret"  # or MSSYNC_ERP_CLIENT_SECRET
+//! # pat_file = "erp.pat"             # or MSSYNC_ERP_PAT
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use mssync_core::{ErrorCode, PublicError};
+use secrecy::{ExposeSecret, SecretBox, SecretString};
+use serde::Deserialize;
+use url::Url;
+
+/// Environment variables that may carry credentials. They win over the files named in the config.
+pub mod env {
+    pub const CONFIG: &str = "MSSYNC_CONFIG";
+    pub const ENTRA_CLIENT_SECRET: &str = "MSSYNC_ENTRA_CLIENT_SECRET";
+    pub const ENTRA_CERTIFICATE_PEM: &str = "MSSYNC_ENTRA_CERTIFICATE_PEM";
+    pub const ERP_CLIENT_SECRET: &str = "MSSYNC_ERP_CLIENT_SECRET";
+    pub const ERP_PAT: &str = "MSSYNC_ERP_PAT";
+    pub const SEALING_KEY: &str = "MSSYNC_SEALING_KEY";
+}
+
+/// Why the configuration or a credential could not be loaded. Messages name the field or the
+/// environment variable to fix and never carry a secret or a line of the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("no configuration file at {0}")]
+    NotFound(PathBuf),
+    #[error("cannot read {path}: {source}")]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}, line {line}: {message}")]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("`{field}` is missing from the configuration{hint}")]
+    Missing { field: &'static str, hint: String },
+    #[error("`{field}` is invalid: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error(
+        "`{field}` looks like a secret written into the configuration; secrets are read only from \
+         the files the configuration names or from MSSYNC_* environment variables"
+    )]
+    SecretInConfig { field: String },
+    #[error("cannot read {what} from {path}: {source}")]
+    UnreadableCredential {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{what} is missing: set {how}")]
+    MissingCredential { what: &'static str, how: String },
+    #[error("{what} is invalid ({source_name}): {reason}")]
+    InvalidCredential {
+        what: &'static str,
+        source_name: String,
+        reason: String,
+    },
+}
+
+impl ConfigError {
+    /// The stable code a user or a script sees.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::NotFound(_) | Self::Missing { .. } | Self::MissingCredential { .. } => {
+                ErrorCode::NotConfigured
+            }
+            Self::Unreadable { .. } | Self::UnreadableCredential { .. } => ErrorCode::NotConfigured,
+            Self::Syntax { .. }
+            | Self::Invalid { .. }
+            | Self::SecretInConfig { .. }
+            | Self::InvalidCredential { .. } => ErrorCode::InvalidArgument,
+        }
+    }
+}
+
+impl From<ConfigError> for PublicError {
+    fn from(error: ConfigError) -> Self {
+        // The text is ours: field names, variable names and paths, never a value read.
+        PublicError::new(error.code(), error.to_string())
+    }
+}
+
+/// How MsSync reaches Microsoft Graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OperationMode {
+    /// Client credentials with admin-consented application permissions.
+    Application,
+    /// Each user's own tokens from sign-in.
+    Delegated,
+}
+
+/// How MsSync authenticates to the ERP.net Domain API when it runs outside the ERP.net host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErpAuth {
+    /// A Trusted Application's client credentials at the token endpoint (scope `read update`).
+    TrustedApp {
+        client_id: String,
+        client_secret_file: Option<PathBuf>,
+    },
+    /// A personal access token (`enrt_...`) sent as a bearer token.
+    PersonalAccessToken { pat_file: Option<PathBuf> },
+    /// No credential: something in front of the Domain API authenticates (a test simulator).
+    None,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntraConfig {
+    /// The login host, such as `https://login.microsoftonline.com`.
+    pub authority: Url,
+    pub tenant_id: String,
+    pub client_id: String,
+    pub client_secret_file: Option<PathBuf>,
+    pub certificate_pem_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphConfig {
+    /// Such as `https://graph.microsoft.com/v1.0`.
+    pub base_url: Url,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErpConfig {
+    pub domain_api_url: Url,
+    pub token_endpoint: Url,
+    pub auth: ErpAuth,
+}
+
+/// A loaded configuration: endpoints, identifiers and paths, no secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The file this was read from.
+    pub source: PathBuf,
+    pub mode: OperationMode,
+    pub entra: EntraConfig,
+    pub graph: GraphConfig,
+    pub erp: ErpConfig,
+    pub store_path: PathBuf,
+    /// The loopback port for sign-in redirects; 0 means any free port.
+    pub redirect_port: u16,
+    pub sealing_key_file: Option<PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    mode: Option<OperationMode>,
+    store_path: Option<PathBuf>,
+    redirect_port: Option<u16>,
+    sealing_key_file: Option<PathBuf>,
+    entra: Option<RawEntra>,
+    graph: Option<RawGraph>,
+    erp: Option<RawErp>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawEntra {
+    authority: Option<String>,
+    tenant_id: Option<String>,
+    client_id: Option<String>,
+    client_secret_file: Option<PathBuf>,
+    certificate_pem_file: Option<PathBuf>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawGraph {
+    base_url: Option<String>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum RawErpAuthKind {
+    TrustedApp,
+    PersonalAccessToken,
+    None,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawErp {
+    domain_api_url: Option<String>,
+    token_endpoint: Option<String>,
+    auth: Option<RawErpAuthKind>,
+    trusted_app_client_id: Option<String>,
+    client_secret_file: Option<PathBuf>,
+    pat_file: Option<PathBuf>,
+}
+
+/// Keys that would hold a secret's value rather than the path of a file holding it.
+const SECRET_KEYS: &[&str] = &[
+    "client_secret",
+    "secret",
+    "certificate_pem",
+    "certificate",
+    "pat",
+    "personal_access_token",
+    "sealing_key",
+    "password",
+    "token",
+];
+
+impl Config {
+    /// Reads and checks the file at `path`. Relative paths in it are relative to its folder.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                ConfigError::NotFound(path.to_owned())
+            } else {
+                ConfigError::Unreadable {
+                    path: path.to_owned(),
+                    source,
+                }
+            }
+        })?;
+        Self::from_toml(&text, path)
+    }
+
+    /// Checks `text` as if read from `source` (which only serves relative paths and messages).
+    pub fn from_toml(text: &str, source: &Path) -> Result<Self, ConfigError> {
+        let syntax = |error: toml::de::Error| ConfigError::Syntax {
+            path: source.to_owned(),
+            line: error.span().map_or(1, |span| line_of(text, span.start)),
+            // The message alone: toml's full rendering quotes the offending line, which could hold
+            // a secret pasted in by mistake.
+            message: error.message().to_owned(),
+        };
+        let table: toml::Table = toml::from_str(text).map_err(syntax)?;
+        refuse_secret_values(&table, "")?;
+        let raw: RawConfig = toml::from_str(text).map_err(syntax)?;
+        let base = source.parent().unwrap_or(Path::new(""));
+        let resolve = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+
+        let entra = raw.entra.unwrap_or_default();
+        let graph = raw.graph.unwrap_or_default();
+        let erp = raw.erp.unwrap_or_default();
+
+        let mode = raw
+            .mode
+            .ok_or_else(|| missing("mode", "application or delegated"))?;
+        let entra = EntraConfig {
+            authority: endpoint(
+                "entra.authority",
+                entra.authority,
+                "the login host, such as https://login.microsoftonline.com",
+            )?,
+            tenant_id: guid(
+                "entra.tenant_id",
+                entra.tenant_id,
+                "the directory (tenant) id",
+            )?,
+            client_id: guid(
+                "entra.client_id",
+                entra.client_id,
+                "the application (client) id",
+            )?,
+            client_secret_file: entra.client_secret_file.map(resolve),
+            certificate_pem_file: entra.certificate_pem_file.map(resolve),
+        };
+        let graph = GraphConfig {
+            base_url: endpoint(
+                "graph.base_url",
+                graph.base_url,
+                "such as https://graph.microsoft.com/v1.0",
+            )?,
+        };
+        let auth = match erp
+            .auth
+            .ok_or_else(|| missing("erp.auth", "trusted_app, personal_access_token or none"))?
+        {
+            RawErpAuthKind::TrustedApp => ErpAuth::TrustedApp {
+                client_id: non_empty(
+                    "erp.trusted_app_client_id",
+                    erp.trusted_app_client_id,
+                    "the Trusted Application's ApplicationUri, needed when erp.auth = \"trusted_app\"",
+                )?,
+                client_secret_file: erp.client_secret_file.map(resolve),
+            },
+            RawErpAuthKind::PersonalAccessToken => ErpAuth::PersonalAccessToken {
+                pat_file: erp.pat_file.map(resolve),
+            },
+            RawErpAuthKind::None => ErpAuth::None,
+        };
+        let erp = ErpConfig {
+            domain_api_url: endpoint(
+                "erp.domain_api_url",
+                erp.domain_api_url,
+                "such as https://example.my.erp.net/api/domain/odata",
+            )?,
+            token_endpoint: endpoint(
+                "erp.token_endpoint",
+                erp.token_endpoint,
+                "such as https://example.my.erp.net/id/connect/token",
+            )?,
+            auth,
+        };
+        let store_path = raw
+            .store_path
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(resolve)
+            .ok_or_else(|| missing("store_path", "the SQLite file MsSync keeps its state in"))?;
+        Ok(Self {
+            source: source.to_owned(),
+            mode,
+            entra,
+            graph,
+            erp,
+            store_path,
+            redirect_port: raw.redirect_port.unwrap_or(0),
+            sealing_key_file: raw.sealing_key_file.map(resolve),
+        })
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+fn refuse_secret_values(table: &toml::Table, path: &str) -> Result<(), ConfigError> {
+    for (key, value) in table {
+        let field = format!("{path}{key}");
+        if SECRET_KEYS.contains(&key.as_str()) {
+            return Err(ConfigError::SecretInConfig { field });
+        }
+        if let toml::Value::Table(inner) = value {
+            refuse_secret_values(inner, &format!("{field}."))?;
+        }
+    }
+    Ok(())
+}
+
+fn missing(field: &'static str, hint: &str) -> ConfigError {
+    ConfigError::Missing {
+        field,
+        hint: format!(" ({hint})"),
+    }
+}
+
+fn non_empty(
+    field: &'static str,
+    value: Option<String>,
+    hint: &str,
+) -> Result<String, ConfigError> {
+    match value.map(|v| v.trim().to_owned()) {
+        Some(v) if !v.is_empty() => Ok(v),
+        _ => Err(missing(field, hint)),
+    }
+}
+
+fn guid(field: &'static str, value: Option<String>, hint: &str) -> Result<String, ConfigError> {
+    let value = non_empty(field, value, hint)?;
+    let groups: Vec<&str> = value.split('-').collect();
+    let shaped = groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups
+            .iter()
+            .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()));
+    if !shaped {
+        let reason = if ["common", "organizations", "consumers"].contains(&value.as_str()) {
+            "MsSync connects to one tenant: use its GUID, not a multi-tenant alias".to_owned()
+        } else {
+            "expected a GUID such as 00000000-0000-0000-0000-000000000000".to_owned()
+        };
+        return Err(ConfigError::Invalid { field, reason });
+    }
+    Ok(value.to_ascii_lowercase())
+}
+
+/// A URL MsSync sends credentials to: https, or http only to this machine (simulators).
+fn endpoint(field: &'static str, value: Option<String>, hint: &str) -> Result<Url, ConfigError> {
+    let value = non_empty(field, value, hint)?;
+    let url = Url::parse(&value).map_err(|e| ConfigError::Invalid {
+        field,
+        reason: format!("not a URL ({e})"),
+    })?;
+    let loopback = matches!(url.host(), Some(url::Host::Domain("localhost")))
+        || matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+        || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        _ => {
+            return Err(ConfigError::Invalid {
+                field,
+                reason: "must be an https URL (http only for 127.0.0.1 or localhost)".into(),
+            });
+        }
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ConfigError::Invalid {
+            field,
+            reason: "must not carry a user name or password".into(),
+        });
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(ConfigError::Invalid {
+            field,
+            reason: "must not carry a query or fragment".into(),
+        });
+    }
+    Ok(url)
+}
+
+/// The Entra ID client credential.
+#[derive(Debug)]
+pub enum EntraCredential {
+    Secret(SecretString),
+    /// A PEM holding the certificate and its private key, for a signed client assertion.
+    CertificatePem(SecretString),
+}
+
+/// The ERP.net credential, matching [`ErpAuth`].
+#[derive(Debug)]
+pub enum ErpCredential {
+    ClientSecret(SecretString),
+    PersonalAccessToken(SecretString),
+    None,
+}
+
+/// The 32-byte key that seals tokens and secrets before they reach the store.
+pub struct SealingKey(SecretBox<[u8; 32]>);
+
+impl SealingKey {
+    pub fn expose(&self) -> &[u8; 32] {
+        self.0.expose_secret()
+    }
+}
+
+impl std::fmt::Debug for SealingKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealingKey([REDACTED])")
+    }
+}
+
+/// Every credential the configuration calls for, read from the environment or the named files.
+#[derive(Debug)]
+pub struct Credentials {
+    /// Required in Application mode; in Delegated mode only a confidential client has one.
+    pub entra: Option<EntraCredential>,
+    pub erp: ErpCredential,
+    pub sealing_key: SealingKey,
+}
+
+impl Credentials {
+    /// Reads credentials from the process environment and the files `config` names.
+    pub fn load(config: &Config) -> Result<Self, ConfigError> {
+        Self::load_with(config, |name| std::env::var(name).ok())
+    }
+
+    /// As [`Credentials::load`], with `env` standing in for the process environment.
+    pub fn load_with(
+        config: &Config,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let env = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        let secret = |what: &'static str, var: &'static str, file: &Option<PathBuf>| {
+            if let Some(value) = env(var) {
+                return Ok(Some(SecretString::from(value.trim().to_owned())));
+            }
+            match file {
+                Some(path) => read_secret_text(what, path).map(Some),
+                None => Ok(None),
+            }
+        };
+
+        let entra_secret = secret(
+            "the Entra ID client secret",
+            env::ENTRA_CLIENT_SECRET,
+            &config.entra.client_secret_file,
+        )?;
+        let entra_certificate = secret(
+            "the Entra ID certificate",
+            env::ENTRA_CERTIFICATE_PEM,
+            &config.entra.certificate_pem_file,
+        )?;
+        let entra = match (entra_secret, entra_certificate) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::InvalidCredential {
+                    what: "the Entra ID client credential",
+                    source_name: "entra".into(),
+                    reason: "both a client secret and a certificate are set; keep one".into(),
+                });
+            }
+            (Some(secret), None) => Some(EntraCredential::Secret(secret)),
+            (None, Some(pem)) => {
+                if !pem.expose_secret().contains("-----BEGIN") {
+                    return Err(ConfigError::InvalidCredential {
+                        what: "the Entra ID certificate",
+                        source_name: "entra.certificate_pem_file or MSSYNC_ENTRA_CERTIFICATE_PEM"
+                            .into(),
+                        reason: "not PEM text".into(),
+                    });
+                }
+                Some(EntraCredential::CertificatePem(pem))
+            }
+            (None, None) if config.mode == OperationMode::Application => {
+                return Err(ConfigError::MissingCredential {
+                    what: "the Entra ID client credential (needed in application mode)",
+                    how: format!(
+                        "entra.client_secret_file or {}, or entra.certificate_pem_file or {}",
+                        env::ENTRA_CLIENT_SECRET,
+                        env::ENTRA_CERTIFICATE_PEM
+                    ),
+                });
+            }
+            (None, None) => None,
+        };
+
+        let erp = match &config.erp.auth {
+            ErpAuth::TrustedApp {
+                client_secret_file, ..
+            } => ErpCredential::ClientSecret(
+                secret(
+                    "the ERP.net client secret",
+                    env::ERP_CLIENT_SECRET,
+                    client_secret_file,
+                )?
+                .ok_or_else(|| ConfigError::MissingCredential {
+                    what: "the ERP.net Trusted Application's client secret",
+                    how: format!("erp.client_secret_file or {}", env::ERP_CLIENT_SECRET),
+                })?,
+            ),
+            ErpAuth::PersonalAccessToken { pat_file } => ErpCredential::PersonalAccessToken(
+                secret("the ERP.net personal access token", env::ERP_PAT, pat_file)?.ok_or_else(
+                    || ConfigError::MissingCredential {
+                        what: "the ERP.net personal access token",
+                        how: format!("erp.pat_file or {}", env::ERP_PAT),
+                    },
+                )?,
+            ),
+            ErpAuth::None => ErpCredential::None,
+        };
+
+        let sealing_key = match env(env::SEALING_KEY) {
+            Some(text) => decode_sealing_key(text.trim().as_bytes(), false, env::SEALING_KEY)?,
+            None => match &config.sealing_key_file {
+                Some(path) => {
+                    let bytes = std::fs::read(path)
+                        .map_err(|e| unreadable_secret("the sealing key", path, e))?;
+                    decode_sealing_key(&bytes, true, "sealing_key_file")?
+                }
+                None => {
+                    return Err(ConfigError::MissingCredential {
+                        what: "the sealing key",
+                        how: format!(
+                            "sealing_key_file or {} (32 bytes, base64 or hex)",
+                            env::SEALING_KEY
+                        ),
+                    });
+                }
+            },
+        };
+
+        Ok(Self {
+            entra,
+            erp,
+            sealing_key,
+        })
+    }
+}
+
+fn unreadable_secret(what: &'static str, path: &Path, error: std::io::Error) -> ConfigError {
+    ConfigError::UnreadableCredential {
+        what,
+        path: path.to_owned(),
+        source: error,
+    }
+}
+
+fn read_secret_text(what: &'static str, path: &Path) -> Result<SecretString, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| unreadable_secret(what, path, e))?;
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(ConfigError::InvalidCredential {
+            what,
+            source_name: path.display().to_string(),
+            reason: "the file is empty".into(),
+        });
+    }
+    Ok(SecretString::from(trimmed.to_owned()))
+}
+
+/// The base64 or hex spelling of 32 bytes, or (from a file, `allow_raw`) the 32 bytes themselves.
+fn decode_sealing_key(
+    bytes: &[u8],
+    allow_raw: bool,
+    source_name: &str,
+) -> Result<SealingKey, ConfigError> {
+    if allow_raw && bytes.len() == 32 {
+        let key = <[u8; 32]>::try_from(bytes).expect("32 bytes");
+        return Ok(SealingKey(SecretBox::new(Box::new(key))));
+    }
+    let bytes = bytes.trim_ascii();
+    let decoded: Option<Vec<u8>> = if bytes.len() == 64 && bytes.iter().all(u8::is_ascii_hexdigit) {
+        bytes
+            .chunks(2)
+            .map(|pair| {
+                std::str::from_utf8(pair)
+                    .ok()
+                    .and_then(|s| u8::from_str_radix(s, 16).ok())
+            })
+            .collect()
+    } else {
+        base64::engine::general_purpose::STANDARD
+            .decode(bytes)
+            .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(bytes))
+            .ok()
+    };
+    match decoded.and_then(|d| <[u8; 32]>::try_from(d).ok()) {
+        Some(key) => Ok(SealingKey(SecretBox::new(Box::new(key)))),
+        None => Err(ConfigError::InvalidCredential {
+            what: "the sealing key",
+            source_name: source_name.to_owned(),
+            reason: "expected 32 bytes, raw or as base64 or hex".into(),
+        }),
+    }
+}
