@@ -25,6 +25,21 @@ if ! command -v cargo-nextest >/dev/null; then
   cargo install --locked cargo-nextest
 fi
 
+# Native toolchains for the C ABI suites (C host under sanitizers, .NET bindings on Mono).
+pkgs=()
+command -v gcc >/dev/null || pkgs+=(gcc libc6-dev)
+command -v make >/dev/null || pkgs+=(make)
+command -v python3 >/dev/null || pkgs+=(python3)
+dpkg -s libcurl4-openssl-dev >/dev/null 2>&1 || pkgs+=(libcurl4-openssl-dev)
+command -v mcs >/dev/null || pkgs+=(mono-mcs)
+command -v mono >/dev/null || pkgs+=(mono-runtime)
+dpkg -s libmono-system-net-http4.0-cil >/dev/null 2>&1 || pkgs+=(libmono-system-net-http4.0-cil)
+if ((${#pkgs[@]})); then
+  step "installing ${pkgs[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
+fi
+
 # --- checks -----------------------------------------------------------------------------------
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -37,6 +52,21 @@ step "Rust tests (unit, store conformance, time zones, simulators, end to end)"
 # insta never writes snapshots here: a changed request shape or view must be reviewed by hand.
 INSTA_UPDATE=no cargo nextest run --workspace --locked --no-fail-fast 2>&1 | tee "$log_dir/rust.log"
 count "Rust" "$log_dir/rust.log"
+
+# --- C ABI suites -----------------------------------------------------------------------------
+step "clippy of the C ABI with its test hooks"
+cargo clippy -p mssync-ffi --all-targets --features test-hooks --locked -- -D warnings
+
+step "C host tests of libmssync (ASan, LSan, UBSan)"
+ffi/tests/c/run.sh 2>&1 | tee "$log_dir/c.log"
+count "C" "$log_dir/c.log"
+
+step "C host example builds and runs"
+make -s -C examples/c-host PROFILE=debug run >/dev/null
+
+step ".NET bindings tests (Mono)"
+dotnet-bindings/run-tests.sh 2>&1 | tee "$log_dir/dotnet.log"
+count "C#" "$log_dir/dotnet.log"
 
 step "summary"
 echo "$passed passed, $failed failed"
