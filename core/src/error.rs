@@ -227,9 +227,10 @@ impl From<crate::graph::GraphError> for PublicError {
                 ErrorCode::ResyncRequired,
                 "the calendar change token expired; the window is read again in full",
             ),
-            GraphError::Unauthorized => {
-                Self::new(ErrorCode::Unauthorized, "Microsoft Graph rejected the token")
-            }
+            GraphError::Unauthorized => Self::new(
+                ErrorCode::Unauthorized,
+                "Microsoft Graph rejected the token",
+            ),
             GraphError::Forbidden { .. } => Self::new(
                 ErrorCode::Forbidden,
                 "Microsoft Graph denied access to the calendar",

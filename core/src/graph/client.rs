@@ -242,7 +242,10 @@ impl GraphClient {
     }
 
     /// The series master of an occurrence or exception.
-    pub async fn get_series_master(&self, series_master_id: &str) -> Result<GraphEvent, GraphError> {
+    pub async fn get_series_master(
+        &self,
+        series_master_id: &str,
+    ) -> Result<GraphEvent, GraphError> {
         self.get_event(series_master_id).await
     }
 

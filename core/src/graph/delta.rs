@@ -81,9 +81,11 @@ impl GraphClient {
                 .await?;
             let page: DeltaPage = parse_json(&response.body)?;
             for entry in page.value {
-                fold.push(serde_json::from_value(entry).map_err(|e| {
-                    GraphError::Malformed(format!("unreadable delta entry ({e})"))
-                })?);
+                fold.push(
+                    serde_json::from_value(entry).map_err(|e| {
+                        GraphError::Malformed(format!("unreadable delta entry ({e})"))
+                    })?,
+                );
             }
             match (page.next_link, page.delta_link) {
                 (Some(next), _) => {

@@ -11,7 +11,7 @@ mod error;
 mod event;
 
 pub use batch::{BATCH_LIMIT, BatchItem, BatchItemResult};
-pub use client::{GraphClient, GraphConfig, Mailbox, MAX_IN_FLIGHT_PER_MAILBOX};
+pub use client::{GraphClient, GraphConfig, MAX_IN_FLIGHT_PER_MAILBOX, Mailbox};
 pub use delta::{DeltaChanges, Window};
 pub use error::GraphError;
 pub use event::{

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::graph::{GraphAttendee, GraphEvent};
 use crate::model::tz::{GraphDateTime, TimeZoneError, Zone};
 use crate::model::{
-    Attendee, CalendarItem, Field, Importance, SeriesLink, Sensitivity, When, normalize_text,
+    Attendee, CalendarItem, Field, Importance, Sensitivity, SeriesLink, When, normalize_text,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,20 +47,29 @@ pub fn to_item(event: &GraphEvent, user_zone: &Zone) -> Result<CalendarItem, Map
         None => String::new(),
     };
     let sensitivity = match event.sensitivity.as_deref() {
-        Some(s) if ["private", "personal", "confidential"].contains(&s.to_ascii_lowercase().as_str()) => {
+        Some(s)
+            if ["private", "personal", "confidential"]
+                .contains(&s.to_ascii_lowercase().as_str()) =>
+        {
             Sensitivity::Private
         }
         _ => Sensitivity::Normal,
     };
-    let importance = match event.importance.as_deref().map(str::to_ascii_lowercase).as_deref() {
+    let importance = match event
+        .importance
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("low") => Importance::Low,
         Some("high") => Importance::High,
         _ => Importance::Normal,
     };
-    let reminder_minutes_before_start = match (event.is_reminder_on, event.reminder_minutes_before_start) {
-        (Some(false), _) | (_, None) => None,
-        (_, Some(minutes)) => Some(minutes.clamp(0, u32::MAX as i64) as u32),
-    };
+    let reminder_minutes_before_start =
+        match (event.is_reminder_on, event.reminder_minutes_before_start) {
+            (Some(false), _) | (_, None) => None,
+            (_, Some(minutes)) => Some(minutes.clamp(0, u32::MAX as i64) as u32),
+        };
     let attendees = event
         .attendees
         .iter()
@@ -474,7 +483,10 @@ mod tests {
             <p>a &lt; b &#38; c &#x263A;</p><table><tr><td>1</td><td>2</td></tr></table>\
             <script>alert('no')</script>\n   trailing   space  </body></html>";
         let text = html_to_text(html);
-        assert_eq!(text, "Hello world,\n\na < b & c \u{263a}\n1 2\ntrailing space");
+        assert_eq!(
+            text,
+            "Hello world,\n\na < b & c \u{263a}\n1 2\ntrailing space"
+        );
         let as_html = text
             .replace('&', "&amp;")
             .replace('<', "&lt;")

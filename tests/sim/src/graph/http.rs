@@ -68,6 +68,15 @@ impl From<Failure> for Reply {
     }
 }
 
+/// One request to route, top level or inside a `$batch`; `path` starts after `/v1.0`.
+struct Call<'a> {
+    method: &'a str,
+    path: &'a str,
+    query: &'a HashMap<String, String>,
+    prefs: &'a Prefs,
+    body: Option<Value>,
+}
+
 /// What the `Prefer` headers asked for.
 #[derive(Default, Clone)]
 struct Prefs {
@@ -154,16 +163,14 @@ fn collection(entries: Vec<Entry>, view: &View) -> Value {
 
 impl Responder {
     /// Routes one request (top level or inside a `$batch`); `path` starts after `/v1.0`.
-    fn route(
-        &self,
-        state: &mut State,
-        principal: &Principal,
-        method: &str,
-        path: &str,
-        query: &HashMap<String, String>,
-        prefs: &Prefs,
-        body: Option<Value>,
-    ) -> Reply {
+    fn route(&self, state: &mut State, principal: &Principal, call: Call) -> Reply {
+        let Call {
+            method,
+            path,
+            query,
+            prefs,
+            body,
+        } = call;
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         let (user, mailbox_path, rest) = match segments.as_slice() {
             ["users", user, rest @ ..] => (user.to_string(), format!("users/{user}"), rest),
@@ -453,15 +460,14 @@ impl Responder {
                         let prefs = parse_prefer(prefer);
                         let path = parsed.path().trim_start_matches("/v1.0").to_owned();
                         let path = percent_decode(&path);
-                        self.route(
-                            state,
-                            principal,
-                            &method,
-                            &path,
-                            &query,
-                            &prefs,
-                            request.get("body").cloned(),
-                        )
+                        let call = Call {
+                            method: &method,
+                            path: &path,
+                            query: &query,
+                            prefs: &prefs,
+                            body: request.get("body").cloned(),
+                        };
+                        self.route(state, principal, call)
                     }
                     Err(_) => Failure::new(400, "BadRequest", "bad url").into(),
                 }
@@ -490,12 +496,13 @@ fn percent_decode(path: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&path[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&path[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
@@ -632,7 +639,14 @@ impl Respond for Responder {
             match path.strip_prefix("/v1.0") {
                 Some("/$batch") if method == "POST" => self.batch(&mut state, &principal, body),
                 Some(rest) => {
-                    self.route(&mut state, &principal, &method, rest, &query, &prefs, body)
+                    let call = Call {
+                        method: &method,
+                        path: rest,
+                        query: &query,
+                        prefs: &prefs,
+                        body,
+                    };
+                    self.route(&mut state, &principal, call)
                 }
                 None => Failure::new(404, "NotFound", "unknown version").into(),
             }

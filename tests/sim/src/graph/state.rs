@@ -317,6 +317,7 @@ pub struct Faults {
     pub delta_empty_first_page: bool,
 }
 
+#[derive(Default)]
 pub struct State {
     pub mailboxes: BTreeMap<String, Mailbox>,
     pub deltas: HashMap<String, DeltaState>,
@@ -328,20 +329,6 @@ pub struct State {
 }
 
 const OCCURRENCE_MARK: &str = "-occ-";
-
-impl Default for State {
-    fn default() -> Self {
-        Self {
-            mailboxes: BTreeMap::new(),
-            deltas: HashMap::new(),
-            pending: HashMap::new(),
-            faults: Faults::default(),
-            ticks: 0,
-            next_id: 0,
-            next_token: 0,
-        }
-    }
-}
 
 impl State {
     /// The simulator's clock: it ticks one second per write, so stamps are deterministic.
@@ -457,10 +444,8 @@ impl State {
         let (master, original) = self.locate_instance(mailbox, id)?;
         let current = instance(master, original).ok_or_else(not_found)?;
         let master_id = master.id.clone();
-        let exception_id = match master.exceptions.get(&original) {
-            Some(x) => x.id.clone(),
-            None => self.new_id(),
-        };
+        // An edited occurrence keeps its id; only its type becomes "exception".
+        let exception_id = occurrence_id(&master.id, original);
         let mut merged = current.fields.clone();
         merged.extend(patch.clone());
         Span::read(&merged)?;
@@ -479,12 +464,11 @@ impl State {
         exception.overrides.extend(patch);
         if exception.overrides.contains_key("start")
             && !exception.overrides.contains_key("isAllDay")
+            && let Some(all_day) = merged.get("isAllDay")
         {
-            if let Some(all_day) = merged.get("isAllDay") {
-                exception
-                    .overrides
-                    .insert("isAllDay".into(), all_day.clone());
-            }
+            exception
+                .overrides
+                .insert("isAllDay".into(), all_day.clone());
         }
         exception.change_key = change_key;
         exception.last_modified = last_modified;
@@ -506,7 +490,7 @@ impl State {
         let (master, original) = self.locate_instance(mailbox, id)?;
         instance(master, original).ok_or_else(not_found)?;
         let master_id = master.id.clone();
-        let new_id = self.new_id();
+        let new_id = occurrence_id(&master_id, original);
         let master = self
             .mailboxes
             .get_mut(user)
