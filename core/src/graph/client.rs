@@ -68,7 +68,8 @@ impl GraphConfig {
     }
 }
 
-/// Graph for one mailbox. Cheap to clone; clones share the in-flight limit.
+/// Graph for one mailbox. Cheap to clone; every client of the same `/users/{id}` mailbox in the
+/// process shares its in-flight limit.
 #[derive(Clone)]
 pub struct GraphClient {
     inner: Arc<Inner>,
@@ -80,7 +81,31 @@ struct Inner {
     tokens: Arc<dyn TokenSource>,
     config: GraphConfig,
     base: url::Url,
-    in_flight: Semaphore,
+    in_flight: Arc<Semaphore>,
+}
+
+/// The in-flight gate of a mailbox, shared by every client of it in this process, so two jobs
+/// (or two clients made by mistake) for one mailbox still stay within Outlook's limit. `/me`
+/// clients cannot be told apart before a token is read; each keeps a gate of its own.
+fn mailbox_gate(base: &url::Url, mailbox: &Mailbox) -> Arc<Semaphore> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock, Weak};
+    static GATES: OnceLock<Mutex<HashMap<String, Weak<Semaphore>>>> = OnceLock::new();
+    let Mailbox::User(id) = mailbox else {
+        return Arc::new(Semaphore::new(MAX_IN_FLIGHT_PER_MAILBOX));
+    };
+    let key = format!("{}|{}", base.as_str(), id.to_ascii_lowercase());
+    let mut gates = GATES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    gates.retain(|_, gate| gate.strong_count() > 0);
+    if let Some(gate) = gates.get(&key).and_then(Weak::upgrade) {
+        return gate;
+    }
+    let gate = Arc::new(Semaphore::new(MAX_IN_FLIGHT_PER_MAILBOX));
+    gates.insert(key, Arc::downgrade(&gate));
+    gate
 }
 
 /// Which `Prefer` headers a request carries besides `IdType="ImmutableId"`.
@@ -105,6 +130,7 @@ impl GraphClient {
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https") && !u.cannot_be_a_base())
             .ok_or_else(|| PublicError::new(ErrorCode::InvalidArgument, "bad Graph base URL"))?;
+        let in_flight = mailbox_gate(&base, &config.mailbox);
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
@@ -112,7 +138,7 @@ impl GraphClient {
                 tokens,
                 config,
                 base,
-                in_flight: Semaphore::new(MAX_IN_FLIGHT_PER_MAILBOX),
+                in_flight,
             }),
         })
     }
@@ -195,7 +221,7 @@ impl GraphClient {
         let inner = &self.inner;
         let gated = Gated {
             http: inner.http.as_ref(),
-            gate: &inner.in_flight,
+            gate: inner.in_flight.as_ref(),
         };
         let mut refreshed = false;
         loop {
@@ -375,12 +401,18 @@ pub(super) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, GraphErr
     })
 }
 
-/// Graph's error code from an error body (`{"error":{"code":...}}`), if any.
+/// Graph's error code from an error body (`{"error":{"code":...}}`), if any. Codes are
+/// identifiers; anything else a server puts there is cut to identifier characters, so no content
+/// reaches a public error.
 fn error_code(body: &[u8]) -> String {
     serde_json::from_slice::<Value>(body)
         .ok()
         .and_then(|v| v.pointer("/error/code")?.as_str().map(str::to_owned))
         .unwrap_or_default()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        .take(64)
+        .collect()
 }
 
 pub(super) fn error_from(status: u16, body: &[u8]) -> GraphError {

@@ -829,3 +829,29 @@ trait Tap: Sized {
     }
 }
 impl Tap for Value {}
+
+#[tokio::test]
+async fn two_clients_of_one_mailbox_share_the_limit() {
+    let s = setup().await;
+    let ids: Vec<String> = (0..10)
+        .map(|i| {
+            s.sim
+                .seed_event(USER, outlook_event(&format!("E{i}"), 2 + i, 9))
+        })
+        .collect();
+    let other = connect(
+        s.sim.clone(),
+        Arc::new(ReqwestHttp::new()),
+        Mailbox::User(USER.into()),
+        Arc::new(StaticToken("another-job".into())),
+    );
+    s.sim.set_delay(Duration::from_millis(150));
+    let reads = ids.iter().enumerate().map(|(i, id)| {
+        let graph = if i % 2 == 0 { &s.graph } else { &other.graph };
+        graph.get_event(id)
+    });
+    for read in futures::future::join_all(reads).await {
+        read.unwrap();
+    }
+    assert!(s.sim.max_concurrency(USER) <= 4);
+}
