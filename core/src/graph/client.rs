@@ -402,17 +402,22 @@ pub(super) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, GraphErr
 }
 
 /// Graph's error code from an error body (`{"error":{"code":...}}`), if any. Codes are
-/// identifiers; anything else a server puts there is cut to identifier characters, so no content
-/// reaches a public error.
+/// identifiers; anything else a server puts there is replaced, so no content reaches a public
+/// error.
 fn error_code(body: &[u8]) -> String {
-    serde_json::from_slice::<Value>(body)
+    let code = serde_json::from_slice::<Value>(body)
         .ok()
         .and_then(|v| v.pointer("/error/code")?.as_str().map(str::to_owned))
-        .unwrap_or_default()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-        .take(64)
-        .collect()
+        .unwrap_or_default();
+    let identifier = code.len() <= 64
+        && code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if identifier {
+        code
+    } else {
+        "unrecognized".to_owned()
+    }
 }
 
 pub(super) fn error_from(status: u16, body: &[u8]) -> GraphError {
@@ -440,5 +445,53 @@ impl HttpClient for Gated<'_> {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
         let _permit = self.gate.acquire().await;
         self.http.send(request).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_statuses_and_codes_map_to_typed_errors() {
+        let body = |code: &str| format!(r#"{{"error":{{"code":"{code}","message":"x"}}}}"#);
+        assert_eq!(error_from(410, b""), GraphError::ResyncRequired);
+        assert_eq!(
+            error_from(400, body("syncStateNotFound").as_bytes()),
+            GraphError::ResyncRequired
+        );
+        assert_eq!(error_from(401, b"not json"), GraphError::Unauthorized);
+        assert_eq!(
+            error_from(404, body("ErrorItemNotFound").as_bytes()),
+            GraphError::NotFound {
+                code: "ErrorItemNotFound".into()
+            }
+        );
+        assert!(matches!(error_from(403, b""), GraphError::Forbidden { .. }));
+    }
+
+    #[test]
+    fn public_errors_carry_no_remote_text() {
+        let sneaky =
+            r#"{"error":{"code":"Bad <subject: Salary talk> token=abc","message":"Salary talk"}}"#;
+        let err = error_from(400, sneaky.as_bytes());
+        let public = PublicError::from(err);
+        assert_eq!(public.code, ErrorCode::GraphError);
+        assert!(!public.reason.contains("Salary"), "{}", public.reason);
+        assert!(!public.reason.contains("abc"), "{}", public.reason);
+        let public = PublicError::from(GraphError::Malformed("near 'Salary talk'".into()));
+        assert_eq!(public.code, ErrorCode::MalformedResponse);
+        assert!(!public.reason.contains("Salary"));
+        let public = PublicError::from(error_from(503, b""));
+        assert_eq!(public.code, ErrorCode::RemoteUnavailable);
+    }
+
+    #[test]
+    fn mailboxes_address_users_and_me() {
+        assert_eq!(
+            Mailbox::User("a/b c".into()).batch_prefix(),
+            "/users/a%2Fb%20c"
+        );
+        assert_eq!(Mailbox::Me.batch_prefix(), "/me");
     }
 }

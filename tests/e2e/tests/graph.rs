@@ -577,6 +577,39 @@ async fn recurring_occurrences_appear_individually_in_the_delta() {
     );
     assert_eq!(next.changed[0].event_type, Some(EventType::Exception));
     assert!(next.removed.is_empty());
+
+    // Cancelling an occurrence from our side reports it removed; a series edit in Outlook
+    // re-reports the plain occurrences and keeps the exceptions' own edits.
+    let cancelled = next_plain_occurrence(&delta.changed, &occurrence.id);
+    assert!(s.graph.delete_event(&cancelled).await.unwrap());
+    s.sim
+        .user_update(USER, &master, json!({"subject": "Weekly sync, new name"}));
+    let last = s
+        .graph
+        .delta(&window(), Some(&next.delta_link))
+        .await
+        .unwrap();
+    assert_eq!(last.removed, [cancelled.clone()]);
+    assert_eq!(last.changed.len(), 2, "the two plain occurrences left");
+    assert!(
+        last.changed
+            .iter()
+            .all(|e| e.event_type == Some(EventType::Occurrence))
+    );
+    let instances = s.graph.instances(&master, &window()).await.unwrap();
+    let subjects: Vec<_> = instances
+        .iter()
+        .map(|e| e.subject.clone().unwrap())
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            "From ERP.net",
+            "Weekly sync (moved)",
+            "Weekly sync, new name",
+            "Weekly sync, new name"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -636,6 +669,15 @@ async fn written_items_read_back_unchanged_and_unmapped_fields_survive() {
         .await
         .unwrap_err();
     assert!(matches!(err, GraphError::NotFound { .. }), "{err:?}");
+}
+
+fn next_plain_occurrence(events: &[mssync_core::graph::GraphEvent], except: &str) -> String {
+    events
+        .iter()
+        .find(|e| e.event_type == Some(EventType::Occurrence) && e.id != except)
+        .unwrap()
+        .id
+        .clone()
 }
 
 /// Hands out `old` until told it was rejected, then `new`.
