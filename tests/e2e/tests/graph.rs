@@ -589,7 +589,7 @@ async fn recurring_occurrences_appear_individually_in_the_delta() {
         .delta(&window(), Some(&next.delta_link))
         .await
         .unwrap();
-    assert_eq!(last.removed, [cancelled.clone()]);
+    assert_eq!(last.removed, [cancelled]);
     assert_eq!(last.changed.len(), 2, "the two plain occurrences left");
     assert!(
         last.changed
