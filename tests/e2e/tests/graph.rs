@@ -145,7 +145,7 @@ async fn never_more_than_four_requests_in_flight_per_mailbox() {
                 .seed_event(USER, outlook_event(&format!("E{i}"), 2 + i, 9))
         })
         .collect();
-    s.sim.set_delay(Duration::from_millis(150));
+    s.sim.set_delay(Duration::from_millis(300));
     let reads = futures::future::join_all(ids.iter().map(|id| s.graph.get_event(id))).await;
     for (read, id) in reads.iter().zip(&ids) {
         assert_eq!(&read.as_ref().unwrap().id, id);
@@ -887,7 +887,7 @@ async fn two_clients_of_one_mailbox_share_the_limit() {
         Mailbox::User(USER.into()),
         Arc::new(StaticToken("another-job".into())),
     );
-    s.sim.set_delay(Duration::from_millis(150));
+    s.sim.set_delay(Duration::from_millis(300));
     let reads = ids.iter().enumerate().map(|(i, id)| {
         let graph = if i % 2 == 0 { &s.graph } else { &other.graph };
         graph.get_event(id)
