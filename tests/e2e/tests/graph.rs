@@ -625,6 +625,9 @@ async fn written_items_read_back_unchanged_and_unmapped_fields_survive() {
     let read = s.graph.get_event(&created.id).await.unwrap();
     let back = map_graph::to_item(&read, &zone).unwrap();
     assert!(back.changed_fields(&original).is_empty(), "{back:?}");
+    // Outlook keeps the body as HTML; what comes back as text is no change.
+    let stored = s.sim.event(USER, &created.id).unwrap();
+    assert_eq!(stored["body"]["contentType"], json!("html"));
 
     // The user adds a location in Outlook; our PATCH of the subject leaves it alone.
     s.sim.user_update(

@@ -252,6 +252,13 @@ fn render_body(body: &Value, text: bool) -> Value {
     }
 }
 
+/// Exchange keeps event bodies as HTML whatever was written, as Outlook does.
+fn store_body_as_html(fields: &mut Map<String, Value>) {
+    if let Some(body) = fields.get_mut("body") {
+        *body = render_body(body, false);
+    }
+}
+
 fn strip_html(html: &str) -> String {
     let lower = html.to_ascii_lowercase();
     let body = lower
@@ -359,7 +366,8 @@ impl State {
             .ok_or_else(|| Failure::new(404, "ErrorInvalidUser", "The requested user is invalid."))
     }
 
-    pub fn create(&mut self, user: &str, fields: Map<String, Value>) -> Result<Entry, Failure> {
+    pub fn create(&mut self, user: &str, mut fields: Map<String, Value>) -> Result<Entry, Failure> {
+        store_body_as_html(&mut fields);
         Span::read(&fields)?;
         if let Some(r) = fields.get("recurrence").filter(|r| !r.is_null()) {
             Recurrence::parse(r).map_err(|e| Failure::new(400, "ErrorInvalidRequest", e))?;
@@ -423,8 +431,9 @@ impl State {
         &mut self,
         user: &str,
         id: &str,
-        patch: Map<String, Value>,
+        mut patch: Map<String, Value>,
     ) -> Result<Entry, Failure> {
+        store_body_as_html(&mut patch);
         let (change_key, last_modified) = self.stamp();
         let mailbox = self.mailboxes.get(user).ok_or_else(not_found)?;
         if mailbox.events.contains_key(id) {
