@@ -900,3 +900,31 @@ async fn two_clients_of_one_mailbox_share_the_limit() {
     }
     assert!(s.sim.max_concurrency(USER) <= 4);
 }
+
+#[tokio::test]
+async fn instances_are_read_across_pages() {
+    let s = setup().await;
+    let master = s.sim.seed_event(
+        USER,
+        json!({
+            "subject": "Daily",
+            "start": {"dateTime": "2026-02-20T08:00:00.0000000", "timeZone": "FLE Standard Time"},
+            "end": {"dateTime": "2026-02-20T08:15:00.0000000", "timeZone": "FLE Standard Time"},
+            "recurrence": {
+                "pattern": {"type": "daily", "interval": 1},
+                "range": {"type": "noEnd", "startDate": "2026-02-20"}
+            }
+        }),
+    );
+    s.sim.clear_requests();
+    let instances = s.graph.instances(&master, &window()).await.unwrap();
+    assert_eq!(instances.len(), 31, "every day of March");
+    assert_eq!(s.sim.requests().len(), 4, "pages of 10");
+    // 29 March is the first day of summer time: the series stays at 08:00 Sofia time.
+    let starts: Vec<_> = instances
+        .iter()
+        .map(|e| e.original_start.unwrap())
+        .collect();
+    assert_eq!(starts[27], t(2026, 3, 28, 6, 0));
+    assert_eq!(starts[28], t(2026, 3, 29, 5, 0));
+}

@@ -16,6 +16,9 @@ use super::{Principal, RecordedRequest};
 /// Requests Outlook serves at once per mailbox; one more is answered 429 `MailboxConcurrency`.
 pub const MAILBOX_CONCURRENCY: usize = 4;
 
+/// Graph's page size for calendarView, instances and listings when none is asked for.
+const DEFAULT_PAGE_SIZE: usize = 10;
+
 pub type Authorizer = Arc<dyn Fn(&str) -> Result<Principal, String> + Send + Sync>;
 
 #[derive(Default)]
@@ -187,6 +190,15 @@ impl Responder {
             },
             _ => return Failure::new(400, "BadRequest", "Unsupported request path").into(),
         };
+        let is_delta = rest == ["calendarView", "delta"];
+        if method == "GET" && !is_delta {
+            if let Some(skip) = query.get("$skiptoken") {
+                return match state.collection_pages.remove(skip) {
+                    Some(pages) => self.serve_collection(state, path, pages),
+                    None => Failure::new(400, "ErrorInvalidRequest", "unknown $skiptoken").into(),
+                };
+            }
+        }
         let mut view = prefs.view.clone();
         view.expand_property = parse_expand(query.get("$expand"));
         let object = |body: Option<Value>| -> Result<Map<String, Value>, Failure> {
@@ -248,7 +260,52 @@ impl Responder {
             }
             _ => Err(Failure::new(400, "BadRequest", "Unsupported request")),
         })();
+        let collection_route = matches!(
+            rest,
+            ["events"] | ["events", _, "instances"] | ["calendarView"]
+        );
+        if let Ok(reply) = &result
+            && method == "GET"
+            && collection_route
+            && reply.status == 200
+        {
+            // Graph pages collections (10 a page unless asked otherwise).
+            let size = query
+                .get("$top")
+                .and_then(|t| t.parse().ok())
+                .or(prefs.page_size)
+                .unwrap_or(DEFAULT_PAGE_SIZE)
+                .max(1);
+            let items = reply
+                .body
+                .as_ref()
+                .and_then(|b| b["value"].as_array())
+                .cloned()
+                .unwrap_or_default();
+            let pages: VecDeque<Vec<Value>> = if items.is_empty() {
+                VecDeque::from([Vec::new()])
+            } else {
+                items.chunks(size).map(<[Value]>::to_vec).collect()
+            };
+            return self.serve_collection(state, path, pages);
+        }
         result.unwrap_or_else(Reply::from)
+    }
+
+    fn serve_collection(
+        &self,
+        state: &mut State,
+        path: &str,
+        mut pages: VecDeque<Vec<Value>>,
+    ) -> Reply {
+        let page = pages.pop_front().unwrap_or_default();
+        let mut body = json!({"value": page});
+        if !pages.is_empty() {
+            let skip = state.new_token("cp");
+            body["@odata.nextLink"] = json!(format!("{}/v1.0{path}?$skiptoken={skip}", self.base));
+            state.collection_pages.insert(skip, pages);
+        }
+        Reply::json(200, body)
     }
 
     fn delta(

@@ -8,9 +8,11 @@
 //! text bodies; throttling, outages, slow answers, the 4-per-mailbox concurrency limit and partial
 //! batch failures on demand. Every request is recorded.
 //!
-//! Not simulated: monthly and yearly patterns (answered 400), `$select`, `$top`, paging of
-//! calendarView and instances (one page), attendee responses, `$batch` sub-requests counted
-//! against the concurrency limit.
+//! calendarView, instances and listings come in pages of 10 (or `$top` / `odata.maxpagesize`)
+//! linked by `@odata.nextLink`.
+//!
+//! Not simulated: monthly and yearly patterns (answered 400), `$select`, attendee responses,
+//! `$batch` sub-requests counted against the concurrency limit.
 
 mod http;
 mod recurrence;

@@ -329,6 +329,8 @@ pub struct State {
     pub mailboxes: BTreeMap<String, Mailbox>,
     pub deltas: HashMap<String, DeltaState>,
     pub pending: HashMap<String, PendingPages>,
+    /// Unserved pages of calendarView, instances and event listings, by skip token.
+    pub collection_pages: HashMap<String, VecDeque<Vec<Value>>>,
     pub faults: Faults,
     ticks: i64,
     next_id: u64,
