@@ -191,13 +191,14 @@ impl Responder {
             _ => return Failure::new(400, "BadRequest", "Unsupported request path").into(),
         };
         let is_delta = rest == ["calendarView", "delta"];
-        if method == "GET" && !is_delta {
-            if let Some(skip) = query.get("$skiptoken") {
-                return match state.collection_pages.remove(skip) {
-                    Some(pages) => self.serve_collection(state, path, pages),
-                    None => Failure::new(400, "ErrorInvalidRequest", "unknown $skiptoken").into(),
-                };
-            }
+        if method == "GET"
+            && !is_delta
+            && let Some(skip) = query.get("$skiptoken")
+        {
+            return match state.collection_pages.remove(skip) {
+                Some(pages) => self.serve_collection(state, path, pages),
+                None => Failure::new(400, "ErrorInvalidRequest", "unknown $skiptoken").into(),
+            };
         }
         let mut view = prefs.view.clone();
         view.expand_property = parse_expand(query.get("$expand"));
