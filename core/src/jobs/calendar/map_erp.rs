@@ -146,8 +146,6 @@ pub fn item_to_patch(
             Field::Attendees => {
                 patch.participants = Some(item.attendees.iter().map(|a| a.email.clone()).collect())
             }
-            // Series links live in the mapping store, not in an ERP.net field.
-            Field::Series => {}
         }
     }
     patch
@@ -367,7 +365,7 @@ mod tests {
             }
         );
         assert!(item_to_patch(&item, &zone, &[], &current).is_empty());
-        assert!(item_to_patch(&item, &zone, &[Field::Series], &current).is_empty());
+        assert!(item_to_patch(&item, &zone, &[], &current).is_empty());
     }
 
     #[test]

@@ -1,0 +1,269 @@
+//! JSON `$batch`: up to 20 writes in one request, each answered on its own; items Graph throttles
+//! are sent again after their `Retry-After`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::client::{GraphClient, Prefer, error_from, stamp_activity};
+use super::error::GraphError;
+use super::event::GraphEvent;
+use crate::host::{Backoff, Method};
+
+/// Graph takes at most 20 requests per `$batch`; callers split longer lists.
+pub const BATCH_LIMIT: usize = 20;
+
+/// One request inside a `$batch`, addressed relative to the mailbox (e.g. `/events/{id}`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchItem {
+    /// Unique within the batch; the result carries it back.
+    pub id: String,
+    pub method: Method,
+    /// Below the mailbox: `/events`, `/events/{id}`.
+    pub path: String,
+    pub body: Option<Value>,
+    /// Items that must succeed first (Graph answers 424 otherwise).
+    pub depends_on: Vec<String>,
+}
+
+impl BatchItem {
+    /// An idempotent create for an ERP.net activity (see [`GraphClient::create_event`]).
+    pub fn create(id: impl Into<String>, activity_id: &str, mut body: Value) -> Self {
+        stamp_activity(&mut body, activity_id);
+        Self::new(id, Method::Post, "/events".into(), Some(body))
+    }
+
+    pub fn update(id: impl Into<String>, event_id: &str, patch: Value) -> Self {
+        Self::new(id, Method::Patch, event_path(event_id), Some(patch))
+    }
+
+    pub fn delete(id: impl Into<String>, event_id: &str) -> Self {
+        Self::new(id, Method::Delete, event_path(event_id), None)
+    }
+
+    pub fn get(id: impl Into<String>, event_id: &str) -> Self {
+        Self::new(id, Method::Get, event_path(event_id), None)
+    }
+
+    fn new(id: impl Into<String>, method: Method, path: String, body: Option<Value>) -> Self {
+        Self {
+            id: id.into(),
+            method,
+            path,
+            body,
+            depends_on: Vec::new(),
+        }
+    }
+
+    pub fn after(mut self, id: impl Into<String>) -> Self {
+        self.depends_on.push(id.into());
+        self
+    }
+}
+
+fn event_path(event_id: &str) -> String {
+    format!("/events/{}", super::client::encode_segment(event_id))
+}
+
+/// How one item of a batch ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchItemResult {
+    pub id: String,
+    /// The item's own HTTP status (424 when an item it depended on failed).
+    pub status: u16,
+    /// The event written or read; `Ok(None)` for a delete.
+    pub result: Result<Option<GraphEvent>, GraphError>,
+}
+
+#[derive(serde::Deserialize)]
+struct BatchResponse {
+    responses: Vec<SubResponse>,
+}
+
+#[derive(serde::Deserialize)]
+struct SubResponse {
+    id: String,
+    status: u16,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    #[serde(default)]
+    body: Option<Value>,
+}
+
+impl SubResponse {
+    fn retry_after(&self) -> Option<Duration> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("Retry-After"))
+            .and_then(|(_, v)| v.trim().parse().ok())
+            .map(Duration::from_secs)
+    }
+}
+
+impl GraphClient {
+    /// Sends up to [`BATCH_LIMIT`] items as one `$batch` and returns one result per item, in the
+    /// order given. Items answered 429/503/504 are sent again (alone) after their wait; a wait
+    /// longer than the policy sleeps through leaves them `Throttled`.
+    pub async fn batch(&self, items: Vec<BatchItem>) -> Result<Vec<BatchItemResult>, GraphError> {
+        if items.len() > BATCH_LIMIT {
+            return Err(GraphError::InvalidRequest(format!(
+                "a $batch takes at most {BATCH_LIMIT} requests"
+            )));
+        }
+        let mut ids = HashSet::new();
+        if let Some(dup) = items.iter().find(|i| !ids.insert(i.id.as_str())) {
+            return Err(GraphError::InvalidRequest(format!(
+                "batch item id {:?} is not unique",
+                dup.id
+            )));
+        }
+        let policy = &self.config().retry;
+        let mut backoff = Backoff::new(policy.base_delay, policy.max_delay, items.len() as u64);
+        let mut done: BTreeMap<String, BatchItemResult> = BTreeMap::new();
+        let mut pending = items.clone();
+        let mut attempt = 0;
+        while !pending.is_empty() {
+            attempt += 1;
+            let responses = self.send_batch(&pending).await?;
+            let mut retry: Vec<String> = Vec::new();
+            let mut wait = Duration::ZERO;
+            let mut throttled = BTreeMap::new();
+            for response in responses {
+                if !pending.iter().any(|i| i.id == response.id) {
+                    continue; // an id we did not send: ignore rather than trust
+                }
+                if matches!(response.status, 429 | 503 | 504) {
+                    let step = response
+                        .retry_after()
+                        .unwrap_or_else(|| backoff.delay(attempt - 1));
+                    wait = wait.max(step);
+                    retry.push(response.id.clone());
+                    throttled.insert(response.id.clone(), response.status);
+                    continue;
+                }
+                done.insert(response.id.clone(), item_result(response));
+            }
+            // An item refused only because something it depends on was throttled goes again too.
+            for item in &pending {
+                let blocked = done.get(&item.id).is_some_and(|r| r.status == 424)
+                    && item.depends_on.iter().any(|d| retry.contains(d));
+                if blocked {
+                    done.remove(&item.id);
+                    retry.push(item.id.clone());
+                }
+            }
+            for item in &pending {
+                if !done.contains_key(&item.id) && !retry.contains(&item.id) {
+                    done.insert(
+                        item.id.clone(),
+                        BatchItemResult {
+                            id: item.id.clone(),
+                            status: 0,
+                            result: Err(GraphError::Malformed(
+                                "the $batch answer left out an item".into(),
+                            )),
+                        },
+                    );
+                }
+            }
+            if retry.is_empty() {
+                break;
+            }
+            let now = self.clock().now();
+            if attempt >= policy.max_attempts || wait > policy.max_wait {
+                let until = now + chrono::Duration::from_std(wait).unwrap_or_default();
+                for id in retry {
+                    let status = throttled.get(&id).copied().unwrap_or(424);
+                    done.insert(
+                        id.clone(),
+                        BatchItemResult {
+                            id,
+                            status,
+                            result: Err(GraphError::Throttled { status, until }),
+                        },
+                    );
+                }
+                break;
+            }
+            self.clock().sleep(wait).await;
+            pending = pending
+                .into_iter()
+                .filter(|i| retry.contains(&i.id))
+                .map(|mut i| {
+                    // Dependencies that already succeeded are not in this batch any more.
+                    i.depends_on.retain(|d| retry.contains(d));
+                    i
+                })
+                .collect();
+        }
+        Ok(items
+            .iter()
+            .map(|i| done.remove(&i.id).expect("every item has an outcome"))
+            .collect())
+    }
+
+    async fn send_batch(&self, items: &[BatchItem]) -> Result<Vec<SubResponse>, GraphError> {
+        let prefix = self.config().mailbox.batch_prefix();
+        let requests: Vec<Value> = items
+            .iter()
+            .map(|item| {
+                let prefer = if item.method == Method::Delete {
+                    Prefer::IdsOnly
+                } else {
+                    Prefer::Events
+                };
+                let mut headers = serde_json::Map::new();
+                headers.insert(
+                    "Prefer".into(),
+                    Value::String(self.prefer_values(prefer).join(", ")),
+                );
+                let mut request = json!({
+                    "id": item.id,
+                    "method": item.method.as_str(),
+                    "url": format!("{prefix}{}", item.path),
+                });
+                if let Some(body) = &item.body {
+                    headers.insert("Content-Type".into(), "application/json".into());
+                    request["body"] = body.clone();
+                }
+                request["headers"] = Value::Object(headers);
+                if !item.depends_on.is_empty() {
+                    request["dependsOn"] = json!(item.depends_on);
+                }
+                request
+            })
+            .collect();
+        let url = {
+            let base = self.config().base_url.trim_end_matches('/');
+            format!("{base}/$batch")
+        };
+        let body = json!({ "requests": requests });
+        let parsed: BatchResponse = self
+            .execute_json(self.request(Method::Post, url, Some(&body), Prefer::IdsOnly))
+            .await?;
+        Ok(parsed.responses)
+    }
+}
+
+fn item_result(response: SubResponse) -> BatchItemResult {
+    let result = if (200..300).contains(&response.status) {
+        match response.body {
+            Some(body) if !body.is_null() => serde_json::from_value(body)
+                .map(Some)
+                .map_err(|e| GraphError::Malformed(format!("unreadable batch item ({e})"))),
+            _ => Ok(None),
+        }
+    } else {
+        let body = response
+            .body
+            .map(|b| serde_json::to_vec(&b).unwrap_or_default())
+            .unwrap_or_default();
+        Err(error_from(response.status, &body))
+    };
+    BatchItemResult {
+        id: response.id,
+        status: response.status,
+        result,
+    }
+}

@@ -1,0 +1,725 @@
+//! The HTTP face of the simulator: authorization, faults, concurrency accounting, routing,
+//! delta paging and `$batch`.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use mssync_core::model::tz::Zone;
+use serde_json::{Map, Value, json};
+use wiremock::{Request, Respond, ResponseTemplate};
+
+use super::state::{DeltaState, Entry, Failure, PendingPages, State, View};
+use super::{Principal, RecordedRequest};
+
+/// Requests Outlook serves at once per mailbox; one more is answered 429 `MailboxConcurrency`.
+pub const MAILBOX_CONCURRENCY: usize = 4;
+
+/// Graph's page size for calendarView, instances and listings when none is asked for.
+const DEFAULT_PAGE_SIZE: usize = 10;
+
+pub type Authorizer = Arc<dyn Fn(&str) -> Result<Principal, String> + Send + Sync>;
+
+#[derive(Default)]
+pub struct Traffic {
+    pub requests: Vec<RecordedRequest>,
+    /// Per mailbox: the intervals [arrival, arrival + delay) of requests being served.
+    in_flight: HashMap<String, Vec<(Instant, Instant)>>,
+    pub max_in_flight: HashMap<String, usize>,
+}
+
+pub struct Responder {
+    pub state: Arc<Mutex<State>>,
+    pub traffic: Arc<Mutex<Traffic>>,
+    pub authorizer: Arc<Mutex<Authorizer>>,
+    pub base: String,
+}
+
+struct Reply {
+    status: u16,
+    body: Option<Value>,
+    headers: Vec<(String, String)>,
+}
+
+impl Reply {
+    fn json(status: u16, body: Value) -> Self {
+        Self {
+            status,
+            body: Some(body),
+            headers: Vec::new(),
+        }
+    }
+
+    fn empty(status: u16) -> Self {
+        Self {
+            status,
+            body: None,
+            headers: Vec::new(),
+        }
+    }
+
+    fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}
+
+impl From<Failure> for Reply {
+    fn from(f: Failure) -> Self {
+        Reply::json(f.status, f.body())
+    }
+}
+
+/// One request to route, top level or inside a `$batch`; `path` starts after `/v1.0`.
+struct Call<'a> {
+    method: &'a str,
+    path: &'a str,
+    query: &'a HashMap<String, String>,
+    prefs: &'a Prefs,
+    body: Option<Value>,
+}
+
+/// What the `Prefer` headers asked for.
+#[derive(Default, Clone)]
+struct Prefs {
+    view: View,
+    page_size: Option<usize>,
+}
+
+fn parse_prefer<'a>(values: impl Iterator<Item = &'a str>) -> Prefs {
+    let mut prefs = Prefs::default();
+    for value in values.flat_map(|v| v.split(',')) {
+        let Some((name, arg)) = value.trim().split_once('=') else {
+            continue;
+        };
+        let arg = arg.trim().trim_matches('"');
+        match name.trim().to_ascii_lowercase().as_str() {
+            "outlook.timezone" => prefs.view.zone = Zone::parse(arg).ok(),
+            "outlook.body-content-type" => prefs.view.text_body = arg.eq_ignore_ascii_case("text"),
+            "odata.maxpagesize" => prefs.page_size = arg.parse().ok().filter(|n| *n > 0),
+            _ => {}
+        }
+    }
+    prefs
+}
+
+fn parse_instant(text: Option<&String>) -> Result<DateTime<Utc>, Failure> {
+    text.and_then(|t| {
+        DateTime::parse_from_rfc3339(t).ok().or_else(|| {
+            chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f")
+                .ok()
+                .map(|n| n.and_utc().fixed_offset())
+        })
+    })
+    .map(|t| t.with_timezone(&Utc))
+    .ok_or_else(|| {
+        Failure::new(
+            400,
+            "ErrorInvalidParameter",
+            "startDateTime and endDateTime are required",
+        )
+    })
+}
+
+/// `'id'` and `'value'` of `singleValueExtendedProperties/Any(ep: ep/id eq '..' and ep/value eq '..')`.
+fn parse_property_filter(filter: &str) -> Option<(String, String)> {
+    if !filter
+        .trim_start()
+        .to_ascii_lowercase()
+        .starts_with("singlevalueextendedproperties/any")
+    {
+        return None;
+    }
+    let mut quoted = Vec::new();
+    let mut chars = filter.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\'' {
+            continue;
+        }
+        let mut s = String::new();
+        loop {
+            match chars.next()? {
+                '\'' if chars.peek() == Some(&'\'') => {
+                    chars.next();
+                    s.push('\'');
+                }
+                '\'' => break,
+                c => s.push(c),
+            }
+        }
+        quoted.push(s);
+    }
+    (quoted.len() == 2).then(|| (quoted[0].clone(), quoted[1].clone()))
+}
+
+fn parse_expand(expand: Option<&String>) -> Option<String> {
+    let e = expand?;
+    let start = e.find('\'')? + 1;
+    let end = start + e[start..].find('\'')?;
+    Some(e[start..end].to_owned())
+}
+
+fn collection(entries: Vec<Entry>, view: &View) -> Value {
+    json!({"value": entries.iter().map(|e| e.render(view)).collect::<Vec<_>>()})
+}
+
+impl Responder {
+    /// Routes one request (top level or inside a `$batch`); `path` starts after `/v1.0`.
+    fn route(&self, state: &mut State, principal: &Principal, call: Call) -> Reply {
+        let Call {
+            method,
+            path,
+            query,
+            prefs,
+            body,
+        } = call;
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let (user, mailbox_path, rest) = match segments.as_slice() {
+            ["users", user, rest @ ..] => (user.to_string(), format!("users/{user}"), rest),
+            ["me", rest @ ..] => match &principal.oid {
+                Some(oid) => (oid.clone(), "me".to_owned(), rest),
+                None => {
+                    return Failure::new(
+                        400,
+                        "BadRequest",
+                        "/me request is only valid with delegated authentication flow.",
+                    )
+                    .into();
+                }
+            },
+            _ => return Failure::new(400, "BadRequest", "Unsupported request path").into(),
+        };
+        let is_delta = rest == ["calendarView", "delta"];
+        if method == "GET"
+            && !is_delta
+            && let Some(skip) = query.get("$skiptoken")
+        {
+            return match state.collection_pages.remove(skip) {
+                Some(pages) => self.serve_collection(state, path, pages),
+                None => Failure::new(400, "ErrorInvalidRequest", "unknown $skiptoken").into(),
+            };
+        }
+        let mut view = prefs.view.clone();
+        view.expand_property = parse_expand(query.get("$expand"));
+        let object = |body: Option<Value>| -> Result<Map<String, Value>, Failure> {
+            match body {
+                Some(Value::Object(map)) => Ok(map),
+                _ => Err(Failure::new(
+                    400,
+                    "ErrorInvalidRequest",
+                    "a JSON object body is required",
+                )),
+            }
+        };
+        let window = || -> Result<(DateTime<Utc>, DateTime<Utc>), Failure> {
+            Ok((
+                parse_instant(query.get("startDateTime"))?,
+                parse_instant(query.get("endDateTime"))?,
+            ))
+        };
+        let result: Result<Reply, Failure> = (|| match (method, rest) {
+            ("GET", ["events"]) => {
+                let filter = query.get("$filter").ok_or_else(|| {
+                    Failure::new(
+                        400,
+                        "ErrorInvalidRequest",
+                        "only $filter listings are simulated",
+                    )
+                })?;
+                let (id, value) = parse_property_filter(filter).ok_or_else(|| {
+                    Failure::new(400, "ErrorInvalidUrlQueryFilter", "unsupported $filter")
+                })?;
+                Ok(Reply::json(
+                    200,
+                    collection(state.find_by_property(&user, &id, &value)?, &view),
+                ))
+            }
+            ("POST", ["events"]) => {
+                let entry = state.create(&user, object(body)?)?;
+                Ok(Reply::json(201, entry.render(&view)))
+            }
+            ("GET", ["events", id]) => Ok(Reply::json(200, state.get(&user, id)?.render(&view))),
+            ("PATCH", ["events", id]) => Ok(Reply::json(
+                200,
+                state.update(&user, id, object(body)?)?.render(&view),
+            )),
+            ("DELETE", ["events", id]) => {
+                state.delete(&user, id)?;
+                Ok(Reply::empty(204))
+            }
+            ("GET", ["events", id, "instances"]) => Ok(Reply::json(
+                200,
+                collection(state.instances_of(&user, id, window()?)?, &view),
+            )),
+            ("GET", ["calendarView"]) => Ok(Reply::json(
+                200,
+                collection(state.calendar_view(&user, window()?)?, &view),
+            )),
+            ("GET", ["calendarView", "delta"]) => {
+                self.delta(state, &user, &mailbox_path, query, prefs)
+            }
+            _ => Err(Failure::new(400, "BadRequest", "Unsupported request")),
+        })();
+        let collection_route = matches!(
+            rest,
+            ["events"] | ["events", _, "instances"] | ["calendarView"]
+        );
+        if let Ok(reply) = &result
+            && method == "GET"
+            && collection_route
+            && reply.status == 200
+        {
+            // Graph pages collections (10 a page unless asked otherwise).
+            let size = query
+                .get("$top")
+                .and_then(|t| t.parse().ok())
+                .or(prefs.page_size)
+                .unwrap_or(DEFAULT_PAGE_SIZE)
+                .max(1);
+            let items = reply
+                .body
+                .as_ref()
+                .and_then(|b| b["value"].as_array())
+                .cloned()
+                .unwrap_or_default();
+            let pages: VecDeque<Vec<Value>> = if items.is_empty() {
+                VecDeque::from([Vec::new()])
+            } else {
+                items.chunks(size).map(<[Value]>::to_vec).collect()
+            };
+            return self.serve_collection(state, path, pages);
+        }
+        result.unwrap_or_else(Reply::from)
+    }
+
+    fn serve_collection(
+        &self,
+        state: &mut State,
+        path: &str,
+        mut pages: VecDeque<Vec<Value>>,
+    ) -> Reply {
+        let page = pages.pop_front().unwrap_or_default();
+        let mut body = json!({"value": page});
+        if !pages.is_empty() {
+            let skip = state.new_token("cp");
+            body["@odata.nextLink"] = json!(format!("{}/v1.0{path}?$skiptoken={skip}", self.base));
+            state.collection_pages.insert(skip, pages);
+        }
+        Reply::json(200, body)
+    }
+
+    fn delta(
+        &self,
+        state: &mut State,
+        user: &str,
+        mailbox_path: &str,
+        query: &HashMap<String, String>,
+        prefs: &Prefs,
+    ) -> Result<Reply, Failure> {
+        let link = |param: &str, token: &str| {
+            format!(
+                "{}/v1.0/{mailbox_path}/calendarView/delta?{param}={token}",
+                self.base
+            )
+        };
+        let expired = || {
+            Reply::json(
+                410,
+                Failure::new(
+                    410,
+                    "syncStateNotFound",
+                    "The sync state generation is not found.",
+                )
+                .body(),
+            )
+            .header("Location", link("$deltatoken", ""))
+        };
+        if let Some(skip) = query.get("$skiptoken") {
+            let Some(pending) = state.pending.remove(skip) else {
+                return Ok(expired());
+            };
+            if pending.mailbox != user {
+                return Ok(expired());
+            }
+            return Ok(self.serve_page(state, pending, &link));
+        }
+        let (window, seen) = match query.get("$deltatoken") {
+            Some(token) => match state.deltas.get(token) {
+                Some(d) if d.mailbox == user => (d.window, d.seen.clone()),
+                _ => return Ok(expired()),
+            },
+            None => (
+                (
+                    parse_instant(query.get("startDateTime"))?,
+                    parse_instant(query.get("endDateTime"))?,
+                ),
+                HashMap::new(),
+            ),
+        };
+        let current = state.calendar_view(user, window)?;
+        let mut items = Vec::new();
+        for entry in &current {
+            if seen.get(&entry.id) != Some(&entry.change_key) {
+                items.push(if entry.kind == "occurrence" {
+                    entry.render_sparse(&prefs.view)
+                } else {
+                    entry.render(&prefs.view)
+                });
+            }
+        }
+        let now: HashSet<&str> = current.iter().map(|e| e.id.as_str()).collect();
+        let mut gone: Vec<&String> = seen
+            .keys()
+            .filter(|id| !now.contains(id.as_str()))
+            .collect();
+        gone.sort();
+        items.extend(
+            gone.into_iter()
+                .map(|id| json!({"id": id, "@removed": {"reason": "deleted"}})),
+        );
+        let delta_token = state.new_token("dt");
+        state.deltas.insert(
+            delta_token.clone(),
+            DeltaState {
+                mailbox: user.to_owned(),
+                window,
+                seen: current
+                    .iter()
+                    .map(|e| (e.id.clone(), e.change_key.clone()))
+                    .collect(),
+            },
+        );
+        let size = prefs.page_size.unwrap_or(100);
+        let mut pages: VecDeque<Vec<Value>> = items.chunks(size).map(<[Value]>::to_vec).collect();
+        if pages.is_empty() {
+            pages.push_back(Vec::new());
+        }
+        if state.faults.delta_replays {
+            for i in 1..pages.len() {
+                if let Some(last) = pages[i - 1].last().cloned() {
+                    pages[i].insert(0, last);
+                }
+            }
+        }
+        if state.faults.delta_empty_first_page {
+            pages.push_front(Vec::new());
+        }
+        let pending = PendingPages {
+            pages,
+            delta_token,
+            mailbox: user.to_owned(),
+        };
+        Ok(self.serve_page(state, pending, &link))
+    }
+
+    fn serve_page(
+        &self,
+        state: &mut State,
+        mut pending: PendingPages,
+        link: &dyn Fn(&str, &str) -> String,
+    ) -> Reply {
+        let page = pending.pages.pop_front().unwrap_or_default();
+        let mut body = json!({"value": page});
+        if pending.pages.is_empty() {
+            body["@odata.deltaLink"] = json!(link("$deltatoken", &pending.delta_token));
+        } else {
+            let skip = state.new_token("sk");
+            body["@odata.nextLink"] = json!(link("$skiptoken", &skip));
+            state.pending.insert(skip, pending);
+        }
+        Reply::json(200, body)
+    }
+
+    fn batch(&self, state: &mut State, principal: &Principal, body: Option<Value>) -> Reply {
+        let Some(requests) = body
+            .as_ref()
+            .and_then(|b| b["requests"].as_array())
+            .cloned()
+        else {
+            return Failure::new(400, "BadRequest", "a requests array is required").into();
+        };
+        if requests.len() > 20 {
+            return Failure::new(
+                400,
+                "BadRequest",
+                "Number of requests is over the maximum of 20",
+            )
+            .into();
+        }
+        let mut ids = HashSet::new();
+        for r in &requests {
+            if !ids.insert(r["id"].as_str().unwrap_or_default().to_owned()) {
+                return Failure::new(400, "BadRequest", "Batch request ids must be unique").into();
+            }
+        }
+        let mut statuses: HashMap<String, u16> = HashMap::new();
+        let mut responses = Vec::new();
+        let mut left: Vec<Value> = requests;
+        while !left.is_empty() {
+            let ready = left.iter().position(|r| {
+                r["dependsOn"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .all(|d| statuses.contains_key(d.as_str().unwrap_or_default()))
+            });
+            let request = match ready {
+                Some(i) => left.remove(i),
+                None => left.remove(0), // a cycle or an unknown dependency: fails as 424 below
+            };
+            let id = request["id"].as_str().unwrap_or_default().to_owned();
+            let deps_ok = request["dependsOn"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .all(|d| {
+                    statuses
+                        .get(d.as_str().unwrap_or_default())
+                        .is_some_and(|s| (200..300).contains(s))
+                });
+            let reply = if !deps_ok {
+                Failure::new(
+                    424,
+                    "FailedDependency",
+                    "A request this one depends on failed.",
+                )
+                .into()
+            } else if let Some((status, times)) = state
+                .faults
+                .batch_items
+                .get_mut(&id)
+                .filter(|(_, t)| *t > 0)
+            {
+                *times -= 1;
+                let reply = Reply::json(
+                    *status,
+                    Failure::new(*status, "SimulatedFault", "fault injected by the test").body(),
+                );
+                if *status == 429 {
+                    reply.header("Retry-After", "1")
+                } else {
+                    reply
+                }
+            } else {
+                let method = request["method"]
+                    .as_str()
+                    .unwrap_or("GET")
+                    .to_ascii_uppercase();
+                let url = request["url"].as_str().unwrap_or_default();
+                match url::Url::parse(&format!("http://batch/v1.0{url}")) {
+                    Ok(parsed) => {
+                        let query = parsed.query_pairs().into_owned().collect();
+                        let headers = request["headers"].as_object().cloned().unwrap_or_default();
+                        let prefer = headers
+                            .iter()
+                            .filter(|(k, _)| k.eq_ignore_ascii_case("prefer"))
+                            .filter_map(|(_, v)| v.as_str());
+                        let prefs = parse_prefer(prefer);
+                        let path = parsed.path().trim_start_matches("/v1.0").to_owned();
+                        let path = percent_decode(&path);
+                        let call = Call {
+                            method: &method,
+                            path: &path,
+                            query: &query,
+                            prefs: &prefs,
+                            body: request.get("body").cloned(),
+                        };
+                        self.route(state, principal, call)
+                    }
+                    Err(_) => Failure::new(400, "BadRequest", "bad url").into(),
+                }
+            };
+            statuses.insert(id.clone(), reply.status);
+            let mut item = json!({"id": id, "status": reply.status});
+            let headers: Map<String, Value> = reply
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), json!(v)))
+                .collect();
+            if !headers.is_empty() {
+                item["headers"] = Value::Object(headers);
+            }
+            if let Some(body) = reply.body {
+                item["body"] = body;
+            }
+            responses.push(item);
+        }
+        Reply::json(200, json!({"responses": responses}))
+    }
+}
+
+fn percent_decode(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&path[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn mailbox_of(path: &str, principal: Option<&Principal>) -> Option<String> {
+    let mut segments = path.trim_start_matches("/v1.0/").split('/');
+    match segments.next()? {
+        "users" => segments.next().map(percent_decode),
+        "me" => principal?.oid.clone(),
+        _ => None,
+    }
+}
+
+impl Respond for Responder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let arrival = Instant::now();
+        let headers: Vec<(String, String)> = request
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let body: Option<Value> = if request.body.is_empty() {
+            None
+        } else {
+            serde_json::from_slice(&request.body).ok()
+        };
+        let path = request.url.path().to_owned();
+        let query: Vec<(String, String)> = request.url.query_pairs().into_owned().collect();
+        let method = request.method.as_str().to_owned();
+
+        let bearer = headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+            .and_then(|(_, v)| v.strip_prefix("Bearer "))
+            .map(str::to_owned);
+        let authorizer = self.authorizer.lock().unwrap().clone();
+        let principal = bearer.as_deref().map(|b| authorizer(b));
+
+        let mut state = self.state.lock().unwrap();
+        let delay = state.faults.delay;
+        let mailbox = mailbox_of(&path, principal.as_ref().and_then(|p| p.as_ref().ok()));
+        {
+            let mut traffic = self.traffic.lock().unwrap();
+            traffic.requests.push(RecordedRequest {
+                method: method.clone(),
+                path: percent_decode(&path),
+                query: query.clone(),
+                headers: headers.clone(),
+                body: body.clone(),
+            });
+            if let Some(mailbox) = &mailbox {
+                let intervals = traffic.in_flight.entry(mailbox.clone()).or_default();
+                intervals.retain(|(_, end)| *end > arrival);
+                let concurrent = intervals
+                    .iter()
+                    .filter(|(start, end)| *start <= arrival && arrival < *end)
+                    .count()
+                    + 1;
+                let max = traffic.max_in_flight.entry(mailbox.clone()).or_default();
+                *max = (*max).max(concurrent);
+                if concurrent > MAILBOX_CONCURRENCY {
+                    return template(
+                        Reply::json(
+                            429,
+                            Failure::new(
+                                429,
+                                "ApplicationThrottled",
+                                "Application is over its MailboxConcurrency limit.",
+                            )
+                            .body(),
+                        )
+                        .header("Retry-After", "1"),
+                    );
+                }
+                traffic
+                    .in_flight
+                    .get_mut(mailbox)
+                    .expect("just made")
+                    .push((arrival, arrival + delay));
+            }
+        }
+        let reply = (|| {
+            let principal = match principal {
+                Some(Ok(p)) => p,
+                _ => {
+                    return Reply::json(
+                        401,
+                        Failure::new(
+                            401,
+                            "InvalidAuthenticationToken",
+                            "Access token is empty or invalid.",
+                        )
+                        .body(),
+                    );
+                }
+            };
+            if state.faults.throttle_next > 0 {
+                state.faults.throttle_next -= 1;
+                let after = state.faults.throttle_retry_after;
+                return Reply::json(
+                    429,
+                    Failure::new(
+                        429,
+                        "ApplicationThrottled",
+                        "Application is over its MailboxConcurrency limit.",
+                    )
+                    .body(),
+                )
+                .header("Retry-After", after.to_string());
+            }
+            if state.faults.unavailable_next > 0 {
+                state.faults.unavailable_next -= 1;
+                return Reply::json(
+                    503,
+                    Failure::new(503, "ServiceUnavailable", "Service unavailable").body(),
+                );
+            }
+            let query: HashMap<String, String> = query.into_iter().collect();
+            let prefs = parse_prefer(
+                headers
+                    .iter()
+                    .filter(|(n, _)| n.eq_ignore_ascii_case("prefer"))
+                    .map(|(_, v)| v.as_str()),
+            );
+            let path = percent_decode(&path);
+            match path.strip_prefix("/v1.0") {
+                Some("/$batch") if method == "POST" => self.batch(&mut state, &principal, body),
+                Some(rest) => {
+                    let call = Call {
+                        method: &method,
+                        path: rest,
+                        query: &query,
+                        prefs: &prefs,
+                        body,
+                    };
+                    self.route(&mut state, &principal, call)
+                }
+                None => Failure::new(404, "NotFound", "unknown version").into(),
+            }
+        })();
+        template(reply).set_delay(delay)
+    }
+}
+
+fn template(reply: Reply) -> ResponseTemplate {
+    let mut t = ResponseTemplate::new(reply.status);
+    for (name, value) in &reply.headers {
+        t = t.insert_header(name.as_str(), value.as_str());
+    }
+    if let Some(body) = reply.body {
+        t = t.set_body_json(body);
+    }
+    t
+}

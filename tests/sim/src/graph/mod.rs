@@ -1,0 +1,278 @@
+//! A stateful Microsoft Graph calendar simulator on wiremock.
+//!
+//! Mailboxes of events (ids immutable and case-sensitive; changeKey and lastModifiedDateTime
+//! move on every write), recurring series (daily and weekly patterns) expanded in calendarView,
+//! calendarView/delta and /instances, with exceptions and cancelled occurrences; delta tokens
+//! that remember what the client has seen, paged by `odata.maxpagesize`, expirable on demand;
+//! `$batch`; `transactionId` idempotency; the extended-property filter; `Prefer` time zone and
+//! text bodies; throttling, outages, slow answers, the 4-per-mailbox concurrency limit and partial
+//! batch failures on demand. Every request is recorded.
+//!
+//! calendarView, instances and listings come in pages of 10 (or `$top` / `odata.maxpagesize`)
+//! linked by `@odata.nextLink`.
+//!
+//! Not simulated: monthly and yearly patterns (answered 400), `$select`, attendee responses,
+//! `$batch` sub-requests counted against the concurrency limit.
+
+mod http;
+mod recurrence;
+mod state;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use wiremock::{Mock, MockServer};
+
+pub use http::{Authorizer, MAILBOX_CONCURRENCY};
+pub use recurrence::Recurrence;
+
+use http::{Responder, Traffic};
+use state::{State, View};
+
+/// Who a bearer token belongs to, as the authorizer decided.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Principal {
+    /// The user's object id; `/me` addresses this mailbox. App-only tokens have none.
+    pub oid: Option<String>,
+}
+
+/// One request as the simulator received it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedRequest {
+    pub method: String,
+    /// Percent-decoded.
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    /// Lower-case names, in arrival order.
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Value>,
+}
+
+impl RecordedRequest {
+    pub fn header_values(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
+
+pub struct GraphSim {
+    server: MockServer,
+    state: Arc<Mutex<State>>,
+    traffic: Arc<Mutex<Traffic>>,
+    authorizer: Arc<Mutex<Authorizer>>,
+}
+
+/// Accepts any bearer token; reads `oid` from it if it is a JWT (signature not checked).
+pub fn any_bearer() -> Authorizer {
+    Arc::new(|token: &str| {
+        let oid = token.split('.').nth(1).and_then(|payload| {
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload.trim_end_matches('='))
+                .ok()?;
+            let claims: Value = serde_json::from_slice(&bytes).ok()?;
+            claims["oid"].as_str().map(str::to_owned)
+        });
+        Ok(Principal { oid })
+    })
+}
+
+impl GraphSim {
+    pub async fn start() -> Self {
+        let server = MockServer::start().await;
+        let state = Arc::new(Mutex::new(State::default()));
+        let traffic = Arc::new(Mutex::new(Traffic::default()));
+        let authorizer = Arc::new(Mutex::new(any_bearer()));
+        Mock::given(wiremock::matchers::any())
+            .respond_with(Responder {
+                state: state.clone(),
+                traffic: traffic.clone(),
+                authorizer: authorizer.clone(),
+                base: server.uri(),
+            })
+            .mount(&server)
+            .await;
+        Self {
+            server,
+            state,
+            traffic,
+            authorizer,
+        }
+    }
+
+    /// The base URL the connector takes, e.g. `http://127.0.0.1:4321/v1.0`.
+    pub fn base_url(&self) -> String {
+        format!("{}/v1.0", self.server.uri())
+    }
+
+    pub fn uri(&self) -> String {
+        self.server.uri()
+    }
+
+    /// Replaces the token check (an Entra ID simulator supplies a real verifier).
+    pub fn set_authorizer(&self, authorizer: Authorizer) {
+        *self.authorizer.lock().unwrap() = authorizer;
+    }
+
+    // --- state, as the user in Outlook sees and edits it -----------------------------------
+
+    /// Makes sure a mailbox exists (requests to unknown users get 404 `ErrorInvalidUser`).
+    pub fn add_mailbox(&self, user: &str) {
+        self.state.lock().unwrap().mailbox(user);
+    }
+
+    /// Creates an event as the user would in Outlook; returns its id.
+    pub fn seed_event(&self, user: &str, event: Value) -> String {
+        let fields = as_object(event);
+        self.state
+            .lock()
+            .unwrap()
+            .create(user, fields)
+            .map(|e| e.id)
+            .unwrap_or_else(|f| panic!("seed_event: {}", f.message))
+    }
+
+    /// Edits any event (single, master, occurrence -> exception) as the user would in Outlook.
+    pub fn user_update(&self, user: &str, id: &str, patch: Value) {
+        self.state
+            .lock()
+            .unwrap()
+            .update(user, id, as_object(patch))
+            .unwrap_or_else(|f| panic!("user_update: {}", f.message));
+    }
+
+    /// Deletes an event, or cancels one occurrence, as the user would in Outlook.
+    pub fn user_delete(&self, user: &str, id: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .delete(user, id)
+            .unwrap_or_else(|f| panic!("user_delete: {}", f.message));
+    }
+
+    /// Singles and series masters, as Graph returns them in UTC, extended properties included.
+    pub fn events(&self, user: &str) -> Vec<Value> {
+        let state = self.state.lock().unwrap();
+        state
+            .all_events(user)
+            .iter()
+            .map(|e| {
+                let mut out = e.render(&full_view());
+                if let Some(props) = e.fields.get("singleValueExtendedProperties") {
+                    out["singleValueExtendedProperties"] = props.clone();
+                }
+                out
+            })
+            .collect()
+    }
+
+    /// One event by id (any kind), as Graph returns it in UTC.
+    pub fn event(&self, user: &str, id: &str) -> Option<Value> {
+        let state = self.state.lock().unwrap();
+        state.get(user, id).ok().map(|e| e.render(&full_view()))
+    }
+
+    /// What a calendar view of the window shows (occurrences expanded), in UTC.
+    pub fn calendar_view(
+        &self,
+        user: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Vec<Value> {
+        let state = self.state.lock().unwrap();
+        state
+            .calendar_view(user, (start, end))
+            .unwrap_or_default()
+            .iter()
+            .map(|e| e.render(&full_view()))
+            .collect()
+    }
+
+    // --- traffic ---------------------------------------------------------------------------
+
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.traffic.lock().unwrap().requests.clone()
+    }
+
+    pub fn clear_requests(&self) {
+        self.traffic.lock().unwrap().requests.clear();
+    }
+
+    /// The most requests ever seen in flight at once for a mailbox (rejected ones included).
+    pub fn max_concurrency(&self, user: &str) -> usize {
+        self.traffic
+            .lock()
+            .unwrap()
+            .max_in_flight
+            .get(user)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    // --- faults ----------------------------------------------------------------------------
+
+    /// The next `n` requests are answered 429 with `Retry-After: retry_after_secs`.
+    pub fn throttle_next(&self, n: u32, retry_after_secs: u64) {
+        let mut state = self.state.lock().unwrap();
+        state.faults.throttle_next = n;
+        state.faults.throttle_retry_after = retry_after_secs;
+    }
+
+    /// The next `n` requests are answered 503 without `Retry-After`.
+    pub fn unavailable_next(&self, n: u32) {
+        self.state.lock().unwrap().faults.unavailable_next = n;
+    }
+
+    /// Every answer waits this long (wall clock) before it is sent.
+    pub fn set_delay(&self, delay: Duration) {
+        self.state.lock().unwrap().faults.delay = delay;
+    }
+
+    /// Forgets every delta token and page link: the next use gets 410 `syncStateNotFound`.
+    pub fn expire_delta_tokens(&self) {
+        let mut state = self.state.lock().unwrap();
+        state.deltas.clear();
+        state.pending.clear();
+    }
+
+    /// The `$batch` item with this id is answered `status` the next `times` times it is seen
+    /// (429 carries `Retry-After: 1`).
+    pub fn fail_batch_item(&self, id: &str, status: u16, times: u32) {
+        self.state
+            .lock()
+            .unwrap()
+            .faults
+            .batch_items
+            .insert(id.to_owned(), (status, times));
+    }
+
+    /// Each delta page after the first repeats the previous page's last entry.
+    pub fn delta_replays(&self, on: bool) {
+        self.state.lock().unwrap().faults.delta_replays = on;
+    }
+
+    /// Each delta round starts with an empty page.
+    pub fn delta_empty_first_page(&self, on: bool) {
+        self.state.lock().unwrap().faults.delta_empty_first_page = on;
+    }
+}
+
+fn full_view() -> View {
+    View {
+        zone: None,
+        text_body: false,
+        expand_property: None,
+    }
+}
+
+fn as_object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        other => panic!("an event must be a JSON object, got {other}"),
+    }
+}
