@@ -23,6 +23,8 @@ pub enum MssStatus {
     Panic = 104,
     Cancelled = 105,
     NotFound = 106,
+    /// The operation is not available in this build.
+    Unsupported = 107,
     StoreConflict = 200,
     StoreFailure = 201,
     TransportFailure = 202,
@@ -276,6 +278,7 @@ mod tests {
             Panic,
             Cancelled,
             NotFound,
+            Unsupported,
             StoreConflict,
             StoreFailure,
             TransportFailure,
