@@ -184,6 +184,8 @@ struct Run<'j, 'a> {
     options: RunOptions,
     keys: Keys<'j>,
     log: Vec<LogLine>,
+    /// Pending Outlook creates that need no more looking after.
+    stale_pending: Vec<String>,
 }
 
 impl<'j, 'a> Run<'j, 'a> {
@@ -193,6 +195,7 @@ impl<'j, 'a> Run<'j, 'a> {
             options,
             keys: Keys::new(job.user),
             log: Vec::new(),
+            stale_pending: Vec::new(),
         }
     }
 
@@ -383,6 +386,9 @@ impl<'j, 'a> Run<'j, 'a> {
                 );
             }
         }
+        for activity_id in std::mem::take(&mut self.stale_pending) {
+            batch = batch.delete(self.keys.pending(&activity_id), Expect::Any);
+        }
         batch = batch.put(
             self.keys.checkpoint(),
             serde_json::to_vec(&next).expect("a checkpoint serializes"),
@@ -522,10 +528,13 @@ impl<'j, 'a> Run<'j, 'a> {
             if outlook.is_none()
                 && matches!(seen, Seen::Item(_))
                 && let Some(event_id) = twin.as_deref()
-                && let Some(event) = self.job.outlook.get(event_id).await?
             {
-                // Linked before, by us after a crash or by the original MsSync: pair, don't copy.
-                outlook = Some(Seen::Item(event));
+                // Made from an event (by us before a crash, or by the original MsSync): pair
+                // them, or follow the event's deletion; never copy it back.
+                outlook = Some(match self.job.outlook.get(event_id).await? {
+                    Some(event) => Seen::Item(event),
+                    None => Seen::Removed,
+                });
             }
             if matches!(seen, Seen::Removed) && outlook.is_none() {
                 continue; // voided before we ever linked it: nothing to do
@@ -579,32 +588,46 @@ impl<'j, 'a> Run<'j, 'a> {
     /// Outlook creates a previous run sent but did not record: link the events they made.
     async fn resolve_pending_creates(&mut self, pairs: &mut Vec<Pair>) -> Result<(), PublicError> {
         let store = self.job.host.store.as_ref();
-        let pending = store.scan(&self.keys.pending_prefix()).await?;
-        for (key, _) in pending {
-            let activity_id = key[self.keys.pending_prefix().len()..].to_owned();
-            let Some(pair) = pairs.iter_mut().find(|p| {
-                p.stored.is_none() && matches!(&p.erp, Some(Seen::Item(a)) if a.id == activity_id)
-            }) else {
+        let prefix = self.keys.pending_prefix();
+        for (key, _) in store.scan(&prefix).await? {
+            let activity_id = key[prefix.len()..].to_owned();
+            if load_link(store, &self.keys, &activity_id).await?.is_some() {
+                self.stale_pending.push(activity_id);
+                continue;
+            }
+            let Some(event) = self.job.outlook.find_by_twin(&activity_id).await? else {
+                // The create never reached Outlook; the activity is created as usual.
+                self.stale_pending.push(activity_id);
                 continue;
             };
-            if pair.outlook.is_some() {
+            // The event exists: pair it with its activity instead of copying either.
+            let event_id = event.id.clone();
+            pairs.retain(|p| {
+                !(p.stored.is_none()
+                    && p.erp.is_none()
+                    && matches!(&p.outlook, Some(Seen::Item(e)) if e.id == event_id))
+            });
+            let unlinked_activity = |p: &&mut Pair| {
+                p.stored.is_none()
+                    && match &p.erp {
+                        Some(Seen::Item(a)) => a.id == activity_id,
+                        _ => false,
+                    }
+            };
+            if let Some(pair) = pairs.iter_mut().find(unlinked_activity) {
+                pair.outlook = Some(Seen::Item(event));
                 continue;
             }
-            if let Some(event) = self.job.outlook.find_by_twin(&activity_id).await? {
-                // Drop the event's own entry if the delta listed it as new.
-                let event_id = event.id.clone();
-                pairs.retain(|p| {
-                    !(p.stored.is_none()
-                        && p.erp.is_none()
-                        && matches!(&p.outlook, Some(Seen::Item(e)) if e.id == event_id))
-                });
-                if let Some(pair) = pairs.iter_mut().find(|p| {
-                    p.stored.is_none()
-                        && matches!(&p.erp, Some(Seen::Item(a)) if a.id == activity_id)
-                }) {
-                    pair.outlook = Some(Seen::Item(event));
-                }
-            }
+            let activity = match self.job.erp.get(&activity_id).await? {
+                Some(a) => Seen::Item(a),
+                // Voided since: the event made for it goes too.
+                None => Seen::Removed,
+            };
+            pairs.push(Pair {
+                stored: None,
+                erp: Some(activity),
+                outlook: Some(Seen::Item(event)),
+            });
         }
         Ok(())
     }
@@ -645,6 +668,15 @@ impl<'j, 'a> Run<'j, 'a> {
                 (Some(Seen::Item(a)), Some(Seen::Item(e))) => {
                     Some(reconcile_unlinked_pair(&a.state, &e.state, policy))
                 }
+                // Made from its twin, whose deletion we never recorded: it goes too.
+                (Some(Seen::Item(_)), Some(Seen::Removed)) => Some(Decision {
+                    to_erp: Some(SideWrite::Remove),
+                    ..Decision::default()
+                }),
+                (Some(Seen::Removed), Some(Seen::Item(_))) => Some(Decision {
+                    to_outlook: Some(SideWrite::Remove),
+                    ..Decision::default()
+                }),
                 (Some(Seen::Item(a)), _) => {
                     if !window.touches(&a.state.item, zone) {
                         return None;
@@ -787,6 +819,11 @@ impl<'j, 'a> Run<'j, 'a> {
             return false;
         }
         let decision = &plan.decision;
+        if pair.stored.is_none()
+            && let Some(activity_id) = pair_id(pair, Side::Erp)
+        {
+            *batch = std::mem::take(batch).delete(self.keys.pending(&activity_id), Expect::Any);
+        }
         if let Some((side, error)) = refused {
             let what = match side {
                 Side::Erp => "activity",

@@ -162,8 +162,26 @@ fn scenario(seed: u64) -> Result<(), String> {
     let mut made: Vec<String> = Vec::new();
     let mut n = 0;
     let steps = 10 + rng.below(30);
+    let trace = std::env::var("MSSYNC_TRACE").is_ok();
     for step in 0..steps {
         clock.advance(std::time::Duration::from_secs(60));
+        if trace {
+            eprintln!(
+                "step {step}: erp {:?}",
+                erp.items()
+                    .iter()
+                    .map(|(id, i)| (id, &i.subject))
+                    .collect::<Vec<_>>()
+            );
+            eprintln!(
+                "         outlook {:?}",
+                outlook
+                    .items()
+                    .iter()
+                    .map(|(id, i)| (id, &i.subject))
+                    .collect::<Vec<_>>()
+            );
+        }
         match rng.below(10) {
             0..=1 => {
                 n += 1;
@@ -204,6 +222,9 @@ fn scenario(seed: u64) -> Result<(), String> {
                         }
                     }
                     deleted_by_user.insert(id.clone());
+                    if trace {
+                        eprintln!("  user removes {id}");
+                    }
                     side.user_remove(&id);
                 }
             }
@@ -222,7 +243,18 @@ fn scenario(seed: u64) -> Result<(), String> {
                     let side = if rng.chance(50) { &erp } else { &outlook };
                     side.state.lock().unwrap().fail_writes = 1 + rng.below(3) as u32;
                 }
-                let _ = run(rng.chance(10));
+                let crash = *store.crash_in.lock().unwrap();
+                let full = rng.chance(10);
+                let result = run(full);
+                if trace {
+                    eprintln!(
+                        "  run full={full} crash={crash:?} -> {:?}",
+                        result
+                            .as_ref()
+                            .map(|r| (r.to_erp, r.to_outlook))
+                            .map_err(|e| e.to_string())
+                    );
+                }
             }
         }
     }
@@ -323,4 +355,19 @@ fn randomized_scenarios_converge_without_duplicates_or_loss() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// Found by seed 108: an activity made from an Outlook event in a run that crashed before its
+/// commit, then the event deleted by the user: the activity was copied back to Outlook instead
+/// of following the deletion.
+#[test]
+fn regression_seed_108_deleted_twin_after_a_crash() {
+    scenario(108).unwrap();
+}
+
+/// Found by seed 15: a user deleting their only event during a full read tripped the bulk
+/// deletion guard forever.
+#[test]
+fn regression_seed_15_last_item_deleted_during_a_full_read() {
+    scenario(15).unwrap();
 }
