@@ -472,3 +472,51 @@ impl AccessTokenVerifier {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_shareable<T: Send + Sync + Clone + 'static>() {}
+
+    #[test]
+    fn the_verifier_can_be_shared_with_the_graph_simulator() {
+        assert_shareable::<AccessTokenVerifier>();
+        assert_shareable::<EntraSim>();
+    }
+
+    #[tokio::test]
+    async fn discovery_names_the_endpoints_and_the_keys_rotate() {
+        let sim = EntraSim::start_with_fixture(Arc::new(Utc::now)).await;
+        let base = sim.authority();
+        let http = |path: String| {
+            let url = format!("{base}{path}");
+            async move {
+                let response = wiremock_get(&url).await;
+                serde_json::from_str::<Value>(&response).unwrap()
+            }
+        };
+        let config = http(format!(
+            "/{}/v2.0/.well-known/openid-configuration",
+            fixture::TENANT
+        ))
+        .await;
+        assert_eq!(config["issuer"], format!("{base}/{}/v2.0", fixture::TENANT));
+        assert_eq!(
+            config["jwks_uri"],
+            format!("{base}/{}/discovery/v2.0/keys", fixture::TENANT)
+        );
+        let keys = http(format!("/{}/discovery/v2.0/keys", fixture::TENANT)).await;
+        assert_eq!(keys["keys"].as_array().unwrap().len(), 1);
+        assert_eq!(keys["keys"][0]["kid"], "sim-key-1");
+        assert_eq!(keys["keys"][0]["kty"], "RSA");
+        sim.rotate_keys();
+        let keys = http(format!("/{}/discovery/v2.0/keys", fixture::TENANT)).await;
+        assert_eq!(keys["keys"].as_array().unwrap().len(), 2);
+        assert_eq!(sim.requests_to("/discovery/v2.0/keys").len(), 2);
+    }
+
+    async fn wiremock_get(url: &str) -> String {
+        reqwest::get(url).await.unwrap().text().await.unwrap()
+    }
+}
