@@ -235,29 +235,46 @@ impl TokenSource for DelegatedTokenSource {
     }
 }
 
+/// How long a started sign-in may take before its redirect back is refused.
+pub const SIGN_IN_LIFETIME: ChronoDuration = ChronoDuration::minutes(15);
+const PENDING_PREFIX: &str = "identity/pending-sign-in/";
+
+#[derive(Serialize, Deserialize)]
+struct PendingRecord {
+    pending: PendingSignIn,
+    started_at: DateTime<Utc>,
+}
+
 /// Keeps [`PendingSignIn`]s sealed in the store between the redirect out and the redirect back,
-/// so any host node can finish a sign-in another one started. Each is taken once.
+/// so any host node can finish a sign-in another one started. Each is taken once, within
+/// [`SIGN_IN_LIFETIME`].
 pub struct SignInStore {
     sealed: SealedStore,
+    clock: Arc<dyn Clock>,
 }
 
 impl SignInStore {
-    pub fn new(store: Arc<dyn Store>, sealer: Sealer) -> Self {
+    pub fn new(store: Arc<dyn Store>, sealer: Sealer, clock: Arc<dyn Clock>) -> Self {
         Self {
             sealed: SealedStore { store, sealer },
+            clock,
         }
     }
 
     fn key(state: &str) -> String {
         // The state is random and URL-safe; it names the record.
-        format!("identity/pending-sign-in/{state}")
+        format!("{PENDING_PREFIX}{state}")
     }
 
     pub async fn put(&self, pending: &PendingSignIn) -> Result<(), PublicError> {
+        let record = PendingRecord {
+            pending: pending.clone(),
+            started_at: self.clock.now(),
+        };
         let batch = self.sealed.put(
             WriteBatch::new(),
             &Self::key(&pending.state),
-            pending,
+            &record,
             Expect::Absent,
         )?;
         self.sealed
@@ -271,9 +288,9 @@ impl SignInStore {
     /// The pending sign-in for a returned `state`, removed so it cannot be replayed.
     pub async fn take(&self, state: &str) -> Result<PendingSignIn, PublicError> {
         let key = Self::key(state);
-        let (pending, version) = self
+        let (record, version) = self
             .sealed
-            .get::<PendingSignIn>(&key)
+            .get::<PendingRecord>(&key)
             .await?
             .ok_or(IdentityError::SignInStateUnknown)?;
         self.sealed
@@ -281,6 +298,42 @@ impl SignInStore {
             .commit(WriteBatch::new().delete(&key, Expect::Version(version)))
             .await
             .map_err(|_| IdentityError::SignInStateUnknown)?;
-        Ok(pending)
+        if self.clock.now() - record.started_at > SIGN_IN_LIFETIME {
+            return Err(IdentityError::SignInStateUnknown.into());
+        }
+        Ok(record.pending)
+    }
+
+    /// Deletes sign-ins that were started and never finished; returns how many.
+    pub async fn purge_abandoned(&self) -> Result<usize, PublicError> {
+        let now = self.clock.now();
+        let mut batch = WriteBatch::new();
+        for (key, stored) in self
+            .sealed
+            .store
+            .scan(PENDING_PREFIX)
+            .await
+            .map_err(IdentityError::from)?
+        {
+            // Records that no longer open (another host key) are abandoned too.
+            let abandoned = match self.sealed.sealer.open(key.as_bytes(), &stored.value) {
+                Ok(plain) => serde_json::from_slice::<PendingRecord>(&plain)
+                    .map(|r| now - r.started_at > SIGN_IN_LIFETIME)
+                    .unwrap_or(true),
+                Err(_) => true,
+            };
+            if abandoned {
+                batch = batch.delete(key, Expect::Version(stored.version));
+            }
+        }
+        let purged = batch.writes.len();
+        if purged > 0 {
+            self.sealed
+                .store
+                .commit(batch)
+                .await
+                .map_err(IdentityError::from)?;
+        }
+        Ok(purged)
     }
 }

@@ -10,7 +10,9 @@ mod seal;
 mod token_source;
 mod verify;
 
-pub use cache::{AppTokenSource, DelegatedTokenSource, REFRESH_MARGIN, SignInStore};
+pub use cache::{
+    AppTokenSource, DelegatedTokenSource, REFRESH_MARGIN, SIGN_IN_LIFETIME, SignInStore,
+};
 pub use config::{
     ClientCertificate, ClientCredential, EntraApp, PERSONAL_ACCOUNT_TENANT, PUBLIC_CLOUD,
 };

@@ -137,7 +137,8 @@ async fn auth_code_with_pkce_signs_the_user_in() {
         .authorization_request(SIGN_IN_SCOPES, Some(fixture::ALICE))
         .unwrap();
     // The pending sign-in survives in the store (sealed) until the redirect comes back, once.
-    let pending_store = SignInStore::new(env.store.clone(), Sealer::new([3; 32]));
+    let pending_store =
+        SignInStore::new(env.store.clone(), Sealer::new([3; 32]), env.clock.clone());
     pending_store.put(&request.pending).await.unwrap();
     let back = follow(&env, &request.url).await;
     let pending = pending_store.take(param(&back, "state")).await.unwrap();
@@ -148,6 +149,29 @@ async fn auth_code_with_pkce_signs_the_user_in() {
             .unwrap_err()
             .code,
         ErrorCode::SignInStateUnknown
+    );
+
+    // A sign-in started and never finished is refused after 15 minutes and purged.
+    let abandoned = client.authorization_request(SIGN_IN_SCOPES, None).unwrap();
+    pending_store.put(&abandoned.pending).await.unwrap();
+    let stale = client.authorization_request(SIGN_IN_SCOPES, None).unwrap();
+    pending_store.put(&stale.pending).await.unwrap();
+    env.clock.advance(Duration::from_secs(16 * 60));
+    assert_eq!(
+        pending_store
+            .take(&stale.pending.state)
+            .await
+            .unwrap_err()
+            .code,
+        ErrorCode::SignInStateUnknown
+    );
+    assert_eq!(pending_store.purge_abandoned().await.unwrap(), 1);
+    assert!(
+        env.store
+            .scan("identity/pending-sign-in/")
+            .await
+            .unwrap()
+            .is_empty()
     );
 
     let signed_in = client
