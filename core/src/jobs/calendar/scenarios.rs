@@ -308,7 +308,7 @@ fn check(
         }
         let e = &outlook_state.live[events[0]];
         let same = a.item.changed_fields(&e.item).is_empty();
-        if !same && !(a.read_only && e.conflict_marked) {
+        if !(same || a.read_only && e.conflict_marked) {
             return Err(format!(
                 "activity {aid} and event {} differ in {:?}",
                 events[0],

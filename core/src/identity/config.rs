@@ -1,0 +1,129 @@
+//! Who we are to Entra ID: the authority, the tenant and the app registration with its credential.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::EncodingKey;
+use sha2::Digest;
+
+use super::error::IdentityError;
+
+/// The public cloud's login host; sovereign clouds and the simulators use their own.
+pub const PUBLIC_CLOUD: &str = "https://login.microsoftonline.com";
+
+/// The tenant every personal Microsoft account signs in through; such accounts are refused.
+pub const PERSONAL_ACCOUNT_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
+
+/// An Entra ID app registration as MsSync uses it.
+#[derive(Clone, Debug)]
+pub struct EntraApp {
+    /// Login host base URL without a trailing slash, e.g. [`PUBLIC_CLOUD`].
+    pub authority: String,
+    /// The connected tenant id (a GUID), or `organizations` for multi-tenant sign-in.
+    pub tenant: String,
+    pub client_id: String,
+    /// Where the authorization and admin-consent redirects come back to.
+    pub redirect_uri: Option<String>,
+    pub credential: ClientCredential,
+}
+
+impl EntraApp {
+    pub fn new(
+        authority: impl Into<String>,
+        tenant: impl Into<String>,
+        client_id: impl Into<String>,
+        credential: ClientCredential,
+    ) -> Self {
+        Self {
+            authority: authority.into().trim_end_matches('/').to_owned(),
+            tenant: tenant.into(),
+            client_id: client_id.into(),
+            redirect_uri: None,
+            credential,
+        }
+    }
+
+    pub fn with_redirect_uri(mut self, redirect_uri: impl Into<String>) -> Self {
+        self.redirect_uri = Some(redirect_uri.into());
+        self
+    }
+
+    pub fn authorize_endpoint(&self) -> String {
+        format!("{}/{}/oauth2/v2.0/authorize", self.authority, self.tenant)
+    }
+
+    pub fn token_endpoint(&self) -> String {
+        format!("{}/{}/oauth2/v2.0/token", self.authority, self.tenant)
+    }
+
+    pub fn jwks_endpoint(&self) -> String {
+        format!("{}/{}/discovery/v2.0/keys", self.authority, self.tenant)
+    }
+
+    pub fn admin_consent_endpoint(&self) -> String {
+        format!("{}/{}/v2.0/adminconsent", self.authority, self.tenant)
+    }
+
+    /// The `iss` an id token of tenant `tid` must carry.
+    pub fn issuer_for(&self, tid: &str) -> String {
+        format!("{}/{}/v2.0", self.authority, tid)
+    }
+
+    /// True when the app is bound to one tenant (a GUID), not `organizations`/`common`.
+    pub fn is_single_tenant(&self) -> bool {
+        !matches!(
+            self.tenant.to_ascii_lowercase().as_str(),
+            "common" | "organizations" | "consumers"
+        )
+    }
+}
+
+/// How the app proves itself at the token endpoint.
+#[derive(Clone)]
+pub enum ClientCredential {
+    /// A public client (no secret); only delegated sign-in works.
+    None,
+    Secret(String),
+    /// A signed client assertion (the better choice: nothing secret leaves the host).
+    Certificate(ClientCertificate),
+}
+
+impl std::fmt::Debug for ClientCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::None => f.write_str("None"),
+            Self::Secret(_) => f.write_str("Secret(<hidden>)"),
+            Self::Certificate(c) => write!(f, "Certificate(x5t#S256={})", c.x5t_s256),
+        }
+    }
+}
+
+/// A certificate's private key and thumbprints, for RS256 client assertions.
+#[derive(Clone)]
+pub struct ClientCertificate {
+    pub(crate) key: EncodingKey,
+    /// base64url SHA-256 thumbprint of the certificate's DER (header `x5t#S256`).
+    pub x5t_s256: String,
+    /// base64url SHA-1 thumbprint (header `x5t`), still read by older Entra deployments.
+    pub x5t: String,
+}
+
+impl ClientCertificate {
+    /// From a PEM private key (PKCS#8 or PKCS#1) and the PEM certificate registered with the app.
+    pub fn from_pem(private_key_pem: &[u8], certificate_pem: &[u8]) -> Result<Self, IdentityError> {
+        let key = EncodingKey::from_rsa_pem(private_key_pem).map_err(|_| {
+            IdentityError::InvalidConfig("the certificate key is not an RSA PEM key")
+        })?;
+        let cert = pem::parse(certificate_pem)
+            .ok()
+            .filter(|p| p.tag() == "CERTIFICATE")
+            .ok_or(IdentityError::InvalidConfig(
+                "the certificate is not a PEM certificate",
+            ))?;
+        let der = cert.contents();
+        Ok(Self {
+            key,
+            x5t_s256: URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(der)),
+            x5t: URL_SAFE_NO_PAD.encode(<sha1::Sha1 as sha1::Digest>::digest(der)),
+        })
+    }
+}

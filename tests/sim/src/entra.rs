@@ -1,1 +1,0 @@
-//! Placeholder: filled with its connector.
