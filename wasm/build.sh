@@ -29,7 +29,7 @@ cat > "$out/package.json" <<JSON
   "main": "mssync.js",
   "module": "mssync.js",
   "types": "mssync.d.ts",
-  "files": ["mssync.js", "mssync_bg.wasm", "mssync.d.ts", "mssync_bg.wasm.d.ts", "memory-store.js", "snippets/"],
+  "files": ["mssync.js", "mssync_bg.wasm", "mssync.d.ts", "mssync_bg.wasm.d.ts", "memory-store.js"],
   "sideEffects": false
 }
 JSON

@@ -41,6 +41,10 @@ static HOOK: Once = Once::new();
 /// by the module's start function and again (harmlessly) before each guarded operation, because
 /// test harnesses do not always run start functions.
 pub(crate) fn install_hook() {
+    // After an abort the thread still counts as panicking, and std refuses hook changes then.
+    if std::thread::panicking() {
+        return;
+    }
     HOOK.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {

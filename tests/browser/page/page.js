@@ -37,7 +37,7 @@ const ready = (async () => {
     option.dataset.iana = zone.iana;
     select.add(option);
   }
-  select.value = "FLE Standard Time";
+  select.value = "Tokyo Standard Time";
   document.getElementById("zone-count").textContent = `${zones.length} zones`;
 
   const status = document.getElementById("status");
