@@ -15,12 +15,12 @@ mod panic;
 mod typescript;
 mod zones;
 
-#[cfg(feature = "test-hooks")]
+#[cfg(all(feature = "test-hooks", target_arch = "wasm32"))]
 mod test_hooks;
 
 pub use error::{JsResult, MsSyncError, js_error, to_js_error};
 pub use panic::spawn_guarded;
-#[cfg(feature = "test-hooks")]
+#[cfg(all(feature = "test-hooks", target_arch = "wasm32"))]
 pub use test_hooks::check_js_store;
 pub use zones::{TimeZoneOption, time_zone_options, time_zones};
 

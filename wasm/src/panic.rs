@@ -21,7 +21,10 @@ use crate::error::to_js_error;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PanicDetail {
     Hidden,
-    #[cfg_attr(not(feature = "test-hooks"), allow(dead_code))]
+    #[cfg_attr(
+        not(all(feature = "test-hooks", target_arch = "wasm32")),
+        allow(dead_code)
+    )]
     Shown,
 }
 
