@@ -57,17 +57,22 @@ count "Rust" "$log_dir/rust.log"
 
 step "WASM tests under Node (wasm-bindgen-test: JS host adapter, JS store conformance)"
 # Per crate only: wasm32 cannot build the workspace's tokio/wiremock dev-dependencies.
+wasm_ok=1
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-  cargo test --locked --target wasm32-unknown-unknown -p mssync-wasm --features test-hooks 2>&1 \
-  | tee "$log_dir/wasm.log" || true
-# The runner prints libtest's "test result: ok. N passed; M failed; ..." per test binary; add them all.
-awk '/test result: /{for(i=1;i<=NF;i++){if($(i+1)~/^passed/)p+=$i; if($(i+1)~/^failed/)f+=$i}; seen=1}
-     END{if(!seen)f+=1; print p+0 " passed, " f+0 " failed"}' "$log_dir/wasm.log" > "$log_dir/wasm.summary"
+  cargo test --locked --target wasm32-unknown-unknown -p mssync-wasm --features test-hooks \
+  > "$log_dir/wasm.log" 2>&1 || wasm_ok=0
+cat "$log_dir/wasm.log"
+# The runner prints libtest's "test result: ok. N passed; M failed; ..." per test binary; add them
+# all, and count one failure if the run broke without a failing test (no build, a crashed runner).
+awk -v ok="$wasm_ok" '/test result: /{for(i=1;i<NF;i++){if($(i+1)~/^passed/)p+=$i; if($(i+1)~/^failed/)f+=$i}}
+     END{if(!ok && f==0)f=1; print p+0 " passed, " f+0 " failed"}' "$log_dir/wasm.log" > "$log_dir/wasm.summary"
 count "WASM (Node)" "$log_dir/wasm.summary"
 
 step "browser package (wasm/build.sh --test-hooks) and tests in headless Chromium"
 if ./wasm/build.sh --test-hooks 2>&1 | tee "$log_dir/wasm-build.log"; then
   (cd tests/browser && node run.mjs) 2>&1 | tee "$log_dir/browser.log" || true
+  # A harness that died before its summary line counts as one failure.
+  grep -qE '^[0-9]+ passed, [0-9]+ failed$' "$log_dir/browser.log" || echo "0 passed, 1 failed" >> "$log_dir/browser.log"
 else
   echo "0 passed, 1 failed" > "$log_dir/browser.log"
 fi
