@@ -40,6 +40,23 @@ if ((${#pkgs[@]})); then
   apt-get update -qq && apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
 fi
 
+# WASM: the wasm32 target, wasm-bindgen-cli matching the wasm-bindgen crate (no --locked: the
+# CLI's lock file does not resolve on this toolchain), Debian's Chromium, playwright-core via npm ci.
+rustup target list --installed | grep -qx wasm32-unknown-unknown || { step "installing the wasm32 target"; rustup target add wasm32-unknown-unknown; }
+if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen 0.2.130" ]; then
+  step "installing wasm-bindgen-cli 0.2.130"
+  cargo install wasm-bindgen-cli --version 0.2.130
+fi
+if ! command -v chromium >/dev/null; then
+  step "installing chromium (Debian)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium
+fi
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+  step "installing playwright-core (npm ci; it never downloads a browser)"
+  (cd tests/browser && npm ci --no-audit --no-fund)
+fi
+
 # --- checks -----------------------------------------------------------------------------------
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -68,5 +85,29 @@ step ".NET bindings tests (Mono)"
 dotnet-bindings/run-tests.sh 2>&1 | tee "$log_dir/dotnet.log"
 count "C#" "$log_dir/dotnet.log"
 
+step "WASM tests under Node (wasm-bindgen-test: JS host adapter, JS store conformance)"
+# Per crate only: wasm32 cannot build the workspace's tokio/wiremock dev-dependencies.
+wasm_ok=1
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test --locked --target wasm32-unknown-unknown -p mssync-wasm --features test-hooks \
+  > "$log_dir/wasm.log" 2>&1 || wasm_ok=0
+cat "$log_dir/wasm.log"
+# The runner prints libtest's "test result: ok. N passed; M failed; ..." per test binary; add them
+# all, and count one failure if the run broke without a failing test (no build, a crashed runner).
+awk -v ok="$wasm_ok" '/test result: /{for(i=1;i<NF;i++){if($(i+1)~/^passed/)p+=$i; if($(i+1)~/^failed/)f+=$i}}
+     END{if(!ok && f==0)f=1; print p+0 " passed, " f+0 " failed"}' "$log_dir/wasm.log" > "$log_dir/wasm.summary"
+count "WASM (Node)" "$log_dir/wasm.summary"
+
+step "browser package (wasm/build.sh --test-hooks) and tests in headless Chromium"
+if ./wasm/build.sh --test-hooks 2>&1 | tee "$log_dir/wasm-build.log"; then
+  (cd tests/browser && node run.mjs) 2>&1 | tee "$log_dir/browser.log" || true
+  # A harness that died before its summary line counts as one failure.
+  grep -qE '^[0-9]+ passed, [0-9]+ failed$' "$log_dir/browser.log" || echo "0 passed, 1 failed" >> "$log_dir/browser.log"
+else
+  echo "0 passed, 1 failed" > "$log_dir/browser.log"
+fi
+count "Browser (Chromium)" "$log_dir/browser.log"
+
 step "summary"
 echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
