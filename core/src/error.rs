@@ -163,6 +163,9 @@ pub struct PublicError {
     pub code: ErrorCode,
     /// A short sentence written by MsSync, safe to show and to log.
     pub reason: String,
+    /// For throttling: when the service allows MsSync to try again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl PublicError {
@@ -170,6 +173,16 @@ impl PublicError {
         Self {
             code,
             reason: reason.into(),
+            retry_at: None,
+        }
+    }
+
+    /// A throttling error that says when to try again.
+    pub fn throttled(reason: impl Into<String>, until: chrono::DateTime<chrono::Utc>) -> Self {
+        Self {
+            code: ErrorCode::Throttled,
+            reason: reason.into(),
+            retry_at: Some(until),
         }
     }
 }
@@ -243,12 +256,12 @@ impl From<crate::erp::ErpError> for PublicError {
                 ErrorCode::StaleVersion,
                 "the activity changed in ERP.net since it was read",
             ),
-            ErpError::Throttled { until, .. } => Self::new(
-                ErrorCode::Throttled,
+            ErpError::Throttled { until, .. } => Self::throttled(
                 format!(
                     "ERP.net is throttling requests until {}",
                     until.format("%Y-%m-%d %H:%MZ")
                 ),
+                until,
             ),
             ErpError::Transport(e) => e.into(),
             ErpError::Remote { status: 429, .. } => {
@@ -288,12 +301,12 @@ impl From<crate::graph::GraphError> for PublicError {
     fn from(error: crate::graph::GraphError) -> Self {
         use crate::graph::GraphError;
         match error {
-            GraphError::Throttled { until, .. } => Self::new(
-                ErrorCode::Throttled,
+            GraphError::Throttled { until, .. } => Self::throttled(
                 format!(
                     "Microsoft Graph is throttling this mailbox; retry after {}",
                     until.format("%Y-%m-%d %H:%M:%SZ")
                 ),
+                until,
             ),
             GraphError::ResyncRequired => Self::new(
                 ErrorCode::ResyncRequired,

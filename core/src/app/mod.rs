@@ -1,10 +1,18 @@
 //! The application layer: what the panels, the C ABI and the command line call. One API of
 //! JSON-serializable requests and views, the same for every binding.
 
+mod config;
 mod home;
 mod notify;
 mod profile;
+mod service;
 mod status;
+
+pub use config::{AppConfig, CredentialInput, ErpAccess, OperationMode};
+pub use service::{
+    Actor, CompanyOption, ConnectReport, LOCAL_PROVIDER, LocationOption, PermissionsReport,
+    ServiceChange, ServiceView, Session, SetupOptions, SignInStart,
+};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -86,14 +94,36 @@ pub struct SetupChange {
 #[derive(Clone)]
 pub struct App {
     host: Host,
+    config: Option<std::sync::Arc<AppConfig>>,
+    sealer: Option<crate::identity::Sealer>,
+    /// ERP.net tokens of a Trusted Application, shared by every run.
+    erp_tokens: Option<std::sync::Arc<dyn crate::identity::TokenSource>>,
 }
 
 /// Retries a read-modify-write a few times when another writer got there first.
 const WRITE_ATTEMPTS: usize = 5;
 
 impl App {
+    /// An application with no connection to the services: Setup, Home and the schedule work;
+    /// Service, sign-in and runs answer `NotConfigured`.
     pub fn new(host: Host) -> Self {
-        Self { host }
+        Self {
+            host,
+            config: None,
+            sealer: None,
+            erp_tokens: None,
+        }
+    }
+
+    /// The full application. `sealing_key` seals secrets and tokens before they reach the store.
+    pub fn with_config(host: Host, config: AppConfig, sealing_key: [u8; 32]) -> Self {
+        let erp_tokens = service::erp_token_source(&host, &config.erp_access);
+        Self {
+            host,
+            config: Some(std::sync::Arc::new(config)),
+            sealer: Some(crate::identity::Sealer::new(sealing_key)),
+            erp_tokens,
+        }
     }
 
     pub fn host(&self) -> &Host {

@@ -270,23 +270,19 @@ pub(crate) fn record_outcome(
     lines
 }
 
-/// Throttled errors carry their resume time in the reason as an RFC 3339 instant after "until ".
+/// When a throttled run may resume.
 pub fn throttled_until(error: &PublicError) -> Option<DateTime<Utc>> {
-    let (_, tail) = error.reason.split_once("until ")?;
-    let token = tail.split_whitespace().next()?;
-    DateTime::parse_from_rfc3339(token.trim_end_matches('.'))
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    error.retry_at
 }
 
-/// The throttled error the engine returns when a side asks for a long wait.
+/// A throttling error for a wait until `until`.
 pub fn throttled_error(until: DateTime<Utc>) -> PublicError {
-    PublicError::new(
-        ErrorCode::Throttled,
+    PublicError::throttled(
         format!(
             "the service asked MsSync to wait until {}",
-            until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            until.format("%Y-%m-%d %H:%MZ")
         ),
+        until,
     )
 }
 

@@ -4,3 +4,4 @@
 pub mod entra;
 pub mod erp;
 pub mod graph;
+pub mod world;

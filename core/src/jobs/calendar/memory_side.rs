@@ -204,7 +204,7 @@ impl CalendarSide for MemorySide {
         s.requests += 1;
         Ok(s.live
             .iter()
-            .find(|(_, e)| e.twin.as_deref() == Some(twin_id))
+            .find(|(_, e)| e.key.as_deref() == Some(twin_id) || e.twin.as_deref() == Some(twin_id))
             .map(|(id, e)| self.remote(id, e)))
     }
 

@@ -1,5 +1,7 @@
 //! The Calendar job: ERP.net activities <-> Outlook events.
 
+mod erp_side;
+mod graph_side;
 pub mod map_erp;
 pub mod map_graph;
 #[cfg(any(test, feature = "test-support"))]
@@ -8,6 +10,8 @@ mod run;
 mod side;
 mod state;
 
+pub use erp_side::{EXTERNAL_SYSTEM, ErpSide};
+pub use graph_side::{CONFLICT_CATEGORY, GraphSide};
 pub use run::{
     CalendarJob, Counts, JOB_NAME, RUN_INTERVAL, RunOptions, RunReport, WINDOW_AHEAD_DAYS,
     WINDOW_BACK_DAYS, run, window_for,

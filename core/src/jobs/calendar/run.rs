@@ -16,7 +16,7 @@ use chrono::{DateTime, Datelike, Utc};
 use serde::Serialize;
 
 use super::side::{
-    CalendarSide, Pull, RemoteChange, RemoteItem, RemoteWrite, Window, WriteOutcome,
+    CalendarSide, Pull, RemoteChange, RemoteItem, RemoteWrite, Window, WriteOutcome, twin_of_key,
 };
 use super::state::{
     Keys, Link, StoredLink, activity_of_event, all_links, delete_link, load_checkpoint, load_link,
@@ -589,13 +589,15 @@ impl<'j, 'a> Run<'j, 'a> {
     async fn resolve_pending_creates(&mut self, pairs: &mut Vec<Pair>) -> Result<(), PublicError> {
         let store = self.job.host.store.as_ref();
         let prefix = self.keys.pending_prefix();
-        for (key, _) in store.scan(&prefix).await? {
+        for (key, value) in store.scan(&prefix).await? {
             let activity_id = key[prefix.len()..].to_owned();
+            let creation_key =
+                String::from_utf8(value.value).unwrap_or_else(|_| activity_id.clone());
             if load_link(store, &self.keys, &activity_id).await?.is_some() {
                 self.stale_pending.push(activity_id);
                 continue;
             }
-            let Some(event) = self.job.outlook.find_by_twin(&activity_id).await? else {
+            let Some(event) = self.job.outlook.find_by_twin(&creation_key).await? else {
                 // The create never reached Outlook; the activity is created as usual.
                 self.stale_pending.push(activity_id);
                 continue;
@@ -764,9 +766,10 @@ impl<'j, 'a> Run<'j, 'a> {
                 idempotency_key, ..
             } = write
             {
+                // Keyed by the activity, holding the key the event is created (and found) by.
                 batch = batch.put(
-                    self.keys.pending(idempotency_key),
-                    b"{}".to_vec(),
+                    self.keys.pending(twin_of_key(idempotency_key)),
+                    idempotency_key.as_bytes().to_vec(),
                     Expect::Any,
                 );
             }

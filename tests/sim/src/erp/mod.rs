@@ -339,6 +339,27 @@ impl ErpSim {
         (enterprise, company)
     }
 
+    /// Changes a user's e-mail, as an ERP.net admin would.
+    pub fn set_user_email(&self, id: &str, email: &str) {
+        if let Some(user) = self.lock().find_mut(USERS, id) {
+            user.insert("Email".into(), json!(email));
+        }
+    }
+
+    pub fn set_user_active(&self, id: &str, active: bool) {
+        if let Some(user) = self.lock().find_mut(USERS, id) {
+            user.insert("Active".into(), json!(active));
+        }
+    }
+
+    /// Marks an enterprise company active or not (inactive ones are offered to nobody).
+    pub fn set_enterprise_company_active(&self, id: &str, active: bool) {
+        let mut s = self.lock();
+        if let Some(object) = s.find_mut(ENTERPRISE_COMPANIES, id) {
+            object.insert("IsActive".into(), json!(active));
+        }
+    }
+
     pub fn add_location(&self, company: &str, name: &str, active: bool) -> String {
         let mut s = self.lock();
         let id = s.new_id();

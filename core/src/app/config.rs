@@ -1,0 +1,157 @@
+//! What the host tells the application when it creates it (endpoints, how to reach ERP.net, the
+//! sealing key), and what admins set in Service (stored, secrets sealed).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ErrorCode, PublicError};
+use crate::host::{Expect, Store, WriteBatch};
+use crate::identity::Sealer;
+
+/// How MsSync reaches ERP.net.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum ErpAccess {
+    /// Inside ERP.net: the host's HTTP callback authenticates.
+    Host,
+    /// A Trusted Application's client credentials at `{identity_base}/connect/token`.
+    TrustedApp {
+        identity_base: String,
+        client_id: String,
+        client_secret: String,
+    },
+    /// A personal access token.
+    PersonalAccessToken { token: String },
+}
+
+impl std::fmt::Debug for ErpAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Host => f.write_str("Host"),
+            Self::TrustedApp {
+                identity_base,
+                client_id,
+                ..
+            } => write!(f, "TrustedApp({identity_base}, {client_id}, <secret>)"),
+            Self::PersonalAccessToken { .. } => f.write_str("PersonalAccessToken(<hidden>)"),
+        }
+    }
+}
+
+/// Set by the host when it creates the application; never by panels.
+#[derive(Clone, Debug, Deserialize)]
+pub struct AppConfig {
+    /// The Entra ID login host, e.g. `https://login.microsoftonline.com`.
+    pub authority: String,
+    /// e.g. `https://graph.microsoft.com/v1.0`.
+    pub graph_base_url: String,
+    /// The Domain API's OData root, e.g. `https://acme.my.erp.net/api/domain/odata/`.
+    pub erp_base_url: String,
+    pub erp_access: ErpAccess,
+    /// Where Entra ID sends sign-ins and admin consents back to.
+    pub redirect_uri: String,
+    /// Names this engine instance in leases.
+    #[serde(default = "default_runner")]
+    pub runner_id: String,
+}
+
+fn default_runner() -> String {
+    "mssync".into()
+}
+
+/// Operation mode, as Service offers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OperationMode {
+    /// Client credentials with admin-consented application permissions (the original's mode).
+    #[default]
+    Application,
+    /// Each user's own tokens from sign-in.
+    Delegated,
+}
+
+/// The client credential an admin gives. Stored sealed, never shown back.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum CredentialInput {
+    Secret {
+        secret: String,
+    },
+    Certificate {
+        private_key_pem: String,
+        certificate_pem: String,
+    },
+}
+
+impl std::fmt::Debug for CredentialInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Secret { .. } => f.write_str("Secret(<hidden>)"),
+            Self::Certificate { .. } => f.write_str("Certificate(<hidden>)"),
+        }
+    }
+}
+
+/// Service settings as stored (the credential sealed).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ServiceRecord {
+    pub tenant_id: Option<String>,
+    pub client_id: Option<String>,
+    pub mode: OperationMode,
+    /// Sealed JSON of a [`CredentialInput`].
+    pub credential: Option<Vec<u8>>,
+    pub credential_kind: Option<String>,
+    /// E-mail domains whose users may sign in, lower-case.
+    pub domains: Vec<String>,
+    /// The ERP.net `Meeting` document type for activities, found or created by Give permissions.
+    pub meeting_document_type: Option<String>,
+    pub connected_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+const SERVICE_KEY: &str = "service/settings";
+const CREDENTIAL_CONTEXT: &[u8] = b"service/credential";
+
+pub(crate) async fn load_service(
+    store: &dyn Store,
+) -> Result<(ServiceRecord, Expect), PublicError> {
+    match store.get(SERVICE_KEY).await? {
+        Some(v) => Ok((
+            serde_json::from_slice(&v.value).map_err(|_| {
+                PublicError::new(
+                    ErrorCode::StoreFailure,
+                    "the stored Service settings are unreadable",
+                )
+            })?,
+            Expect::Version(v.version),
+        )),
+        None => Ok((ServiceRecord::default(), Expect::Absent)),
+    }
+}
+
+pub(crate) fn put_service(batch: WriteBatch, record: &ServiceRecord, expect: Expect) -> WriteBatch {
+    batch.put(
+        SERVICE_KEY,
+        serde_json::to_vec(record).expect("settings serialize"),
+        expect,
+    )
+}
+
+pub(crate) fn seal_credential(
+    sealer: &Sealer,
+    credential: &CredentialInput,
+) -> Result<Vec<u8>, PublicError> {
+    let plain = serde_json::to_vec(credential).expect("a credential serializes");
+    Ok(sealer.seal(CREDENTIAL_CONTEXT, &plain)?)
+}
+
+pub(crate) fn open_credential(
+    sealer: &Sealer,
+    sealed: &[u8],
+) -> Result<CredentialInput, PublicError> {
+    let plain = sealer.open(CREDENTIAL_CONTEXT, sealed)?;
+    serde_json::from_slice(&plain).map_err(|_| {
+        PublicError::new(
+            ErrorCode::SealFailure,
+            "the stored credential is unreadable",
+        )
+    })
+}

@@ -1,0 +1,243 @@
+//! ERP.net as one side of the calendar job: activities through the Domain API connector.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+
+use super::map_erp::{activity_to_item, item_to_new_activity, item_to_patch};
+use super::side::{
+    CalendarSide, Pull, RemoteChange, RemoteItem, RemoteWrite, Window, WriteOutcome, twin_of_key,
+};
+use crate::engine::{Side, SideState};
+use crate::erp::{
+    Activity, ActivityDefaults, ActivityScope, ErpClient, ErpError, ExternalLink, Guid, Watermark,
+};
+use crate::error::PublicError;
+use crate::host::CountingHttp;
+use crate::model::tz::Zone;
+
+/// What MsSync writes into `ExternalSystem` of the activities it links to Outlook events.
+pub const EXTERNAL_SYSTEM: &str = "MsSync/Graph";
+/// The void reason of activities whose event was deleted in Outlook.
+const VOID_REASON: &str = "Deleted in Outlook (MsSync)";
+
+pub struct ErpSide {
+    client: ErpClient,
+    requests: Arc<CountingHttp>,
+    user: Guid,
+    zone: Zone,
+    defaults: ActivityDefaults,
+    /// Activities as last read, for partial updates (participants are diffed against them).
+    seen: Mutex<HashMap<String, Activity>>,
+}
+
+impl ErpSide {
+    /// `client` must send through `requests`, so the run can report what it sent.
+    pub fn new(
+        client: ErpClient,
+        requests: Arc<CountingHttp>,
+        user: Guid,
+        zone: Zone,
+        defaults: ActivityDefaults,
+    ) -> Self {
+        Self {
+            client,
+            requests,
+            user,
+            zone,
+            defaults,
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn remote(&self, activity: &Activity) -> RemoteChange {
+        self.seen
+            .lock()
+            .unwrap()
+            .insert(activity.id.as_str().to_owned(), activity.clone());
+        if activity.void {
+            return RemoteChange::Removed {
+                id: activity.id.as_str().to_owned(),
+            };
+        }
+        RemoteChange::Upsert(self.item(activity))
+    }
+
+    fn item(&self, activity: &Activity) -> RemoteItem {
+        let twin = match (&activity.external_system, &activity.external_id) {
+            (Some(system), Some(id)) if system == EXTERNAL_SYSTEM => {
+                Some(twin_of_key(id).to_owned())
+            }
+            _ => None,
+        };
+        RemoteItem {
+            id: activity.id.as_str().to_owned(),
+            twin,
+            version: activity.object_version.to_string(),
+            state: SideState {
+                item: activity_to_item(activity, &self.zone),
+                modified: activity.aggregate_last_update_time_utc,
+                read_only: activity.state.is_read_only(),
+            },
+        }
+    }
+
+    async fn current(&self, id: &Guid) -> Result<Activity, ErpError> {
+        if let Some(a) = self.seen.lock().unwrap().get(id.as_str()) {
+            return Ok(a.clone());
+        }
+        self.client.get_activity(id).await
+    }
+
+    async fn write(&self, write: RemoteWrite) -> WriteOutcome {
+        let result = match write {
+            RemoteWrite::Create {
+                idempotency_key,
+                item,
+            } => {
+                let link = ExternalLink {
+                    external_id: idempotency_key,
+                    external_system: EXTERNAL_SYSTEM.into(),
+                };
+                let new = item_to_new_activity(&item, &self.zone, link, self.defaults.clone());
+                self.client
+                    .create_activity(&new)
+                    .await
+                    .map(|a| Some(self.item(&a)))
+            }
+            RemoteWrite::Update {
+                id, fields, item, ..
+            } => {
+                let Some(guid) = Guid::parse(&id) else {
+                    return WriteOutcome::Missing;
+                };
+                match self.current(&guid).await {
+                    Ok(current) if current.void => return WriteOutcome::Missing,
+                    Ok(current) => {
+                        let patch = item_to_patch(&item, &self.zone, &fields, &current);
+                        self.client
+                            .update_activity(&current, &patch)
+                            .await
+                            .map(|a| Some(self.item(&a)))
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            RemoteWrite::Remove { id } => match Guid::parse(&id) {
+                Some(guid) => self
+                    .client
+                    .void_activity(&guid, VOID_REASON)
+                    .await
+                    .map(|_| None),
+                None => return WriteOutcome::Missing,
+            },
+            // Conflicts are marked in Outlook; ERP.net keeps its read-only activity as it is.
+            RemoteWrite::MarkConflict { .. } => Ok(None),
+        };
+        match result {
+            Ok(item) => WriteOutcome::Done(item),
+            Err(ErpError::NotFound) => WriteOutcome::Missing,
+            Err(e @ (ErpError::ReadOnlyActivity { .. } | ErpError::StaleVersion)) => {
+                WriteOutcome::Refused(e.into())
+            }
+            Err(
+                e @ (ErpError::Throttled { .. }
+                | ErpError::Transport(_)
+                | ErpError::Unauthorized
+                | ErpError::InvalidClient { .. }),
+            ) => WriteOutcome::Failed(e.into()),
+            Err(e @ ErpError::Remote { status, .. }) if status >= 500 || status == 429 => {
+                WriteOutcome::Failed(e.into())
+            }
+            Err(e) => WriteOutcome::Refused(e.into()),
+        }
+    }
+}
+
+fn watermark_text(w: &Watermark) -> String {
+    serde_json::to_string(w).expect("a watermark serializes")
+}
+
+#[async_trait(?Send)]
+impl CalendarSide for ErpSide {
+    fn side(&self) -> Side {
+        Side::Erp
+    }
+
+    async fn pull(&self, window: &Window, checkpoint: Option<&str>) -> Result<Pull, PublicError> {
+        let scope = ActivityScope {
+            user: self.user.clone(),
+            window: Some((window.start, window.end)),
+        };
+        let since = checkpoint.and_then(|c| serde_json::from_str::<Watermark>(c).ok());
+        match since {
+            Some(since) => {
+                let batch = self.client.pull_changes(&scope, &since).await?;
+                Ok(Pull {
+                    changes: batch.changes.iter().map(|a| self.remote(a)).collect(),
+                    checkpoint: watermark_text(&batch.next),
+                    complete: false,
+                })
+            }
+            None => {
+                // A complete read; the watermark starts at the newest change it saw, and the
+                // overlap re-reads anything committed while it ran.
+                let activities = self.client.pull_activities(&scope).await?;
+                let mut next = Watermark::default();
+                for a in &activities {
+                    next.at = next.at.max(Some(a.aggregate_last_update_time_utc));
+                }
+                for a in &activities {
+                    next.processed
+                        .insert((a.id.clone(), a.aggregate_last_update_time_utc));
+                }
+                Ok(Pull {
+                    changes: activities.iter().map(|a| self.remote(a)).collect(),
+                    checkpoint: watermark_text(&next),
+                    complete: true,
+                })
+            }
+        }
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<RemoteItem>, PublicError> {
+        let Some(guid) = Guid::parse(id) else {
+            return Ok(None);
+        };
+        match self.client.get_activity(&guid).await {
+            Ok(a) if a.void => Ok(None),
+            Ok(a) => {
+                self.seen.lock().unwrap().insert(id.to_owned(), a.clone());
+                Ok(Some(self.item(&a)))
+            }
+            Err(ErpError::NotFound) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn find_by_twin(&self, twin_id: &str) -> Result<Option<RemoteItem>, PublicError> {
+        let link = ExternalLink {
+            external_id: twin_id.to_owned(),
+            external_system: EXTERNAL_SYSTEM.into(),
+        };
+        Ok(self
+            .client
+            .find_by_external_id(&link)
+            .await?
+            .filter(|a| !a.void)
+            .map(|a| self.item(&a)))
+    }
+
+    async fn apply(&self, writes: Vec<RemoteWrite>) -> Vec<WriteOutcome> {
+        let mut outcomes = Vec::with_capacity(writes.len());
+        for write in writes {
+            outcomes.push(self.write(write).await);
+        }
+        outcomes
+    }
+
+    fn requests(&self) -> u64 {
+        self.requests.count()
+    }
+}

@@ -1,0 +1,541 @@
+//! The whole product over real HTTP to the three simulators: an admin connects the tenant and
+//! grants the domain, a user signs in, sets up and turns Calendar on, and activities and events
+//! travel both ways; then the denials and the Forbidden cases.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use mssync_cli::http::ReqwestHttp;
+use mssync_core::app::{
+    Actor, App, AppConfig, CredentialInput, ErpAccess, JobKind, OperationMode, ServiceChange,
+    SetupChange,
+};
+use mssync_core::host::{
+    Clock, Host, HttpClient, HttpRequest, ManualClock, MemoryStore, Method, Store,
+};
+use mssync_core::{ErrorCode, PublicError};
+use mssync_sim::erp::ActivitySeed;
+use mssync_sim::world::{DOMAIN, World};
+use serde_json::json;
+
+struct Env {
+    world: World,
+    clock: Arc<ManualClock>,
+    store: Arc<MemoryStore>,
+    app: App,
+}
+
+fn start_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 1, 8, 0, 0).unwrap()
+}
+
+async fn env() -> Env {
+    let clock = Arc::new(ManualClock::new(start_time()));
+    let sim_clock = clock.clone();
+    let world = World::start(Arc::new(move || sim_clock.now()), 1).await;
+    let store = Arc::new(MemoryStore::new());
+    let host = Host {
+        http: Arc::new(ReqwestHttp::new()),
+        store: store.clone(),
+        clock: clock.clone(),
+    };
+    let config = AppConfig {
+        authority: world.entra.authority(),
+        graph_base_url: world.graph.base_url(),
+        erp_base_url: world.erp.odata_root(),
+        erp_access: ErpAccess::TrustedApp {
+            identity_base: world.erp.identity_base(),
+            client_id: world.erp_client_id.clone(),
+            client_secret: world.erp_client_secret.clone(),
+        },
+        redirect_uri: world.redirect_uri.clone(),
+        runner_id: "e2e-node".into(),
+    };
+    let app = App::with_config(host, config, [7u8; 32]);
+    Env {
+        world,
+        clock,
+        store,
+        app,
+    }
+}
+
+impl Env {
+    /// Moves every clock (ours and ERP.net's stamps) forward.
+    fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+        self.world.erp.set_now(self.clock.now());
+    }
+
+    async fn connect_tenant(&self) {
+        let host = Actor::Host;
+        self.app
+            .set_service(
+                &host,
+                ServiceChange {
+                    tenant_id: Some(self.world.tenant.clone()),
+                    client_id: Some(self.world.client_id.clone()),
+                    mode: Some(OperationMode::Application),
+                    credential: Some(CredentialInput::Secret {
+                        secret: self.world.client_secret.clone(),
+                    }),
+                },
+            )
+            .await
+            .unwrap();
+        self.world.consent();
+        let report = self
+            .app
+            .connect(&host, &self.world.admin.oid)
+            .await
+            .unwrap();
+        assert!(report.token && report.graph, "{report:?}");
+        let permissions = self.app.give_permissions(&host).await.unwrap();
+        assert!(permissions.missing.is_empty(), "{permissions:?}");
+        self.app.grant_domain(&host, DOMAIN).await.unwrap();
+    }
+
+    /// Sign-in with the simulator playing the browser: follow the authorize URL to the redirect.
+    async fn sign_in(&self, login_hint: &str) -> Result<mssync_core::app::Session, PublicError> {
+        let start = self.app.begin_sign_in(Some(login_hint)).await?;
+        let response = ReqwestHttp::new()
+            .send(HttpRequest::new(Method::Get, &start.authorize_url))
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status,
+            302,
+            "{}",
+            String::from_utf8_lossy(&response.body)
+        );
+        let location = url::Url::parse(response.header("location").unwrap()).unwrap();
+        let param = |name: &str| {
+            location
+                .query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        };
+        let state = param("state").expect("the state in the redirect");
+        match param("code") {
+            Some(code) => self.app.complete_sign_in(&state, &code).await,
+            None => Err(self
+                .app
+                .fail_sign_in(
+                    &state,
+                    &param("error").unwrap_or_default(),
+                    &param("error_description").unwrap_or_default(),
+                )
+                .await),
+        }
+    }
+
+    async fn set_up(&self, user_id: &str) {
+        self.app
+            .set_company(user_id, &self.world.company, &self.world.location)
+            .await
+            .unwrap();
+        self.app
+            .change_setup(
+                user_id,
+                SetupChange {
+                    time_zone: Some("FLE Standard Time".into()),
+                    policy: None,
+                },
+            )
+            .await
+            .unwrap();
+        self.app
+            .set_job_enabled(user_id, JobKind::Calendar, true)
+            .await
+            .unwrap();
+    }
+
+    fn activities(&self) -> Vec<serde_json::Value> {
+        self.world
+            .erp
+            .list("General_Activities_Activities")
+            .into_iter()
+            .filter(|a| a["Void"] != json!(true))
+            .collect()
+    }
+}
+
+fn outlook_event(subject: &str, day: u32, hour: u32) -> serde_json::Value {
+    json!({
+        "subject": subject,
+        "start": {"dateTime": format!("2026-06-{day:02}T{hour:02}:00:00.0000000"), "timeZone": "FLE Standard Time"},
+        "end": {"dateTime": format!("2026-06-{day:02}T{:02}:00:00.0000000", hour + 1), "timeZone": "FLE Standard Time"},
+        "body": {"contentType": "html", "content": "<p>Agenda: <b>budget</b></p>"},
+        "importance": "high",
+        "isReminderOn": true,
+        "reminderMinutesBeforeStart": 15,
+        "location": {"displayName": "Teams"},
+    })
+}
+
+#[tokio::test]
+async fn a_user_syncs_both_ways_and_a_quiet_run_costs_one_request_a_side() {
+    let env = env().await;
+    env.connect_tenant().await;
+    let session = env.sign_in(&env.world.alice().email).await.unwrap();
+    assert_eq!(session.email, "alice@contoso.example");
+    assert!(!session.is_admin);
+    let alice = session.user_id.clone();
+    env.set_up(&alice).await;
+
+    let mut seed = ActivitySeed::new(
+        "Budget review",
+        Utc.with_ymd_and_hms(2026, 6, 3, 7, 0, 0).unwrap(),
+    );
+    seed.assigned_to = Some(env.world.alice().erp_user_id.clone());
+    seed.notes = Some("Bring numbers".into());
+    env.world.erp.seed_activity(seed);
+    let event_id = env
+        .world
+        .graph
+        .seed_event(&alice, outlook_event("Customer call", 4, 10));
+    env.advance(Duration::from_secs(60));
+
+    let report = env
+        .app
+        .run_job(&alice, JobKind::Calendar, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.to_outlook.created, report.to_erp.created),
+        (1, 1),
+        "{report:?}"
+    );
+    let events = env.world.graph.events(&alice);
+    assert_eq!(events.len(), 2);
+    assert!(events.iter().any(|e| e["subject"] == "Budget review"));
+    let activities = env.activities();
+    assert_eq!(activities.len(), 2);
+    let call = activities
+        .iter()
+        .find(|a| a["Subject"] == "Customer call")
+        .unwrap();
+    assert_eq!(call["Notes"], "Agenda: budget", "HTML reduced to text");
+    assert_eq!(
+        call["StartTime"].as_str().unwrap().get(..16),
+        Some("2026-06-04T07:00"),
+        "10:00 in Sofia is 07:00 UTC"
+    );
+    assert_eq!(call["Priority"], "High");
+
+    // Edits on both sides, then a second run.
+    env.advance(Duration::from_secs(600));
+    env.world.graph.user_update(
+        &alice,
+        &event_id,
+        json!({"subject": "Customer call (moved)"}),
+    );
+    let budget = activities
+        .iter()
+        .find(|a| a["Subject"] == "Budget review")
+        .unwrap();
+    env.world
+        .erp
+        .edit_activity(budget["Id"].as_str().unwrap(), |a| {
+            a.insert("Subject".into(), json!("Budget review v2"));
+        });
+    env.advance(Duration::from_secs(60));
+    let report = env
+        .app
+        .run_job(&alice, JobKind::Calendar, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.to_outlook.updated, report.to_erp.updated),
+        (1, 1),
+        "{report:?}"
+    );
+    assert!(
+        env.world
+            .graph
+            .events(&alice)
+            .iter()
+            .any(|e| e["subject"] == "Budget review v2")
+    );
+    assert!(
+        env.activities()
+            .iter()
+            .any(|a| a["Subject"] == "Customer call (moved)")
+    );
+    // The Teams location Outlook had (no ERP.net twin) is untouched.
+    let call_event = env.world.graph.event(&alice, &event_id).unwrap();
+    assert_eq!(call_event["location"]["displayName"], "Teams");
+
+    // Our own writes echo back; a quiet run reads each side once and writes nothing.
+    env.advance(Duration::from_secs(15 * 60));
+    env.app
+        .run_job(&alice, JobKind::Calendar, false)
+        .await
+        .unwrap();
+    env.world.graph.clear_requests();
+    env.world.erp.clear_requests();
+    env.advance(Duration::from_secs(15 * 60));
+    let report = env
+        .app
+        .run_job(&alice, JobKind::Calendar, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        report.to_outlook.total() + report.to_erp.total(),
+        0,
+        "{report:?}"
+    );
+    assert_eq!(env.world.graph.requests().len(), 1, "one Graph request");
+    assert_eq!(
+        env.world.erp.requests().len(),
+        2,
+        "ERP.net: assigned and created-by queries (no `or`)"
+    );
+
+    let home = env.app.home(&alice).await.unwrap();
+    assert_eq!(home.state, "Operational");
+    assert!(home.jobs[0].remote_checkpoint.is_some());
+    assert!(
+        home.log
+            .iter()
+            .any(|l| l.contains("Pushed 1 event to Outlook")),
+        "{:#?}",
+        home.log
+    );
+    // Nothing secret reached the store in the clear.
+    for (key, v) in env.store.scan("").await.unwrap() {
+        let text = String::from_utf8_lossy(&v.value);
+        assert!(!text.contains(&env.world.client_secret), "secret in {key}");
+        assert!(!text.contains("eyJ"), "a token in {key}");
+    }
+}
+
+#[tokio::test]
+async fn outlook_deletion_voids_and_a_released_activity_is_a_marked_conflict() {
+    let env = env().await;
+    env.connect_tenant().await;
+    let alice = env.sign_in(&env.world.alice().email).await.unwrap().user_id;
+    env.set_up(&alice).await;
+    let start = Utc.with_ymd_and_hms(2026, 6, 5, 9, 0, 0).unwrap();
+    let mut a = ActivitySeed::new("Weekly sync", start);
+    a.assigned_to = Some(env.world.alice().erp_user_id.clone());
+    let weekly = env.world.erp.seed_activity(a);
+    let mut r = ActivitySeed::new("Signed contract", start + chrono::Duration::days(1));
+    r.assigned_to = Some(env.world.alice().erp_user_id.clone());
+    let released = env.world.erp.seed_activity(r);
+    env.advance(Duration::from_secs(60));
+    env.app
+        .run_job(&alice, JobKind::Calendar, false)
+        .await
+        .unwrap();
+
+    env.world.erp.set_state(&released, "Released");
+    env.advance(Duration::from_secs(60));
+    env.app
+        .run_job(&alice, JobKind::Calendar, false)
+        .await
+        .unwrap();
+    let events = env.world.graph.events(&alice);
+    let weekly_event = events
+        .iter()
+        .find(|e| e["subject"] == "Weekly sync")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let contract_event = events
+        .iter()
+        .find(|e| e["subject"] == "Signed contract")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    env.world.graph.user_delete(&alice, &weekly_event);
+    env.world.graph.user_update(
+        &alice,
+        &contract_event,
+        json!({"subject": "Contract (moved by me)"}),
+    );
+    env.advance(Duration::from_secs(60));
+    let report = env
+        .app
+        .run_job(&alice, JobKind::Calendar, false)
+        .await
+        .unwrap();
+    assert_eq!(report.to_erp.removed, 1);
+    assert_eq!(report.conflicts, 1);
+    let weekly_now = env
+        .world
+        .erp
+        .list("General_Activities_Activities")
+        .into_iter()
+        .find(|x| x["Id"] == weekly)
+        .unwrap();
+    assert_eq!(
+        weekly_now["Void"], true,
+        "deleting in Outlook voids the activity"
+    );
+    let contract = env.world.graph.event(&alice, &contract_event).unwrap();
+    assert!(
+        contract["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c.as_str().unwrap().contains("conflict")),
+        "{contract}"
+    );
+    assert!(
+        env.activities()
+            .iter()
+            .any(|x| x["Subject"] == "Signed contract"),
+        "ERP.net unchanged"
+    );
+    let home = env.app.home(&alice).await.unwrap();
+    assert!(
+        home.log
+            .iter()
+            .any(|l| l.contains("WRN] Synchronization conflict")),
+        "{:#?}",
+        home.log
+    );
+}
+
+#[tokio::test]
+async fn every_denial_has_its_own_code_and_stores_nothing() {
+    let env = env().await;
+    // Before Service is set up, sign-in says so.
+    assert_eq!(
+        env.app.begin_sign_in(None).await.unwrap_err().code,
+        ErrorCode::NotConfigured
+    );
+    env.connect_tenant().await;
+
+    // A local ERP.net session.
+    assert_eq!(
+        env.app.check_host_session("local").unwrap_err().code,
+        ErrorCode::LocalCredentials
+    );
+    // A tenant other than the connected one (Bob's).
+    let bob = env
+        .sign_in(mssync_sim::entra::fixture::BOB)
+        .await
+        .unwrap_err();
+    assert_eq!(bob.code, ErrorCode::WrongTenant, "{bob}");
+    // A personal Microsoft account.
+    let carol = env
+        .sign_in(mssync_sim::entra::fixture::PERSONAL)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            carol.code,
+            ErrorCode::PersonalAccount | ErrorCode::WrongTenant
+        ),
+        "{carol}"
+    );
+    // A domain the admin has not granted.
+    env.app.revoke_domain(&Actor::Host, DOMAIN).await.unwrap();
+    let denied = env.sign_in(&env.world.alice().email).await.unwrap_err();
+    assert_eq!(denied.code, ErrorCode::DomainNotGranted);
+    env.app.grant_domain(&Actor::Host, DOMAIN).await.unwrap();
+    // No ERP.net user with that e-mail, then an inactive one.
+    let user1 = env.world.users[1].clone();
+    env.world
+        .erp
+        .set_user_email(&user1.erp_user_id, "someone.else@contoso.example");
+    assert_eq!(
+        env.sign_in(&user1.email).await.unwrap_err().code,
+        ErrorCode::NoErpUser
+    );
+    env.world
+        .erp
+        .set_user_email(&user1.erp_user_id, &user1.email);
+    env.world.erp.set_user_active(&user1.erp_user_id, false);
+    assert_eq!(
+        env.sign_in(&user1.email).await.unwrap_err().code,
+        ErrorCode::InactiveErpUser
+    );
+    // None of them left a profile behind.
+    assert!(env.store.scan("user/").await.unwrap().is_empty());
+
+    // An ordinary user may not use Service; an ERP.net admin may.
+    let alice = env.sign_in(&env.world.alice().email).await.unwrap().user_id;
+    let actor = Actor::User(alice.clone());
+    assert_eq!(
+        env.app.service(&actor).await.unwrap_err().code,
+        ErrorCode::Forbidden
+    );
+    assert_eq!(
+        env.app
+            .grant_domain(&actor, "evil.example")
+            .await
+            .unwrap_err()
+            .code,
+        ErrorCode::Forbidden
+    );
+    assert_eq!(
+        env.app.give_permissions(&actor).await.unwrap_err().code,
+        ErrorCode::Forbidden
+    );
+    let admin = env.sign_in(&env.world.admin.email).await.unwrap();
+    assert!(admin.is_admin);
+    let view = env.app.service(&Actor::User(admin.user_id)).await.unwrap();
+    assert_eq!(
+        view.credential.as_deref(),
+        Some("secret"),
+        "the kind, never the value"
+    );
+
+    // Setup refuses choices ERP.net does not offer.
+    let refused = env
+        .app
+        .set_company(&alice, &env.world.inactive_company, &env.world.location)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::CompanyNotAllowed);
+    let refused = env
+        .app
+        .set_company(&alice, &env.world.company, &env.world.inactive_company)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::LocationNotAllowed);
+    let options = env.app.setup_options(&alice).await.unwrap();
+    assert_eq!(options.companies.len(), 1);
+    assert_eq!(
+        options.companies[0].locations.len(),
+        2,
+        "inactive locations are not offered"
+    );
+}
+
+#[tokio::test]
+async fn refused_graph_access_shows_as_an_error_with_its_fix() {
+    let env = env().await;
+    env.connect_tenant().await;
+    let alice = env.sign_in(&env.world.alice().email).await.unwrap().user_id;
+    env.set_up(&alice).await;
+    env.world
+        .graph
+        .set_authorizer(Arc::new(|_: &str| Err("consent revoked".to_owned())));
+    let error = env
+        .app
+        .run_job(&alice, JobKind::Calendar, false)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error.code, ErrorCode::Unauthorized | ErrorCode::Forbidden),
+        "{error}"
+    );
+    let home = env.app.home(&alice).await.unwrap();
+    assert_eq!(
+        home.state,
+        "Error: Unauthorized or insufficient permissions"
+    );
+    assert_eq!(
+        home.fix.as_deref(),
+        Some("Go to Service and click 'Connect to Microsoft Entra ID'.")
+    );
+    let notes = env.app.take_notifications(10).await.unwrap();
+    assert_eq!(notes.len(), 1);
+}

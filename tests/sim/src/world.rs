@@ -1,0 +1,164 @@
+//! A seeded tenant on all three simulators at once, wired together the way the real services
+//! are: Graph accepts only tokens Entra ID issued (verified with its keys, application role or
+//! delegated scope `Calendars.ReadWrite`), and ERP.net has users with the same e-mail addresses
+//! as Entra ID. Tests, the demo and the benchmarks start from here.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::entra::{self, EntraSim, SimUser, fixture};
+use crate::erp::ErpSim;
+use crate::graph::{GraphSim, Principal};
+
+/// One user present in Entra ID, Graph (a mailbox) and ERP.net.
+#[derive(Debug, Clone)]
+pub struct WorldUser {
+    pub oid: String,
+    pub email: String,
+    pub name: String,
+    pub erp_user_id: String,
+}
+
+/// The simulators and what was seeded in them.
+pub struct World {
+    pub entra: EntraSim,
+    pub graph: GraphSim,
+    pub erp: ErpSim,
+    pub tenant: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub redirect_uri: String,
+    /// The ERP.net Trusted Application MsSync reads and writes activities with.
+    pub erp_client_id: String,
+    pub erp_client_secret: String,
+    /// ERP.net administrator and ordinary users, all signed up in Entra ID.
+    pub admin: WorldUser,
+    pub users: Vec<WorldUser>,
+    /// The enterprise company and location users are offered in Setup.
+    pub company: String,
+    pub location: String,
+    pub other_location: String,
+    /// An enterprise company nobody may use (inactive).
+    pub inactive_company: String,
+}
+
+/// The e-mail domain of the seeded users.
+pub const DOMAIN: &str = "contoso.example";
+
+impl World {
+    /// Starts the three simulators with one clock (`now`), the fixture tenant and app of the
+    /// Entra ID simulator, and `extra_users` ordinary users besides the admin and Alice.
+    pub async fn start(
+        now: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+        extra_users: usize,
+    ) -> Self {
+        let entra = EntraSim::start_with_fixture(now.clone()).await;
+        let graph = GraphSim::start().await;
+        let erp = ErpSim::start(now()).await;
+
+        // Graph trusts Entra ID's tokens only, and only with calendar access.
+        let verifier = entra.verifier();
+        graph.set_authorizer(Arc::new(move |bearer: &str| {
+            let claims = verifier.verify(bearer)?;
+            let app_access = claims.roles.iter().any(|r| r == "Calendars.ReadWrite");
+            let user_access = claims.scopes.iter().any(|s| s == "Calendars.ReadWrite");
+            if !app_access && !user_access {
+                return Err("the token grants no calendar access".into());
+            }
+            Ok(Principal {
+                oid: user_access.then_some(claims.oid),
+            })
+        }));
+
+        let erp_client_id = "https://mssync.contoso.example/".to_owned();
+        let erp_client_secret = "erp-trusted-app-secret-for-tests".to_owned();
+        erp.register_client(&erp_client_id, &erp_client_secret);
+        erp.require_auth(true);
+        let (company, company_party) = erp.add_enterprise_company("Contoso Ltd");
+        let location = erp.add_location(&company_party, "Sofia office", true);
+        let other_location = erp.add_location(&company_party, "Plovdiv office", true);
+        erp.add_location(&company_party, "Closed office", false);
+        let (inactive_company, _) = erp.add_enterprise_company("Old Contoso");
+        erp.set_enterprise_company_active(&inactive_company, false);
+
+        let mut seeded = Vec::new();
+        let people = [
+            (
+                "ad000000-0000-4000-8000-0000000000ad",
+                "admin",
+                "Ada Admin",
+                true,
+            ),
+            (fixture::ALICE_OID, "alice", "Alice Adams", false),
+        ];
+        let extra: Vec<(String, String, String, bool)> = (0..extra_users)
+            .map(|i| {
+                (
+                    format!("0e000000-0000-4000-8000-{:012x}", i + 1),
+                    format!("user{}", i + 1),
+                    format!("User {}", i + 1),
+                    false,
+                )
+            })
+            .collect();
+        for (oid, login, name, admin) in people
+            .iter()
+            .map(|(o, l, n, a)| ((*o).to_owned(), (*l).to_owned(), (*n).to_owned(), *a))
+            .chain(extra)
+        {
+            let email = format!("{login}@{DOMAIN}");
+            if oid != fixture::ALICE_OID {
+                entra.add_user(SimUser {
+                    oid: oid.clone(),
+                    tid: fixture::TENANT.into(),
+                    preferred_username: email.clone(),
+                    email: Some(email.clone()),
+                    name: name.clone(),
+                });
+            }
+            graph.add_mailbox(&oid);
+            let erp_user_id = erp.add_user(&email, admin, true);
+            seeded.push(WorldUser {
+                oid,
+                email,
+                name,
+                erp_user_id,
+            });
+        }
+        let admin = seeded.remove(0);
+        World {
+            entra,
+            graph,
+            erp,
+            tenant: fixture::TENANT.into(),
+            client_id: fixture::CLIENT_ID.into(),
+            client_secret: fixture::CLIENT_SECRET.into(),
+            redirect_uri: fixture::REDIRECT_URI.into(),
+            erp_client_id,
+            erp_client_secret,
+            admin,
+            users: seeded,
+            company,
+            location,
+            other_location,
+            inactive_company,
+        }
+    }
+
+    /// Alice, the fixture's first user (`alice@contoso.example`).
+    pub fn alice(&self) -> &WorldUser {
+        &self.users[0]
+    }
+
+    /// Grants admin consent for the fixture app, as the tenant admin would in the browser.
+    pub fn consent(&self) {
+        self.entra
+            .grant_admin_consent(&self.tenant, &self.client_id);
+    }
+
+    /// The Graph application permission the simulator checks.
+    pub fn app_roles() -> &'static [&'static str] {
+        entra::APP_ROLES
+    }
+}
