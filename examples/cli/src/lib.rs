@@ -1,6 +1,7 @@
 //! The pieces of the `mssync` host that other hosts and the test suites reuse.
 
 pub mod config;
+pub mod demo;
 pub mod http;
 pub mod redirect;
 pub mod store;

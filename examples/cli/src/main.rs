@@ -215,10 +215,16 @@ fn run(cli: &Cli) -> Result<(), PublicError> {
             "`mssync home`",
             "the Home part of the application layer",
         )),
-        Command::Demo => Err(not_in_this_build(
-            "`mssync demo`",
-            "the sync engine and the simulators",
-        )),
+        Command::Demo => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| {
+                    PublicError::new(ErrorCode::Internal, format!("no async runtime: {e}"))
+                })?;
+            let mut stdout = std::io::stdout();
+            runtime.block_on(mssync_cli::demo::run(&mut stdout))
+        }
         Command::Bench => Err(not_in_this_build(
             "`mssync bench`",
             "the sync engine and the simulators",

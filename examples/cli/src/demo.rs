@@ -1,0 +1,370 @@
+//! `mssync demo`: the whole story on the embedded simulators, on one screen, in seconds.
+//!
+//! Everything runs for real: the simulators listen on 127.0.0.1, MsSync reaches them over HTTP
+//! with reqwest, keeps its state in a SQLite file, verifies Entra ID's signed tokens, and writes
+//! through Graph `$batch` and the ERP.net Domain API. Only time is simulated (a manual clock), so
+//! the story takes seconds and reads the same every run.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{Datelike, Duration as ChronoDuration, NaiveTime, Utc, Weekday};
+use mssync_core::app::{
+    Actor, App, AppConfig, CredentialInput, ErpAccess, HomeView, JobKind, OperationMode,
+    ServiceChange, SetupChange,
+};
+use mssync_core::host::{Clock, Host, HttpClient, HttpRequest, ManualClock, Method};
+use mssync_core::jobs::calendar::RunReport;
+use mssync_core::model::tz::Zone;
+use mssync_core::{ErrorCode, PublicError};
+use mssync_sim::erp::ActivitySeed;
+use mssync_sim::world::{DOMAIN, World};
+use serde_json::json;
+
+use crate::SqliteStore;
+use crate::http::ReqwestHttp;
+
+/// Runs the demo, printing as it goes. Returns the two run reports for the caller's summary.
+pub async fn run(out: &mut dyn std::io::Write) -> Result<(), PublicError> {
+    let io =
+        |e: std::io::Error| PublicError::new(ErrorCode::Internal, format!("cannot print: {e}"));
+    // Monday 08:00 UTC of the week after today, so the story's days are in the future.
+    let today = Utc::now().date_naive();
+    let monday = today + ChronoDuration::days(7 - today.weekday().num_days_from_monday() as i64);
+    let start = monday
+        .and_time(NaiveTime::from_hms_opt(6, 0, 0).unwrap())
+        .and_utc();
+    let clock = Arc::new(ManualClock::new(start));
+    let sim_clock = clock.clone();
+    let world = World::start(Arc::new(move || sim_clock.now()), 2).await;
+    let dir = std::env::temp_dir().join(format!("mssync-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| PublicError::new(ErrorCode::StoreFailure, e.to_string()))?;
+    let store_path = dir.join("mssync.sqlite");
+    let store = Arc::new(
+        SqliteStore::open(&store_path)
+            .map_err(|e| PublicError::new(ErrorCode::StoreFailure, e.to_string()))?,
+    );
+    let host = Host {
+        http: Arc::new(ReqwestHttp::new()),
+        store,
+        clock: clock.clone(),
+    };
+    let app = App::with_config(
+        host,
+        AppConfig {
+            authority: world.entra.authority(),
+            graph_base_url: world.graph.base_url(),
+            erp_base_url: world.erp.odata_root(),
+            erp_access: ErpAccess::TrustedApp {
+                identity_base: world.erp.identity_base(),
+                client_id: world.erp_client_id.clone(),
+                client_secret: world.erp_client_secret.clone(),
+            },
+            redirect_uri: world.redirect_uri.clone(),
+            runner_id: "demo".into(),
+        },
+        demo_sealing_key(),
+    );
+    let advance = |minutes: i64| {
+        clock.advance(Duration::from_secs(minutes as u64 * 60));
+        world.erp.set_now(clock.now());
+    };
+
+    writeln!(
+        out,
+        "MsSync demo: Entra ID, Microsoft Graph and ERP.net simulators on 127.0.0.1; store {}",
+        store_path.display()
+    )
+    .map_err(io)?;
+    writeln!(out).map_err(io)?;
+
+    // 1. The admin connects the tenant.
+    let admin = Actor::Host;
+    app.set_service(
+        &admin,
+        ServiceChange {
+            tenant_id: Some(world.tenant.clone()),
+            client_id: Some(world.client_id.clone()),
+            mode: Some(OperationMode::Application),
+            credential: Some(CredentialInput::Secret {
+                secret: world.client_secret.clone(),
+            }),
+        },
+    )
+    .await?;
+    let consent = app.consent_url(&admin).await?;
+    follow(&consent).await?; // the tenant admin consents in the browser
+    let connect = app.connect(&admin, &world.admin.oid).await?;
+    let permissions = app.give_permissions(&admin).await?;
+    app.grant_domain(&admin, DOMAIN).await?;
+    writeln!(
+        out,
+        " 1. Admin: tenant {} connected (token {}, Graph {}); document type 'Meeting' {}; domain {DOMAIN} granted",
+        world.tenant,
+        tick(connect.token),
+        tick(connect.graph),
+        permissions.meeting_document_type
+    )
+    .map_err(io)?;
+
+    // 2. Alice signs in; the simulator plays the browser.
+    let alice_email = world.alice().email.clone();
+    let begin = app.begin_sign_in(Some(&alice_email)).await?;
+    let params = follow(&begin.authorize_url).await?;
+    let param = |k: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let session = app
+        .complete_sign_in(&param("state"), &param("code"))
+        .await?;
+    let alice = session.user_id.clone();
+    app.set_company(&alice, &world.company, &world.location)
+        .await?;
+    let setup = app
+        .change_setup(
+            &alice,
+            SetupChange {
+                time_zone: Some("FLE Standard Time".into()),
+                policy: None,
+            },
+        )
+        .await?;
+    app.set_job_enabled(&alice, JobKind::Calendar, true).await?;
+    writeln!(out, " 2. {} <{}> signed in with Microsoft (PKCE, id token verified) and set up: Contoso Ltd, Sofia office, {}; Calendar on", session.name, session.email, setup.time_zone).map_err(io)?;
+
+    // 3. What each side holds before the first sync.
+    let erp_user = world.alice().erp_user_id.clone();
+    let at = |day: i64, hour: u32, minute: u32| {
+        (monday + ChronoDuration::days(day))
+            .and_time(NaiveTime::from_hms_opt(hour, minute, 0).unwrap())
+            .and_utc()
+    };
+    let seed = |subject: &str, start: chrono::DateTime<Utc>, minutes: i64, state: &'static str| {
+        let mut s = ActivitySeed::new(subject, start);
+        s.end = Some(start + ChronoDuration::minutes(minutes));
+        s.assigned_to = Some(erp_user.clone());
+        s.state = state;
+        world.erp.seed_activity(s)
+    };
+    let budget = seed("Budget review", at(2, 8, 0), 60, "Planned");
+    let sofia = Zone::parse("Europe/Sofia")?;
+    let sofia_midnight =
+        |day: i64| sofia.to_instant((monday + ChronoDuration::days(day)).and_time(NaiveTime::MIN));
+    seed(
+        "Company offsite (all day)",
+        sofia_midnight(4),
+        24 * 60,
+        "Planned",
+    );
+    let contract = seed("Contract signing", at(3, 12, 0), 30, "Released");
+    let local = |day: i64, hour: u32| {
+        format!(
+            "{}T{hour:02}:00:00.0000000",
+            monday + ChronoDuration::days(day)
+        )
+    };
+    let standup = world.graph.seed_event(&alice, json!({
+        "subject": "Team standup",
+        "start": {"dateTime": local(0, 10), "timeZone": "FLE Standard Time"},
+        "end": {"dateTime": format!("{}T10:15:00.0000000", monday), "timeZone": "FLE Standard Time"},
+        "recurrence": {
+            "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": [weekday(Weekday::Mon), weekday(Weekday::Wed)], "firstDayOfWeek": "monday"},
+            "range": {"type": "numbered", "startDate": monday.to_string(), "numberOfOccurrences": 4}
+        }
+    }));
+    let occurrences: Vec<serde_json::Value> = world
+        .graph
+        .calendar_view(&alice, start, start + ChronoDuration::days(30))
+        .into_iter()
+        .filter(|e| e["seriesMasterId"] == json!(standup))
+        .collect();
+    if let Some(second) = occurrences.get(1) {
+        world.graph.user_update(&alice, second["id"].as_str().unwrap_or_default(), json!({
+            "subject": "Team standup (moved to 11:00)",
+            "start": {"dateTime": local(2, 11), "timeZone": "FLE Standard Time"},
+            "end": {"dateTime": format!("{}T11:15:00.0000000", monday + ChronoDuration::days(2)), "timeZone": "FLE Standard Time"},
+        }));
+    }
+    let call = world.graph.seed_event(&alice, json!({
+        "subject": "Customer call",
+        "start": {"dateTime": local(1, 15), "timeZone": "FLE Standard Time"},
+        "end": {"dateTime": local(1, 16), "timeZone": "FLE Standard Time"},
+        "body": {"contentType": "html", "content": "<p>Join on <a href='https://teams.example/l/meetup'>Teams</a></p>"},
+        "isOnlineMeeting": true,
+        "location": {"displayName": "Microsoft Teams Meeting"},
+        "importance": "high",
+    }));
+    world.graph.seed_event(&alice, json!({
+        "subject": "Conference (all day)",
+        "isAllDay": true,
+        "start": {"dateTime": format!("{}T00:00:00.0000000", monday + ChronoDuration::days(3)), "timeZone": "FLE Standard Time"},
+        "end": {"dateTime": format!("{}T00:00:00.0000000", monday + ChronoDuration::days(4)), "timeZone": "FLE Standard Time"},
+    }));
+    writeln!(
+        out,
+        " 3. ERP.net: Budget review, Company offsite (all day), Contract signing (Released)"
+    )
+    .map_err(io)?;
+    writeln!(out, "    Outlook: Team standup (4 occurrences, one moved), Customer call (Teams link), Conference (all day)").map_err(io)?;
+
+    // 4. First sync.
+    advance(1);
+    let first = app.run_job(&alice, JobKind::Calendar, false).await?;
+    writeln!(out, " 4. First sync: {}", moved(&first)).map_err(io)?;
+
+    // 5. Edits on both sides, and an Outlook edit to the Released activity.
+    advance(30);
+    world
+        .graph
+        .user_update(&alice, &call, json!({"subject": "Customer call: pricing"}));
+    world.erp.edit_activity(&budget, |a| {
+        a.insert("StartTime".into(), json!(at(2, 9, 0).to_rfc3339()));
+        a.insert("EndTime".into(), json!(at(2, 10, 0).to_rfc3339()));
+    });
+    let events = world.graph.events(&alice);
+    if let Some(contract_event) = events.iter().find(|e| e["subject"] == "Contract signing") {
+        world.graph.user_update(
+            &alice,
+            contract_event["id"].as_str().unwrap_or_default(),
+            json!({"subject": "Contract signing (can we move it?)"}),
+        );
+    }
+    let _ = contract;
+    writeln!(out, " 5. Alice renames 'Customer call' in Outlook; ERP.net moves 'Budget review' an hour later; Alice edits the Released 'Contract signing' in Outlook").map_err(io)?;
+
+    // 6. Second sync.
+    advance(15);
+    let second = app.run_job(&alice, JobKind::Calendar, false).await?;
+    writeln!(out, " 6. Second sync: {}", moved(&second)).map_err(io)?;
+
+    // 7. The next sync sees only the echoes of its own writes; after that a quiet sync costs
+    // one read a side.
+    advance(15);
+    app.run_job(&alice, JobKind::Calendar, false).await?;
+    advance(15);
+    world.graph.clear_requests();
+    world.erp.clear_requests();
+    let third = app.run_job(&alice, JobKind::Calendar, false).await?;
+    writeln!(
+        out,
+        " 7. Quiet sync: {} (Graph requests {}, ERP.net requests {}: activities assigned to Alice, and created by her with no assignee, since ERP.net filters have no `or`)",
+        moved(&third),
+        world.graph.requests().len(),
+        world.erp.requests().len()
+    )
+    .map_err(io)?;
+    writeln!(out).map_err(io)?;
+
+    print_home(out, &app.home(&alice).await?).map_err(io)?;
+    writeln!(out).map_err(io)?;
+    writeln!(out, "What moved            to Outlook (new/upd/del)   to ERP.net (new/upd/void)   conflicts   requests").map_err(io)?;
+    for (name, r) in [
+        ("first sync", &first),
+        ("second sync", &second),
+        ("quiet sync", &third),
+    ] {
+        writeln!(
+            out,
+            "  {name:<20} {:>3} / {:>3} / {:>3}            {:>3} / {:>3} / {:>3}             {:>3}        {:>4}",
+            r.to_outlook.created, r.to_outlook.updated, r.to_outlook.removed,
+            r.to_erp.created, r.to_erp.updated, r.to_erp.removed,
+            r.conflicts, r.requests
+        )
+        .map_err(io)?;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+fn weekday(day: Weekday) -> &'static str {
+    match day {
+        Weekday::Mon => "monday",
+        Weekday::Tue => "tuesday",
+        Weekday::Wed => "wednesday",
+        Weekday::Thu => "thursday",
+        Weekday::Fri => "friday",
+        Weekday::Sat => "saturday",
+        Weekday::Sun => "sunday",
+    }
+}
+
+fn tick(ok: bool) -> &'static str {
+    if ok { "ok" } else { "FAILED" }
+}
+
+fn moved(r: &RunReport) -> String {
+    format!(
+        "to Outlook {} created, {} updated, {} deleted; to ERP.net {} created, {} updated, {} voided; {} conflict(s); {} requests",
+        r.to_outlook.created,
+        r.to_outlook.updated,
+        r.to_outlook.removed,
+        r.to_erp.created,
+        r.to_erp.updated,
+        r.to_erp.removed,
+        r.conflicts,
+        r.requests
+    )
+}
+
+/// Prints Home as the panel shows it.
+pub fn print_home(out: &mut dyn std::io::Write, home: &HomeView) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "Home: {} <{}>   State: {}",
+        home.name, home.email, home.state
+    )?;
+    if let Some(fix) = &home.fix {
+        writeln!(out, "  Fix: {fix}")?;
+    }
+    for job in &home.jobs {
+        let t = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+        writeln!(
+            out,
+            "  {} [{}]  Latest sync (UTC) {}  Remote checkpoint (UTC) {}  Local checkpoint (UTC) {}",
+            job.title,
+            job.state,
+            t(&job.latest_sync),
+            t(&job.remote_checkpoint),
+            t(&job.local_checkpoint)
+        )?;
+    }
+    for line in home
+        .log
+        .iter()
+        .rev()
+        .take(12)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+    {
+        writeln!(out, "  {line}")?;
+    }
+    Ok(())
+}
+
+/// Opens an address like a browser would and returns the query of the redirect it answers with.
+async fn follow(url: &str) -> Result<Vec<(String, String)>, PublicError> {
+    let response = ReqwestHttp::new()
+        .send(HttpRequest::new(Method::Get, url))
+        .await?;
+    let location = response
+        .header("location")
+        .and_then(|l| url::Url::parse(l).ok())
+        .ok_or_else(|| {
+            PublicError::new(ErrorCode::MalformedResponse, "no redirect from Entra ID")
+        })?;
+    Ok(location
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect())
+}
+
+/// The demo seals with a fixed key: its store is a throwaway file.
+fn demo_sealing_key() -> [u8; 32] {
+    *b"mssync-demo-key-not-for-real-use"
+}
