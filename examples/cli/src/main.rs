@@ -190,31 +190,21 @@ fn run(cli: &Cli) -> Result<(), PublicError> {
         }
         Command::Config => show_config(&load_config(cli)?),
         Command::StoreInfo { prefix } => store_info(&load_config(cli)?, prefix),
-        Command::Service(_) => Err(not_in_this_build(
-            "`mssync service`",
-            "the Service part of the application layer (tenant connection, consent, permissions, \
-             domain grants)",
-        )),
-        Command::Signin { .. } => Err(not_in_this_build(
-            "`mssync signin`",
-            "the Entra ID sign-in flow",
-        )),
-        Command::Setup(_) => Err(not_in_this_build(
-            "`mssync setup`",
-            "the Setup part of the application layer",
-        )),
-        Command::Sync { .. } => Err(not_in_this_build(
-            "`mssync sync`",
-            "the sync engine and its calendar job",
-        )),
-        Command::Watch => Err(not_in_this_build(
-            "`mssync watch`",
-            "the sync engine and its calendar job",
-        )),
-        Command::Home { .. } => Err(not_in_this_build(
-            "`mssync home`",
-            "the Home part of the application layer",
-        )),
+        Command::Service(_)
+        | Command::Signin { .. }
+        | Command::Setup(_)
+        | Command::Sync { .. }
+        | Command::Watch
+        | Command::Home { .. } => {
+            let config = load_config(cli)?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| {
+                    PublicError::new(ErrorCode::Internal, format!("no async runtime: {e}"))
+                })?;
+            runtime.block_on(console_command(&cli.command, config))
+        }
         Command::Demo => {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -229,6 +219,100 @@ fn run(cli: &Cli) -> Result<(), PublicError> {
             "`mssync bench`",
             "the sync engine and the simulators",
         )),
+    }
+}
+
+async fn console_command(command: &Command, config: Config) -> Result<(), PublicError> {
+    use mssync_cli::commands::{Console, bind_receiver, print_json};
+    use mssync_core::app::{Actor, JobKind};
+    // Sign-in binds its loopback receiver first: its address is the redirect URI.
+    let (receiver, redirect_uri) = match command {
+        Command::Signin { .. } => {
+            let receiver = bind_receiver(&config).await?;
+            let uri = receiver.redirect_uri().to_owned();
+            (Some(receiver), uri)
+        }
+        _ => (
+            None,
+            format!("http://127.0.0.1:{}{SIGNIN_PATH}", config.redirect_port),
+        ),
+    };
+    let console = Console::open(config, redirect_uri)?;
+    let app = &console.app;
+    let host = Actor::Host;
+    match command {
+        Command::Service(ServiceCommand::Show) => print_json(&app.service(&host).await?),
+        Command::Service(ServiceCommand::Set(s)) => {
+            let mode = s.mode.map(|m| match m {
+                ModeArg::Application => mssync_core::app::OperationMode::Application,
+                ModeArg::Delegated => mssync_core::app::OperationMode::Delegated,
+            });
+            console
+                .service_set(s.tenant_id.clone(), s.client_id.clone(), mode)
+                .await
+        }
+        Command::Service(ServiceCommand::ConsentUrl) => {
+            println!("{}", app.consent_url(&host).await?);
+            Ok(())
+        }
+        Command::Service(ServiceCommand::Connect) => {
+            let mailbox = console.current_user().await?;
+            print_json(&app.connect(&host, &mailbox).await?)
+        }
+        Command::Service(ServiceCommand::GivePermissions) => {
+            print_json(&app.give_permissions(&host).await?)
+        }
+        Command::Service(ServiceCommand::GrantDomain { domain }) => {
+            print_json(&app.grant_domain(&host, domain).await?)
+        }
+        Command::Service(ServiceCommand::RevokeDomain { domain }) => {
+            print_json(&app.revoke_domain(&host, domain).await?)
+        }
+        Command::Signin { no_browser } => {
+            let receiver = receiver.expect("bound above");
+            console.sign_in(receiver, !no_browser).await
+        }
+        Command::Setup(SetupCommand::Show) => {
+            let user = console.current_user().await?;
+            print_json(&serde_json::json!({
+                "setup": app.setup(&user).await?,
+                "options": app.setup_options(&user).await?,
+            }))
+        }
+        Command::Setup(SetupCommand::Set(s)) => {
+            console
+                .setup_set(s.company.clone(), s.location.clone(), s.time_zone.clone())
+                .await
+        }
+        Command::Setup(SetupCommand::Job { name, state }) => {
+            let user = console.current_user().await?;
+            let job = JobKind::parse(name)?;
+            print_json(
+                &app.set_job_enabled(&user, job, matches!(state, OnOff::On))
+                    .await?,
+            )
+        }
+        Command::Setup(SetupCommand::FullRefresh { job }) => {
+            let user = console.current_user().await?;
+            print_json(
+                &app.request_full_refresh(&user, JobKind::parse(job)?)
+                    .await?,
+            )
+        }
+        Command::Setup(SetupCommand::Policy { policy }) => {
+            use mssync_core::engine::ConflictPolicy;
+            console
+                .setup_policy(match policy {
+                    PolicyArg::Newest => ConflictPolicy::Newest,
+                    PolicyArg::ErpWins => ConflictPolicy::ErpWins,
+                    PolicyArg::OutlookWins => ConflictPolicy::OutlookWins,
+                })
+                .await
+        }
+        Command::Sync { user, dry_run } => console.sync(user.is_some(), *dry_run).await,
+        Command::Watch => console.watch().await,
+        Command::Home { json } => console.home(*json).await,
+        _ => unreachable!("only console commands come here"),
     }
 }
 

@@ -1,0 +1,317 @@
+//! The commands that act on a configured MsSync: the application layer over SQLite and reqwest.
+//!
+//! The command line is one operator's console: Service runs as the host itself, and the user of
+//! Setup, Home and Sync is the one who signed in last with `mssync signin` (kept in the store).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mssync_core::app::{
+    Actor, App, AppConfig, CredentialInput, ErpAccess, HomeView, JobKind, OperationMode,
+    ServiceChange, SetupChange,
+};
+use mssync_core::engine::ConflictPolicy;
+use mssync_core::host::{Clock, Expect, Host, Store, WriteBatch};
+use mssync_core::{ErrorCode, PublicError};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+
+use crate::SqliteStore;
+use crate::config::{self, Config, Credentials, EntraCredential, ErpCredential};
+use crate::http::{ReqwestHttp, tokio_clock};
+use crate::redirect::{RedirectParams, RedirectReceiver, SIGNIN_PATH};
+
+/// Where the command line remembers who signed in last.
+const SESSION_KEY: &str = "cli/session";
+
+/// The application built from the configuration and its credentials.
+pub struct Console {
+    pub app: App,
+    store: Arc<SqliteStore>,
+    clock: Arc<dyn Clock>,
+    config: Config,
+    credentials: Credentials,
+}
+
+fn store_error(e: impl std::fmt::Display) -> PublicError {
+    PublicError::new(
+        ErrorCode::StoreFailure,
+        format!("the SQLite store failed: {e}"),
+    )
+}
+
+impl Console {
+    /// Opens the store and builds the application. `redirect_uri` is where sign-ins come back.
+    pub fn open(config: Config, redirect_uri: String) -> Result<Self, PublicError> {
+        let credentials = Credentials::load(&config)?;
+        let store = Arc::new(SqliteStore::open(&config.store_path).map_err(store_error)?);
+        let clock = tokio_clock();
+        let erp_access = match (&config.erp.auth, &credentials.erp) {
+            (
+                config::ErpAuth::TrustedApp { client_id, .. },
+                ErpCredential::ClientSecret(secret),
+            ) => {
+                let token = config.erp.token_endpoint.as_str();
+                ErpAccess::TrustedApp {
+                    identity_base: token
+                        .trim_end_matches('/')
+                        .trim_end_matches("/connect/token")
+                        .to_owned(),
+                    client_id: client_id.clone(),
+                    client_secret: secret.expose_secret().to_owned(),
+                }
+            }
+            (_, ErpCredential::PersonalAccessToken(token)) => ErpAccess::PersonalAccessToken {
+                token: token.expose_secret().to_owned(),
+            },
+            _ => ErpAccess::Host,
+        };
+        let host = Host {
+            http: Arc::new(ReqwestHttp::new()),
+            store: store.clone(),
+            clock: clock.clone(),
+        };
+        let app = App::with_config(
+            host,
+            AppConfig {
+                authority: config
+                    .entra
+                    .authority
+                    .as_str()
+                    .trim_end_matches('/')
+                    .to_owned(),
+                graph_base_url: config
+                    .graph
+                    .base_url
+                    .as_str()
+                    .trim_end_matches('/')
+                    .to_owned(),
+                erp_base_url: config.erp.domain_api_url.to_string(),
+                erp_access,
+                redirect_uri,
+                runner_id: format!("mssync-cli-{}", std::process::id()),
+            },
+            *credentials.sealing_key.expose(),
+        );
+        Ok(Self {
+            app,
+            store,
+            clock,
+            config,
+            credentials,
+        })
+    }
+
+    /// The user who signed in last on this console.
+    pub async fn current_user(&self) -> Result<String, PublicError> {
+        match self.store.get(SESSION_KEY).await? {
+            Some(v) => Ok(String::from_utf8_lossy(&v.value).into_owned()),
+            None => Err(PublicError::new(
+                ErrorCode::NotFound,
+                "nobody has signed in on this console; run `mssync signin` first",
+            )),
+        }
+    }
+
+    /// Writes the configuration's connection (and its credential) into Service.
+    pub async fn service_set(
+        &self,
+        tenant_id: Option<String>,
+        client_id: Option<String>,
+        mode: Option<OperationMode>,
+    ) -> Result<(), PublicError> {
+        let credential = match &self.credentials.entra {
+            Some(EntraCredential::Secret(s)) => Some(CredentialInput::Secret {
+                secret: s.expose_secret().to_owned(),
+            }),
+            Some(EntraCredential::CertificatePem(pem)) => Some(CredentialInput::Certificate {
+                private_key_pem: pem.expose_secret().to_owned(),
+                certificate_pem: pem.expose_secret().to_owned(),
+            }),
+            None => None,
+        };
+        let mode = mode.or(Some(match self.config.mode {
+            config::OperationMode::Application => OperationMode::Application,
+            config::OperationMode::Delegated => OperationMode::Delegated,
+        }));
+        let view = self
+            .app
+            .set_service(
+                &Actor::Host,
+                ServiceChange {
+                    tenant_id: tenant_id.or(Some(self.config.entra.tenant_id.clone())),
+                    client_id: client_id.or(Some(self.config.entra.client_id.clone())),
+                    mode,
+                    credential,
+                },
+            )
+            .await?;
+        print_json(&view)
+    }
+
+    /// Sign-in through the browser with a loopback redirect (RFC 8252).
+    pub async fn sign_in(
+        &self,
+        receiver: RedirectReceiver,
+        open_browser: bool,
+    ) -> Result<(), PublicError> {
+        let start = self.app.begin_sign_in(None).await?;
+        // One line on standard output, for the person or a script to open.
+        println!("{}", start.authorize_url);
+        if open_browser {
+            let _ = std::process::Command::new("xdg-open")
+                .arg(&start.authorize_url)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn();
+        }
+        let session = match receiver.wait(Duration::from_secs(300)).await? {
+            RedirectParams::Code { code, state } => {
+                self.app
+                    .complete_sign_in(&state, code.expose_secret())
+                    .await?
+            }
+            RedirectParams::Error {
+                error,
+                description,
+                state,
+            } => {
+                return Err(self
+                    .app
+                    .fail_sign_in(
+                        state.as_deref().unwrap_or_default(),
+                        &error,
+                        description.as_deref().unwrap_or_default(),
+                    )
+                    .await);
+            }
+        };
+        self.store
+            .commit(WriteBatch::new().put(
+                SESSION_KEY,
+                session.user_id.clone().into_bytes(),
+                Expect::Any,
+            ))
+            .await?;
+        eprintln!("Signed in as {} <{}>.", session.name, session.email);
+        Ok(())
+    }
+
+    pub async fn setup_set(
+        &self,
+        company: Option<String>,
+        location: Option<String>,
+        time_zone: Option<String>,
+    ) -> Result<(), PublicError> {
+        let user = self.current_user().await?;
+        match (company, location) {
+            (Some(c), Some(l)) => {
+                self.app.set_company(&user, &c, &l).await?;
+            }
+            (None, None) => {}
+            _ => {
+                return Err(PublicError::new(
+                    ErrorCode::InvalidArgument,
+                    "give --company and --location together",
+                ));
+            }
+        }
+        if time_zone.is_some() {
+            self.app
+                .change_setup(
+                    &user,
+                    SetupChange {
+                        time_zone,
+                        policy: None,
+                    },
+                )
+                .await?;
+        }
+        print_json(&self.app.setup(&user).await?)
+    }
+
+    pub async fn setup_policy(&self, policy: ConflictPolicy) -> Result<(), PublicError> {
+        let user = self.current_user().await?;
+        let view = self
+            .app
+            .change_setup(
+                &user,
+                SetupChange {
+                    time_zone: None,
+                    policy: Some(policy),
+                },
+            )
+            .await?;
+        print_json(&view)
+    }
+
+    /// Runs the due jobs once (or the signed-in user's Calendar with `only_me`).
+    pub async fn sync(&self, only_me: bool, dry_run: bool) -> Result<(), PublicError> {
+        let runs: Vec<(String, JobKind)> = if only_me {
+            vec![(self.current_user().await?, JobKind::Calendar)]
+        } else {
+            self.app
+                .due_jobs(self.clock.now())
+                .await?
+                .into_iter()
+                .map(|d| (d.user_id, d.job))
+                .collect()
+        };
+        if runs.is_empty() {
+            eprintln!("No job is due.");
+        }
+        let mut failed = None;
+        for (user, job) in runs {
+            match self.app.run_job(&user, job, dry_run).await {
+                Ok(report) => print_json(&report)?,
+                Err(e) => {
+                    eprintln!("error {}: {}", e.code.number(), e.reason);
+                    failed = Some(e);
+                }
+            }
+        }
+        failed.map_or(Ok(()), Err)
+    }
+
+    /// Runs due jobs on their schedule until Ctrl-C, finishing the run under way first.
+    pub async fn watch(&self) -> Result<(), PublicError> {
+        eprintln!("Watching for due jobs; Ctrl-C stops after the current run.");
+        loop {
+            if let Err(e) = self.sync(false, false).await {
+                eprintln!("(continuing) error {}: {}", e.code.number(), e.reason);
+            }
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {
+                    eprintln!("Stopped.");
+                    return Ok(());
+                }
+                _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+            }
+        }
+    }
+
+    pub async fn home(&self, json: bool) -> Result<(), PublicError> {
+        let user = self.current_user().await?;
+        let home: HomeView = self.app.home(&user).await?;
+        if json {
+            return print_json(&home);
+        }
+        let mut out = std::io::stdout();
+        crate::demo::print_home(&mut out, &home)
+            .map_err(|e| PublicError::new(ErrorCode::Internal, format!("cannot print: {e}")))
+    }
+}
+
+/// Prints a view as indented JSON on standard output.
+pub fn print_json(value: &impl Serialize) -> Result<(), PublicError> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|_| PublicError::new(ErrorCode::Internal, "a view did not serialize"))?;
+    println!("{text}");
+    Ok(())
+}
+
+/// The loopback receiver for `signin`, bound before the application is built so the redirect
+/// URI it announces is the one the application sends.
+pub async fn bind_receiver(config: &Config) -> Result<RedirectReceiver, PublicError> {
+    Ok(RedirectReceiver::bind(config.redirect_port, SIGNIN_PATH).await?)
+}
