@@ -13,6 +13,16 @@
  *   Invalid UTF-8 is `MSS_STATUS_INVALID_ARGUMENT`. Settings and results travel as UTF-8 JSON.
  * - No `bool` crosses this ABI: flags are `uint8_t` (0 or 1).
  *
+ * \section application Application layer
+ * - `mss_engine_new` with the application settings (endpoints, `erp_access`, `redirect_uri`,
+ *   `sealing_key`) gives the full product; with `{}` only Setup, Home and time zones work and the
+ *   rest answers `MSS_STATUS_NOT_CONFIGURED`.
+ * - One function per user action, `mss_<object>_<verb>`, JSON in and out: Service
+ *   (`mss_service_*`, with `actor_json` `{"kind":"host"}` or `{"kind":"user","user_id":"..."}`),
+ *   sign-in (`mss_signin_*`, `mss_session_check`), Setup (`mss_setup_*`), `mss_home_get`,
+ *   `mss_jobs_due`, `mss_job_run`, and the pull queue `mss_events_poll`. User ids come from the
+ *   session `mss_signin_complete` returns; a user who never signed in is `MSS_STATUS_NOT_FOUND`.
+ *
  * \section ownership Ownership
  * - What the library returns it owns, and each kind has exactly one free function, which
  *   accepts NULL: `MssEngine` -> `mss_engine_free`, `MssError` -> `mss_error_free`,
