@@ -813,6 +813,45 @@ static void app_functions_refuse_bad_input(void) {
     host_free(host);
 }
 
+/* A run that cannot start (no company chosen) is an error on Home, a run event with its code, and
+ * one notification, delivered once. */
+static void failed_run_is_an_event_and_a_notification(void) {
+    Host *host = host_new();
+    host->complete_inline = 1;
+    MssEngine *engine = app_engine_new(host);
+    char *email = sim("alice_email");
+    connect_tenant(engine);
+    char *user = sign_in(engine, email);
+    CHECK(user != NULL);
+    if (user) {
+        MssBuffer out = {0};
+        MssError *error = NULL;
+        CHECK_STATUS(mss_setup_set_job(engine, SPAN(user), SPAN("calendar"), 1, &out, NULL), 0);
+        mss_buffer_free(&out);
+        CHECK_STATUS(mss_job_run(engine, SPAN(user), SPAN("calendar"), 0, &out, &error),
+                     MSS_STATUS_NO_ENTERPRISE_COMPANY);
+        CHECK(error && error->is_panic == 0 && out.ptr == NULL);
+        mss_error_free(error);
+        CHECK_STATUS(mss_home_get(engine, SPAN(user), &out, NULL), 0);
+        char *home = buffer_text(&out);
+        CHECK(strstr(home, "\"state\":\"Error") != NULL);
+        free(home);
+        CHECK_STATUS(mss_events_poll(engine, 1000, &out, NULL), 0);
+        char *events = buffer_text(&out);
+        CHECK(strstr(events, "\"kind\":\"run\"") != NULL);
+        CHECK(strstr(events, "\"report\":null,\"code\":603") != NULL);
+        CHECK(strstr(events, "\"kind\":\"notification\"") != NULL);
+        CHECK(strstr(events, "MS Sync experienced an error") != NULL);
+        free(events);
+        CHECK_STATUS(mss_events_poll(engine, 1000, &out, NULL), 0);
+        events = buffer_text(&out);
+        CHECK(strcmp(events, "[]") == 0);
+        free(events);
+    }
+    free(user); free(email);
+    host_free(host);
+}
+
 int main(void) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     run("abi_version_matches_header", abi_version_matches_header);
@@ -834,6 +873,7 @@ int main(void) {
     run("bad_test_request_json_is_refused", bad_test_request_json_is_refused);
     run("app_functions_refuse_bad_input", app_functions_refuse_bad_input);
     run("whole_flow_syncs_both_ways", whole_flow_syncs_both_ways);
+    run("failed_run_is_an_event_and_a_notification", failed_run_is_an_event_and_a_notification);
     curl_global_cleanup();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
