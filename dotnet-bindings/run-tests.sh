@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds libmssync with the test hooks, compiles MsSync.Native and its console tests with Mono's mcs,
-# serves a file on loopback for the HTTP tests, and runs them with mono. Last line of output:
+# serves a file on loopback for the HTTP tests, starts the simulators (mssync-sims) for the whole
+# flow, and runs them with mono. Last line of output:
 # "N passed, N failed". Usage: dotnet-bindings/run-tests.sh (needs mono-mcs, mono-runtime and
 # libmono-system-net-http4.0-cil).
 set -euo pipefail
@@ -9,7 +10,8 @@ root=$(cd "$here/.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
 work=$(mktemp -d)
 server=""
-cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"; }
+. "$root/tests/sim/sims.sh"
+cleanup() { stop_sims; [ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
 (cd "$root" && cargo build -p mssync-ffi --features test-hooks --locked -q)
@@ -26,6 +28,8 @@ for _ in $(seq 50); do
   python3 -c "import socket; socket.create_connection(('127.0.0.1',$port),1)" 2>/dev/null && break
   sleep 0.1
 done
+
+start_sims "$root" "$work"
 
 export MSS_TEST_BASE_URL="http://127.0.0.1:$port"
 export RUST_BACKTRACE=0

@@ -78,8 +78,9 @@ step "C host tests of libmssync (ASan, LSan, UBSan)"
 ffi/tests/c/run.sh 2>&1 | tee "$log_dir/c.log"
 count "C" "$log_dir/c.log"
 
-step "C host example builds and runs"
-make -s -C examples/c-host PROFILE=debug run >/dev/null
+step "C host example builds and runs (time zones, then a sync against the simulators)"
+make -s -C examples/c-host PROFILE=debug run >/dev/null 2>&1
+make -s -C examples/c-host PROFILE=debug sync >/dev/null
 
 step ".NET bindings tests (Mono)"
 dotnet-bindings/run-tests.sh 2>&1 | tee "$log_dir/dotnet.log"

@@ -10,7 +10,7 @@ namespace MsSync.Native.Tests
     /// <summary>
     /// Console test runner (xunit does not run under Mono here): each test throws on failure. Last line
     /// of output: "N passed, N failed". Needs MSS_TEST_BASE_URL pointing at a loopback server that
-    /// serves /hello.txt.
+    /// serves /hello.txt, and MSS_SIMS_JSON from the mssync-sims binary for the whole flow.
     /// </summary>
     public static class Program
     {
@@ -34,6 +34,8 @@ namespace MsSync.Native.Tests
                 Test("http_completed_from_other_threads", HttpCompletedFromOtherThreads),
                 Test("http_exception_is_the_inner_exception", HttpExceptionIsTheInnerException),
                 Test("calls_from_several_threads_at_once", CallsFromSeveralThreadsAtOnce),
+                Test("app_calls_refuse_bad_input", AppFlowTests.AppCallsRefuseBadInput),
+                Test("whole_flow_syncs_both_ways", AppFlowTests.WholeFlowSyncsBothWays),
             };
             int passed = 0, failed = 0;
             foreach (var test in tests)

@@ -8,7 +8,7 @@ namespace MsSync.Native
     /// One MsSync engine over a host's HTTP and store. Thread-safe: several threads may call it at
     /// once; each call blocks its thread until done. Dispose it once every call has returned.
     /// </summary>
-    public sealed class MsSyncEngine : IDisposable
+    public sealed partial class MsSyncEngine : IDisposable
     {
         /// <summary>The ABI version these bindings were written for.</summary>
         public const uint ExpectedAbiVersion = 1;

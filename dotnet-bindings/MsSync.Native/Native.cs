@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace MsSync.Native
 {
     /// <summary>The C ABI of libmssync, as declared in ffi/include/mssync.h. No bool crosses it.</summary>
-    internal static class Native
+    internal static partial class Native
     {
         internal const string Library = "mssync";
 

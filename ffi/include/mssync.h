@@ -13,6 +13,16 @@
  *   Invalid UTF-8 is `MSS_STATUS_INVALID_ARGUMENT`. Settings and results travel as UTF-8 JSON.
  * - No `bool` crosses this ABI: flags are `uint8_t` (0 or 1).
  *
+ * \section application Application layer
+ * - `mss_engine_new` with the application settings (endpoints, `erp_access`, `redirect_uri`,
+ *   `sealing_key`) gives the full product; with `{}` only Setup, Home and time zones work and the
+ *   rest answers `MSS_STATUS_NOT_CONFIGURED`.
+ * - One function per user action, `mss_<object>_<verb>`, JSON in and out: Service
+ *   (`mss_service_*`, with `actor_json` `{"kind":"host"}` or `{"kind":"user","user_id":"..."}`),
+ *   sign-in (`mss_signin_*`, `mss_session_check`), Setup (`mss_setup_*`), `mss_home_get`,
+ *   `mss_jobs_due`, `mss_job_run`, and the pull queue `mss_events_poll`. User ids come from the
+ *   session `mss_signin_complete` returns; a user who never signed in is `MSS_STATUS_NOT_FOUND`.
+ *
  * \section ownership Ownership
  * - What the library returns it owns, and each kind has exactly one free function, which
  *   accepts NULL: `MssEngine` -> `mss_engine_free`, `MssError` -> `mss_error_free`,
@@ -446,6 +456,318 @@ int32_t mss_http_fail(const struct MssEngine *engine,
  * `out` is NULL or a writable `MssBuffer`; free the result with `mss_buffer_free`.
  */
 int32_t mss_time_zones(struct MssBuffer *out, struct MssError **out_error);
+
+/**
+ * Takes up to `max` events (oldest first) and writes them as a JSON array; an empty array when
+ * there are none. Events: `{"kind": "log", "user_id", "at", "level", "text", "line"}`,
+ * `{"kind": "run", "user_id", "job", "report": {...} | null, "code": null | n, "message"}`,
+ * `{"kind": "notification", "at", "user_id", "title", "text"}`. Notifications are taken from
+ * the store, so each is delivered once across every engine sharing it.
+ *
+ * # Safety
+ * `engine` is NULL or live; `out` is NULL or writable.
+ */
+int32_t mss_events_poll(const struct MssEngine *engine,
+                        uint32_t max,
+                        struct MssBuffer *out,
+                        struct MssError **out_error);
+
+/**
+ * Home for a signed-in user: `{"name", "email", "state" ("Operational", "Error: ...",
+ * "Throttled until ...", "Disabled"), "fix", "jobs": [{"job", "title", "enabled", "state",
+ * "latest_sync", "remote_checkpoint", "local_checkpoint", "next_run", "last_run": {...}}],
+ * "log": ["[2024-02-16 07:35Z INF] ...", ...]}` (log newest last).
+ *
+ * # Safety
+ * `engine` is NULL or live; `user_id` is NULL (length 0) or readable; `out` is NULL or writable.
+ */
+int32_t mss_home_get(const struct MssEngine *engine,
+                     const uint8_t *user_id,
+                     size_t user_id_len,
+                     struct MssBuffer *out,
+                     struct MssError **out_error);
+
+/**
+ * Jobs due now (by the engine's clock), earliest first, as JSON:
+ * `[{"user_id", "job", "due_since"}]`. The host runs each with `mss_job_run`.
+ *
+ * # Safety
+ * `engine` is NULL or live; `out` is NULL or writable.
+ */
+int32_t mss_jobs_due(const struct MssEngine *engine, struct MssBuffer *out, struct MssError **out_error);
+
+/**
+ * Runs a job (`"calendar"`) for a user against Graph and ERP.net and records the outcome on
+ * Home. Writes the run report: `{"started", "finished", "dry_run", "full_read",
+ * "pulled_from_erp", "pulled_from_outlook", "to_outlook": {"created", "updated", "deleted"},
+ * "to_erp": {...}, "conflicts", "failed", "skipped", "requests", "checkpoints_advanced",
+ * "next_run"}`. `dry_run` 1 decides without writing. The run's log lines and its report (or
+ * failure) are also queued for `mss_events_poll`.
+ *
+ * # Safety
+ * `engine` is NULL or live; spans are NULL (length 0) or readable; `out` is NULL or writable.
+ */
+int32_t mss_job_run(const struct MssEngine *engine,
+                    const uint8_t *user_id,
+                    size_t user_id_len,
+                    const uint8_t *job_id,
+                    size_t job_id_len,
+                    uint8_t dry_run,
+                    struct MssBuffer *out,
+                    struct MssError **out_error);
+
+/**
+ * Service as it is now (administrators only), as JSON: `{"tenant_id", "client_id", "mode",
+ * "credential" (its kind only, never the secret), "domains", "meeting_document_type",
+ * "connected_at"}`.
+ *
+ * # Safety
+ * `engine` is NULL or live; spans are NULL (length 0) or readable; `out` is NULL or writable.
+ */
+int32_t mss_service_get(const struct MssEngine *engine,
+                        const uint8_t *actor_json,
+                        size_t actor_json_len,
+                        struct MssBuffer *out,
+                        struct MssError **out_error);
+
+/**
+ * Changes Service; fields left out stay as they are: `{"tenant_id", "client_id", "mode":
+ * "application"|"delegated", "credential": {"kind": "secret", "secret": "..."} or
+ * {"kind": "certificate", "private_key_pem", "certificate_pem"}}`. The credential is sealed
+ * before it reaches the store. Writes the new Service view (as `mss_service_get`) to `out`.
+ *
+ * # Safety
+ * As `mss_service_get`.
+ */
+int32_t mss_service_set(const struct MssEngine *engine,
+                        const uint8_t *actor_json,
+                        size_t actor_json_len,
+                        const uint8_t *change_json,
+                        size_t change_json_len,
+                        struct MssBuffer *out,
+                        struct MssError **out_error);
+
+/**
+ * The URL an administrator opens to consent to MsSync's permissions, as `{"url": "..."}`.
+ *
+ * # Safety
+ * As `mss_service_get`.
+ */
+int32_t mss_service_consent_url(const struct MssEngine *engine,
+                                const uint8_t *actor_json,
+                                size_t actor_json_len,
+                                struct MssBuffer *out,
+                                struct MssError **out_error);
+
+/**
+ * "Connect to Microsoft Entra ID": gets an application token and reads the calendar of
+ * `probe_mailbox` (a user's object id or e-mail) with it. Writes `{"token": bool, "graph": bool,
+ * "missing": ["what to fix", ...]}`.
+ *
+ * # Safety
+ * As `mss_service_get`.
+ */
+int32_t mss_service_connect(const struct MssEngine *engine,
+                            const uint8_t *actor_json,
+                            size_t actor_json_len,
+                            const uint8_t *probe_mailbox,
+                            size_t probe_mailbox_len,
+                            struct MssBuffer *out,
+                            struct MssError **out_error);
+
+/**
+ * "Give permissions": checks the ERP.net prerequisites and creates the `Meeting` document type
+ * when it may. Writes `{"meeting_document_type": "existed"|"created"|"missing",
+ * "can_read_activities": bool, "missing": [...]}`.
+ *
+ * # Safety
+ * As `mss_service_get`.
+ */
+int32_t mss_service_give_permissions(const struct MssEngine *engine,
+                                     const uint8_t *actor_json,
+                                     size_t actor_json_len,
+                                     struct MssBuffer *out,
+                                     struct MssError **out_error);
+
+/**
+ * Lets users of an e-mail domain (e.g. `contoso.com`) sign in. Writes the Service view.
+ *
+ * # Safety
+ * As `mss_service_get`.
+ */
+int32_t mss_service_grant_domain(const struct MssEngine *engine,
+                                 const uint8_t *actor_json,
+                                 size_t actor_json_len,
+                                 const uint8_t *domain,
+                                 size_t domain_len,
+                                 struct MssBuffer *out,
+                                 struct MssError **out_error);
+
+/**
+ * Stops users of an e-mail domain from signing in. Writes the Service view.
+ *
+ * # Safety
+ * As `mss_service_get`.
+ */
+int32_t mss_service_revoke_domain(const struct MssEngine *engine,
+                                  const uint8_t *actor_json,
+                                  size_t actor_json_len,
+                                  const uint8_t *domain,
+                                  size_t domain_len,
+                                  struct MssBuffer *out,
+                                  struct MssError **out_error);
+
+/**
+ * Setup as it is for a signed-in user (`user_id` from the session).
+ *
+ * # Safety
+ * `engine` is NULL or live; spans are NULL (length 0) or readable; `out` is NULL or writable.
+ */
+int32_t mss_setup_get(const struct MssEngine *engine,
+                      const uint8_t *user_id,
+                      size_t user_id_len,
+                      struct MssBuffer *out,
+                      struct MssError **out_error);
+
+/**
+ * The choices Setup offers the user (read from ERP.net): `{"companies": [{"id", "name",
+ * "locations": [{"id", "name"}]}], "time_zones": [{"id", "display_name", "iana"}],
+ * "policies": [...]}`.
+ *
+ * # Safety
+ * As `mss_setup_get`.
+ */
+int32_t mss_setup_options(const struct MssEngine *engine,
+                          const uint8_t *user_id,
+                          size_t user_id_len,
+                          struct MssBuffer *out,
+                          struct MssError **out_error);
+
+/**
+ * Sets the user's enterprise company and location (ids from `mss_setup_options`); a choice
+ * ERP.net does not offer is `COMPANY_NOT_ALLOWED` or `LOCATION_NOT_ALLOWED`.
+ *
+ * # Safety
+ * As `mss_setup_get`.
+ */
+int32_t mss_setup_set_company(const struct MssEngine *engine,
+                              const uint8_t *user_id,
+                              size_t user_id_len,
+                              const uint8_t *company_id,
+                              size_t company_id_len,
+                              const uint8_t *location_id,
+                              size_t location_id_len,
+                              struct MssBuffer *out,
+                              struct MssError **out_error);
+
+/**
+ * Changes the time zone or conflict policy; fields left out stay: `{"time_zone": "FLE Standard
+ * Time", "policy": "newest"|"erp_wins"|"outlook_wins"}`. An unknown zone is
+ * `UNKNOWN_TIME_ZONE`.
+ *
+ * # Safety
+ * As `mss_setup_get`.
+ */
+int32_t mss_setup_change(const struct MssEngine *engine,
+                         const uint8_t *user_id,
+                         size_t user_id_len,
+                         const uint8_t *change_json,
+                         size_t change_json_len,
+                         struct MssBuffer *out,
+                         struct MssError **out_error);
+
+/**
+ * Turns a job (`"calendar"`) on (`enabled` 1, due at once) or off (0).
+ *
+ * # Safety
+ * As `mss_setup_get`.
+ */
+int32_t mss_setup_set_job(const struct MssEngine *engine,
+                          const uint8_t *user_id,
+                          size_t user_id_len,
+                          const uint8_t *job_id,
+                          size_t job_id_len,
+                          uint8_t enabled,
+                          struct MssBuffer *out,
+                          struct MssError **out_error);
+
+/**
+ * Asks for a full re-read of the job's window on its next run (due at once).
+ *
+ * # Safety
+ * As `mss_setup_get`.
+ */
+int32_t mss_setup_full_refresh(const struct MssEngine *engine,
+                               const uint8_t *user_id,
+                               size_t user_id_len,
+                               const uint8_t *job_id,
+                               size_t job_id_len,
+                               struct MssBuffer *out,
+                               struct MssError **out_error);
+
+/**
+ * Step one of sign-in: writes `{"authorize_url": "...", "state": "..."}`. Send the browser to
+ * `authorize_url`; Entra ID redirects back to the configured `redirect_uri` with `code` and
+ * `state` (then call `mss_signin_complete`) or `error` and `error_description` (then call
+ * `mss_signin_fail`). `login_hint` may be empty.
+ *
+ * # Safety
+ * `engine` is NULL or live; spans are NULL (length 0) or readable; `out` is NULL or writable.
+ */
+int32_t mss_signin_begin(const struct MssEngine *engine,
+                         const uint8_t *login_hint,
+                         size_t login_hint_len,
+                         struct MssBuffer *out,
+                         struct MssError **out_error);
+
+/**
+ * Step two of sign-in, with the `state` and `code` of the redirect. Links the Microsoft
+ * identity to the ERP.net user with the same e-mail within a granted domain, and writes the
+ * session: `{"user_id", "email", "name", "is_admin", "first_sign_in"}`. A refusal
+ * (`DOMAIN_NOT_GRANTED`, `NO_ERP_USER`, `INACTIVE_ERP_USER`, `SIGN_IN_STATE_UNKNOWN`, ...)
+ * stores nothing.
+ *
+ * # Safety
+ * As `mss_signin_begin`.
+ */
+int32_t mss_signin_complete(const struct MssEngine *engine,
+                            const uint8_t *state,
+                            size_t state_len,
+                            const uint8_t *code,
+                            size_t code_len,
+                            struct MssBuffer *out,
+                            struct MssError **out_error);
+
+/**
+ * Step two when Entra ID redirected back with `error` and `error_description` instead of a
+ * code: drops the pending sign-in and always returns a non-zero status explaining the refusal
+ * (`PERSONAL_ACCOUNT`, `WRONG_TENANT`, `FORBIDDEN`, ...), with the words for the user in
+ * `out_error`.
+ *
+ * # Safety
+ * `engine` is NULL or live; spans are NULL (length 0) or readable.
+ */
+int32_t mss_signin_fail(const struct MssEngine *engine,
+                        const uint8_t *state,
+                        size_t state_len,
+                        const uint8_t *error,
+                        size_t error_len,
+                        const uint8_t *description,
+                        size_t description_len,
+                        struct MssError **out_error);
+
+/**
+ * Checks a session the host authenticated itself: `provider` is its sign-in provider
+ * (`"local"` for ERP.net's own passwords, anything else for a Microsoft identity). Returns 0,
+ * or `LOCAL_CREDENTIALS` when MsSync needs a Microsoft sign-in instead.
+ *
+ * # Safety
+ * `engine` is NULL or live; `provider` is NULL (length 0) or readable.
+ */
+int32_t mss_session_check(const struct MssEngine *engine,
+                          const uint8_t *provider,
+                          size_t provider_len,
+                          struct MssError **out_error);
 
 /**
  * Frees an error returned through `out_error`. Accepts NULL.

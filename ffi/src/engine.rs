@@ -6,32 +6,93 @@ use std::ptr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine as _;
 use mssync_core::ErrorCode;
+use mssync_core::app::{App, AppConfig, ErpAccess};
 use mssync_core::host::{Host, SystemClock};
 use serde::Deserialize;
 
 use crate::buffer::str_arg;
 use crate::host::{HostCallbacks, MssHostVtable};
 use crate::http::CallbackHttp;
+use crate::ops::EventQueue;
 use crate::status::{Failure, MssError, guard, guard_void};
 use crate::store::CallbackStore;
 
 /// One MsSync engine bound to one host. Thread-safe: any number of host threads may call engine
 /// functions at once; each call blocks its thread until done.
 pub struct MssEngine {
-    // Read by the test hooks today and by the application-layer operations (sign-in, Setup, Home,
-    // run_job) when they land; until then a production build has no reader.
+    // Read by the test hooks (the application reaches the host through `app`).
     #[cfg_attr(not(feature = "test-hooks"), allow(dead_code))]
     pub(crate) host: Host,
     pub(crate) http: Arc<CallbackHttp>,
+    pub(crate) app: App,
+    pub(crate) events: EventQueue,
 }
 
-/// Engine settings passed to `mss_engine_new` as a JSON object. None are defined yet; unknown
-/// fields are refused so a misspelt setting is never silently ignored. The application layer
-/// adds its own (instance URLs, seal key) here.
-#[derive(Debug, Default, Deserialize)]
+/// Engine settings passed to `mss_engine_new` as a JSON object; unknown fields are refused so a
+/// misspelt setting is never silently ignored. With no fields the engine has no connection to
+/// the services (Setup, Home and the schedule work; Service, sign-in and runs answer
+/// `NotConfigured`). With the endpoints, `erp_access`, `redirect_uri` and `sealing_key` (base64
+/// of 32 bytes) it is the full application (`mssync_core::app::AppConfig`).
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct EngineConfig {}
+struct EngineConfig {
+    authority: Option<String>,
+    graph_base_url: Option<String>,
+    erp_base_url: Option<String>,
+    erp_access: Option<ErpAccess>,
+    redirect_uri: Option<String>,
+    runner_id: Option<String>,
+    sealing_key: Option<String>,
+}
+
+impl EngineConfig {
+    fn is_empty(&self) -> bool {
+        self.authority.is_none()
+            && self.graph_base_url.is_none()
+            && self.erp_base_url.is_none()
+            && self.erp_access.is_none()
+            && self.redirect_uri.is_none()
+            && self.runner_id.is_none()
+            && self.sealing_key.is_none()
+    }
+
+    /// The application's settings and sealing key, or `None` for an unconnected engine.
+    fn into_app_config(self) -> Result<Option<(AppConfig, [u8; 32])>, Failure> {
+        if self.is_empty() {
+            return Ok(None);
+        }
+        fn required<T>(value: Option<T>, name: &str) -> Result<T, Failure> {
+            value.ok_or_else(|| {
+                Failure::new(
+                    ErrorCode::InvalidJson,
+                    format!("the engine config lacks `{name}`"),
+                )
+            })
+        }
+        let key = required(self.sealing_key, "sealing_key")?;
+        let key: [u8; 32] = base64::engine::general_purpose::STANDARD
+            .decode(key.trim())
+            .ok()
+            .and_then(|bytes| bytes.try_into().ok())
+            .ok_or_else(|| {
+                Failure::new(
+                    ErrorCode::InvalidJson,
+                    "`sealing_key` must be the base64 of exactly 32 bytes",
+                )
+            })?;
+        let config = AppConfig {
+            authority: required(self.authority, "authority")?,
+            graph_base_url: required(self.graph_base_url, "graph_base_url")?,
+            erp_base_url: required(self.erp_base_url, "erp_base_url")?,
+            erp_access: required(self.erp_access, "erp_access")?,
+            redirect_uri: required(self.redirect_uri, "redirect_uri")?,
+            runner_id: self.runner_id.unwrap_or_else(|| "mssync".into()),
+        };
+        Ok(Some((config, key)))
+    }
+}
 
 fn parse_config(json: &str) -> Result<EngineConfig, Failure> {
     if json.trim().is_empty() {
@@ -58,7 +119,7 @@ fn parse_config(json: &str) -> Result<EngineConfig, Failure> {
 }
 
 impl MssEngine {
-    fn new(callbacks: HostCallbacks, _config: EngineConfig) -> Self {
+    fn new(callbacks: HostCallbacks, app_config: Option<(AppConfig, [u8; 32])>) -> Self {
         let callbacks = Arc::new(callbacks);
         let http = Arc::new(CallbackHttp::new(callbacks.clone()));
         let host = Host {
@@ -66,12 +127,20 @@ impl MssEngine {
             store: Arc::new(CallbackStore::new(callbacks)),
             clock: Arc::new(SystemClock::new(|d: Duration| futures_timer::Delay::new(d))),
         };
-        Self { host, http }
+        let app = match app_config {
+            Some((config, key)) => App::with_config(host.clone(), config, key),
+            None => App::new(host.clone()),
+        };
+        Self {
+            host,
+            http,
+            app,
+            events: EventQueue::default(),
+        }
     }
 
     /// Drives one of core's futures to completion on the calling thread. Host callbacks it
     /// triggers run on this thread too (HTTP answers may come from any thread).
-    #[cfg_attr(not(feature = "test-hooks"), allow(dead_code))]
     pub(crate) fn run<F: Future>(&self, future: F) -> F::Output {
         futures::executor::block_on(future)
     }
@@ -107,7 +176,8 @@ pub unsafe extern "C" fn mss_engine_new(
         // SAFETY: NULL or valid, per the contract.
         let vtable = unsafe { host.as_ref() }.ok_or_else(|| Failure::invalid("host is NULL"))?;
         let config =
-            parse_config(unsafe { str_arg(config_json, config_json_len, "config_json") }?)?;
+            parse_config(unsafe { str_arg(config_json, config_json_len, "config_json") }?)?
+                .into_app_config()?;
         // Last: from here on the engine owns user_data and will release it.
         let callbacks = HostCallbacks::take(vtable)?;
         *out = Box::into_raw(Box::new(MssEngine::new(callbacks, config)));
@@ -138,9 +208,28 @@ mod tests {
     #[test]
     fn config_is_a_json_object_without_unknown_fields() {
         assert!(parse_config("").is_ok());
+        let full = format!(
+            "{{\"authority\": \"a\", \"graph_base_url\": \"g\", \"erp_base_url\": \"e\", \"erp_access\": {{\"kind\": \"host\"}}, \"redirect_uri\": \"r\", \"sealing_key\": \"{}\"}}",
+            base64::engine::general_purpose::STANDARD.encode([7u8; 32])
+        );
+        let (config, key) = parse_config(&full)
+            .and_then(EngineConfig::into_app_config)
+            .unwrap()
+            .expect("a full config");
+        assert_eq!((config.runner_id.as_str(), key), ("mssync", [7u8; 32]));
         assert!(parse_config(" {} ").is_ok());
-        for bad in ["{", "[]", "42", "{\"no_such_setting\": 1}"] {
-            let failure = parse_config(bad).expect_err(bad);
+        for bad in [
+            "{",
+            "[]",
+            "42",
+            "{\"no_such_setting\": 1}",
+            "{\"authority\": \"https://login.example\"}",
+            "{\"authority\": \"a\", \"graph_base_url\": \"g\", \"erp_base_url\": \"e\", \"erp_access\": {\"kind\": \"host\"}, \"redirect_uri\": \"r\", \"sealing_key\": \"c2hvcnQ=\"}",
+        ] {
+            let failure = parse_config(bad)
+                .and_then(EngineConfig::into_app_config)
+                .map(|_| ())
+                .expect_err(bad);
             assert_eq!(
                 failure.code,
                 ErrorCode::InvalidJson.number() as i32,

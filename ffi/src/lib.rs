@@ -4,7 +4,8 @@
 //!
 //! One module per concern: `status` (codes, `MssError`, the panic guard), `buffer` (spans in,
 //! `MssBuffer` out), `host` (the vtable), `http` (completion-based host HTTP), `store` (callback
-//! store and its reply setters), `engine` (the handle), `ops` (engine-free operations),
+//! store and its reply setters), `engine` (the handle), `ops` (the application layer, one module per object, and the
+//! engine-free operations),
 //! `test_hooks` (feature `test-hooks`).
 
 mod buffer;
@@ -24,7 +25,14 @@ pub use http::{
     MssHttpHeader, MssHttpRequest, MssHttpResponse, MssTransportErrorKind, mss_http_complete,
     mss_http_fail,
 };
-pub use ops::mss_time_zones;
+pub use ops::{
+    mss_events_poll, mss_home_get, mss_job_run, mss_jobs_due, mss_service_connect,
+    mss_service_consent_url, mss_service_get, mss_service_give_permissions,
+    mss_service_grant_domain, mss_service_revoke_domain, mss_service_set, mss_session_check,
+    mss_setup_change, mss_setup_full_refresh, mss_setup_get, mss_setup_options,
+    mss_setup_set_company, mss_setup_set_job, mss_signin_begin, mss_signin_complete,
+    mss_signin_fail, mss_time_zones,
+};
 pub use status::{MssError, MssStatus, mss_error_free, mss_status_name};
 pub use store::{
     MssExpect, MssStoreReply, MssStoreWrite, MssWriteKind, mss_store_reply_add_entry,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds libmssync with the test hooks, compiles the C host tests against the committed header under
-# ASan/LSan/UBSan, serves a file on loopback for the HTTP tests, and runs them. Last line of output:
+# ASan/LSan/UBSan, serves a file on loopback for the HTTP tests, starts the three simulators
+# (`mssync-sims`, for the whole flow), and runs them. Last line of output:
 # "N passed, N failed". Usage: ffi/tests/c/run.sh (needs gcc and libcurl4-openssl-dev).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -8,7 +9,8 @@ root=$(cd "$here/../../.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
 work=$(mktemp -d)
 server=""
-cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"; }
+. "$root/tests/sim/sims.sh"
+cleanup() { stop_sims; [ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
 (cd "$root" && cargo build -p mssync-ffi --features test-hooks --locked -q)
@@ -28,6 +30,8 @@ for _ in $(seq 50); do
   python3 -c "import socket; socket.create_connection(('127.0.0.1',$port),1)" 2>/dev/null && break
   sleep 0.1
 done
+
+start_sims "$root" "$work"
 
 export MSS_TEST_BASE_URL="http://127.0.0.1:$port"
 export RUST_BACKTRACE=0

@@ -127,6 +127,7 @@ static void *perform(void *arg) {
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
         MssHttpResponse response = {(uint32_t)status, x->response_headers, x->header_count,
                                     (const uint8_t *)x->response_body, x->response_len};
+        if (getenv("MSS_DEBUG_HTTP") && status >= 400) fprintf(stderr, "DEBUG %s %s -> %ld %.*s\n", x->method, x->url, status, (int)x->response_len, x->response_body ? x->response_body : "");
         int32_t s = mss_http_complete(x->host->engine, x->request_id, &response, NULL);
         if (s != 0) fprintf(stderr, "    mss_http_complete returned %d\n", s);
     } else {
@@ -151,10 +152,13 @@ static int32_t host_http_send(void *user_data, uint64_t request_id, const MssHtt
     x->body_len = request->body_len;
     for (size_t i = 0; i < request->header_count; i++) {
         const MssHttpHeader *h = &request->headers[i];
-        char line[1024];
-        snprintf(line, sizeof line, "%.*s: %.*s", (int)h->name_len, (const char *)h->name,
+        /* Bearer tokens are long: size the line to the header. */
+        size_t size = h->name_len + h->value_len + 3;
+        char *line = malloc(size);
+        snprintf(line, size, "%.*s: %.*s", (int)h->name_len, (const char *)h->name,
                  (int)h->value_len, (const char *)h->value);
         x->request_headers = curl_slist_append(x->request_headers, line);
+        free(line);
     }
     if (host->complete_inline) {
         perform(x); /* answered before http_send returns */
@@ -454,6 +458,400 @@ static void bad_test_request_json_is_refused(void) {
     host_free(host);
 }
 
+
+/* ---- the application layer through the ABI ------------------------------------------------ */
+
+#define ACTOR_HOST "{\"kind\":\"host\"}"
+#define SEALING_KEY "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=" /* base64 of 32 bytes */
+
+/* The string value of "key" in flat JSON without escapes in the value (enough for the fixture
+ * values and views these tests read), or NULL. The caller frees it. */
+static char *json_string(const char *json, const char *key) {
+    char needle[128];
+    snprintf(needle, sizeof needle, "\"%s\":\"", key);
+    const char *start = json ? strstr(json, needle) : NULL;
+    if (!start) return NULL;
+    start += strlen(needle);
+    const char *end = strchr(start, '"');
+    return end ? copy_span((const uint8_t *)start, (size_t)(end - start)) : NULL;
+}
+
+/* The text of the array under "key" (strings without brackets inside), or NULL. */
+static char *json_array(const char *json, const char *key) {
+    char needle[128];
+    snprintf(needle, sizeof needle, "\"%s\":[", key);
+    const char *start = json ? strstr(json, needle) : NULL;
+    if (!start) return NULL;
+    start += strlen(needle);
+    const char *end = strchr(start, ']');
+    return end ? copy_span((const uint8_t *)start, (size_t)(end - start)) : NULL;
+}
+
+static char *buffer_text(MssBuffer *out) {
+    char *text = copy_span(out->ptr, out->len);
+    mss_buffer_free(out);
+    return text;
+}
+
+/* Reports a failed call's error and frees it. */
+static void report(MssError *error) {
+    if (error) fprintf(stderr, "    error %d (%s): %s\n", error->code, mss_status_name(error->code), error->message);
+    mss_error_free(error);
+}
+
+/* The simulators' endpoints and fixture (one JSON line from the mssync-sims binary). */
+static const char *sims(void) {
+    const char *json = getenv("MSS_SIMS_JSON");
+    return json ? json : "";
+}
+
+static char *sim(const char *key) {
+    char *value = json_string(sims(), key);
+    if (!value) {
+        fprintf(stderr, "    the simulators gave no \"%s\" (is MSS_SIMS_JSON set?)\n", key);
+        current_ok = 0;
+        value = copy_span((const uint8_t *)"", 0);
+    }
+    return value;
+}
+
+static char *app_config(void) {
+    char *authority = sim("authority"), *graph = sim("graph_base_url"), *erp = sim("erp_base_url"),
+         *identity = sim("erp_identity_base"), *erp_client = sim("erp_client_id"),
+         *erp_secret = sim("erp_client_secret"), *redirect = sim("redirect_uri");
+    char *config = malloc(4096);
+    snprintf(config, 4096,
+             "{\"authority\":\"%s\",\"graph_base_url\":\"%s\",\"erp_base_url\":\"%s\","
+             "\"erp_access\":{\"kind\":\"trusted_app\",\"identity_base\":\"%s\",\"client_id\":\"%s\","
+             "\"client_secret\":\"%s\"},\"redirect_uri\":\"%s\",\"runner_id\":\"c-host\","
+             "\"sealing_key\":\"" SEALING_KEY "\"}",
+             authority, graph, erp, identity, erp_client, erp_secret, redirect);
+    free(authority); free(graph); free(erp); free(identity); free(erp_client); free(erp_secret); free(redirect);
+    return config;
+}
+
+/* GET without following redirects, as a browser's first hop: the Location header (or body). */
+static char *browser_get(const char *url, long *status, int want_location) {
+    Exchange *x = calloc(1, sizeof *x);
+    CURL *curl = curl_easy_init();
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    char *result = NULL;
+    *status = 0;
+    if (curl_easy_perform(curl) == CURLE_OK) {
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+        if (want_location) {
+            char *location = NULL;
+            curl_easy_getinfo(curl, CURLINFO_REDIRECT_URL, &location);
+            if (location) result = copy_span((const uint8_t *)location, strlen(location));
+        } else {
+            result = copy_span((const uint8_t *)(x->response_body ? x->response_body : ""), x->response_len);
+        }
+    }
+    curl_easy_cleanup(curl);
+    exchange_free(x);
+    return result;
+}
+
+/* A query parameter of a URL, percent-decoded, or NULL. */
+static char *query_param(const char *url, const char *name) {
+    const char *query = url ? strchr(url, '?') : NULL;
+    size_t name_len = strlen(name);
+    for (const char *p = query; p; p = strchr(p + 1, '&')) {
+        if (strncmp(p + 1, name, name_len) == 0 && p[1 + name_len] == '=') {
+            const char *value = p + 2 + name_len;
+            size_t len = strcspn(value, "&#");
+            int out_len = 0;
+            char *decoded = curl_easy_unescape(NULL, value, (int)len, &out_len);
+            char *copy = copy_span((const uint8_t *)decoded, (size_t)out_len);
+            curl_free(decoded);
+            return copy;
+        }
+    }
+    return NULL;
+}
+
+static MssEngine *app_engine_new(Host *host) {
+    char *config = app_config();
+    MssHostVtable v = vtable_of(host);
+    MssError *error = NULL;
+    CHECK_STATUS(mss_engine_new(&v, SPAN(config), &host->engine, &error), 0);
+    report(error);
+    free(config);
+    return host->engine;
+}
+
+/* Admin: Service settings, admin consent in the "browser", Connect, Give permissions, domain. */
+static void connect_tenant(MssEngine *engine) {
+    char *tenant = sim("tenant_id"), *client = sim("client_id"), *secret = sim("client_secret"),
+         *admin = sim("admin_oid"), *domain = sim("domain");
+    char change[1024];
+    snprintf(change, sizeof change,
+             "{\"tenant_id\":\"%s\",\"client_id\":\"%s\",\"mode\":\"application\","
+             "\"credential\":{\"kind\":\"secret\",\"secret\":\"%s\"}}",
+             tenant, client, secret);
+    MssBuffer out = {0};
+    MssError *error = NULL;
+    CHECK_STATUS(mss_service_set(engine, SPAN(ACTOR_HOST), SPAN(change), &out, &error), 0);
+    report(error);
+    char *view = buffer_text(&out);
+    CHECK(strstr(view, "\"credential\":\"secret\"") != NULL);
+    CHECK(strstr(view, secret) == NULL); /* the secret is never shown back */
+    free(view);
+
+    CHECK_STATUS(mss_service_consent_url(engine, SPAN(ACTOR_HOST), &out, NULL), 0);
+    char *consent = buffer_text(&out);
+    char *url = json_string(consent, "url");
+    long status = 0;
+    char *back = browser_get(url ? url : "", &status, 1);
+    CHECK(status == 302);
+    char *granted = query_param(back, "admin_consent");
+    CHECK(granted && strcmp(granted, "True") == 0);
+    free(granted); free(back); free(url); free(consent);
+
+    CHECK_STATUS(mss_service_connect(engine, SPAN(ACTOR_HOST), SPAN(admin), &out, &error), 0);
+    report(error);
+    char *connect = buffer_text(&out);
+    CHECK(strstr(connect, "\"token\":true,\"graph\":true,\"missing\":[]") != NULL);
+    free(connect);
+
+    CHECK_STATUS(mss_service_give_permissions(engine, SPAN(ACTOR_HOST), &out, &error), 0);
+    report(error);
+    char *permissions = buffer_text(&out);
+    CHECK(strstr(permissions, "\"can_read_activities\":true") != NULL);
+    CHECK(strstr(permissions, "\"missing\":[]") != NULL);
+    free(permissions);
+
+    CHECK_STATUS(mss_service_grant_domain(engine, SPAN(ACTOR_HOST), SPAN(domain), &out, &error), 0);
+    report(error);
+    view = buffer_text(&out);
+    CHECK(strstr(view, domain) != NULL);
+    free(view);
+    free(tenant); free(client); free(secret); free(admin); free(domain);
+}
+
+/* Sign-in: the "browser" follows the authorize URL to the redirect with code and state. */
+static char *sign_in(MssEngine *engine, const char *email) {
+    MssBuffer out = {0};
+    MssError *error = NULL;
+    CHECK_STATUS(mss_signin_begin(engine, SPAN(email), &out, &error), 0);
+    report(error);
+    char *start = buffer_text(&out);
+    char *url = json_string(start, "authorize_url");
+    long status = 0;
+    char *back = browser_get(url ? url : "", &status, 1);
+    CHECK(status == 302);
+    char *code = query_param(back, "code"), *state = query_param(back, "state");
+    CHECK(code && state);
+    char *user_id = NULL;
+    if (code && state) {
+        CHECK_STATUS(mss_signin_complete(engine, SPAN(state), SPAN(code), &out, &error), 0);
+        report(error);
+        char *session = buffer_text(&out);
+        CHECK(strstr(session, "\"is_admin\":false") != NULL);
+        user_id = json_string(session, "user_id");
+        free(session);
+    }
+    free(code); free(state); free(back); free(url); free(start);
+    return user_id;
+}
+
+static void set_up(MssEngine *engine, const char *user) {
+    char *company = sim("company_id"), *location = sim("location_id");
+    MssBuffer out = {0};
+    MssError *error = NULL;
+    CHECK_STATUS(mss_setup_options(engine, SPAN(user), &out, &error), 0);
+    report(error);
+    char *options = buffer_text(&out);
+    CHECK(strstr(options, company) != NULL && strstr(options, location) != NULL);
+    free(options);
+    CHECK_STATUS(mss_setup_set_company(engine, SPAN(user), SPAN(company), SPAN(location), &out, &error), 0);
+    report(error);
+    mss_buffer_free(&out);
+    CHECK_STATUS(mss_setup_change(engine, SPAN(user), SPAN("{\"time_zone\":\"FLE Standard Time\"}"), &out, &error), 0);
+    report(error);
+    mss_buffer_free(&out);
+    CHECK_STATUS(mss_setup_set_job(engine, SPAN(user), SPAN("calendar"), 1, &out, &error), 0);
+    report(error);
+    char *setup = buffer_text(&out);
+    CHECK(strstr(setup, "\"time_zone_iana\":\"Europe/") != NULL);
+    CHECK(strstr(setup, "\"job\":\"calendar\",\"title\":\"Calendar\",\"enabled\":true") != NULL);
+    free(setup);
+    free(company); free(location);
+}
+
+static char *run_calendar(MssEngine *engine, const char *user) {
+    MssBuffer out = {0};
+    MssError *error = NULL;
+    CHECK_STATUS(mss_job_run(engine, SPAN(user), SPAN("calendar"), 0, &out, &error), 0);
+    report(error);
+    return buffer_text(&out);
+}
+
+/* The whole product from C over real HTTP (libcurl) to the three simulators. */
+static void whole_flow_syncs_both_ways(void) {
+    Host *host = host_new();
+    host->complete_inline = 1;
+    MssEngine *engine = app_engine_new(host);
+    char *email = sim("alice_email"), *activity = sim("activity_subject"), *event = sim("event_subject"),
+         *inspect_url = sim("inspect_url");
+    connect_tenant(engine);
+    char *user = sign_in(engine, email);
+    CHECK(user != NULL);
+    if (user) {
+        set_up(engine, user);
+        MssBuffer out = {0};
+        CHECK_STATUS(mss_jobs_due(engine, &out, NULL), 0);
+        char *due = buffer_text(&out);
+        CHECK(strstr(due, user) != NULL && strstr(due, "\"job\":\"calendar\"") != NULL);
+        free(due);
+
+        char *first = run_calendar(engine, user);
+        CHECK(strstr(first, "\"to_outlook\":{\"created\":1,") != NULL);
+        CHECK(strstr(first, "\"to_erp\":{\"created\":1,") != NULL);
+        free(first);
+
+        /* What each side holds now, read from the simulators over HTTP. */
+        long status = 0;
+        char *items = browser_get(inspect_url, &status, 0);
+        CHECK(status == 200 && items);
+        char *outlook = json_array(items, "outlook"), *erp = json_array(items, "erp");
+        CHECK(outlook && strstr(outlook, activity) && strstr(outlook, event));
+        CHECK(erp && strstr(erp, activity) && strstr(erp, event));
+        free(outlook); free(erp);
+        free(items);
+
+        char *second = run_calendar(engine, user);
+        CHECK(strstr(second, "\"to_outlook\":{\"created\":0,\"updated\":0,\"removed\":0}") != NULL);
+        CHECK(strstr(second, "\"to_erp\":{\"created\":0,\"updated\":0,\"removed\":0}") != NULL);
+        free(second);
+
+        CHECK_STATUS(mss_home_get(engine, SPAN(user), &out, NULL), 0);
+        char *home = buffer_text(&out);
+        CHECK(strstr(home, "\"state\":\"Operational\"") != NULL);
+        CHECK(strstr(home, email) != NULL);
+        CHECK(strstr(home, "\"remote_checkpoint\":\"") != NULL);
+        free(home);
+
+        CHECK_STATUS(mss_events_poll(engine, 1000, &out, NULL), 0);
+        char *events = buffer_text(&out);
+        CHECK(strstr(events, "\"kind\":\"log\"") != NULL);
+        CHECK(strstr(events, "\"kind\":\"run\"") != NULL);
+        CHECK(strstr(events, "\"created\":1") != NULL);
+        free(events);
+        CHECK_STATUS(mss_events_poll(engine, 1000, &out, NULL), 0);
+        events = buffer_text(&out);
+        CHECK(strcmp(events, "[]") == 0); /* taken once */
+        free(events);
+    }
+    free(user); free(email); free(activity); free(event); free(inspect_url);
+    host_free(host);
+}
+
+static void app_functions_refuse_bad_input(void) {
+    Host *host = host_new();
+    MssEngine *engine = engine_new(host); /* no endpoints: not configured */
+    MssBuffer out = {0};
+    MssError *error = NULL;
+    const char bad_utf8[] = {'a', (char)0xC3, (char)0x28};
+    CHECK_STATUS(mss_service_get(NULL, SPAN(ACTOR_HOST), &out, NULL), MSS_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(mss_service_get(engine, SPAN(ACTOR_HOST), NULL, NULL), MSS_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(mss_service_get(engine, SPAN("{\"kind\":"), &out, &error), MSS_STATUS_INVALID_JSON);
+    CHECK(error && error->code == MSS_STATUS_INVALID_JSON);
+    mss_error_free(error);
+    CHECK_STATUS(mss_service_get(engine, (const uint8_t *)bad_utf8, sizeof bad_utf8, &out, NULL),
+                 MSS_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(mss_service_set(engine, SPAN(ACTOR_HOST), SPAN("{\"mode\":\"sideways\"}"), &out, NULL),
+                 MSS_STATUS_INVALID_JSON);
+    CHECK_STATUS(mss_service_set(engine, SPAN(ACTOR_HOST), NULL, 3, &out, NULL), MSS_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(mss_service_consent_url(engine, SPAN(ACTOR_HOST), &out, NULL), MSS_STATUS_NOT_CONFIGURED);
+    CHECK_STATUS(mss_signin_begin(engine, NULL, 0, &out, &error), MSS_STATUS_NOT_CONFIGURED);
+    CHECK(error && error->is_panic == 0);
+    mss_error_free(error);
+    CHECK_STATUS(mss_signin_complete(engine, (const uint8_t *)bad_utf8, sizeof bad_utf8, SPAN("c"), &out, NULL),
+                 MSS_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(mss_signin_fail(engine, SPAN("s"), SPAN("access_denied"),
+                                 SPAN("AADSTS50020: User account from identity provider 'live.com' does not exist"),
+                                 &error),
+                 MSS_STATUS_PERSONAL_ACCOUNT);
+    CHECK(error && error->message_len > 0);
+    mss_error_free(error);
+    CHECK_STATUS(mss_signin_fail(NULL, SPAN("s"), SPAN("e"), SPAN("d"), NULL), MSS_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(mss_session_check(engine, SPAN("local"), NULL), MSS_STATUS_LOCAL_CREDENTIALS);
+    CHECK_STATUS(mss_session_check(engine, SPAN("microsoft"), NULL), 0);
+    CHECK_STATUS(mss_setup_get(engine, NULL, 0, &out, NULL), MSS_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(mss_setup_get(engine, SPAN("nobody"), &out, NULL), MSS_STATUS_NOT_FOUND);
+    CHECK_STATUS(mss_setup_change(engine, SPAN("nobody"), SPAN("{\"time_zone\":"), &out, NULL), MSS_STATUS_INVALID_JSON);
+    CHECK_STATUS(mss_setup_set_job(engine, SPAN("nobody"), SPAN("payroll"), 1, &out, NULL), MSS_STATUS_UNKNOWN_JOB);
+    CHECK_STATUS(mss_setup_set_job(engine, SPAN("nobody"), SPAN("calendar"), 2, &out, NULL),
+                 MSS_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(mss_setup_full_refresh(engine, SPAN("nobody"), (const uint8_t *)bad_utf8, sizeof bad_utf8, &out, NULL),
+                 MSS_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(mss_home_get(engine, SPAN("nobody"), &out, NULL), MSS_STATUS_NOT_FOUND);
+    CHECK_STATUS(mss_job_run(engine, SPAN("nobody"), SPAN("calendar"), 7, &out, NULL), MSS_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(mss_job_run(NULL, SPAN("nobody"), SPAN("calendar"), 0, &out, NULL), MSS_STATUS_INVALID_ARGUMENT);
+    CHECK(out.ptr == NULL && out.len == 0); /* failures leave the output empty */
+    CHECK_STATUS(mss_jobs_due(engine, &out, NULL), 0);
+    char *due = buffer_text(&out);
+    CHECK(strcmp(due, "[]") == 0);
+    free(due);
+    CHECK_STATUS(mss_events_poll(engine, 10, NULL, NULL), MSS_STATUS_INVALID_ARGUMENT);
+    CHECK(host->thread_count == 0);
+    host_free(host);
+
+    /* A config with some application settings must have all of them and a 32-byte key. */
+    host = host_new();
+    MssHostVtable v = vtable_of(host);
+    MssEngine *none = NULL;
+    CHECK_STATUS(mss_engine_new(&v, SPAN("{\"authority\":\"http://127.0.0.1:1\"}"), &none, &error),
+                 MSS_STATUS_INVALID_JSON);
+    CHECK(none == NULL && error && strstr(error->message, "lacks") != NULL);
+    mss_error_free(error);
+    CHECK(host->releases == 0);
+    host_free(host);
+}
+
+/* A run that cannot start (no company chosen) is an error on Home, a run event with its code, and
+ * one notification, delivered once. */
+static void failed_run_is_an_event_and_a_notification(void) {
+    Host *host = host_new();
+    host->complete_inline = 1;
+    MssEngine *engine = app_engine_new(host);
+    char *email = sim("alice_email");
+    connect_tenant(engine);
+    char *user = sign_in(engine, email);
+    CHECK(user != NULL);
+    if (user) {
+        MssBuffer out = {0};
+        MssError *error = NULL;
+        CHECK_STATUS(mss_setup_set_job(engine, SPAN(user), SPAN("calendar"), 1, &out, NULL), 0);
+        mss_buffer_free(&out);
+        CHECK_STATUS(mss_job_run(engine, SPAN(user), SPAN("calendar"), 0, &out, &error),
+                     MSS_STATUS_NO_ENTERPRISE_COMPANY);
+        CHECK(error && error->is_panic == 0 && out.ptr == NULL);
+        mss_error_free(error);
+        CHECK_STATUS(mss_home_get(engine, SPAN(user), &out, NULL), 0);
+        char *home = buffer_text(&out);
+        CHECK(strstr(home, "\"state\":\"Error") != NULL);
+        free(home);
+        CHECK_STATUS(mss_events_poll(engine, 1000, &out, NULL), 0);
+        char *events = buffer_text(&out);
+        CHECK(strstr(events, "\"kind\":\"run\"") != NULL);
+        CHECK(strstr(events, "\"report\":null,\"code\":603") != NULL);
+        CHECK(strstr(events, "\"kind\":\"notification\"") != NULL);
+        CHECK(strstr(events, "MS Sync experienced an error") != NULL);
+        free(events);
+        CHECK_STATUS(mss_events_poll(engine, 1000, &out, NULL), 0);
+        events = buffer_text(&out);
+        CHECK(strcmp(events, "[]") == 0);
+        free(events);
+    }
+    free(user); free(email);
+    host_free(host);
+}
+
 int main(void) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     run("abi_version_matches_header", abi_version_matches_header);
@@ -473,6 +871,9 @@ int main(void) {
     run("transport_failures_come_back_as_statuses", transport_failures_come_back_as_statuses);
     run("unknown_request_ids_are_not_found", unknown_request_ids_are_not_found);
     run("bad_test_request_json_is_refused", bad_test_request_json_is_refused);
+    run("app_functions_refuse_bad_input", app_functions_refuse_bad_input);
+    run("whole_flow_syncs_both_ways", whole_flow_syncs_both_ways);
+    run("failed_run_is_an_event_and_a_notification", failed_run_is_an_event_and_a_notification);
     curl_global_cleanup();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

@@ -1,0 +1,158 @@
+//! Service (administrators): settings, admin consent, Connect, Give permissions, domains.
+//! `actor_json` is `{"kind": "host"}` (the host's own operator) or
+//! `{"kind": "user", "user_id": "..."}` (a signed-in ERP.net administrator).
+
+use mssync_core::app::ServiceChange;
+use serde_json::json;
+
+use super::{actor, answer, json, text};
+use crate::buffer::MssBuffer;
+use crate::engine::MssEngine;
+use crate::status::MssError;
+
+/// Service as it is now (administrators only), as JSON: `{"tenant_id", "client_id", "mode",
+/// "credential" (its kind only, never the secret), "domains", "meeting_document_type",
+/// "connected_at"}`.
+///
+/// # Safety
+/// `engine` is NULL or live; spans are NULL (length 0) or readable; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mss_service_get(
+    engine: *const MssEngine,
+    actor_json: *const u8,
+    actor_json_len: usize,
+    out: *mut MssBuffer,
+    out_error: *mut *mut MssError,
+) -> i32 {
+    answer(engine, out, out_error, |e| {
+        let actor = unsafe { actor(actor_json, actor_json_len) }?;
+        Ok(e.run(e.app.service(&actor))?)
+    })
+}
+
+/// Changes Service; fields left out stay as they are: `{"tenant_id", "client_id", "mode":
+/// "application"|"delegated", "credential": {"kind": "secret", "secret": "..."} or
+/// {"kind": "certificate", "private_key_pem", "certificate_pem"}}`. The credential is sealed
+/// before it reaches the store. Writes the new Service view (as `mss_service_get`) to `out`.
+///
+/// # Safety
+/// As `mss_service_get`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mss_service_set(
+    engine: *const MssEngine,
+    actor_json: *const u8,
+    actor_json_len: usize,
+    change_json: *const u8,
+    change_json_len: usize,
+    out: *mut MssBuffer,
+    out_error: *mut *mut MssError,
+) -> i32 {
+    answer(engine, out, out_error, |e| {
+        let actor = unsafe { actor(actor_json, actor_json_len) }?;
+        let change: ServiceChange = unsafe { json(change_json, change_json_len, "change_json") }?;
+        Ok(e.run(e.app.set_service(&actor, change))?)
+    })
+}
+
+/// The URL an administrator opens to consent to MsSync's permissions, as `{"url": "..."}`.
+///
+/// # Safety
+/// As `mss_service_get`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mss_service_consent_url(
+    engine: *const MssEngine,
+    actor_json: *const u8,
+    actor_json_len: usize,
+    out: *mut MssBuffer,
+    out_error: *mut *mut MssError,
+) -> i32 {
+    answer(engine, out, out_error, |e| {
+        let actor = unsafe { actor(actor_json, actor_json_len) }?;
+        Ok(json!({ "url": e.run(e.app.consent_url(&actor))? }))
+    })
+}
+
+/// "Connect to Microsoft Entra ID": gets an application token and reads the calendar of
+/// `probe_mailbox` (a user's object id or e-mail) with it. Writes `{"token": bool, "graph": bool,
+/// "missing": ["what to fix", ...]}`.
+///
+/// # Safety
+/// As `mss_service_get`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mss_service_connect(
+    engine: *const MssEngine,
+    actor_json: *const u8,
+    actor_json_len: usize,
+    probe_mailbox: *const u8,
+    probe_mailbox_len: usize,
+    out: *mut MssBuffer,
+    out_error: *mut *mut MssError,
+) -> i32 {
+    answer(engine, out, out_error, |e| {
+        let actor = unsafe { actor(actor_json, actor_json_len) }?;
+        let mailbox = unsafe { text(probe_mailbox, probe_mailbox_len, "probe_mailbox") }?;
+        Ok(e.run(e.app.connect(&actor, mailbox))?)
+    })
+}
+
+/// "Give permissions": checks the ERP.net prerequisites and creates the `Meeting` document type
+/// when it may. Writes `{"meeting_document_type": "existed"|"created"|"missing",
+/// "can_read_activities": bool, "missing": [...]}`.
+///
+/// # Safety
+/// As `mss_service_get`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mss_service_give_permissions(
+    engine: *const MssEngine,
+    actor_json: *const u8,
+    actor_json_len: usize,
+    out: *mut MssBuffer,
+    out_error: *mut *mut MssError,
+) -> i32 {
+    answer(engine, out, out_error, |e| {
+        let actor = unsafe { actor(actor_json, actor_json_len) }?;
+        Ok(e.run(e.app.give_permissions(&actor))?)
+    })
+}
+
+/// Lets users of an e-mail domain (e.g. `contoso.com`) sign in. Writes the Service view.
+///
+/// # Safety
+/// As `mss_service_get`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mss_service_grant_domain(
+    engine: *const MssEngine,
+    actor_json: *const u8,
+    actor_json_len: usize,
+    domain: *const u8,
+    domain_len: usize,
+    out: *mut MssBuffer,
+    out_error: *mut *mut MssError,
+) -> i32 {
+    answer(engine, out, out_error, |e| {
+        let actor = unsafe { actor(actor_json, actor_json_len) }?;
+        let domain = unsafe { text(domain, domain_len, "domain") }?;
+        Ok(e.run(e.app.grant_domain(&actor, domain))?)
+    })
+}
+
+/// Stops users of an e-mail domain from signing in. Writes the Service view.
+///
+/// # Safety
+/// As `mss_service_get`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mss_service_revoke_domain(
+    engine: *const MssEngine,
+    actor_json: *const u8,
+    actor_json_len: usize,
+    domain: *const u8,
+    domain_len: usize,
+    out: *mut MssBuffer,
+    out_error: *mut *mut MssError,
+) -> i32 {
+    answer(engine, out, out_error, |e| {
+        let actor = unsafe { actor(actor_json, actor_json_len) }?;
+        let domain = unsafe { text(domain, domain_len, "domain") }?;
+        Ok(e.run(e.app.revoke_domain(&actor, domain))?)
+    })
+}
