@@ -539,3 +539,25 @@ async fn refused_graph_access_shows_as_an_error_with_its_fix() {
     let notes = env.app.take_notifications(10).await.unwrap();
     assert_eq!(notes.len(), 1);
 }
+
+/// The JSON every binding shows for Service, sign-in and Setup, pinned.
+#[tokio::test]
+async fn views_are_pinned() {
+    let env = env().await;
+    env.connect_tenant().await;
+    let host = Actor::Host;
+    let service = env.app.service(&host).await.unwrap();
+    let session = env.sign_in(&env.world.alice().email).await.unwrap();
+    let options = env.app.setup_options(&session.user_id).await.unwrap();
+    let permissions = env.app.give_permissions(&host).await.unwrap();
+    let connect = env.app.connect(&host, &env.world.admin.oid).await.unwrap();
+    let mut options_json = serde_json::to_value(&options).unwrap();
+    // Every zone is listed; pin the count and the first, not 139 entries.
+    let zones = options_json["time_zones"].as_array().unwrap().clone();
+    options_json["time_zones"] = json!({"count": zones.len(), "first": zones[0]});
+    insta::assert_json_snapshot!("service_view", service);
+    insta::assert_json_snapshot!("session", session);
+    insta::assert_json_snapshot!("setup_options", options_json);
+    insta::assert_json_snapshot!("permissions_report", permissions);
+    insta::assert_json_snapshot!("connect_report", connect);
+}
