@@ -229,10 +229,18 @@ fn full_refresh_is_due_at_once_and_rereads_the_window() {
     assert!(block(w.app.due_jobs(w.clock.now())).unwrap().is_empty());
     let setup = block(w.app.request_full_refresh("u1", JobKind::Calendar)).unwrap();
     assert!(setup.jobs[0].full_refresh_requested);
-    assert_eq!(block(w.app.due_jobs(w.clock.now())).unwrap().len(), 1, "due at once");
+    assert_eq!(
+        block(w.app.due_jobs(w.clock.now())).unwrap().len(),
+        1,
+        "due at once"
+    );
     let report = w.run().unwrap();
     assert!(report.full_read, "a full refresh re-reads the window");
-    assert_eq!(report.to_outlook.created + report.to_erp.created, 0, "no duplicates");
+    assert_eq!(
+        report.to_outlook.created + report.to_erp.created,
+        0,
+        "no duplicates"
+    );
     let setup = block(w.app.setup("u1")).unwrap();
     assert!(!setup.jobs[0].full_refresh_requested, "done once");
 }
