@@ -14,7 +14,8 @@ use chrono::{TimeZone, Utc};
 use super::memory_side::MemorySide;
 use super::*;
 use crate::engine::{ConflictPolicy, Side};
-use crate::host::{Host, ManualClock, MemoryStore, Store, StoreError, Versioned, WriteBatch};
+use crate::host::testing::CrashingStore;
+use crate::host::{Host, ManualClock};
 use crate::model::tz::Zone;
 use crate::model::{CalendarItem, Importance, When};
 
@@ -34,35 +35,6 @@ impl Rng {
 
     fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
-    }
-}
-
-/// A store that fails its n-th next commit, as a crash at that point would.
-struct CrashStore {
-    inner: MemoryStore,
-    crash_in: std::sync::Mutex<Option<u32>>,
-}
-
-#[async_trait::async_trait(?Send)]
-impl Store for CrashStore {
-    async fn get(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
-        self.inner.get(key).await
-    }
-    async fn scan(&self, prefix: &str) -> Result<Vec<(String, Versioned)>, StoreError> {
-        self.inner.scan(prefix).await
-    }
-    async fn commit(&self, batch: WriteBatch) -> Result<(), StoreError> {
-        {
-            let mut crash = self.crash_in.lock().unwrap();
-            if let Some(n) = crash.as_mut() {
-                *n -= 1;
-                if *n == 0 {
-                    *crash = None;
-                    return Err(StoreError::Backend("crash".into()));
-                }
-            }
-        }
-        self.inner.commit(batch).await
     }
 }
 
@@ -121,10 +93,7 @@ fn scenario(seed: u64) -> Result<(), String> {
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 6, 1, 8, 0, 0).unwrap(),
     ));
-    let store = Arc::new(CrashStore {
-        inner: MemoryStore::new(),
-        crash_in: std::sync::Mutex::new(None),
-    });
+    let store = Arc::new(CrashingStore::new());
     let host = Host {
         http: Arc::new(crate::host::testing::RefuseHttp),
         store: store.clone(),
@@ -237,13 +206,13 @@ fn scenario(seed: u64) -> Result<(), String> {
             }
             _ => {
                 if rng.chance(25) {
-                    *store.crash_in.lock().unwrap() = Some(1 + rng.below(3) as u32);
+                    store.crash_at_commit(Some(1 + rng.below(3) as u32));
                 }
                 if rng.chance(15) {
                     let side = if rng.chance(50) { &erp } else { &outlook };
                     side.state.lock().unwrap().fail_writes = 1 + rng.below(3) as u32;
                 }
-                let crash = *store.crash_in.lock().unwrap();
+                let crash = store.armed();
                 let full = rng.chance(10);
                 let result = run(full);
                 if trace {
@@ -259,7 +228,7 @@ fn scenario(seed: u64) -> Result<(), String> {
         }
     }
     // Faults stop; quiet runs.
-    *store.crash_in.lock().unwrap() = None;
+    store.crash_at_commit(None);
     erp.state.lock().unwrap().fail_writes = 0;
     outlook.state.lock().unwrap().fail_writes = 0;
     for _ in 0..3 {

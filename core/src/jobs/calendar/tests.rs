@@ -3,7 +3,7 @@
 //! rule of a run is checked without HTTP. The same rules are checked end to end against the
 //! simulators in `tests/e2e`.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
@@ -12,43 +12,14 @@ use super::memory_side::MemorySide as FakeSide;
 use super::*;
 use crate::engine::{ConflictPolicy, Side};
 use crate::error::{ErrorCode, PublicError};
-use crate::host::{Host, ManualClock, MemoryStore, Store, StoreError, Versioned, WriteBatch};
+use crate::host::testing::CrashingStore;
+use crate::host::{Host, ManualClock};
 use crate::model::tz::Zone;
 use crate::model::{CalendarItem, Importance, When};
 
-/// A store whose n-th next commit fails, to stop a run between its writes and its commit exactly
-/// as a crash would.
-struct CrashableStore {
-    inner: MemoryStore,
-    crash_in: Mutex<Option<u32>>,
-}
-
-#[async_trait(?Send)]
-impl Store for CrashableStore {
-    async fn get(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
-        self.inner.get(key).await
-    }
-    async fn scan(&self, prefix: &str) -> Result<Vec<(String, Versioned)>, StoreError> {
-        self.inner.scan(prefix).await
-    }
-    async fn commit(&self, batch: WriteBatch) -> Result<(), StoreError> {
-        {
-            let mut crash_in = self.crash_in.lock().unwrap();
-            if let Some(n) = crash_in.as_mut() {
-                *n -= 1;
-                if *n == 0 {
-                    *crash_in = None;
-                    return Err(StoreError::Backend("process died".into()));
-                }
-            }
-        }
-        self.inner.commit(batch).await
-    }
-}
-
 struct World {
     clock: Arc<ManualClock>,
-    store: Arc<CrashableStore>,
+    store: Arc<CrashingStore>,
     host: Host,
     erp: FakeSide,
     outlook: FakeSide,
@@ -79,10 +50,7 @@ fn meeting(subject: &str, day: u32) -> CalendarItem {
 impl World {
     fn new() -> Self {
         let clock = Arc::new(ManualClock::new(start()));
-        let store = Arc::new(CrashableStore {
-            inner: MemoryStore::new(),
-            crash_in: Mutex::new(None),
-        });
+        let store = Arc::new(CrashingStore::new());
         let host = Host {
             http: Arc::new(NoHttp),
             store: store.clone(),
@@ -113,7 +81,7 @@ impl World {
     }
 
     fn crash_at_commit(&self, n: u32) {
-        *self.store.crash_in.lock().unwrap() = Some(n);
+        self.store.crash_at_commit(Some(n));
     }
 
     fn run(&self) -> RunReport {
