@@ -10,8 +10,7 @@ use std::time::Duration;
 
 use chrono::{Datelike, Duration as ChronoDuration, NaiveTime, Utc, Weekday};
 use mssync_core::app::{
-    Actor, App, AppConfig, CredentialInput, ErpAccess, HomeView, JobKind, OperationMode,
-    ServiceChange, SetupChange,
+    Actor, App, CredentialInput, HomeView, JobKind, OperationMode, ServiceChange, SetupChange,
 };
 use mssync_core::host::{Clock, Host, HttpClient, HttpRequest, ManualClock, Method};
 use mssync_core::jobs::calendar::RunReport;
@@ -50,22 +49,7 @@ pub async fn run(out: &mut dyn std::io::Write) -> Result<(), PublicError> {
         store,
         clock: clock.clone(),
     };
-    let app = App::with_config(
-        host,
-        AppConfig {
-            authority: world.entra.authority(),
-            graph_base_url: world.graph.base_url(),
-            erp_base_url: world.erp.odata_root(),
-            erp_access: ErpAccess::TrustedApp {
-                identity_base: world.erp.identity_base(),
-                client_id: world.erp_client_id.clone(),
-                client_secret: world.erp_client_secret.clone(),
-            },
-            redirect_uri: world.redirect_uri.clone(),
-            runner_id: "demo".into(),
-        },
-        demo_sealing_key(),
-    );
+    let app = App::with_config(host, world.app_config("demo"), demo_sealing_key());
     let advance = |minutes: i64| {
         clock.advance(Duration::from_secs(minutes as u64 * 60));
         world.erp.set_now(clock.now());

@@ -157,6 +157,23 @@ impl World {
             .grant_admin_consent(&self.tenant, &self.client_id);
     }
 
+    /// How an MsSync application reaches these simulators (ERP.net through the Trusted
+    /// Application, sign-ins back to the fixture's redirect URI).
+    pub fn app_config(&self, runner_id: &str) -> mssync_core::app::AppConfig {
+        mssync_core::app::AppConfig {
+            authority: self.entra.authority(),
+            graph_base_url: self.graph.base_url(),
+            erp_base_url: self.erp.odata_root(),
+            erp_access: mssync_core::app::ErpAccess::TrustedApp {
+                identity_base: self.erp.identity_base(),
+                client_id: self.erp_client_id.clone(),
+                client_secret: self.erp_client_secret.clone(),
+            },
+            redirect_uri: self.redirect_uri.clone(),
+            runner_id: runner_id.into(),
+        }
+    }
+
     /// The Graph application permission the simulator checks.
     pub fn app_roles() -> &'static [&'static str] {
         entra::APP_ROLES
