@@ -86,6 +86,9 @@ step ".NET bindings tests (Mono)"
 dotnet-bindings/run-tests.sh 2>&1 | tee "$log_dir/dotnet.log"
 count "C#" "$log_dir/dotnet.log"
 
+step ".NET host example runs a sync against the simulators"
+examples/dotnet-host/run.sh >/dev/null
+
 step "WASM tests under Node (wasm-bindgen-test: JS host adapter, JS store conformance)"
 # Per crate only: wasm32 cannot build the workspace's tokio/wiremock dev-dependencies.
 wasm_ok=1
