@@ -332,7 +332,7 @@ pub fn print_home(out: &mut dyn std::io::Write, home: &HomeView) -> std::io::Res
 }
 
 /// Opens an address like a browser would and returns the query of the redirect it answers with.
-async fn follow(url: &str) -> Result<Vec<(String, String)>, PublicError> {
+pub(crate) async fn follow(url: &str) -> Result<Vec<(String, String)>, PublicError> {
     let response = ReqwestHttp::new()
         .send(HttpRequest::new(Method::Get, url))
         .await?;

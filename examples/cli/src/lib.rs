@@ -1,5 +1,6 @@
 //! The pieces of the `mssync` host that other hosts and the test suites reuse.
 
+pub mod bench;
 pub mod commands;
 pub mod config;
 pub mod demo;

@@ -181,13 +181,26 @@ fn time_zones_lists_windows_display_names() {
 }
 
 #[test]
-fn bench_refuses_honestly_until_it_exists() {
+fn bench_prints_its_figures() {
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), "none");
-    let (output, stdout, stderr) = run(&mut mssync(dir.path(), &["bench"]));
-    assert_eq!(output.status.code(), Some(1));
-    assert!(stdout.is_empty());
-    assert!(stderr.starts_with("error 107: "), "{stderr}");
+    let (output, stdout, stderr) =
+        run(mssync(dir.path(), &["bench"]).env("MSSYNC_BENCH_ITEMS", "30"));
+    assert!(output.status.success(), "{stderr}");
+    for row in [
+        "initial sync 30+30: Graph requests",
+        "creates at 50 ms/request: wall time",
+        "peak memory",
+    ] {
+        assert!(stdout.contains(row), "missing {row:?} in:\n{stdout}");
+    }
+    let quiet = stdout
+        .lines()
+        .find(|l| l.starts_with("no-change sync: Graph requests"))
+        .unwrap();
+    assert!(
+        quiet.ends_with("1.00x"),
+        "a quiet sync reads Graph once: {quiet}"
+    );
 }
 
 #[test]

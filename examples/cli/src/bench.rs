@@ -1,0 +1,326 @@
+//! `mssync bench`: the figures we steer by, measured on the embedded simulators over loopback HTTP.
+//! Ratios against bounds, not absolute times, are what to compare between builds.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{Duration as ChronoDuration, NaiveTime, Utc};
+use mssync_core::app::{
+    Actor, App, CredentialInput, JobKind, OperationMode, ServiceChange, SetupChange,
+};
+use mssync_core::host::{Clock, Host, ManualClock};
+use mssync_core::{ErrorCode, PublicError};
+use mssync_sim::erp::ActivitySeed;
+use mssync_sim::world::{DOMAIN, World};
+use serde_json::json;
+
+use crate::demo::follow;
+use crate::http::ReqwestHttp;
+
+/// Items seeded on each side for the initial-sync figure (`MSSYNC_BENCH_ITEMS` overrides it, for
+/// a quick smoke run).
+fn items() -> usize {
+    std::env::var("MSSYNC_BENCH_ITEMS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2_000)
+}
+/// Graph's page size as MsSync asks for it, and the `$batch` limit.
+const GRAPH_PAGE: usize = 50;
+const BATCH: usize = 20;
+const ERP_PAGE: usize = 1_000;
+
+struct Bench {
+    world: World,
+    clock: Arc<ManualClock>,
+    app: App,
+    alice: String,
+}
+
+async fn start() -> Result<Bench, PublicError> {
+    let clock = Arc::new(ManualClock::new(
+        Utc::now().date_naive().and_time(NaiveTime::MIN).and_utc(),
+    ));
+    let sim_clock = clock.clone();
+    let world = World::start(Arc::new(move || sim_clock.now()), 0).await;
+    let dir = tempfile_dir()?;
+    let store = crate::SqliteStore::open(dir.join("bench.sqlite"))
+        .map_err(|e| PublicError::new(ErrorCode::StoreFailure, e.to_string()))?;
+    let host = Host {
+        http: Arc::new(ReqwestHttp::new()),
+        store: Arc::new(store),
+        clock: clock.clone(),
+    };
+    let app = App::with_config(host, world.app_config("bench"), [9u8; 32]);
+    let admin = Actor::Host;
+    app.set_service(
+        &admin,
+        ServiceChange {
+            tenant_id: Some(world.tenant.clone()),
+            client_id: Some(world.client_id.clone()),
+            mode: Some(OperationMode::Application),
+            credential: Some(CredentialInput::Secret {
+                secret: world.client_secret.clone(),
+            }),
+        },
+    )
+    .await?;
+    world.consent();
+    app.give_permissions(&admin).await?;
+    app.grant_domain(&admin, DOMAIN).await?;
+    let begin = app.begin_sign_in(Some(&world.alice().email)).await?;
+    let params = follow(&begin.authorize_url).await?;
+    let param = |k: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let alice = app
+        .complete_sign_in(&param("state"), &param("code"))
+        .await?
+        .user_id;
+    app.set_company(&alice, &world.company, &world.location)
+        .await?;
+    app.change_setup(
+        &alice,
+        SetupChange {
+            time_zone: Some("UTC".into()),
+            policy: None,
+        },
+    )
+    .await?;
+    app.set_job_enabled(&alice, JobKind::Calendar, true).await?;
+    Ok(Bench {
+        world,
+        clock,
+        app,
+        alice,
+    })
+}
+
+impl Bench {
+    fn seed(&self, items: usize) {
+        let start = self.clock.now() + ChronoDuration::days(1);
+        for i in 0..items {
+            let at = start + ChronoDuration::minutes(90 * i as i64);
+            let mut a = ActivitySeed::new(format!("Activity {i}"), at);
+            a.assigned_to = Some(self.world.alice().erp_user_id.clone());
+            self.world.erp.seed_activity(a);
+            let s = (at + ChronoDuration::minutes(45)).format("%Y-%m-%dT%H:%M:%S");
+            let e = (at + ChronoDuration::minutes(75)).format("%Y-%m-%dT%H:%M:%S");
+            self.world.graph.seed_event(
+                &self.alice,
+                json!({
+                    "subject": format!("Event {i}"),
+                    "start": {"dateTime": s.to_string(), "timeZone": "UTC"},
+                    "end": {"dateTime": e.to_string(), "timeZone": "UTC"},
+                    "body": {"contentType": "html", "content": format!("<p>Notes {i}</p>")},
+                }),
+            );
+        }
+    }
+
+    fn clear(&self) {
+        self.world.graph.clear_requests();
+        self.world.erp.clear_requests();
+    }
+
+    fn counts(&self) -> (usize, usize) {
+        (
+            self.world.graph.requests().len(),
+            self.world.erp.requests().len(),
+        )
+    }
+
+    async fn run(&self) -> Result<(), PublicError> {
+        self.clock.advance(Duration::from_secs(60));
+        self.world.erp.set_now(self.clock.now());
+        self.app
+            .run_job(&self.alice, JobKind::Calendar, false)
+            .await
+            .map(|_| ())
+    }
+}
+
+/// A fresh folder for a bench store (SQLite, as the command line uses).
+fn tempfile_dir() -> Result<std::path::PathBuf, PublicError> {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("mssync-bench-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| PublicError::new(ErrorCode::StoreFailure, e.to_string()))?;
+    Ok(dir)
+}
+
+/// User plus system CPU of this process so far (it hosts the simulators too).
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command's closing parenthesis: utime is the 12th, stime the 13th.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Duration::from_millis((ticks(11) + ticks(12)) * 10) // 100 ticks a second on Linux
+}
+
+fn peak_memory_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn ratio(actual: f64, bound: f64) -> String {
+    if bound <= 0.0 {
+        return "-".into();
+    }
+    format!("{:.2}x", actual / bound)
+}
+
+pub async fn run(out: &mut dyn std::io::Write) -> Result<(), PublicError> {
+    let io =
+        |e: std::io::Error| PublicError::new(ErrorCode::Internal, format!("cannot print: {e}"));
+    let row =
+        |out: &mut dyn std::io::Write, what: &str, actual: String, bound: String, r: String| {
+            writeln!(out, "{what:<48} {actual:>14} {bound:>14} {r:>8}")
+        };
+    writeln!(
+        out,
+        "{:<48} {:>14} {:>14} {:>8}",
+        "figure", "measured", "bound", "ratio"
+    )
+    .map_err(io)?;
+
+    // Initial sync of ITEMS each way.
+    #[allow(non_snake_case)]
+    let ITEMS = items();
+    let b = start().await?;
+    b.seed(ITEMS);
+    b.clear();
+    let (cpu0, wall0) = (cpu_time(), Instant::now());
+    b.run().await?;
+    let (cpu, wall) = (cpu_time() - cpu0, wall0.elapsed());
+    let (graph, erp) = b.counts();
+    let graph_bound = ITEMS.div_ceil(GRAPH_PAGE) + ITEMS.div_ceil(BATCH);
+    let erp_bound = ITEMS.div_ceil(ERP_PAGE) + 1 + ITEMS.div_ceil(BATCH);
+    row(
+        out,
+        &format!("initial sync {ITEMS}+{ITEMS}: Graph requests"),
+        graph.to_string(),
+        graph_bound.to_string(),
+        ratio(graph as f64, graph_bound as f64),
+    )
+    .map_err(io)?;
+    row(
+        out,
+        "initial sync: ERP.net requests (no $batch yet)",
+        erp.to_string(),
+        erp_bound.to_string(),
+        ratio(erp as f64, erp_bound as f64),
+    )
+    .map_err(io)?;
+
+    // CPU per item against parsing and serializing the same items alone.
+    let payloads: Vec<String> = b
+        .world
+        .graph
+        .events(&b.alice)
+        .into_iter()
+        .chain(b.world.erp.activities())
+        .map(|v| v.to_string())
+        .collect();
+    let parse0 = Instant::now();
+    let mut bytes = 0;
+    for p in &payloads {
+        let v: serde_json::Value = serde_json::from_str(p).unwrap_or_default();
+        bytes += serde_json::to_vec(&v).map(|b| b.len()).unwrap_or(0);
+    }
+    let parse = parse0.elapsed();
+    let items = payloads.len().max(1) as f64;
+    row(
+        out,
+        "CPU per item, engine+sims vs serde_json alone",
+        format!("{:.1} us", cpu.as_secs_f64() * 1e6 / items),
+        format!("{:.1} us", parse.as_secs_f64() * 1e6 / items),
+        ratio(cpu.as_secs_f64(), parse.as_secs_f64()),
+    )
+    .map_err(io)?;
+    let _ = bytes;
+    writeln!(
+        out,
+        "  (initial sync took {:.2} s wall)",
+        wall.as_secs_f64()
+    )
+    .map_err(io)?;
+
+    // No-change sync: after the echo run, one read a side is the limit.
+    b.run().await?;
+    b.clear();
+    b.run().await?;
+    let (graph, erp) = b.counts();
+    row(
+        out,
+        "no-change sync: Graph requests",
+        graph.to_string(),
+        "1".into(),
+        ratio(graph as f64, 1.0),
+    )
+    .map_err(io)?;
+    row(
+        out,
+        "no-change sync: ERP.net requests (no `or`)",
+        erp.to_string(),
+        "1".into(),
+        ratio(erp as f64, 1.0),
+    )
+    .map_err(io)?;
+    drop(b);
+
+    // Wall time under 50 ms latency per Graph request, against the concurrency bound.
+    let b = start().await?;
+    let created = ITEMS.min(200) as i64;
+    let start_at = b.clock.now() + ChronoDuration::days(1);
+    for i in 0..created {
+        let mut a = ActivitySeed::new(format!("Latency {i}"), start_at + ChronoDuration::hours(i));
+        a.assigned_to = Some(b.world.alice().erp_user_id.clone());
+        b.world.erp.seed_activity(a);
+    }
+    b.world.graph.set_delay(Duration::from_millis(50));
+    b.clear();
+    let wall0 = Instant::now();
+    b.run().await?;
+    let wall = wall0.elapsed();
+    let (graph, _) = b.counts();
+    let bound = Duration::from_millis(50) * graph as u32 / 4;
+    row(
+        out,
+        &format!("{created} creates at 50 ms/request: wall time"),
+        format!("{:.2} s", wall.as_secs_f64()),
+        format!("{:.2} s", bound.as_secs_f64()),
+        ratio(wall.as_secs_f64(), bound.as_secs_f64()),
+    )
+    .map_err(io)?;
+    row(
+        out,
+        "peak memory (process, sims included)",
+        format!("{} MiB", peak_memory_kib() / 1024),
+        "-".into(),
+        "-".into(),
+    )
+    .map_err(io)?;
+    writeln!(
+        out,
+        "not measured yet: CPU for one scheduling round of 10,000 idle users"
+    )
+    .map_err(io)?;
+    Ok(())
+}
