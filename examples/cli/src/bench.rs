@@ -134,8 +134,9 @@ impl Bench {
         )
     }
 
+    /// One scheduled run: 15 minutes after the last, as the host's scheduler would.
     async fn run(&self) -> Result<(), PublicError> {
-        self.clock.advance(Duration::from_secs(60));
+        self.clock.advance(Duration::from_secs(15 * 60));
         self.world.erp.set_now(self.clock.now());
         self.app
             .run_job(&self.alice, JobKind::Calendar, false)
