@@ -186,6 +186,8 @@ struct Run<'j, 'a> {
     log: Vec<LogLine>,
     /// Pending Outlook creates that need no more looking after.
     stale_pending: Vec<String>,
+    /// Events we created that no committed delta checkpoint covers yet: (key, already stored).
+    unconfirmed: Vec<(String, bool)>,
 }
 
 impl<'j, 'a> Run<'j, 'a> {
@@ -196,6 +198,7 @@ impl<'j, 'a> Run<'j, 'a> {
             keys: Keys::new(job.user),
             log: Vec::new(),
             stale_pending: Vec::new(),
+            unconfirmed: Vec::new(),
         }
     }
 
@@ -228,7 +231,8 @@ impl<'j, 'a> Run<'j, 'a> {
             checkpoint.erp.as_deref()
         };
         let pull_started = self.now();
-        let outlook_pull = self.job.outlook.pull(&window, outlook_from).await?;
+        let mut outlook_pull = self.job.outlook.pull(&window, outlook_from).await?;
+        self.look_up_unconfirmed(&mut outlook_pull).await?;
         let erp_pull = self.job.erp.pull(&window, erp_from).await?;
         let pull_ms = (self.now() - pull_started).num_milliseconds().max(0);
         let pulled_outlook = upserts(&outlook_pull);
@@ -389,6 +393,15 @@ impl<'j, 'a> Run<'j, 'a> {
         for activity_id in std::mem::take(&mut self.stale_pending) {
             batch = batch.delete(self.keys.pending(&activity_id), Expect::Any);
         }
+        // The new delta link was issued at this run's read, so it covers every event that
+        // existed then; only events created since stay unconfirmed.
+        for (key, stored) in std::mem::take(&mut self.unconfirmed) {
+            batch = match (stored, advance) {
+                (true, true) => batch.delete(key, Expect::Any),
+                (false, _) => batch.put(key, Vec::new(), Expect::Any),
+                (true, false) => batch,
+            };
+        }
         batch = batch.put(
             self.keys.checkpoint(),
             serde_json::to_vec(&next).expect("a checkpoint serializes"),
@@ -434,6 +447,33 @@ impl<'j, 'a> Run<'j, 'a> {
             .refresh_version(store, until)
             .await
             .map_err(lease_error)
+    }
+
+    /// An incremental delta read resumes from the stored delta link, which predates events we
+    /// created after it was issued: it may never report them, not even their deletion. Look
+    /// such events up by id and add what became of them to the read.
+    async fn look_up_unconfirmed(&mut self, pull: &mut Pull) -> Result<(), PublicError> {
+        let store = self.job.host.store.as_ref();
+        let prefix = self.keys.unconfirmed_prefix();
+        let reported: HashSet<String> = pull
+            .changes
+            .iter()
+            .map(|c| match c {
+                RemoteChange::Upsert(item) => item.id.clone(),
+                RemoteChange::Removed { id } => id.clone(),
+            })
+            .collect();
+        for (key, _) in store.scan(&prefix).await? {
+            let event_id = key[prefix.len()..].to_owned();
+            if !pull.complete && !reported.contains(&event_id) {
+                pull.changes.push(match self.job.outlook.get(&event_id).await? {
+                    Some(event) => RemoteChange::Upsert(event),
+                    None => RemoteChange::Removed { id: event_id },
+                });
+            }
+            self.unconfirmed.push((key, true));
+        }
+        Ok(())
     }
 
     /// Groups the changes of both sides with the links they belong to.
@@ -937,6 +977,11 @@ impl<'j, 'a> Run<'j, 'a> {
                 expect
             };
             *batch = put_link(std::mem::take(batch), keys, &link, link_expect);
+            if created_outlook.is_some()
+                && matches!(decision.to_outlook, Some(SideWrite::Create(_)))
+            {
+                self.unconfirmed.push((keys.unconfirmed(&event_id), false));
+            }
             *batch = std::mem::take(batch).delete(keys.pending(&activity_id), Expect::Any);
         }
         for conflict in &decision.conflicts {
