@@ -232,7 +232,7 @@ impl<'j, 'a> Run<'j, 'a> {
         };
         let pull_started = self.now();
         let mut outlook_pull = self.job.outlook.pull(&window, outlook_from).await?;
-        self.look_up_unconfirmed(&mut outlook_pull).await?;
+        self.confirm_outlook_read(&mut outlook_pull).await?;
         let erp_pull = self.job.erp.pull(&window, erp_from).await?;
         let pull_ms = (self.now() - pull_started).num_milliseconds().max(0);
         let pulled_outlook = upserts(&outlook_pull);
@@ -449,23 +449,40 @@ impl<'j, 'a> Run<'j, 'a> {
             .map_err(lease_error)
     }
 
-    /// An incremental delta read resumes from the stored delta link, which predates events we
-    /// created after it was issued: it may never report them, not even their deletion. Look
-    /// such events up by id and add what became of them to the read.
-    async fn look_up_unconfirmed(&mut self, pull: &mut Pull) -> Result<(), PublicError> {
+    /// Makes an incremental Outlook read tell the truth about linked events:
+    /// - the stored delta link predates events we created after it was issued, and may never
+    ///   report them, not even their deletion: such events are looked up by id;
+    /// - delta reports `@removed` also for events that only left the window (moved far ahead,
+    ///   or the window rolled past them): a removal of a linked event is looked up by id, and
+    ///   an event that still exists is read as it is, never taken as a deletion.
+    async fn confirm_outlook_read(&mut self, pull: &mut Pull) -> Result<(), PublicError> {
         let store = self.job.host.store.as_ref();
         let prefix = self.keys.unconfirmed_prefix();
-        let reported: HashSet<String> = pull
-            .changes
-            .iter()
-            .map(|c| match c {
-                RemoteChange::Upsert(item) => item.id.clone(),
-                RemoteChange::Removed { id } => id.clone(),
-            })
-            .collect();
-        for (key, _) in store.scan(&prefix).await? {
+        let unconfirmed = store.scan(&prefix).await?;
+        if pull.complete {
+            self.unconfirmed
+                .extend(unconfirmed.into_iter().map(|(key, _)| (key, true)));
+            return Ok(());
+        }
+        let mut reported: HashSet<String> = HashSet::new();
+        for change in pull.changes.iter_mut() {
+            match change {
+                RemoteChange::Upsert(item) => {
+                    reported.insert(item.id.clone());
+                }
+                RemoteChange::Removed { id } => {
+                    reported.insert(id.clone());
+                    if activity_of_event(store, &self.keys, id).await?.is_some()
+                        && let Some(event) = self.job.outlook.get(id).await?
+                    {
+                        *change = RemoteChange::Upsert(event);
+                    }
+                }
+            }
+        }
+        for (key, _) in unconfirmed {
             let event_id = key[prefix.len()..].to_owned();
-            if !pull.complete && !reported.contains(&event_id) {
+            if !reported.contains(&event_id) {
                 pull.changes.push(match self.job.outlook.get(&event_id).await? {
                     Some(event) => RemoteChange::Upsert(event),
                     None => RemoteChange::Removed { id: event_id },
