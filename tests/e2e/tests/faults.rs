@@ -602,6 +602,14 @@ async fn regression_seed_12_deletion_of_our_event_behind_an_old_delta_link() {
     run_seed(12).await;
 }
 
+/// A run died after making activities for a series' occurrences, before recording them; the
+/// user voided one; the next full read found it void through findOrCreate and linked the
+/// occurrence to a void activity, so the occurrence stayed in Outlook for good.
+#[tokio::test]
+async fn regression_seed_87_void_of_an_unrecorded_activity_cancels_its_occurrence() {
+    run_seed(87).await;
+}
+
 #[tokio::test]
 async fn randomized_faults_on_both_simulators_converge_without_duplicates_or_loss() {
     if let Ok(seed) = std::env::var("MSSYNC_SEED") {

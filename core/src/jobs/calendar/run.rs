@@ -327,6 +327,7 @@ impl<'j, 'a> Run<'j, 'a> {
         } else {
             self.job.erp.apply(erp_writes.clone()).await
         };
+        self.follow_voided_twins(&pairs, &mut planned, &erp_writes, &erp_outcomes, &mut outlook_writes);
         let outlook_outcomes = if outlook_writes.is_empty() {
             Vec::new()
         } else {
@@ -447,6 +448,42 @@ impl<'j, 'a> Run<'j, 'a> {
             .refresh_version(store, until)
             .await
             .map_err(lease_error)
+    }
+
+    /// An event not linked yet whose activity create found the activity an earlier run made for
+    /// it (before it died unrecorded), voided since by the user: the void wins, and the event
+    /// is deleted in this same run instead of being linked to a void activity.
+    fn follow_voided_twins(
+        &self,
+        pairs: &[Pair],
+        planned: &mut [Planned],
+        erp_writes: &[RemoteWrite],
+        erp_outcomes: &[WriteOutcome],
+        outlook_writes: &mut Vec<RemoteWrite>,
+    ) {
+        for plan in planned.iter_mut() {
+            let Some(i) = plan.erp_write else { continue };
+            let pair = &pairs[plan.pair_index];
+            let voided_twin = matches!(erp_writes[i], RemoteWrite::Create { .. })
+                && matches!(erp_outcomes[i], WriteOutcome::Missing)
+                && plan.outlook_write.is_none()
+                && pair.stored.is_none();
+            let Some(Seen::Item(event)) = &pair.outlook else { continue };
+            if !voided_twin {
+                continue;
+            }
+            plan.erp_write = None;
+            plan.decision = Decision {
+                to_outlook: Some(SideWrite::Remove),
+                ..Decision::default()
+            };
+            plan.outlook_write = Some(push(
+                outlook_writes,
+                RemoteWrite::Remove {
+                    id: event.id.clone(),
+                },
+            ));
+        }
     }
 
     /// Makes an incremental Outlook read tell the truth about linked events:
