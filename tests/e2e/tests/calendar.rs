@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use common::env;
+use mssync_core::ErrorCode;
 use mssync_core::app::{Actor, JobKind};
 use mssync_core::host::Store;
-use mssync_core::ErrorCode;
 use mssync_sim::erp::ActivitySeed;
 use mssync_sim::world::DOMAIN;
 use serde_json::json;

@@ -85,9 +85,11 @@ fn subjects_of_activities(env: &Env) -> BTreeMap<String, usize> {
 
 /// What Outlook shows in June and July (occurrences expanded, cancelled ones left out).
 fn outlook(env: &Env, alice: &str) -> Vec<Value> {
-    env.world
-        .graph
-        .calendar_view(alice, utc(1, 0) - chrono::Duration::days(20), utc(1, 0) + chrono::Duration::days(200))
+    env.world.graph.calendar_view(
+        alice,
+        utc(1, 0) - chrono::Duration::days(20),
+        utc(1, 0) + chrono::Duration::days(200),
+    )
 }
 
 fn subjects_of_events(env: &Env, alice: &str) -> BTreeMap<String, usize> {
@@ -117,7 +119,9 @@ fn graph_utc(v: &Value) -> DateTime<Utc> {
 async fn pitfall_01_retried_create_makes_no_duplicate() {
     let (env, alice) = alice_env().await;
     seed_activity(&env, "From ERP.net", utc(3, 7));
-    env.world.graph.seed_event(&alice, event("From Outlook", 4, 10));
+    env.world
+        .graph
+        .seed_event(&alice, event("From Outlook", 4, 10));
     // Both creates reach the services; neither answer comes back.
     env.http.lose_answer_of(|r| {
         r.method == Method::Post && r.url.contains("/v1.0/") && !r.url.contains("delta")
@@ -130,7 +134,10 @@ async fn pitfall_01_retried_create_makes_no_duplicate() {
     env.http.heal();
     run_ok(&env, &alice).await;
     run_ok(&env, &alice).await;
-    let expected = BTreeMap::from([("From ERP.net".to_owned(), 1), ("From Outlook".to_owned(), 1)]);
+    let expected = BTreeMap::from([
+        ("From ERP.net".to_owned(), 1),
+        ("From Outlook".to_owned(), 1),
+    ]);
     assert_eq!(subjects_of_activities(&env), expected);
     assert_eq!(subjects_of_events(&env, &alice), expected);
 }
@@ -155,7 +162,9 @@ async fn pitfall_02_empty_or_failed_read_never_mass_deletes() {
 
     // The whole calendar comes back empty on a full read.
     for e in outlook(&env, &alice) {
-        env.world.graph.user_delete(&alice, e["id"].as_str().unwrap());
+        env.world
+            .graph
+            .user_delete(&alice, e["id"].as_str().unwrap());
     }
     env.app
         .request_full_refresh(&alice, JobKind::Calendar)
@@ -177,9 +186,10 @@ async fn pitfall_03_expired_delta_token_and_next_link_resync_without_duplicates(
     seed_activity(&env, "From ERP.net", utc(3, 7));
     // More events than one delta page (50) holds.
     for i in 0..55 {
-        env.world
-            .graph
-            .seed_event(&alice, event(&format!("Outlook {i}"), 2 + i % 25, 8 + i / 25));
+        env.world.graph.seed_event(
+            &alice,
+            event(&format!("Outlook {i}"), 2 + i % 25, 8 + i / 25),
+        );
     }
     env.world.graph.expire_next_page_link();
     env.advance(QUIET);
@@ -207,7 +217,10 @@ async fn pitfall_03_expired_delta_token_and_next_link_resync_without_duplicates(
 async fn pitfall_04_removed_outside_the_window_deletes_nothing() {
     let (env, alice) = alice_env().await;
     let early = env.world.graph.seed_event(&alice, event("Early", 2, 10));
-    let moved = env.world.graph.seed_event(&alice, event("Moved away", 10, 10));
+    let moved = env
+        .world
+        .graph
+        .seed_event(&alice, event("Moved away", 10, 10));
     run_ok(&env, &alice).await;
     // The user moves one event two years ahead: out of the window, not deleted.
     env.world.graph.user_update(
@@ -239,7 +252,10 @@ async fn pitfall_05_single_occurrence_move_edit_delete_both_ways() {
     let (env, alice) = alice_env().await;
     let master = env.world.graph.seed_event(&alice, weekly("Standup", 8, 5));
     run_ok(&env, &alice).await;
-    assert_eq!(subjects_of_activities(&env), BTreeMap::from([("Standup".into(), 5)]));
+    assert_eq!(
+        subjects_of_activities(&env),
+        BTreeMap::from([("Standup".into(), 5)])
+    );
 
     let occurrences = outlook(&env, &alice);
     let id = |i: usize| occurrences[i]["id"].as_str().unwrap().to_owned();
@@ -303,7 +319,10 @@ async fn pitfall_05_single_occurrence_move_edit_delete_both_ways() {
             .any(|e| graph_utc(&e["start"]) == Utc.with_ymd_and_hms(2026, 7, 6, 9, 0, 0).unwrap())
     );
     assert!(view.iter().all(|e| e["seriesMasterId"] == json!(master)));
-    assert!(env.world.graph.event(&alice, &master).is_some(), "the series stays");
+    assert!(
+        env.world.graph.event(&alice, &master).is_some(),
+        "the series stays"
+    );
     assert_eq!(env.activities().len(), 3);
 }
 
@@ -335,7 +354,10 @@ async fn pitfall_06_master_edit_keeps_exceptions() {
         "the fourth voided, the exception kept once"
     );
     assert!(env.activities().iter().all(|a| a["Priority"] == "High"));
-    assert_eq!(subjects_of_events(&env, &alice), subjects_of_activities(&env));
+    assert_eq!(
+        subjects_of_events(&env, &alice),
+        subjects_of_activities(&env)
+    );
 }
 
 /// Pitfall 7: all-day items are whole dates: an Outlook all-day event becomes an activity from
@@ -345,8 +367,10 @@ async fn pitfall_07_all_day_round_trips_midnight_to_midnight() {
     let (env, alice) = alice_env().await;
     let mut holiday = event("Holiday", 10, 0);
     holiday["isAllDay"] = json!(true);
-    holiday["start"] = json!({"dateTime": "2026-06-10T00:00:00.0000000", "timeZone": "FLE Standard Time"});
-    holiday["end"] = json!({"dateTime": "2026-06-11T00:00:00.0000000", "timeZone": "FLE Standard Time"});
+    holiday["start"] =
+        json!({"dateTime": "2026-06-10T00:00:00.0000000", "timeZone": "FLE Standard Time"});
+    holiday["end"] =
+        json!({"dateTime": "2026-06-11T00:00:00.0000000", "timeZone": "FLE Standard Time"});
     let holiday_id = env.world.graph.seed_event(&alice, holiday);
     // Two whole days in Sofia (UTC+3 in summer), entered in ERP.net.
     let mut trip = ActivitySeed::new("Trip", Utc.with_ymd_and_hms(2026, 6, 11, 21, 0, 0).unwrap());
@@ -417,8 +441,14 @@ async fn pitfall_08_dst_and_windows_iana_zones_incl_custom() {
     // Summer in ERP.net: 07:00 UTC is 10:00 in Sofia (UTC+3).
     seed_activity(&env, "Summer", utc(16, 7));
     run_ok(&env, &alice).await;
-    assert_eq!(activity(&env, "After DST")["StartTime"], "2026-10-26T08:00:00Z");
-    assert_eq!(activity(&env, "Seattle call")["StartTime"], "2026-06-15T16:00:00Z");
+    assert_eq!(
+        activity(&env, "After DST")["StartTime"],
+        "2026-10-26T08:00:00Z"
+    );
+    assert_eq!(
+        activity(&env, "Seattle call")["StartTime"],
+        "2026-06-15T16:00:00Z"
+    );
     let summer = outlook(&env, &alice)
         .into_iter()
         .find(|e| e["subject"] == "Summer")
@@ -430,16 +460,28 @@ async fn pitfall_08_dst_and_windows_iana_zones_incl_custom() {
         .graph
         .requests()
         .into_iter()
-        .find(|r| r.body.as_ref().is_some_and(|b| b.to_string().contains("Summer")))
+        .find(|r| {
+            r.body
+                .as_ref()
+                .is_some_and(|b| b.to_string().contains("Summer"))
+        })
         .unwrap();
     assert!(
-        create.body.unwrap().to_string().contains("FLE Standard Time"),
+        create
+            .body
+            .unwrap()
+            .to_string()
+            .contains("FLE Standard Time"),
         "written in the user's Windows zone"
     );
     // Quiet afterwards: no zone round trip shows up as a change.
     let report = run_ok(&env, &alice).await;
     let report2 = run_ok(&env, &alice).await;
-    assert_eq!(report2.to_erp.total() + report2.to_outlook.total(), 0, "{report:?} {report2:?}");
+    assert_eq!(
+        report2.to_erp.total() + report2.to_outlook.total(),
+        0,
+        "{report:?} {report2:?}"
+    );
 }
 
 /// Pitfall 9: our own writes come back through delta and the ERP.net watermark with new
@@ -448,7 +490,9 @@ async fn pitfall_08_dst_and_windows_iana_zones_incl_custom() {
 async fn pitfall_09_no_echo_of_own_writes() {
     let (env, alice) = alice_env().await;
     seed_activity(&env, "Plain notes", utc(3, 7));
-    env.world.graph.seed_event(&alice, event("Rich body", 4, 10));
+    env.world
+        .graph
+        .seed_event(&alice, event("Rich body", 4, 10));
     run_ok(&env, &alice).await;
     assert_eq!(activity(&env, "Rich body")["Notes"], "About Rich body");
     let echo = run_ok(&env, &alice).await;
@@ -456,7 +500,11 @@ async fn pitfall_09_no_echo_of_own_writes() {
     env.world.graph.clear_requests();
     env.world.erp.clear_requests();
     let quiet = run_ok(&env, &alice).await;
-    assert_eq!(quiet.to_erp.total() + quiet.to_outlook.total(), 0, "{quiet:?}");
+    assert_eq!(
+        quiet.to_erp.total() + quiet.to_outlook.total(),
+        0,
+        "{quiet:?}"
+    );
     assert_eq!(env.world.graph.requests().len(), 1, "one Graph request");
     assert_eq!(env.world.erp.requests().len(), 2, "the two ERP.net queries");
 }
@@ -510,9 +558,11 @@ async fn pitfall_10_conflict_matrix_is_deterministic_without_resurrection() {
         .graph
         .user_update(&alice, &e_same, json!({"subject": "Same field (Outlook)"}));
     edit(&merge, "Notes", json!("notes from ERP.net"));
-    env.world
-        .graph
-        .user_update(&alice, &e_merge, json!({"subject": "Different fields (Outlook)"}));
+    env.world.graph.user_update(
+        &alice,
+        &e_merge,
+        json!({"subject": "Different fields (Outlook)"}),
+    );
     edit(&void_vs_edit, "Void", json!(true));
     env.world
         .graph
@@ -537,9 +587,16 @@ async fn pitfall_10_conflict_matrix_is_deterministic_without_resurrection() {
         "different fields merge"
     );
     assert!(env.world.graph.event(&alice, &e_gone).is_none());
-    assert!(env.world.graph.event(&alice, &e_void).is_none(), "the void won");
+    assert!(
+        env.world.graph.event(&alice, &e_void).is_none(),
+        "the void won"
+    );
     let report = run_ok(&env, &alice).await;
-    assert_eq!(report.to_erp.total() + report.to_outlook.total(), 0, "settled: {report:?}");
+    assert_eq!(
+        report.to_erp.total() + report.to_outlook.total(),
+        0,
+        "settled: {report:?}"
+    );
 }
 
 /// Pitfall 11: 429 and 503 are retried after `Retry-After` (slept on the host clock), at most
@@ -580,7 +637,10 @@ async fn pitfall_11_throttling_concurrency_and_partial_batch_failure() {
 #[tokio::test]
 async fn pitfall_12_immutable_case_sensitive_ids() {
     let (env, alice) = alice_env().await;
-    let id = env.world.graph.seed_event(&alice, event("Kept link", 4, 10));
+    let id = env
+        .world
+        .graph
+        .seed_event(&alice, event("Kept link", 4, 10));
     assert_ne!(id.to_lowercase(), id, "the simulator's ids have upper case");
     run_ok(&env, &alice).await;
     for r in env.world.graph.requests() {
@@ -594,7 +654,11 @@ async fn pitfall_12_immutable_case_sensitive_ids() {
         );
     }
     let a = activity(&env, "Kept link");
-    assert_eq!(a["ExternalId"], json!(id), "the id exactly as Graph spelled it");
+    assert_eq!(
+        a["ExternalId"],
+        json!(id),
+        "the id exactly as Graph spelled it"
+    );
     env.world
         .graph
         .user_update(&alice, &id, json!({"subject": "Kept link (renamed)"}));

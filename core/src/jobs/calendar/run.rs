@@ -327,7 +327,13 @@ impl<'j, 'a> Run<'j, 'a> {
         } else {
             self.job.erp.apply(erp_writes.clone()).await
         };
-        self.follow_voided_twins(&pairs, &mut planned, &erp_writes, &erp_outcomes, &mut outlook_writes);
+        self.follow_voided_twins(
+            &pairs,
+            &mut planned,
+            &erp_writes,
+            &erp_outcomes,
+            &mut outlook_writes,
+        );
         let outlook_outcomes = if outlook_writes.is_empty() {
             Vec::new()
         } else {
@@ -468,7 +474,9 @@ impl<'j, 'a> Run<'j, 'a> {
                 && matches!(erp_outcomes[i], WriteOutcome::Missing)
                 && plan.outlook_write.is_none()
                 && pair.stored.is_none();
-            let Some(Seen::Item(event)) = &pair.outlook else { continue };
+            let Some(Seen::Item(event)) = &pair.outlook else {
+                continue;
+            };
             if !voided_twin {
                 continue;
             }
@@ -520,10 +528,11 @@ impl<'j, 'a> Run<'j, 'a> {
         for (key, _) in unconfirmed {
             let event_id = key[prefix.len()..].to_owned();
             if !reported.contains(&event_id) {
-                pull.changes.push(match self.job.outlook.get(&event_id).await? {
-                    Some(event) => RemoteChange::Upsert(event),
-                    None => RemoteChange::Removed { id: event_id },
-                });
+                pull.changes
+                    .push(match self.job.outlook.get(&event_id).await? {
+                        Some(event) => RemoteChange::Upsert(event),
+                        None => RemoteChange::Removed { id: event_id },
+                    });
             }
             self.unconfirmed.push((key, true));
         }

@@ -10,16 +10,16 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use mssync_cli::http::ReqwestHttp;
+use mssync_core::PublicError;
 use mssync_core::app::{
     Actor, App, AppConfig, CredentialInput, ErpAccess, JobKind, OperationMode, ServiceChange,
     SetupChange,
 };
-use mssync_core::jobs::calendar::RunReport;
 use mssync_core::host::{
     Clock, Host, HttpClient, HttpRequest, HttpResponse, ManualClock, MemoryStore, Method, Store,
     StoreError, TransportError, TransportErrorKind, Versioned, WriteBatch,
 };
-use mssync_core::PublicError;
+use mssync_core::jobs::calendar::RunReport;
 use mssync_sim::world::{DOMAIN, World};
 use serde_json::json;
 
@@ -214,11 +214,7 @@ pub async fn env() -> Env {
 pub async fn alice_env() -> (Env, String) {
     let env = env().await;
     env.connect_tenant().await;
-    let alice = env
-        .sign_in(&env.world.alice().email)
-        .await
-        .unwrap()
-        .user_id;
+    let alice = env.sign_in(&env.world.alice().email).await.unwrap().user_id;
     env.set_up(&alice).await;
     (env, alice)
 }
@@ -281,7 +277,10 @@ impl Env {
     }
 
     /// Sign-in with the simulator playing the browser: follow the authorize URL to the redirect.
-    pub async fn sign_in(&self, login_hint: &str) -> Result<mssync_core::app::Session, PublicError> {
+    pub async fn sign_in(
+        &self,
+        login_hint: &str,
+    ) -> Result<mssync_core::app::Session, PublicError> {
         let start = self.app.begin_sign_in(Some(login_hint)).await?;
         let response = ReqwestHttp::new()
             .send(HttpRequest::new(Method::Get, &start.authorize_url))
