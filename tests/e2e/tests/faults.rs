@@ -624,6 +624,14 @@ async fn regression_seed_87_void_of_an_unrecorded_activity_cancels_its_occurrenc
     run_seed(87).await;
 }
 
+/// A re-creation of an event deleted in Outlook (the ERP.net edit won) was sent by a run that
+/// then crashed; the next run linked the re-created event through the activity and also copied
+/// it into ERP.net as a new event: a duplicate activity.
+#[tokio::test]
+async fn regression_seed_434_recreated_event_after_a_crash_is_not_copied_back() {
+    run_seed(434).await;
+}
+
 #[tokio::test]
 async fn randomized_faults_on_both_simulators_converge_without_duplicates_or_loss() {
     if let Ok(seed) = std::env::var("MSSYNC_SEED") {

@@ -697,7 +697,17 @@ impl<'j, 'a> Run<'j, 'a> {
             let creation_key =
                 String::from_utf8(value.value).unwrap_or_else(|_| activity_id.clone());
             if load_link(store, &self.keys, &activity_id).await?.is_some() {
-                self.stale_pending.push(activity_id);
+                // A re-creation (a change won over an Outlook deletion) sent before a crash:
+                // the linked pair creates it again under the same key and gets this event
+                // back; it must not also stand alone as a new event to copy into ERP.net.
+                match self.job.outlook.find_by_twin(&creation_key).await? {
+                    Some(event) => pairs.retain(|p| {
+                        !(p.stored.is_none()
+                            && p.erp.is_none()
+                            && matches!(&p.outlook, Some(Seen::Item(e)) if e.id == event.id))
+                    }),
+                    None => self.stale_pending.push(activity_id),
+                }
                 continue;
             }
             let Some(event) = self.job.outlook.find_by_twin(&creation_key).await? else {
