@@ -697,11 +697,17 @@ fn build_instance(master: &Stored, span: Span) -> Option<Entry> {
             fields.extend(x.overrides.clone());
             let span = Span::read(&fields).ok()?;
             // An exception inherits what it does not override from the master, so a master
-            // edit changes it too: its version moves with either.
+            // edit may change it too: its version moves when its own content does.
+            let content = {
+                use std::hash::{Hash, Hasher};
+                let mut hasher = std::collections::hash_map::DefaultHasher::new();
+                Value::Object(fields.clone()).to_string().hash(&mut hasher);
+                hasher.finish()
+            };
             Some(Entry {
                 id: x.id.clone(),
                 kind: "exception",
-                change_key: format!("{}.{}", x.change_key, master.change_key),
+                change_key: format!("{}.{content:x}", x.change_key),
                 last_modified: x.last_modified.max(master.last_modified),
                 fields,
                 span,
