@@ -632,6 +632,13 @@ async fn regression_seed_434_recreated_event_after_a_crash_is_not_copied_back() 
     run_seed(434).await;
 }
 
+/// An Outlook event first linked by a run that kept the old delta link (a write failed), then
+/// deleted: the old link never saw the event, so it never reported the deletion.
+#[tokio::test]
+async fn regression_seed_643_deletion_of_an_event_linked_by_a_run_that_kept_its_checkpoint() {
+    run_seed(643).await;
+}
+
 #[tokio::test]
 async fn randomized_faults_on_both_simulators_converge_without_duplicates_or_loss() {
     if let Ok(seed) = std::env::var("MSSYNC_SEED") {

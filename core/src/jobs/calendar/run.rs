@@ -400,6 +400,19 @@ impl<'j, 'a> Run<'j, 'a> {
         for activity_id in std::mem::take(&mut self.stale_pending) {
             batch = batch.delete(self.keys.pending(&activity_id), Expect::Any);
         }
+        // A run that keeps the old delta link may still link events that link never saw
+        // (created since it was issued): they stay unconfirmed until a run advances.
+        if !advance {
+            let known: HashSet<String> = self.unconfirmed.iter().map(|(k, _)| k.clone()).collect();
+            for change in &outlook_pull.changes {
+                if let RemoteChange::Upsert(item) = change {
+                    let key = self.keys.unconfirmed(&item.id);
+                    if !known.contains(&key) {
+                        self.unconfirmed.push((key, false));
+                    }
+                }
+            }
+        }
         // The new delta link was issued at this run's read, so it covers every event that
         // existed then; only events created since stay unconfirmed.
         for (key, stored) in std::mem::take(&mut self.unconfirmed) {
