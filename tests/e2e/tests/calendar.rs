@@ -2,164 +2,19 @@
 //! grants the domain, a user signs in, sets up and turns Calendar on, and activities and events
 //! travel both ways; then the denials and the Forbidden cases.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
-use mssync_cli::http::ReqwestHttp;
-use mssync_core::app::{
-    Actor, App, AppConfig, CredentialInput, ErpAccess, JobKind, OperationMode, ServiceChange,
-    SetupChange,
-};
-use mssync_core::host::{
-    Clock, Host, HttpClient, HttpRequest, ManualClock, MemoryStore, Method, Store,
-};
-use mssync_core::{ErrorCode, PublicError};
+use chrono::{TimeZone, Utc};
+use common::env;
+use mssync_core::ErrorCode;
+use mssync_core::app::{Actor, JobKind};
+use mssync_core::host::Store;
 use mssync_sim::erp::ActivitySeed;
-use mssync_sim::world::{DOMAIN, World};
+use mssync_sim::world::DOMAIN;
 use serde_json::json;
-
-struct Env {
-    world: World,
-    clock: Arc<ManualClock>,
-    store: Arc<MemoryStore>,
-    app: App,
-}
-
-fn start_time() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 6, 1, 8, 0, 0).unwrap()
-}
-
-async fn env() -> Env {
-    let clock = Arc::new(ManualClock::new(start_time()));
-    let sim_clock = clock.clone();
-    let world = World::start(Arc::new(move || sim_clock.now()), 1).await;
-    let store = Arc::new(MemoryStore::new());
-    let host = Host {
-        http: Arc::new(ReqwestHttp::new()),
-        store: store.clone(),
-        clock: clock.clone(),
-    };
-    let config = AppConfig {
-        authority: world.entra.authority(),
-        graph_base_url: world.graph.base_url(),
-        erp_base_url: world.erp.odata_root(),
-        erp_access: ErpAccess::TrustedApp {
-            identity_base: world.erp.identity_base(),
-            client_id: world.erp_client_id.clone(),
-            client_secret: world.erp_client_secret.clone(),
-        },
-        redirect_uri: world.redirect_uri.clone(),
-        runner_id: "e2e-node".into(),
-    };
-    let app = App::with_config(host, config, [7u8; 32]);
-    Env {
-        world,
-        clock,
-        store,
-        app,
-    }
-}
-
-impl Env {
-    /// Moves every clock (ours and ERP.net's stamps) forward.
-    fn advance(&self, by: Duration) {
-        self.clock.advance(by);
-        self.world.erp.set_now(self.clock.now());
-    }
-
-    async fn connect_tenant(&self) {
-        let host = Actor::Host;
-        self.app
-            .set_service(
-                &host,
-                ServiceChange {
-                    tenant_id: Some(self.world.tenant.clone()),
-                    client_id: Some(self.world.client_id.clone()),
-                    mode: Some(OperationMode::Application),
-                    credential: Some(CredentialInput::Secret {
-                        secret: self.world.client_secret.clone(),
-                    }),
-                },
-            )
-            .await
-            .unwrap();
-        self.world.consent();
-        let report = self
-            .app
-            .connect(&host, &self.world.admin.oid)
-            .await
-            .unwrap();
-        assert!(report.token && report.graph, "{report:?}");
-        let permissions = self.app.give_permissions(&host).await.unwrap();
-        assert!(permissions.missing.is_empty(), "{permissions:?}");
-        self.app.grant_domain(&host, DOMAIN).await.unwrap();
-    }
-
-    /// Sign-in with the simulator playing the browser: follow the authorize URL to the redirect.
-    async fn sign_in(&self, login_hint: &str) -> Result<mssync_core::app::Session, PublicError> {
-        let start = self.app.begin_sign_in(Some(login_hint)).await?;
-        let response = ReqwestHttp::new()
-            .send(HttpRequest::new(Method::Get, &start.authorize_url))
-            .await
-            .unwrap();
-        assert_eq!(
-            response.status,
-            302,
-            "{}",
-            String::from_utf8_lossy(&response.body)
-        );
-        let location = url::Url::parse(response.header("location").unwrap()).unwrap();
-        let param = |name: &str| {
-            location
-                .query_pairs()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.into_owned())
-        };
-        let state = param("state").expect("the state in the redirect");
-        match param("code") {
-            Some(code) => self.app.complete_sign_in(&state, &code).await,
-            None => Err(self
-                .app
-                .fail_sign_in(
-                    &state,
-                    &param("error").unwrap_or_default(),
-                    &param("error_description").unwrap_or_default(),
-                )
-                .await),
-        }
-    }
-
-    async fn set_up(&self, user_id: &str) {
-        self.app
-            .set_company(user_id, &self.world.company, &self.world.location)
-            .await
-            .unwrap();
-        self.app
-            .change_setup(
-                user_id,
-                SetupChange {
-                    time_zone: Some("FLE Standard Time".into()),
-                    policy: None,
-                },
-            )
-            .await
-            .unwrap();
-        self.app
-            .set_job_enabled(user_id, JobKind::Calendar, true)
-            .await
-            .unwrap();
-    }
-
-    fn activities(&self) -> Vec<serde_json::Value> {
-        self.world
-            .erp
-            .list("General_Activities_Activities")
-            .into_iter()
-            .filter(|a| a["Void"] != json!(true))
-            .collect()
-    }
-}
 
 fn outlook_event(subject: &str, day: u32, hour: u32) -> serde_json::Value {
     json!({

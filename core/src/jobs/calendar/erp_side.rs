@@ -101,10 +101,12 @@ impl ErpSide {
                     external_system: EXTERNAL_SYSTEM.into(),
                 };
                 let new = item_to_new_activity(&item, &self.zone, link, self.defaults.clone());
-                self.client
-                    .create_activity(&new)
-                    .await
-                    .map(|a| Some(self.item(&a)))
+                match self.client.create_activity(&new).await {
+                    // findOrCreate found the activity an earlier run made for this event, and
+                    // the user has voided it since: it is gone, not to be made again.
+                    Ok(found) if found.void => return WriteOutcome::Missing,
+                    other => other.map(|a| Some(self.item(&a))),
+                }
             }
             RemoteWrite::Update {
                 id, fields, item, ..

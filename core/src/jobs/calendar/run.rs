@@ -186,6 +186,8 @@ struct Run<'j, 'a> {
     log: Vec<LogLine>,
     /// Pending Outlook creates that need no more looking after.
     stale_pending: Vec<String>,
+    /// Events we created that no committed delta checkpoint covers yet: (key, already stored).
+    unconfirmed: Vec<(String, bool)>,
 }
 
 impl<'j, 'a> Run<'j, 'a> {
@@ -196,6 +198,7 @@ impl<'j, 'a> Run<'j, 'a> {
             keys: Keys::new(job.user),
             log: Vec::new(),
             stale_pending: Vec::new(),
+            unconfirmed: Vec::new(),
         }
     }
 
@@ -228,7 +231,8 @@ impl<'j, 'a> Run<'j, 'a> {
             checkpoint.erp.as_deref()
         };
         let pull_started = self.now();
-        let outlook_pull = self.job.outlook.pull(&window, outlook_from).await?;
+        let mut outlook_pull = self.job.outlook.pull(&window, outlook_from).await?;
+        self.confirm_outlook_read(&mut outlook_pull).await?;
         let erp_pull = self.job.erp.pull(&window, erp_from).await?;
         let pull_ms = (self.now() - pull_started).num_milliseconds().max(0);
         let pulled_outlook = upserts(&outlook_pull);
@@ -323,6 +327,13 @@ impl<'j, 'a> Run<'j, 'a> {
         } else {
             self.job.erp.apply(erp_writes.clone()).await
         };
+        self.follow_voided_twins(
+            &pairs,
+            &mut planned,
+            &erp_writes,
+            &erp_outcomes,
+            &mut outlook_writes,
+        );
         let outlook_outcomes = if outlook_writes.is_empty() {
             Vec::new()
         } else {
@@ -389,6 +400,28 @@ impl<'j, 'a> Run<'j, 'a> {
         for activity_id in std::mem::take(&mut self.stale_pending) {
             batch = batch.delete(self.keys.pending(&activity_id), Expect::Any);
         }
+        // A run that keeps the old delta link may still link events that link never saw
+        // (created since it was issued): they stay unconfirmed until a run advances.
+        if !advance {
+            let known: HashSet<String> = self.unconfirmed.iter().map(|(k, _)| k.clone()).collect();
+            for change in &outlook_pull.changes {
+                if let RemoteChange::Upsert(item) = change {
+                    let key = self.keys.unconfirmed(&item.id);
+                    if !known.contains(&key) {
+                        self.unconfirmed.push((key, false));
+                    }
+                }
+            }
+        }
+        // The new delta link was issued at this run's read, so it covers every event that
+        // existed then; only events created since stay unconfirmed.
+        for (key, stored) in std::mem::take(&mut self.unconfirmed) {
+            batch = match (stored, advance) {
+                (true, true) => batch.delete(key, Expect::Any),
+                (false, _) => batch.put(key, Vec::new(), Expect::Any),
+                (true, false) => batch,
+            };
+        }
         batch = batch.put(
             self.keys.checkpoint(),
             serde_json::to_vec(&next).expect("a checkpoint serializes"),
@@ -434,6 +467,89 @@ impl<'j, 'a> Run<'j, 'a> {
             .refresh_version(store, until)
             .await
             .map_err(lease_error)
+    }
+
+    /// An event not linked yet whose activity create found the activity an earlier run made for
+    /// it (before it died unrecorded), voided since by the user: the void wins, and the event
+    /// is deleted in this same run instead of being linked to a void activity.
+    fn follow_voided_twins(
+        &self,
+        pairs: &[Pair],
+        planned: &mut [Planned],
+        erp_writes: &[RemoteWrite],
+        erp_outcomes: &[WriteOutcome],
+        outlook_writes: &mut Vec<RemoteWrite>,
+    ) {
+        for plan in planned.iter_mut() {
+            let Some(i) = plan.erp_write else { continue };
+            let pair = &pairs[plan.pair_index];
+            let voided_twin = matches!(erp_writes[i], RemoteWrite::Create { .. })
+                && matches!(erp_outcomes[i], WriteOutcome::Missing)
+                && plan.outlook_write.is_none()
+                && pair.stored.is_none();
+            let Some(Seen::Item(event)) = &pair.outlook else {
+                continue;
+            };
+            if !voided_twin {
+                continue;
+            }
+            plan.erp_write = None;
+            plan.decision = Decision {
+                to_outlook: Some(SideWrite::Remove),
+                ..Decision::default()
+            };
+            plan.outlook_write = Some(push(
+                outlook_writes,
+                RemoteWrite::Remove {
+                    id: event.id.clone(),
+                },
+            ));
+        }
+    }
+
+    /// Makes an incremental Outlook read tell the truth about linked events:
+    /// - the stored delta link predates events we created after it was issued, and may never
+    ///   report them, not even their deletion: such events are looked up by id;
+    /// - delta reports `@removed` also for events that only left the window (moved far ahead,
+    ///   or the window rolled past them): a removal of a linked event is looked up by id, and
+    ///   an event that still exists is read as it is, never taken as a deletion.
+    async fn confirm_outlook_read(&mut self, pull: &mut Pull) -> Result<(), PublicError> {
+        let store = self.job.host.store.as_ref();
+        let prefix = self.keys.unconfirmed_prefix();
+        let unconfirmed = store.scan(&prefix).await?;
+        if pull.complete {
+            self.unconfirmed
+                .extend(unconfirmed.into_iter().map(|(key, _)| (key, true)));
+            return Ok(());
+        }
+        let mut reported: HashSet<String> = HashSet::new();
+        for change in pull.changes.iter_mut() {
+            match change {
+                RemoteChange::Upsert(item) => {
+                    reported.insert(item.id.clone());
+                }
+                RemoteChange::Removed { id } => {
+                    reported.insert(id.clone());
+                    if activity_of_event(store, &self.keys, id).await?.is_some()
+                        && let Some(event) = self.job.outlook.get(id).await?
+                    {
+                        *change = RemoteChange::Upsert(event);
+                    }
+                }
+            }
+        }
+        for (key, _) in unconfirmed {
+            let event_id = key[prefix.len()..].to_owned();
+            if !reported.contains(&event_id) {
+                pull.changes
+                    .push(match self.job.outlook.get(&event_id).await? {
+                        Some(event) => RemoteChange::Upsert(event),
+                        None => RemoteChange::Removed { id: event_id },
+                    });
+            }
+            self.unconfirmed.push((key, true));
+        }
+        Ok(())
     }
 
     /// Groups the changes of both sides with the links they belong to.
@@ -594,7 +710,17 @@ impl<'j, 'a> Run<'j, 'a> {
             let creation_key =
                 String::from_utf8(value.value).unwrap_or_else(|_| activity_id.clone());
             if load_link(store, &self.keys, &activity_id).await?.is_some() {
-                self.stale_pending.push(activity_id);
+                // A re-creation (a change won over an Outlook deletion) sent before a crash:
+                // the linked pair creates it again under the same key and gets this event
+                // back; it must not also stand alone as a new event to copy into ERP.net.
+                match self.job.outlook.find_by_twin(&creation_key).await? {
+                    Some(event) => pairs.retain(|p| {
+                        !(p.stored.is_none()
+                            && p.erp.is_none()
+                            && matches!(&p.outlook, Some(Seen::Item(e)) if e.id == event.id))
+                    }),
+                    None => self.stale_pending.push(activity_id),
+                }
                 continue;
             }
             let Some(event) = self.job.outlook.find_by_twin(&creation_key).await? else {
@@ -937,6 +1063,11 @@ impl<'j, 'a> Run<'j, 'a> {
                 expect
             };
             *batch = put_link(std::mem::take(batch), keys, &link, link_expect);
+            if created_outlook.is_some()
+                && matches!(decision.to_outlook, Some(SideWrite::Create(_)))
+            {
+                self.unconfirmed.push((keys.unconfirmed(&event_id), false));
+            }
             *batch = std::mem::take(batch).delete(keys.pending(&activity_id), Expect::Any);
         }
         for conflict in &decision.conflicts {

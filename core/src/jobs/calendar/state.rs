@@ -5,6 +5,9 @@
 //! - `cal/{user}/checkpoint`: the [`Checkpoint`] of both sides;
 //! - `cal/{user}/pending/{activity id}`: an Outlook create sent but not yet recorded, so a run
 //!   that died in between finds the event instead of creating it again.
+//! - `cal/{user}/unconfirmed/{event id}`: an event we created after the read whose delta link
+//!   is the stored checkpoint, so that delta link may never mention it again (not even its
+//!   deletion); such events are looked up by id until a committed checkpoint covers them.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -75,6 +78,14 @@ impl<'a> Keys<'a> {
 
     pub fn pending_prefix(&self) -> String {
         format!("cal/{}/pending/", self.user)
+    }
+
+    pub fn unconfirmed(&self, event_id: &str) -> String {
+        format!("cal/{}/unconfirmed/{event_id}", self.user)
+    }
+
+    pub fn unconfirmed_prefix(&self) -> String {
+        format!("cal/{}/unconfirmed/", self.user)
     }
 }
 

@@ -336,6 +336,11 @@ impl Responder {
             .header("Location", link("$deltatoken", ""))
         };
         if let Some(skip) = query.get("$skiptoken") {
+            if std::mem::take(&mut state.faults.expire_next_page_link) {
+                state.deltas.clear();
+                state.pending.clear();
+                return Ok(expired());
+            }
             let Some(pending) = state.pending.remove(skip) else {
                 return Ok(expired());
             };

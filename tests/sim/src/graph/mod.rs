@@ -240,6 +240,12 @@ impl GraphSim {
         state.pending.clear();
     }
 
+    /// The next delta page link followed (an `@odata.nextLink`) has expired, and so has every
+    /// delta token: answered 410 `syncStateNotFound` mid-round.
+    pub fn expire_next_page_link(&self) {
+        self.state.lock().unwrap().faults.expire_next_page_link = true;
+    }
+
     /// The `$batch` item with this id is answered `status` the next `times` times it is seen
     /// (429 carries `Retry-After: 1`).
     pub fn fail_batch_item(&self, id: &str, status: u16, times: u32) {

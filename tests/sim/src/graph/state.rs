@@ -322,6 +322,8 @@ pub struct Faults {
     pub delta_replays: bool,
     /// Every delta round starts with an empty page.
     pub delta_empty_first_page: bool,
+    /// The next delta page link (`$skiptoken`) used has expired, with every delta token.
+    pub expire_next_page_link: bool,
 }
 
 #[derive(Default)]
@@ -694,11 +696,19 @@ fn build_instance(master: &Stored, span: Span) -> Option<Entry> {
         Some(x) => {
             fields.extend(x.overrides.clone());
             let span = Span::read(&fields).ok()?;
+            // An exception inherits what it does not override from the master, so a master
+            // edit may change it too: its version moves when its own content does.
+            let content = {
+                use std::hash::{Hash, Hasher};
+                let mut hasher = std::collections::hash_map::DefaultHasher::new();
+                Value::Object(fields.clone()).to_string().hash(&mut hasher);
+                hasher.finish()
+            };
             Some(Entry {
                 id: x.id.clone(),
                 kind: "exception",
-                change_key: x.change_key.clone(),
-                last_modified: x.last_modified,
+                change_key: format!("{}.{content:x}", x.change_key),
+                last_modified: x.last_modified.max(master.last_modified),
                 fields,
                 span,
                 series_master_id: Some(master.id.clone()),
