@@ -43,6 +43,9 @@ pub struct World {
     pub inactive_company: String,
 }
 
+/// The loopback redirect URI registered for native hosts (any port).
+pub const LOOPBACK_REDIRECT: &str = "http://127.0.0.1/signin";
+
 /// The e-mail domain of the seeded users.
 pub const DOMAIN: &str = "contoso.example";
 
@@ -71,6 +74,16 @@ impl World {
             })
         }));
 
+        // Native hosts (the command line) sign in through a loopback redirect on any port.
+        entra.register_app(entra::SimApp {
+            client_id: fixture::CLIENT_ID.into(),
+            secret: Some(fixture::CLIENT_SECRET.into()),
+            certificate: Some(entra::keys::RegisteredCertificate::from_pem(
+                entra::keys::CLIENT_CERT_PEM,
+            )),
+            redirect_uris: vec![fixture::REDIRECT_URI.into(), LOOPBACK_REDIRECT.into()],
+            public_client: false,
+        });
         let erp_client_id = "https://mssync.contoso.example/".to_owned();
         let erp_client_secret = "erp-trusted-app-secret-for-tests".to_owned();
         erp.register_client(&erp_client_id, &erp_client_secret);

@@ -129,7 +129,7 @@ fn authorize(state: &mut State, tenant: &str, q: &HashMap<String, String>) -> Re
         );
     };
     let Some(redirect_uri) =
-        get("redirect_uri").filter(|r| app.redirect_uris.iter().any(|u| u == r))
+        get("redirect_uri").filter(|r| app.redirect_uris.iter().any(|u| redirect_allowed(u, r)))
     else {
         return error(
             400,
@@ -225,7 +225,7 @@ fn admin_consent(state: &mut State, tenant: &str, q: &HashMap<String, String>) -
         );
     };
     let Some(redirect_uri) =
-        get("redirect_uri").filter(|r| app.redirect_uris.iter().any(|u| u == r))
+        get("redirect_uri").filter(|r| app.redirect_uris.iter().any(|u| redirect_allowed(u, r)))
     else {
         return error(
             400,
@@ -562,4 +562,18 @@ fn check_assertion(
         return Err("The assertion was already used.".into());
     }
     Ok(())
+}
+
+/// A registered redirect URI admits the requested one when they are equal, or, for loopback
+/// addresses registered without a port, on any port with the same path, as Entra ID does for
+/// native apps (RFC 8252, section 7.3).
+fn redirect_allowed(registered: &str, requested: &str) -> bool {
+    if registered == requested {
+        return true;
+    }
+    let (Ok(reg), Ok(req)) = (url::Url::parse(registered), url::Url::parse(requested)) else {
+        return false;
+    };
+    let loopback = |u: &url::Url| u.scheme() == "http" && u.host_str() == Some("127.0.0.1");
+    loopback(&reg) && loopback(&req) && reg.port().is_none() && reg.path() == req.path()
 }

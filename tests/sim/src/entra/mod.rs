@@ -331,8 +331,12 @@ impl EntraSim {
         self.with(|s| s.users.push(user));
     }
 
+    /// Registers an app; registering a client id again replaces its registration.
     pub fn register_app(&self, app: SimApp) {
-        self.with(|s| s.apps.push(app));
+        self.with(|s| {
+            s.apps.retain(|a| a.client_id != app.client_id);
+            s.apps.push(app)
+        });
     }
 
     /// Records admin consent as if an admin had completed the consent page.
