@@ -5,16 +5,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{Duration as ChronoDuration, NaiveTime, Utc};
-use mssync_core::app::{
-    Actor, App, CredentialInput, JobKind, OperationMode, ServiceChange, SetupChange,
-};
+use mssync_core::app::{App, JobKind, SetupChange};
 use mssync_core::host::{Clock, Host, ManualClock};
 use mssync_core::{ErrorCode, PublicError};
 use mssync_sim::erp::ActivitySeed;
-use mssync_sim::world::{DOMAIN, World};
+use mssync_sim::world::World;
 use serde_json::json;
 
-use crate::demo::follow;
 use crate::http::ReqwestHttp;
 
 /// Items seeded on each side for the initial-sync figure (`MSSYNC_BENCH_ITEMS` overrides it, for
@@ -52,35 +49,7 @@ async fn start() -> Result<Bench, PublicError> {
         clock: clock.clone(),
     };
     let app = App::with_config(host, world.app_config("bench"), [9u8; 32]);
-    let admin = Actor::Host;
-    app.set_service(
-        &admin,
-        ServiceChange {
-            tenant_id: Some(world.tenant.clone()),
-            client_id: Some(world.client_id.clone()),
-            mode: Some(OperationMode::Application),
-            credential: Some(CredentialInput::Secret {
-                secret: world.client_secret.clone(),
-            }),
-        },
-    )
-    .await?;
-    world.consent();
-    app.give_permissions(&admin).await?;
-    app.grant_domain(&admin, DOMAIN).await?;
-    let begin = app.begin_sign_in(Some(&world.alice().email)).await?;
-    let params = follow(&begin.authorize_url).await?;
-    let param = |k: &str| {
-        params
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
-    let alice = app
-        .complete_sign_in(&param("state"), &param("code"))
-        .await?
-        .user_id;
+    let alice = world.onboard(&app, world.alice()).await?.session.user_id;
     app.set_company(&alice, &world.company, &world.location)
         .await?;
     app.change_setup(

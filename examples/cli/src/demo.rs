@@ -9,10 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{Datelike, Duration as ChronoDuration, NaiveTime, Utc, Weekday};
-use mssync_core::app::{
-    Actor, App, CredentialInput, HomeView, JobKind, OperationMode, ServiceChange, SetupChange,
-};
-use mssync_core::host::{Clock, Host, HttpClient, HttpRequest, ManualClock, Method};
+use mssync_core::app::{App, HomeView, JobKind, SetupChange};
+use mssync_core::host::{Clock, Host, ManualClock};
 use mssync_core::jobs::calendar::RunReport;
 use mssync_core::model::tz::Zone;
 use mssync_core::{ErrorCode, PublicError};
@@ -63,49 +61,18 @@ pub async fn run(out: &mut dyn std::io::Write) -> Result<(), PublicError> {
     .map_err(io)?;
     writeln!(out).map_err(io)?;
 
-    // 1. The admin connects the tenant.
-    let admin = Actor::Host;
-    app.set_service(
-        &admin,
-        ServiceChange {
-            tenant_id: Some(world.tenant.clone()),
-            client_id: Some(world.client_id.clone()),
-            mode: Some(OperationMode::Application),
-            credential: Some(CredentialInput::Secret {
-                secret: world.client_secret.clone(),
-            }),
-        },
-    )
-    .await?;
-    let consent = app.consent_url(&admin).await?;
-    follow(&consent).await?; // the tenant admin consents in the browser
-    let connect = app.connect(&admin, &world.admin.oid).await?;
-    let permissions = app.give_permissions(&admin).await?;
-    app.grant_domain(&admin, DOMAIN).await?;
+    // 1-2. The admin connects the tenant; Alice signs in (the simulator plays the browser).
+    let onboarded = world.onboard(&app, world.alice()).await?;
     writeln!(
         out,
         " 1. Admin: tenant {} connected (token {}, Graph {}); document type 'Meeting' {}; domain {DOMAIN} granted",
         world.tenant,
-        tick(connect.token),
-        tick(connect.graph),
-        permissions.meeting_document_type
+        tick(onboarded.connect.token),
+        tick(onboarded.connect.graph),
+        onboarded.permissions.meeting_document_type
     )
     .map_err(io)?;
-
-    // 2. Alice signs in; the simulator plays the browser.
-    let alice_email = world.alice().email.clone();
-    let begin = app.begin_sign_in(Some(&alice_email)).await?;
-    let params = follow(&begin.authorize_url).await?;
-    let param = |k: &str| {
-        params
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
-    let session = app
-        .complete_sign_in(&param("state"), &param("code"))
-        .await?;
+    let session = onboarded.session;
     let alice = session.user_id.clone();
     app.set_company(&alice, &world.company, &world.location)
         .await?;
@@ -329,23 +296,6 @@ pub fn print_home(out: &mut dyn std::io::Write, home: &HomeView) -> std::io::Res
         writeln!(out, "  {line}")?;
     }
     Ok(())
-}
-
-/// Opens an address like a browser would and returns the query of the redirect it answers with.
-pub(crate) async fn follow(url: &str) -> Result<Vec<(String, String)>, PublicError> {
-    let response = ReqwestHttp::new()
-        .send(HttpRequest::new(Method::Get, url))
-        .await?;
-    let location = response
-        .header("location")
-        .and_then(|l| url::Url::parse(l).ok())
-        .ok_or_else(|| {
-            PublicError::new(ErrorCode::MalformedResponse, "no redirect from Entra ID")
-        })?;
-    Ok(location
-        .query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect())
 }
 
 /// The demo seals with a fixed key: its store is a throwaway file.

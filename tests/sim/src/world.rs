@@ -187,8 +187,90 @@ impl World {
         }
     }
 
+    /// What happens before a first sync, done through `app` as the people would: the admin sets
+    /// the connection (client secret, application mode), consents in the browser, gives ERP.net
+    /// permissions and grants the domain; then `user` signs in through the authorize redirect, with
+    /// this simulator playing the browser.
+    pub async fn onboard(
+        &self,
+        app: &mssync_core::app::App,
+        user: &WorldUser,
+    ) -> Result<Onboarded, mssync_core::PublicError> {
+        use mssync_core::app::{Actor, CredentialInput, OperationMode, ServiceChange};
+        let admin = Actor::Host;
+        app.set_service(
+            &admin,
+            ServiceChange {
+                tenant_id: Some(self.tenant.clone()),
+                client_id: Some(self.client_id.clone()),
+                mode: Some(OperationMode::Application),
+                credential: Some(CredentialInput::Secret {
+                    secret: self.client_secret.clone(),
+                }),
+            },
+        )
+        .await?;
+        let consent = app.consent_url(&admin).await?;
+        follow(app, &consent).await?;
+        let connect = app.connect(&admin, &self.admin.oid).await?;
+        let permissions = app.give_permissions(&admin).await?;
+        app.grant_domain(&admin, DOMAIN).await?;
+        let begin = app.begin_sign_in(Some(&user.email)).await?;
+        let params = follow(app, &begin.authorize_url).await?;
+        let param = |k: &str| {
+            params
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        let session = app
+            .complete_sign_in(&param("state"), &param("code"))
+            .await?;
+        Ok(Onboarded {
+            session,
+            connect,
+            permissions,
+        })
+    }
+
     /// The Graph application permission the simulator checks.
     pub fn app_roles() -> &'static [&'static str] {
         entra::APP_ROLES
     }
+}
+
+/// What [`World::onboard`] did.
+#[derive(Debug, Clone)]
+pub struct Onboarded {
+    pub session: mssync_core::app::Session,
+    pub connect: mssync_core::app::ConnectReport,
+    pub permissions: mssync_core::app::PermissionsReport,
+}
+
+/// Opens an address as a browser would (through the application's own HTTP client, which does not
+/// follow redirects) and returns the query of the redirect it answers with.
+async fn follow(
+    app: &mssync_core::app::App,
+    url: &str,
+) -> Result<Vec<(String, String)>, mssync_core::PublicError> {
+    use mssync_core::host::{HttpRequest, Method};
+    let response = app
+        .host()
+        .http
+        .send(HttpRequest::new(Method::Get, url))
+        .await?;
+    let location = response
+        .header("location")
+        .and_then(|l| url::Url::parse(l).ok())
+        .ok_or_else(|| {
+            mssync_core::PublicError::new(
+                mssync_core::ErrorCode::MalformedResponse,
+                "no redirect from Entra ID",
+            )
+        })?;
+    Ok(location
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect())
 }
