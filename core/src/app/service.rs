@@ -565,6 +565,9 @@ impl App {
         }
         let existing = profile::load(store, &claims.oid).await?;
         let first = existing.is_none();
+        let expect = existing
+            .as_ref()
+            .map_or(Expect::Absent, |(_, v)| Expect::Version(*v));
         let profile = match existing {
             Some((mut p, _)) => {
                 p.email = email.clone();
@@ -612,10 +615,6 @@ impl App {
                 .await?;
         }
         let now = self.host.clock.now();
-        let expect = match profile::load(store, &profile.user_id).await? {
-            Some((_, v)) => Expect::Version(v),
-            None => Expect::Absent,
-        };
         let mut batch = profile::put(WriteBatch::new(), &profile, expect);
         journal::append(
             store,

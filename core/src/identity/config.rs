@@ -109,13 +109,14 @@ pub struct ClientCertificate {
 
 impl ClientCertificate {
     /// From a PEM private key (PKCS#8 or PKCS#1) and the PEM certificate registered with the app.
+    /// Either may be a file holding both blocks, as certificate files often do.
     pub fn from_pem(private_key_pem: &[u8], certificate_pem: &[u8]) -> Result<Self, IdentityError> {
         let key = EncodingKey::from_rsa_pem(private_key_pem).map_err(|_| {
             IdentityError::InvalidConfig("the certificate key is not an RSA PEM key")
         })?;
-        let cert = pem::parse(certificate_pem)
+        let cert = pem::parse_many(certificate_pem)
             .ok()
-            .filter(|p| p.tag() == "CERTIFICATE")
+            .and_then(|blocks| blocks.into_iter().find(|p| p.tag() == "CERTIFICATE"))
             .ok_or(IdentityError::InvalidConfig(
                 "the certificate is not a PEM certificate",
             ))?;

@@ -112,7 +112,7 @@ pub async fn run(out: &mut dyn std::io::Write) -> Result<(), PublicError> {
         24 * 60,
         "Planned",
     );
-    let contract = seed("Contract signing", at(3, 12, 0), 30, "Released");
+    seed("Contract signing", at(3, 12, 0), 30, "Released");
     let local = |day: i64, hour: u32| {
         format!(
             "{}T{hour:02}:00:00.0000000",
@@ -185,7 +185,6 @@ pub async fn run(out: &mut dyn std::io::Write) -> Result<(), PublicError> {
             json!({"subject": "Contract signing (can we move it?)"}),
         );
     }
-    let _ = contract;
     writeln!(out, " 5. Alice renames 'Customer call' in Outlook; ERP.net moves 'Budget review' an hour later; Alice edits the Released 'Contract signing' in Outlook").map_err(io)?;
 
     // 6. Second sync.

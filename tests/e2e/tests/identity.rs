@@ -705,3 +705,25 @@ async fn request_shapes() {
         .collect();
     insta::assert_json_snapshot!("requests", shapes);
 }
+
+/// A certificate file that holds the key and the certificate together (as the command line's
+/// `certificate_pem_file` does) reads the same as the two files apart.
+#[test]
+fn a_combined_key_and_certificate_pem_is_read_like_two_files() {
+    use mssync_core::identity::ClientCertificate;
+    use mssync_sim::entra::keys::{CLIENT_CERT_KEY_PEM, CLIENT_CERT_PEM};
+    let apart =
+        ClientCertificate::from_pem(CLIENT_CERT_KEY_PEM.as_bytes(), CLIENT_CERT_PEM.as_bytes())
+            .unwrap();
+    let combined = format!("{CLIENT_CERT_KEY_PEM}\n{CLIENT_CERT_PEM}");
+    let together = ClientCertificate::from_pem(combined.as_bytes(), combined.as_bytes()).unwrap();
+    assert_eq!(together.x5t_s256, apart.x5t_s256);
+    assert_eq!(together.x5t, apart.x5t);
+    assert!(
+        ClientCertificate::from_pem(
+            CLIENT_CERT_KEY_PEM.as_bytes(),
+            CLIENT_CERT_KEY_PEM.as_bytes()
+        )
+        .is_err()
+    );
+}

@@ -233,11 +233,6 @@ impl World {
             permissions,
         })
     }
-
-    /// The Graph application permission the simulator checks.
-    pub fn app_roles() -> &'static [&'static str] {
-        entra::APP_ROLES
-    }
 }
 
 /// What [`World::onboard`] did.

@@ -120,24 +120,11 @@ fn redirect(to: &str, params: &[(&str, &str)]) -> ResponseTemplate {
 /// Signs in the hinted (or the designated) user at once and redirects back with a code.
 fn authorize(state: &mut State, tenant: &str, q: &HashMap<String, String>) -> ResponseTemplate {
     let get = |k: &str| q.get(k).map(String::as_str);
-    let Some(app) = get("client_id").and_then(|id| state.app(id)).cloned() else {
-        return error(
-            400,
-            "unauthorized_client",
-            700016,
-            "Application not found in the directory.",
-        );
+    let (app, redirect_uri) = match app_and_redirect(state, q) {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
     };
-    let Some(redirect_uri) =
-        get("redirect_uri").filter(|r| app.redirect_uris.iter().any(|u| redirect_allowed(u, r)))
-    else {
-        return error(
-            400,
-            "invalid_request",
-            50011,
-            "The redirect URI does not match.",
-        );
-    };
+    let redirect_uri = redirect_uri.as_str();
     if !known_tenant(state, tenant) {
         return error(400, "invalid_tenant", 90002, "Tenant not found.");
     }
@@ -216,24 +203,11 @@ fn authorize(state: &mut State, tenant: &str, q: &HashMap<String, String>) -> Re
 
 fn admin_consent(state: &mut State, tenant: &str, q: &HashMap<String, String>) -> ResponseTemplate {
     let get = |k: &str| q.get(k).map(String::as_str);
-    let Some(app) = get("client_id").and_then(|id| state.app(id)).cloned() else {
-        return error(
-            400,
-            "unauthorized_client",
-            700016,
-            "Application not found in the directory.",
-        );
+    let (app, redirect_uri) = match app_and_redirect(state, q) {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
     };
-    let Some(redirect_uri) =
-        get("redirect_uri").filter(|r| app.redirect_uris.iter().any(|u| redirect_allowed(u, r)))
-    else {
-        return error(
-            400,
-            "invalid_request",
-            50011,
-            "The redirect URI does not match.",
-        );
-    };
+    let redirect_uri = redirect_uri.as_str();
     // `organizations`/`common` consent for the signed-in admin's tenant.
     let tid = if state.tenants.contains(tenant) && tenant != CONSUMERS_TENANT {
         tenant.to_owned()
@@ -562,6 +536,37 @@ fn check_assertion(
         return Err("The assertion was already used.".into());
     }
     Ok(())
+}
+
+/// The registered app a browser request names, and its redirect URI if the app registered it;
+/// Entra ID answers either failure with an error page, not a redirect. (The refusal is the
+/// response itself, answered at once: its size does not matter.)
+#[allow(clippy::result_large_err)]
+fn app_and_redirect(
+    state: &State,
+    q: &HashMap<String, String>,
+) -> Result<(super::SimApp, String), ResponseTemplate> {
+    let get = |k: &str| q.get(k).map(String::as_str);
+    let Some(app) = get("client_id").and_then(|id| state.app(id)).cloned() else {
+        return Err(error(
+            400,
+            "unauthorized_client",
+            700016,
+            "Application not found in the directory.",
+        ));
+    };
+    let Some(redirect_uri) =
+        get("redirect_uri").filter(|r| app.redirect_uris.iter().any(|u| redirect_allowed(u, r)))
+    else {
+        return Err(error(
+            400,
+            "invalid_request",
+            50011,
+            "The redirect URI does not match.",
+        ));
+    };
+    let redirect_uri = redirect_uri.to_owned();
+    Ok((app, redirect_uri))
 }
 
 /// A registered redirect URI admits the requested one when they are equal, or, for loopback
