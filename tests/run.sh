@@ -102,8 +102,11 @@ awk -v ok="$wasm_ok" '/test result: /{for(i=1;i<NF;i++){if($(i+1)~/^passed/)p+=$
      END{if(!ok && f==0)f=1; print p+0 " passed, " f+0 " failed"}' "$log_dir/wasm.log" > "$log_dir/wasm.summary"
 count "WASM (Node)" "$log_dir/wasm.summary"
 
-step "browser package (wasm/build.sh --test-hooks) and tests in headless Chromium"
-if ./wasm/build.sh --test-hooks 2>&1 | tee "$log_dir/wasm-build.log"; then
+step "browser packages (wasm/build.sh, the published one, and --test-hooks) and tests in headless Chromium"
+# The example page (examples/web) runs on wasm/pkg against the simulators (mssync-sims).
+if ./wasm/build.sh 2>&1 | tee "$log_dir/wasm-build.log" &&
+   ./wasm/build.sh --test-hooks 2>&1 | tee -a "$log_dir/wasm-build.log" &&
+   cargo build --locked -q -p mssync-sim --bin mssync-sims; then
   (cd tests/browser && node run.mjs) 2>&1 | tee "$log_dir/browser.log" || true
   # A harness that died before its summary line counts as one failure.
   grep -qE '^[0-9]+ passed, [0-9]+ failed$' "$log_dir/browser.log" || echo "0 passed, 1 failed" >> "$log_dir/browser.log"

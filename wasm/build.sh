@@ -14,9 +14,9 @@ target_dir=${CARGO_TARGET_DIR:-target}
 
 cargo build --profile wasm-release --locked --target wasm32-unknown-unknown -p mssync-wasm "${features[@]}"
 rm -rf "$out"
-wasm-bindgen --target web --out-dir "$out" --out-name mssync \
+wasm-bindgen --target web --remove-name-section --remove-producers-section --out-dir "$out" --out-name mssync \
   "$target_dir/wasm32-unknown-unknown/wasm-release/mssync_wasm.wasm"
-cp wasm/js/memory-store.js "$out/"
+cp wasm/js/memory-store.js wasm/js/web-storage-store.js "$out/"
 
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 cat > "$out/package.json" <<JSON
@@ -29,13 +29,13 @@ cat > "$out/package.json" <<JSON
   "main": "mssync.js",
   "module": "mssync.js",
   "types": "mssync.d.ts",
-  "files": ["mssync.js", "mssync_bg.wasm", "mssync.d.ts", "mssync_bg.wasm.d.ts", "memory-store.js"],
+  "files": ["mssync.js", "mssync_bg.wasm", "mssync.d.ts", "mssync_bg.wasm.d.ts", "memory-store.js", "web-storage-store.js"],
   "sideEffects": false
 }
 JSON
 
 echo "package: $out"
-for file in "$out/mssync_bg.wasm" "$out/mssync.js" "$out/memory-store.js"; do
+for file in "$out/mssync_bg.wasm" "$out/mssync.js" "$out/memory-store.js" "$out/web-storage-store.js"; do
   printf '  %-28s %8d bytes raw %8d bytes gzip\n' "$(basename "$file")" \
     "$(wc -c < "$file")" "$(gzip -9 -c "$file" | wc -c)"
 done

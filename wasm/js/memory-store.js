@@ -82,7 +82,8 @@ export class MemoryStore {
   }
 }
 
-function expectationHolds(expect, current) {
+/** Whether a write's expectation holds for the current entry (undefined when absent). */
+export function expectationHolds(expect, current) {
   switch (expect.kind) {
     case "any":
       return true;

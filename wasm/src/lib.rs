@@ -6,13 +6,18 @@
 //! back into JavaScript is a typed `MsSyncError` ([`error`]). The panels (Setup, Home) build on
 //! this with the application layer.
 //!
-//! Exports available now: `mssyncVersion()`, `timeZones()`, and with the `test-hooks` feature
-//! `checkStore(host)`.
+//! Exports: `mountSetupPanel` and `mountHomePanel` ([`panels`]), the `MsSync` class ([`app`]) for
+//! Service, sign-in and everything the panels do, `timeZones()`, `mssyncVersion()`, and with the
+//! `test-hooks` feature `checkStore(host)`.
 
+pub mod app;
 pub mod error;
 pub mod host;
+pub mod panels;
 mod panic;
 mod typescript;
+#[cfg(target_arch = "wasm32")]
+mod zone_rules;
 mod zones;
 
 #[cfg(all(feature = "test-hooks", target_arch = "wasm32"))]
@@ -31,6 +36,8 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen(start)]
 pub fn start() {
     panic::install_hook();
+    #[cfg(target_arch = "wasm32")]
+    zone_rules::install();
 }
 
 /// The library version, so a page can tell which build it loaded.

@@ -71,3 +71,141 @@ export interface TimeZoneOption {
   iana: string;
 }
 "#;
+
+#[wasm_bindgen(typescript_custom_section)]
+const APP_TYPES: &str = r#"
+/** What the host tells MsSync when it creates it: endpoints and how to reach ERP.net. */
+export interface AppConfig {
+  /** The Entra ID login host, e.g. "https://login.microsoftonline.com". */
+  authority: string;
+  /** e.g. "https://graph.microsoft.com/v1.0". */
+  graphBaseUrl: string;
+  /** The Domain API's OData root, e.g. "https://acme.my.erp.net/api/domain/odata/". */
+  erpBaseUrl: string;
+  erpAccess:
+    | { kind: "host" }
+    | { kind: "trusted_app"; identityBase: string; clientId: string; clientSecret: string }
+    | { kind: "personal_access_token"; token: string };
+  /** Where Entra ID sends sign-ins and admin consents back to. */
+  redirectUri: string;
+  /** Names this engine instance in leases. */
+  runnerId?: string;
+}
+
+/** `new MsSync(host, options)`. Without `config` only Setup, Home and the schedule work. */
+export interface MsSyncOptions {
+  config?: AppConfig;
+  /** 32 bytes that seal secrets and tokens before they reach the store; required with config. */
+  sealingKey?: Uint8Array;
+}
+
+/** What the panels take: the signed-in user, and whether Home offers "Sync now" (default true
+ *  when `config` is given). */
+export interface PanelOptions extends MsSyncOptions {
+  userId: string;
+  allowSyncNow?: boolean;
+}
+
+export type Actor = { kind: "host" } | { kind: "user"; userId: string };
+export type OperationMode = "application" | "delegated";
+export type ConflictPolicy = "newest" | "erp_wins" | "outlook_wins";
+export type JobKind = "calendar";
+
+export interface ServiceChange {
+  tenantId?: string;
+  clientId?: string;
+  mode?: OperationMode;
+  credential?:
+    | { kind: "secret"; secret: string }
+    | { kind: "certificate"; privateKeyPem: string; certificatePem: string };
+}
+export interface ServiceView {
+  tenantId: string | null;
+  clientId: string | null;
+  mode: OperationMode;
+  /** The credential's kind only; never the secret. */
+  credential: string | null;
+  domains: string[];
+  meetingDocumentType: string | null;
+  connectedAt: string | null;
+}
+export interface ConnectReport { token: boolean; graph: boolean; missing: string[]; }
+export interface PermissionsReport {
+  meetingDocumentType: "existed" | "created" | "missing";
+  canReadActivities: boolean;
+  missing: string[];
+}
+export interface SignInStart { authorizeUrl: string; state: string; }
+export interface Session {
+  userId: string;
+  email: string;
+  name: string;
+  isAdmin: boolean;
+  firstSignIn: boolean;
+}
+
+export interface SetupChange { timeZone?: string; policy?: ConflictPolicy; }
+export interface SetupView {
+  companyId: string | null;
+  locationId: string | null;
+  /** The Windows display name, e.g. "(UTC+02:00) Helsinki, Kyiv, Riga, Sofia, Tallinn, Vilnius". */
+  timeZone: string;
+  timeZoneIana: string;
+  policy: ConflictPolicy;
+  jobs: { job: JobKind; title: string; enabled: boolean; fullRefreshRequested: boolean }[];
+}
+export interface SetupOptions {
+  companies: { id: string; name: string; locations: { id: string; name: string }[] }[];
+  timeZones: { id: string; displayName: string; iana: string }[];
+  policies: ConflictPolicy[];
+}
+
+export interface CountsView { created: number; updated: number; removed: number; }
+export interface LastRun {
+  finished: string | null;
+  toOutlook: CountsView;
+  toErp: CountsView;
+  conflicts: number;
+  failed: number;
+  requests: number;
+  durationMs: number;
+}
+export interface JobView {
+  job: JobKind;
+  title: string;
+  enabled: boolean;
+  state: string;
+  latestSync: string | null;
+  remoteCheckpoint: string | null;
+  localCheckpoint: string | null;
+  nextRun: string | null;
+  lastRun: LastRun;
+}
+export interface HomeView {
+  name: string;
+  email: string;
+  /** "Operational", "Error: ...", "Throttled until ...", "Disabled". */
+  state: string;
+  fix: string | null;
+  jobs: JobView[];
+  /** Newest last, as "[2024-02-16 07:35Z INF] Pulled 2 activities for 154ms." */
+  log: string[];
+}
+export interface RunReport {
+  started: string;
+  finished: string;
+  dryRun: boolean;
+  fullRead: boolean;
+  pulledFromErp: number;
+  pulledFromOutlook: number;
+  toOutlook: CountsView;
+  toErp: CountsView;
+  conflicts: number;
+  failed: number;
+  skipped: number;
+  requests: number;
+  checkpointsAdvanced: boolean;
+  nextRun: string;
+}
+export interface DueJob { userId: string; job: JobKind; dueSince: string; }
+"#;

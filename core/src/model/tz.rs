@@ -1,5 +1,11 @@
-//! Time zones: Windows <-> IANA names from the CLDR table (through `windows-timezones`), rules from
-//! `chrono-tz`, Graph's `dateTimeTimeZone` both ways, and all-day dates.
+//! Time zones: Windows <-> IANA names from the CLDR table (through `windows-timezones`), Graph's
+//! `dateTimeTimeZone` both ways, and all-day dates.
+//!
+//! The rules (each zone's UTC offset at an instant) come from a [`ZoneRules`]: native builds
+//! bundle the tz database (`chrono-tz`, feature `bundled-zone-rules`); the browser build installs
+//! rules read from the browser's `Intl`, which keeps about 200 KB of tz data out of the module and
+//! follows the browser's own tzdata updates. Either way the local-time rules below are applied
+//! here, once, over the offsets.
 //!
 //! Rules for local times that do not exist or exist twice, used everywhere:
 //! - a time inside a skipped hour (spring forward) moves forward by the length of the gap, as
@@ -12,8 +18,9 @@
 //! is UTC.
 
 use std::str::FromStr;
+use std::sync::OnceLock;
 
-use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use strum::IntoEnumIterator;
@@ -69,12 +76,82 @@ impl Zone {
 
     /// The wall-clock time of an instant in this zone.
     pub fn to_local(&self, instant: DateTime<Utc>) -> NaiveDateTime {
-        instant.with_timezone(&self.0).naive_local()
+        instant.naive_utc() + Duration::seconds(self.offset_at(instant))
     }
 
     /// The instant of a wall-clock time in this zone, by the rules in the module comment.
     pub fn to_instant(&self, local: NaiveDateTime) -> DateTime<Utc> {
-        local_to_instant(local, self.0)
+        let as_utc = local.and_utc();
+        // The offsets in force around this wall-clock time (no zone changes its offset twice
+        // within a day of the same instant): each one that maps back to `local` is a reading.
+        let before = self.offset_at(as_utc - Duration::days(1));
+        let readings = [
+            before,
+            self.offset_at(as_utc),
+            self.offset_at(as_utc + Duration::days(1)),
+        ]
+        .into_iter()
+        .map(|offset| as_utc - Duration::seconds(offset))
+        .filter(|&instant| self.to_local(instant) == local);
+        // A repeated time takes the earlier instant; a skipped one is read with the offset in
+        // force before the gap, which lands the same distance past the gap's end.
+        readings
+            .min()
+            .unwrap_or_else(|| as_utc - Duration::seconds(before))
+    }
+
+    /// Seconds east of UTC at `instant`.
+    fn offset_at(&self, instant: DateTime<Utc>) -> i64 {
+        if self.0 == Tz::UTC {
+            return 0;
+        }
+        // `parse_zone` admits only zones the rules know, so `None` cannot happen here.
+        rules().utc_offset(self, instant).unwrap_or(0).into()
+    }
+}
+
+/// Where zone offsets come from; see the module comment.
+pub trait ZoneRules: Send + Sync {
+    /// The zone's offset from UTC in seconds at `instant`, `None` for a zone these rules do
+    /// not know.
+    fn utc_offset(&self, zone: &Zone, instant: DateTime<Utc>) -> Option<i32>;
+}
+
+static INSTALLED_RULES: OnceLock<&'static dyn ZoneRules> = OnceLock::new();
+
+/// Installs the zone rules for the whole process, before any zone is used; later calls change
+/// nothing and return `false`. Builds without `bundled-zone-rules` must call this.
+pub fn install_zone_rules(rules: &'static dyn ZoneRules) -> bool {
+    INSTALLED_RULES.set(rules).is_ok()
+}
+
+fn rules() -> &'static dyn ZoneRules {
+    if let Some(rules) = INSTALLED_RULES.get() {
+        return *rules;
+    }
+    #[cfg(feature = "bundled-zone-rules")]
+    {
+        &BundledZoneRules
+    }
+    #[cfg(not(feature = "bundled-zone-rules"))]
+    panic!("no time-zone rules: enable `bundled-zone-rules` or call tz::install_zone_rules")
+}
+
+/// The tz database compiled in (chrono-tz).
+#[cfg(feature = "bundled-zone-rules")]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BundledZoneRules;
+
+#[cfg(feature = "bundled-zone-rules")]
+impl ZoneRules for BundledZoneRules {
+    fn utc_offset(&self, zone: &Zone, instant: DateTime<Utc>) -> Option<i32> {
+        use chrono::{Offset, TimeZone};
+        Some(
+            zone.0
+                .offset_from_utc_datetime(&instant.naive_utc())
+                .fix()
+                .local_minus_utc(),
+        )
     }
 }
 
@@ -146,9 +223,10 @@ pub fn windows_zone(name: &str) -> Option<WindowsZone> {
 /// The zone of a Windows zone id or display name, by its CLDR default IANA zone.
 pub fn windows_to_iana(name: &str) -> Result<Zone, TimeZoneError> {
     let zone = windows_zone(name).ok_or_else(|| TimeZoneError::UnknownZone(name.to_owned()))?;
-    Tz::from_str(zone.iana)
+    let zone = Tz::from_str(zone.iana)
         .map(Zone)
-        .map_err(|_| TimeZoneError::UnknownZone(name.to_owned()))
+        .map_err(|_| TimeZoneError::UnknownZone(name.to_owned()))?;
+    known_to_rules(zone)
 }
 
 fn parse_zone(name: &str) -> Result<Zone, TimeZoneError> {
@@ -156,23 +234,19 @@ fn parse_zone(name: &str) -> Result<Zone, TimeZoneError> {
     if trimmed.eq_ignore_ascii_case("UTC") || trimmed == GRAPH_UTC_ZONE {
         return Ok(Zone::utc());
     }
-    Tz::from_str(trimmed)
+    let zone = Tz::from_str(trimmed)
         .map(Zone)
-        .or_else(|_| windows_to_iana(trimmed))
+        .or_else(|_| windows_to_iana(trimmed))?;
+    known_to_rules(zone)
 }
 
-fn local_to_instant(local: NaiveDateTime, zone: Tz) -> DateTime<Utc> {
-    match zone.from_local_datetime(&local) {
-        LocalResult::Single(t) => t.with_timezone(&Utc),
-        LocalResult::Ambiguous(earlier, _) => earlier.with_timezone(&Utc),
-        LocalResult::None => {
-            // Inside a gap: read the time with the offset in force just before the gap, which
-            // lands the same distance past the gap's end.
-            let before = zone
-                .offset_from_utc_datetime(&(local - chrono::Duration::hours(6)))
-                .fix();
-            (local - chrono::Duration::seconds(before.local_minus_utc() as i64)).and_utc()
-        }
+/// A zone the installed rules cannot answer for is unknown: better refused when it is named
+/// than read as UTC later.
+fn known_to_rules(zone: Zone) -> Result<Zone, TimeZoneError> {
+    if zone.0 == Tz::UTC || rules().utc_offset(&zone, DateTime::UNIX_EPOCH).is_some() {
+        Ok(zone)
+    } else {
+        Err(TimeZoneError::UnknownZone(zone.iana_name().to_owned()))
     }
 }
 
@@ -386,6 +460,53 @@ mod tests {
         assert_eq!(
             z("America/New_York").to_local(ny),
             local("2026-03-08 03:30")
+        );
+    }
+
+    /// The offsets-only reading of local times (what the browser's `Intl` rules go through)
+    /// agrees with chrono-tz's own on every day a zone changes its offset, 2000-2037, in every
+    /// zone, at every quarter hour.
+    #[test]
+    fn local_times_read_from_offsets_match_the_tz_database_at_every_transition() {
+        use chrono::{LocalResult, TimeZone};
+        let expected = |tz: Tz, local: NaiveDateTime| match tz.from_local_datetime(&local) {
+            LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
+            LocalResult::Ambiguous(earlier, _) => Some(earlier.with_timezone(&Utc)),
+            LocalResult::None => None,
+        };
+        let mut transitions = 0;
+        for tz in chrono_tz::TZ_VARIANTS {
+            let zone = Zone(tz);
+            let mut day = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap();
+            let last = NaiveDate::from_ymd_opt(2037, 12, 31).unwrap();
+            let noon = |d: NaiveDate| {
+                d.and_time(NaiveTime::from_hms_opt(12, 0, 0).unwrap())
+                    .and_utc()
+            };
+            while day < last {
+                let next = day.succ_opt().unwrap();
+                if zone.offset_at(noon(day)) != zone.offset_at(noon(next)) {
+                    transitions += 1;
+                    for quarter in 0..(2 * 24 * 4) {
+                        let local = day.and_time(NaiveTime::MIN) + Duration::minutes(15 * quarter);
+                        let got = zone.to_instant(local);
+                        match expected(tz, local) {
+                            Some(instant) => assert_eq!(got, instant, "{tz} {local}"),
+                            // A skipped time lands past the gap by as much as it was into it.
+                            None => assert!(
+                                got > local.and_utc() - Duration::hours(16)
+                                    && zone.to_local(got) > local,
+                                "{tz} {local}"
+                            ),
+                        }
+                    }
+                }
+                day = next;
+            }
+        }
+        assert!(
+            transitions > 5_000,
+            "only {transitions} transitions checked"
         );
     }
 

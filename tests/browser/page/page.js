@@ -2,6 +2,7 @@
 // against the in-page memory store, and exposes `window.mssyncTest` for the harness.
 import init, { checkStore, mssyncVersion, timeZones } from "/pkg/mssync.js";
 import { MemoryStore, compareUtf8 } from "/pkg/memory-store.js";
+import { WebStorageStore } from "/pkg/web-storage-store.js";
 
 // No HTTP is needed by the conformance suite; a host must still supply the member.
 const noHttp = async () => {
@@ -51,6 +52,9 @@ window.mssyncTest = {
   ready: () => ready,
   checkStore: (host) => outcome(checkStore(host)),
   checkJsOrderStore: () => outcome(checkStore({ http: noHttp, store: storeSortingByJsOrder() })),
+  // In sessionStorage under a fresh namespace: the suite writes and deletes freely.
+  checkWebStorageStore: () =>
+    outcome(checkStore({ http: noHttp, store: new WebStorageStore(sessionStorage, `conformance-${Date.now()}`) })),
   checkIncompleteHost: () => outcome(checkStore({ http: noHttp, store: { get() {} } })),
   compareUtf8,
 };

@@ -55,3 +55,81 @@ pub fn host_from_js(host: &JsValue) -> JsResult<mssync_core::host::Host> {
         clock: Arc::new(BrowserClock),
     })
 }
+
+/// Serializes a core view for JavaScript with camelCase keys (`companyId`); values unchanged.
+pub fn to_js_camel<T: Serialize + ?Sized>(value: &T) -> JsResult<JsValue> {
+    let json = serde_json::to_value(value).map_err(|e| {
+        crate::error::invalid_argument(format!("cannot hand a value to JavaScript: {e}"))
+    })?;
+    to_js(&rename_keys(json, &snake_to_camel))
+}
+
+/// Reads a request from JavaScript written with camelCase keys into a core type.
+pub fn from_js_camel<T: serde::de::DeserializeOwned>(value: &JsValue, what: &str) -> JsResult<T> {
+    let bad = |e: &dyn std::fmt::Display| crate::error::invalid_argument(format!("{what}: {e}"));
+    let json: serde_json::Value =
+        serde_wasm_bindgen::from_value(value.clone()).map_err(|e| bad(&e))?;
+    serde_json::from_value(rename_keys(json, &camel_to_snake)).map_err(|e| bad(&e))
+}
+
+fn rename_keys(value: serde_json::Value, rename: &dyn Fn(&str) -> String) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (rename(&k), rename_keys(v, rename)))
+                .collect(),
+        ),
+        Value::Array(items) => {
+            Value::Array(items.into_iter().map(|v| rename_keys(v, rename)).collect())
+        }
+        other => other,
+    }
+}
+
+fn snake_to_camel(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut upper = false;
+    for c in key.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn camel_to_snake(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 4);
+    for c in key.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{camel_to_snake, snake_to_camel};
+
+    #[test]
+    fn keys_convert_both_ways() {
+        for (snake, camel) in [
+            ("company_id", "companyId"),
+            ("time_zone_iana", "timeZoneIana"),
+            ("name", "name"),
+            ("to_outlook", "toOutlook"),
+        ] {
+            assert_eq!(snake_to_camel(snake), camel);
+            assert_eq!(camel_to_snake(camel), snake);
+        }
+    }
+}

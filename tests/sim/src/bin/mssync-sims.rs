@@ -5,7 +5,8 @@
 //!
 //! It also serves `GET {inspect_url}`: Alice's items on each side as
 //! `{"outlook": ["subject", ...], "erp": ["subject", ...]}`, so a host can check what arrived
-//! where over plain HTTP.
+//! where over plain HTTP; and `POST {control_url}/graph/refuse` / `.../graph/allow`, which make
+//! Graph refuse every mailbox (403) or serve again, for tests of the error state.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -27,7 +28,18 @@ struct Inspect {
 }
 
 impl Respond for Inspect {
-    fn respond(&self, _request: &Request) -> ResponseTemplate {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        match (request.method.as_str(), request.url.path()) {
+            ("POST", "/graph/refuse") => {
+                self.world.graph.refuse_access(true);
+                return ResponseTemplate::new(204);
+            }
+            ("POST", "/graph/allow") => {
+                self.world.graph.refuse_access(false);
+                return ResponseTemplate::new(204);
+            }
+            _ => {}
+        }
         let alice = &self.world.alice().oid;
         let outlook: Vec<Value> = self
             .world
@@ -115,6 +127,7 @@ async fn main() {
         "activity_subject": ACTIVITY_SUBJECT,
         "event_subject": EVENT_SUBJECT,
         "inspect_url": format!("{}/items", inspect.uri()),
+        "control_url": inspect.uri(),
     });
     println!("{info}");
 

@@ -272,9 +272,9 @@ impl EntraSim {
             log: Vec::new(),
         }));
         Mock::given(any())
-            .respond_with(endpoints::Responder {
+            .respond_with(crate::cors::Cors(endpoints::Responder {
                 state: state.clone(),
-            })
+            }))
             .mount(&server)
             .await;
         Self {

@@ -212,9 +212,9 @@ impl ErpSim {
             log: Vec::new(),
         }));
         Mock::given(any())
-            .respond_with(handler::Handler {
+            .respond_with(crate::cors::Cors(handler::Handler {
                 state: state.clone(),
-            })
+            }))
             .mount(&server)
             .await;
         Self {

@@ -670,6 +670,17 @@ impl Respond for Responder {
                     );
                 }
             };
+            if state.faults.refuse_access {
+                return Reply::json(
+                    403,
+                    Failure::new(
+                        403,
+                        "ErrorAccessDenied",
+                        "Access is denied. Check credentials and try again.",
+                    )
+                    .body(),
+                );
+            }
             if state.faults.throttle_next > 0 {
                 state.faults.throttle_next -= 1;
                 let after = state.faults.throttle_retry_after;

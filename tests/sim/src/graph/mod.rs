@@ -89,12 +89,12 @@ impl GraphSim {
         let traffic = Arc::new(Mutex::new(Traffic::default()));
         let authorizer = Arc::new(Mutex::new(any_bearer()));
         Mock::given(wiremock::matchers::any())
-            .respond_with(Responder {
+            .respond_with(crate::cors::Cors(Responder {
                 state: state.clone(),
                 traffic: traffic.clone(),
                 authorizer: authorizer.clone(),
                 base: server.uri(),
-            })
+            }))
             .mount(&server)
             .await;
         Self {
@@ -221,6 +221,11 @@ impl GraphSim {
         let mut state = self.state.lock().unwrap();
         state.faults.throttle_next = n;
         state.faults.throttle_retry_after = retry_after_secs;
+    }
+
+    /// While on, every request with a valid token is refused with 403 `ErrorAccessDenied`.
+    pub fn refuse_access(&self, on: bool) {
+        self.state.lock().unwrap().faults.refuse_access = on;
     }
 
     /// The next `n` requests are answered 503 without `Retry-After`.

@@ -324,6 +324,9 @@ pub struct Faults {
     pub delta_empty_first_page: bool,
     /// The next delta page link (`$skiptoken`) used has expired, with every delta token.
     pub expire_next_page_link: bool,
+    /// Every mailbox is closed to the caller (403 `ErrorAccessDenied`), as when an application
+    /// access policy excludes it or consent was revoked.
+    pub refuse_access: bool,
 }
 
 #[derive(Default)]

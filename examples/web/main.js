@@ -1,0 +1,148 @@
+// The demo web client: a host for MsSync (HTTP with fetch, the store in localStorage), the
+// administrator's "Connect the tenant", "Sign in with Microsoft" through a redirect, and the
+// Setup and Home panels of the WASM package.
+import init, { MsSync, mountHomePanel, mountSetupPanel } from "/pkg/mssync.js";
+import { WebStorageStore } from "/pkg/web-storage-store.js";
+
+const NAMESPACE = "mssync-demo";
+const ADMIN_CONSENT_STATE = "mssync-admin-consent";
+const $ = (id) => document.getElementById(id);
+
+/** `host.http`: one request with fetch; rejects only when no response came. */
+async function http({ method, url, headers, body, timeoutMs }) {
+  const response = await fetch(url, {
+    method,
+    headers,
+    body: body.length ? body : undefined,
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  return {
+    status: response.status,
+    headers: [...response.headers],
+    body: new Uint8Array(await response.arrayBuffer()),
+  };
+}
+
+/** The key that seals tokens and secrets in the store, kept beside it (a demo only: a real
+ *  web client keeps both in its backend). */
+function sealingKey() {
+  const name = `${NAMESPACE}:sealing-key`;
+  let saved = localStorage.getItem(name);
+  if (!saved) {
+    saved = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+    localStorage.setItem(name, saved);
+  }
+  return Uint8Array.from(atob(saved), (c) => c.charCodeAt(0));
+}
+
+function describe(error) {
+  return error?.name === "MsSyncError" ? `Error ${error.code} (${error.codeName}): ${error.message}` : String(error);
+}
+
+async function main() {
+  const sims = await (await fetch("/sims.json")).json();
+  await init();
+  const store = new WebStorageStore(localStorage, NAMESPACE);
+  const host = { http, store };
+  const options = {
+    config: {
+      authority: sims.authority,
+      graphBaseUrl: sims.graph_base_url,
+      erpBaseUrl: sims.erp_base_url,
+      erpAccess: {
+        kind: "trusted_app",
+        identityBase: sims.erp_identity_base,
+        clientId: sims.erp_client_id,
+        clientSecret: sims.erp_client_secret,
+      },
+      redirectUri: `${location.origin}/signin`,
+      runnerId: "web-demo",
+    },
+    sealingKey: sealingKey(),
+  };
+  const app = new MsSync(host, options);
+  const admin = { kind: "host" };
+
+  const showService = async () => {
+    try {
+      const view = await app.service(admin);
+      $("service-status").textContent = view.connectedAt
+        ? `Connected at ${view.connectedAt}; domains: ${view.domains.join(", ") || "none"}.`
+        : "Not connected yet.";
+    } catch (error) {
+      $("service-status").textContent = describe(error);
+    }
+  };
+
+  // Back from Entra ID: an admin consent, a sign-in, or a refusal.
+  const query = new URLSearchParams(location.search);
+  if (location.pathname === "/signin") {
+    history.replaceState(null, "", "/");
+    const state = query.get("state") ?? "";
+    try {
+      if (state === ADMIN_CONSENT_STATE) {
+        if (query.get("admin_consent") !== "True") throw new Error(query.get("error_description") ?? "consent refused");
+        const report = await app.connect(admin, sims.admin_oid);
+        if (report.missing.length) throw new Error(report.missing.join(" "));
+        await app.givePermissions(admin);
+        await app.grantDomain(admin, sims.domain);
+      } else if (query.has("error")) {
+        await app.failSignIn(state, query.get("error"), query.get("error_description") ?? "");
+      } else {
+        const session = await app.completeSignIn(state, query.get("code") ?? "");
+        localStorage.setItem(`${NAMESPACE}:user`, JSON.stringify(session));
+      }
+    } catch (error) {
+      $("signin-status").textContent = describe(error);
+    }
+  }
+  await showService();
+
+  $("connect").addEventListener("click", async () => {
+    try {
+      await app.setService(admin, {
+        tenantId: sims.tenant_id,
+        clientId: sims.client_id,
+        mode: "application",
+        credential: { kind: "secret", secret: sims.client_secret },
+      });
+      location.assign(await app.consentUrl(admin));
+    } catch (error) {
+      $("service-status").textContent = describe(error);
+    }
+  });
+  $("login-hint").value = sims.alice_email;
+  $("sign-in").addEventListener("click", async () => {
+    try {
+      const start = await app.beginSignIn($("login-hint").value || undefined);
+      location.assign(start.authorizeUrl);
+    } catch (error) {
+      $("signin-status").textContent = describe(error);
+    }
+  });
+  $("sign-out").addEventListener("click", () => {
+    store.clear();
+    localStorage.removeItem(`${NAMESPACE}:user`);
+    location.reload();
+  });
+
+  const session = JSON.parse(localStorage.getItem(`${NAMESPACE}:user`) ?? "null");
+  if (!session) {
+    $("signin-status").textContent ||= "Not signed in.";
+    return;
+  }
+  $("signin-status").textContent ||= `Signed in as ${session.name} (${session.email}).`;
+  const panelOptions = { ...options, userId: session.userId, allowSyncNow: true };
+  window.mssyncPanels = {
+    setup: await mountSetupPanel($("setup-panel"), host, panelOptions),
+    home: await mountHomePanel($("home-panel"), host, panelOptions),
+  };
+}
+
+main().then(
+  () => document.body.setAttribute("data-ready", "true"),
+  (error) => {
+    $("signin-status").textContent = describe(error);
+    document.body.setAttribute("data-ready", "error");
+  },
+);

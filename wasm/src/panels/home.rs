@@ -1,0 +1,102 @@
+//! The Home panel's markup: who, the state, each job's Latest sync / Remote checkpoint / Local
+//! checkpoint (UTC) and last-run counts, the latest log lines, and "Sync now" where allowed.
+
+use std::fmt::Write;
+
+use mssync_core::app::{CountsView, HomeView, JobView};
+
+use super::html::{self, escape};
+
+fn counts(c: &CountsView) -> String {
+    format!(
+        "{} created, {} updated, {} removed",
+        c.created, c.updated, c.removed
+    )
+}
+
+fn last_run(job: &JobView) -> String {
+    let run = &job.last_run;
+    if run.finished.is_none() {
+        return "Not run yet".to_owned();
+    }
+    let mut text = format!(
+        "To Outlook: {}. To ERP.net: {}.",
+        counts(&run.to_outlook),
+        counts(&run.to_erp)
+    );
+    if run.conflicts > 0 {
+        let _ = write!(text, " Conflicts: {}.", run.conflicts);
+    }
+    if run.failed > 0 {
+        let _ = write!(text, " Failed, to retry: {}.", run.failed);
+    }
+    let _ = write!(
+        text,
+        " {} requests in {} ms.",
+        run.requests, run.duration_ms
+    );
+    text
+}
+
+pub fn render(
+    id: &str,
+    home: Option<&HomeView>,
+    error: Option<&mssync_core::PublicError>,
+    busy: bool,
+    allow_sync_now: bool,
+) -> String {
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        r#"<section class="mssync mssync-home" aria-labelledby="{id}-title" aria-busy="{busy}"><h2 id="{id}-title">MsSync</h2>"#
+    );
+    let Some(home) = home else {
+        html::error_alert(&mut out, error);
+        out.push_str("</section>");
+        return out;
+    };
+    let _ = write!(
+        out,
+        r#"<dl class="mssync-who"><dt>Name</dt><dd id="{id}-name">{}</dd><dt>E-mail</dt><dd id="{id}-email">{}</dd></dl>"#,
+        escape(&home.name),
+        escape(&home.email)
+    );
+    html::state_banner(&mut out, id, &home.state, home.fix.as_deref());
+    html::error_alert(&mut out, error);
+
+    let _ = write!(
+        out,
+        r#"<table class="mssync-jobs" id="{id}-jobs"><caption>Jobs</caption><thead><tr><th scope="col">Job</th><th scope="col">State</th><th scope="col">Latest sync (UTC)</th><th scope="col">Remote checkpoint (UTC)</th><th scope="col">Local checkpoint (UTC)</th><th scope="col">Last run</th>"#
+    );
+    if allow_sync_now {
+        out.push_str(r#"<th scope="col"><span class="mssync-hidden">Action</span></th>"#);
+    }
+    out.push_str("</tr></thead><tbody>");
+    for job in &home.jobs {
+        let job_id = job.job.id();
+        let never = "—";
+        let _ = write!(
+            out,
+            r#"<tr data-job="{job_id}"><th scope="row">{title}</th><td data-field="state">{state}</td><td data-field="latest-sync">{latest}</td><td data-field="remote-checkpoint">{remote}</td><td data-field="local-checkpoint">{local}</td><td data-field="last-run">{run}</td>"#,
+            title = escape(job.title),
+            state = escape(&job.state),
+            latest = escape(job.latest_sync.as_deref().unwrap_or(never)),
+            remote = escape(job.remote_checkpoint.as_deref().unwrap_or(never)),
+            local = escape(job.local_checkpoint.as_deref().unwrap_or(never)),
+            run = escape(&last_run(job)),
+        );
+        if allow_sync_now {
+            let disabled = if job.enabled { "" } else { " disabled" };
+            let _ = write!(
+                out,
+                r#"<td><button type="button" id="{id}-sync-{job_id}" data-action="sync" data-job="{job_id}" aria-label="Sync {title} now"{disabled}>Sync now</button></td>"#,
+                title = escape(job.title),
+            );
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table>");
+    html::log(&mut out, id, &home.log);
+    out.push_str("</section>");
+    out
+}
