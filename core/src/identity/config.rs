@@ -97,6 +97,25 @@ impl std::fmt::Debug for ClientCredential {
     }
 }
 
+/// The PKCS#1 key of a PEM block `RSA PRIVATE KEY` (PKCS#1) or `PRIVATE KEY` (PKCS#8 holding an
+/// RSA key). Read here rather than by jsonwebtoken's `use_pem`, whose ASN.1 stack would add about
+/// 20 KB gzip to the browser module.
+fn rsa_key_from_pem(text: &[u8]) -> Option<EncodingKey> {
+    /// rsaEncryption (RFC 8017).
+    const RSA_ENCRYPTION: pkcs8::ObjectIdentifier =
+        pkcs8::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+    let blocks = pem::parse_many(text).ok()?;
+    blocks.iter().find_map(|block| match block.tag() {
+        "RSA PRIVATE KEY" => Some(EncodingKey::from_rsa_der(block.contents())),
+        "PRIVATE KEY" => {
+            let info = pkcs8::PrivateKeyInfoRef::try_from(block.contents()).ok()?;
+            (info.algorithm.oid == RSA_ENCRYPTION)
+                .then(|| EncodingKey::from_rsa_der(info.private_key.as_bytes()))
+        }
+        _ => None,
+    })
+}
+
 /// A certificate's private key and thumbprints, for RS256 client assertions.
 #[derive(Clone)]
 pub struct ClientCertificate {
@@ -111,9 +130,9 @@ impl ClientCertificate {
     /// From a PEM private key (PKCS#8 or PKCS#1) and the PEM certificate registered with the app.
     /// Either may be a file holding both blocks, as certificate files often do.
     pub fn from_pem(private_key_pem: &[u8], certificate_pem: &[u8]) -> Result<Self, IdentityError> {
-        let key = EncodingKey::from_rsa_pem(private_key_pem).map_err(|_| {
-            IdentityError::InvalidConfig("the certificate key is not an RSA PEM key")
-        })?;
+        let key = rsa_key_from_pem(private_key_pem).ok_or(IdentityError::InvalidConfig(
+            "the certificate key is not an RSA PEM key",
+        ))?;
         let cert = pem::parse_many(certificate_pem)
             .ok()
             .and_then(|blocks| blocks.into_iter().find(|p| p.tag() == "CERTIFICATE"))
@@ -126,5 +145,40 @@ impl ClientCertificate {
             x5t_s256: URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(der)),
             x5t: URL_SAFE_NO_PAD.encode(<sha1::Sha1 as sha1::Digest>::digest(der)),
         })
+    }
+}
+
+#[cfg(test)]
+mod pem_tests {
+    use super::rsa_key_from_pem;
+
+    const PKCS8: &[u8] = include_bytes!("../../../tests/sim/keys/client-cert-key.pem");
+
+    fn sign(key: &jsonwebtoken::EncodingKey) -> String {
+        let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+        jsonwebtoken::encode(&header, &serde_json::json!({"sub": "x"}), key).unwrap()
+    }
+
+    #[test]
+    fn pkcs1_and_pkcs8_forms_of_one_key_sign_alike() {
+        let block = pem::parse(PKCS8).unwrap();
+        let info = pkcs8::PrivateKeyInfoRef::try_from(block.contents()).unwrap();
+        let pkcs1 = pem::encode(&pem::Pem::new(
+            "RSA PRIVATE KEY",
+            info.private_key.as_bytes().to_vec(),
+        ));
+        let from_pkcs8 = rsa_key_from_pem(PKCS8).expect("PKCS#8 key");
+        let from_pkcs1 = rsa_key_from_pem(pkcs1.as_bytes()).expect("PKCS#1 key");
+        // RS256 (PKCS#1 v1.5) signatures are deterministic: same key, same token.
+        assert_eq!(sign(&from_pkcs8), sign(&from_pkcs1));
+    }
+
+    #[test]
+    fn other_pem_blocks_are_not_rsa_keys() {
+        let cert = pem::encode(&pem::Pem::new("CERTIFICATE", vec![1, 2, 3]));
+        assert!(rsa_key_from_pem(cert.as_bytes()).is_none());
+        let bogus = pem::encode(&pem::Pem::new("PRIVATE KEY", vec![0x30, 0x03, 1, 2, 3]));
+        assert!(rsa_key_from_pem(bogus.as_bytes()).is_none());
+        assert!(rsa_key_from_pem(b"not pem").is_none());
     }
 }
