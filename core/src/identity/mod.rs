@@ -6,6 +6,7 @@ mod cache;
 mod config;
 mod error;
 mod oauth;
+mod rs256;
 mod seal;
 mod token_source;
 mod verify;

@@ -341,6 +341,7 @@ impl EntraClient {
             "iat": now,
             "exp": now + 600,
         });
+        super::rs256::ensure_provider();
         let assertion = jsonwebtoken::encode(&header, &claims, &cert.key)
             .map_err(|_| IdentityError::InvalidConfig("the certificate key cannot sign"))?;
         Ok(vec![

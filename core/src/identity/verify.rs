@@ -99,6 +99,7 @@ impl IdTokenVerifier {
         validation.validate_nbf = false;
         validation.validate_aud = false;
         validation.required_spec_claims.clear();
+        super::rs256::ensure_provider();
         let raw = jsonwebtoken::decode::<RawClaims>(id_token, &key, &validation)
             .map_err(|e| match e.kind() {
                 ErrorKind::InvalidSignature => IdentityError::TokenBadSignature,
