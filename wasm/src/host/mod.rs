@@ -120,7 +120,8 @@ fn camel_to_snake(key: &str) -> String {
 mod tests {
     use super::{camel_to_snake, snake_to_camel};
 
-    #[test]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn keys_convert_both_ways() {
         for (snake, camel) in [
             ("company_id", "companyId"),

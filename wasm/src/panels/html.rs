@@ -119,7 +119,8 @@ pub fn log(out: &mut String, id: &str, lines: &[String]) {
 mod tests {
     use super::*;
 
-    #[test]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn text_from_the_services_cannot_inject_markup() {
         assert_eq!(
             escape(r#"<img src=x onerror="alert('x')"> & co"#),
@@ -127,7 +128,8 @@ mod tests {
         );
     }
 
-    #[test]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn a_select_without_a_valid_choice_shows_the_placeholder_selected() {
         let choices = [
             Choice {
@@ -165,7 +167,8 @@ mod tests {
         );
     }
 
-    #[test]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn state_kinds_follow_the_labels() {
         assert_eq!(state_kind("Operational"), "operational");
         assert_eq!(state_kind("Error: Access denied"), "error");

@@ -1,5 +1,5 @@
 //! The panels' markup over core views: what users see and can operate, checked without a DOM
-//! (the browser suite in `tests/browser` drives the mounted panels).
+//! (the browser suite in `tests/browser` drives the mounted panels). Run natively and under Node.
 
 use mssync_core::app::{
     CompanyOption, CountsView, HomeView, JobKind, JobSetup, JobView, LastRun, LocationOption,
@@ -95,7 +95,8 @@ fn setup_data(company: Option<&str>) -> SetupData {
     }
 }
 
-#[test]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
 fn setup_offers_the_allowed_choices_with_the_current_ones_selected() {
     let html = setup::render("p", &setup_data(Some("C1")), None, false);
     assert!(html.contains(r#"<label for="p-company">Enterprise company</label>"#));
@@ -114,7 +115,8 @@ fn setup_offers_the_allowed_choices_with_the_current_ones_selected() {
     assert!(html.contains("Pulled 2 activities for 154ms."));
 }
 
-#[test]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
 fn setup_without_a_company_asks_for_one_and_lists_no_locations() {
     let html = setup::render("p", &setup_data(None), None, false);
     assert!(html.contains(r#"<option value="" disabled selected>Choose a company</option>"#));
@@ -125,7 +127,8 @@ fn setup_without_a_company_asks_for_one_and_lists_no_locations() {
     );
 }
 
-#[test]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
 fn errors_show_their_code_and_message_as_an_alert() {
     let error = PublicError::new(ErrorCode::Forbidden, "only <admins>");
     let html = setup::render("p", &setup_data(Some("c1")), Some(&error), false);
@@ -140,7 +143,8 @@ fn errors_show_their_code_and_message_as_an_alert() {
     );
 }
 
-#[test]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
 fn home_shows_who_state_checkpoints_counts_and_log() {
     let html = home::render(
         "p",
@@ -158,7 +162,8 @@ fn home_shows_who_state_checkpoints_counts_and_log() {
     assert!(html.contains("<li>[2026-11-28 10:00Z INF] Pulled 2 activities for 154ms.</li>"));
 }
 
-#[test]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
 fn home_offers_sync_now_only_where_the_host_allows_and_the_job_is_on() {
     let html = home::render(
         "p",
@@ -174,7 +179,8 @@ fn home_offers_sync_now_only_where_the_host_allows_and_the_job_is_on() {
     assert!(html.contains("Not run yet"));
 }
 
-#[test]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
 fn an_error_state_is_marked_with_its_fix() {
     let html = home::render(
         "p",
