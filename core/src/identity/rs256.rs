@@ -3,6 +3,9 @@
 //! `rust_crypto` provider, whose EdDSA, ECDSA and HMAC code would add about 30 KB gzip that
 //! nothing calls; native builds keep `rust_crypto`, and the tests below check the two agree.
 
+// Native builds install nothing: the provider is used there only by its tests.
+#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+
 use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, JwtVerifier, KeyUtils};
 use jsonwebtoken::errors::{ErrorKind, Result};
 use jsonwebtoken::signature::{self, SignatureEncoding, Signer, Verifier};
