@@ -99,7 +99,7 @@ impl MsSyncJs {
     #[cfg(target_arch = "wasm32")]
     #[wasm_bindgen(constructor)]
     pub fn new(
-        host: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "MsSyncHost")] host: JsValue,
         #[wasm_bindgen(unchecked_param_type = "MsSyncOptions | undefined")] options: JsValue,
     ) -> JsResult<MsSyncJs> {
         Ok(Self {

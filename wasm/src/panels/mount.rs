@@ -101,7 +101,7 @@ impl Drop for PanelHandle {
 #[wasm_bindgen(js_name = mountSetupPanel, unchecked_return_type = "Promise<Panel>")]
 pub fn mount_setup_panel(
     element: Element,
-    host: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "MsSyncHost")] host: JsValue,
     #[wasm_bindgen(unchecked_param_type = "PanelOptions")] options: JsValue,
 ) -> JsResult<Promise> {
     mount(Kind::Setup, element, &host, &options)
@@ -111,7 +111,7 @@ pub fn mount_setup_panel(
 #[wasm_bindgen(js_name = mountHomePanel, unchecked_return_type = "Promise<Panel>")]
 pub fn mount_home_panel(
     element: Element,
-    host: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "MsSyncHost")] host: JsValue,
     #[wasm_bindgen(unchecked_param_type = "PanelOptions")] options: JsValue,
 ) -> JsResult<Promise> {
     mount(Kind::Home, element, &host, &options)
