@@ -184,6 +184,7 @@ impl World {
             },
             redirect_uri: self.redirect_uri.clone(),
             runner_id: runner_id.into(),
+            local_process: None,
         }
     }
 
