@@ -4,4 +4,5 @@
 pub mod entra;
 pub mod erp;
 pub mod graph;
+mod stall;
 pub mod world;

@@ -324,6 +324,7 @@ pub struct Faults {
     pub delta_empty_first_page: bool,
     /// The next delta page link (`$skiptoken`) used has expired, with every delta token.
     pub expire_next_page_link: bool,
+    pub(crate) stall: crate::stall::Stall,
 }
 
 #[derive(Default)]
