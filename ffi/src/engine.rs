@@ -89,6 +89,7 @@ impl EngineConfig {
             erp_access: required(self.erp_access, "erp_access")?,
             redirect_uri: required(self.redirect_uri, "redirect_uri")?,
             runner_id: self.runner_id.unwrap_or_else(|| "mssync".into()),
+            local_process: None,
         };
         Ok(Some((config, key)))
     }

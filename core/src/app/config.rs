@@ -52,6 +52,10 @@ pub struct AppConfig {
     /// Names this engine instance in leases.
     #[serde(default = "default_runner")]
     pub runner_id: String,
+    /// This runner's machine and process, for native hosts: a run may then take over at once
+    /// from a run of this machine whose process died (see `engine::LocalProcess`).
+    #[serde(skip)]
+    pub local_process: Option<crate::engine::LocalProcess>,
 }
 
 fn default_runner() -> String {

@@ -8,6 +8,7 @@ mod profile;
 mod service;
 mod status;
 
+pub use crate::engine::LocalProcess;
 pub use config::{AppConfig, CredentialInput, ErpAccess, OperationMode};
 pub use service::{
     Actor, CompanyOption, ConnectReport, LOCAL_PROVIDER, LocationOption, PermissionsReport,
@@ -347,6 +348,7 @@ impl App {
                 erp,
                 outlook,
                 runner,
+                process: self.config.as_ref().and_then(|c| c.local_process.as_ref()),
             };
             let options = crate::jobs::calendar::RunOptions {
                 full_refresh: status.full_refresh_requested,

@@ -4,7 +4,13 @@
 //! died frees its jobs after the time-to-live. Every commit of a run carries the lease with its
 //! expected version ([`Lease::fence`]): a node that lost its lease while stalled cannot commit
 //! stale mappings or checkpoints over the newer holder's work.
+//!
+//! A host that knows its process ([`LocalProcess`]) records the machine and process id in the
+//! lease, so that a runner on the same machine can take over at once from a holder whose process
+//! has exited (killed, crashed) instead of waiting out the time-to-live. Holders on other machines,
+//! or that recorded no process, are only ever waited out: this machine cannot see their processes.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -16,6 +22,40 @@ use crate::host::{Clock, Expect, Store, StoreError, Write, WriteBatch, WriteOp};
 struct LeaseRecord {
     holder: String,
     expires_at: DateTime<Utc>,
+    /// The holder's machine and process, when its host told them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    node: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pid: Option<u32>,
+}
+
+/// The process a runner lives in, as its host knows it (native hosts only).
+#[derive(Clone)]
+pub struct LocalProcess {
+    /// Names this machine (e.g. its host name); holders are compared by it.
+    pub node: String,
+    pub pid: u32,
+    /// Whether a process with this id runs on this machine now. Answer `true` when unsure:
+    /// the lease is then waited out, which is always safe.
+    pub is_running: Arc<dyn Fn(u32) -> bool + Send + Sync>,
+}
+
+impl std::fmt::Debug for LocalProcess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LocalProcess({}, {})", self.node, self.pid)
+    }
+}
+
+/// The takeover rule: a live lease is free anyway when its holder ran on this machine in a
+/// process that no longer exists. A stale holder that somehow still ran could not commit:
+/// its fence no longer matches.
+fn holder_is_gone(record: &LeaseRecord, me: Option<&LocalProcess>) -> bool {
+    match (me, record.node.as_deref(), record.pid) {
+        (Some(me), Some(node), Some(pid)) => {
+            node == me.node && pid != me.pid && !(me.is_running)(pid)
+        }
+        _ => false,
+    }
 }
 
 /// A lease this engine holds.
@@ -24,6 +64,9 @@ pub struct Lease {
     pub key: String,
     pub holder: String,
     pub expires_at: DateTime<Utc>,
+    /// The holder this lease was taken from before it expired, its process being gone.
+    pub took_over_from: Option<String>,
+    process: Option<(String, u32)>,
     version: u64,
 }
 
@@ -43,10 +86,12 @@ pub fn lease_key(user: &str, job: &str) -> String {
     format!("lease/{user}/{job}")
 }
 
-fn record_bytes(holder: &str, expires_at: DateTime<Utc>) -> Vec<u8> {
+fn record_bytes(holder: &str, process: Option<(&str, u32)>, expires_at: DateTime<Utc>) -> Vec<u8> {
     serde_json::to_vec(&LeaseRecord {
         holder: holder.to_owned(),
         expires_at,
+        node: process.map(|(node, _)| node.to_owned()),
+        pid: process.map(|(_, pid)| pid),
     })
     .expect("a lease record serializes")
 }
@@ -55,15 +100,18 @@ async fn current_version(store: &dyn Store, key: &str) -> Result<Option<u64>, St
     Ok(store.get(key).await?.map(|v| v.version))
 }
 
-/// Takes the lease if it is free or expired. A holder taking its own live lease again renews it.
+/// Takes the lease if it is free, expired, or held by a gone process of this machine
+/// (`process`, see [`LocalProcess`]). A holder taking its own live lease again renews it.
 pub async fn acquire(
     store: &dyn Store,
     clock: &dyn Clock,
     key: &str,
     holder: &str,
+    process: Option<&LocalProcess>,
     ttl: Duration,
 ) -> Result<Lease, LeaseError> {
     let now = clock.now();
+    let mut took_over_from = None;
     let expect = match store.get(key).await? {
         None => Expect::Absent,
         Some(existing) => {
@@ -72,15 +120,24 @@ pub async fn acquire(
                 && record.expires_at > now
                 && record.holder != holder
             {
-                return Err(LeaseError::Held {
-                    until: record.expires_at,
-                });
+                if !holder_is_gone(&record, process) {
+                    return Err(LeaseError::Held {
+                        until: record.expires_at,
+                    });
+                }
+                took_over_from = Some(record.holder);
             }
             Expect::Version(existing.version)
         }
     };
+    let process = process.map(|p| (p.node.clone(), p.pid));
     let expires_at = now + chrono::Duration::from_std(ttl).unwrap_or_default();
-    let batch = WriteBatch::new().put(key, record_bytes(holder, expires_at), expect);
+    let record = record_bytes(
+        holder,
+        process.as_ref().map(|(n, p)| (n.as_str(), *p)),
+        expires_at,
+    );
+    let batch = WriteBatch::new().put(key, record, expect);
     match store.commit(batch).await {
         Ok(()) => {}
         Err(StoreError::Conflict { .. }) => {
@@ -100,6 +157,8 @@ pub async fn acquire(
         key: key.to_owned(),
         holder: holder.to_owned(),
         expires_at,
+        took_over_from,
+        process,
         version,
     })
 }
@@ -111,7 +170,11 @@ impl Lease {
     pub fn fence(&self, expires_at: DateTime<Utc>) -> Write {
         Write {
             key: self.key.clone(),
-            op: WriteOp::Put(record_bytes(&self.holder, expires_at)),
+            op: WriteOp::Put(record_bytes(
+                &self.holder,
+                self.process.as_ref().map(|(n, p)| (n.as_str(), *p)),
+                expires_at,
+            )),
             expect: Expect::Version(self.version),
         }
     }
@@ -183,8 +246,10 @@ mod tests {
         futures::executor::block_on(async {
             let (store, clock) = setup();
             let key = lease_key("u1", "calendar");
-            let a = acquire(&store, &clock, &key, "node-a", TTL).await.unwrap();
-            let refused = acquire(&store, &clock, &key, "node-b", TTL).await;
+            let a = acquire(&store, &clock, &key, "node-a", None, TTL)
+                .await
+                .unwrap();
+            let refused = acquire(&store, &clock, &key, "node-b", None, TTL).await;
             assert_eq!(
                 refused,
                 Err(LeaseError::Held {
@@ -192,10 +257,14 @@ mod tests {
                 })
             );
             a.release(&store).await.unwrap();
-            let b = acquire(&store, &clock, &key, "node-b", TTL).await.unwrap();
+            let b = acquire(&store, &clock, &key, "node-b", None, TTL)
+                .await
+                .unwrap();
             // node-b dies without releasing; after the TTL node-a may take over.
             clock.advance(TTL + Duration::from_secs(1));
-            let a2 = acquire(&store, &clock, &key, "node-a", TTL).await.unwrap();
+            let a2 = acquire(&store, &clock, &key, "node-a", None, TTL)
+                .await
+                .unwrap();
             assert_eq!(a2.holder, "node-a");
             // The stalled node-b can neither commit fenced work nor release node-a's lease.
             let mut batch = WriteBatch::new().put("checkpoint", b"stale".to_vec(), Expect::Any);
@@ -206,7 +275,11 @@ mod tests {
             ));
             assert_eq!(store.get("checkpoint").await.unwrap(), None);
             b.release(&store).await.unwrap();
-            assert!(acquire(&store, &clock, &key, "node-b", TTL).await.is_err());
+            assert!(
+                acquire(&store, &clock, &key, "node-b", None, TTL)
+                    .await
+                    .is_err()
+            );
         });
     }
 
@@ -215,7 +288,9 @@ mod tests {
         futures::executor::block_on(async {
             let (store, clock) = setup();
             let key = lease_key("u1", "calendar");
-            let mut lease = acquire(&store, &clock, &key, "node-a", TTL).await.unwrap();
+            let mut lease = acquire(&store, &clock, &key, "node-a", None, TTL)
+                .await
+                .unwrap();
             let until = clock.now() + chrono::Duration::minutes(20);
             let mut batch = WriteBatch::new().put("checkpoint", b"1".to_vec(), Expect::Any);
             batch.push(lease.fence(until));
@@ -224,7 +299,70 @@ mod tests {
             // Still ours for the next fenced commit and renewal.
             lease.renew(&store, &clock, TTL).await.unwrap();
             clock.advance(Duration::from_secs(5 * 60));
-            assert!(acquire(&store, &clock, &key, "node-b", TTL).await.is_err());
+            assert!(
+                acquire(&store, &clock, &key, "node-b", None, TTL)
+                    .await
+                    .is_err()
+            );
+        });
+    }
+
+    /// A machine's process table: which pids run.
+    fn machine(node: &str, running: &Arc<std::sync::Mutex<Vec<u32>>>, pid: u32) -> LocalProcess {
+        let running = running.clone();
+        LocalProcess {
+            node: node.into(),
+            pid,
+            is_running: Arc::new(move |p| running.lock().unwrap().contains(&p)),
+        }
+    }
+
+    #[test]
+    fn a_gone_process_of_this_machine_is_taken_over_and_no_other() {
+        futures::executor::block_on(async {
+            let (store, clock) = setup();
+            let key = lease_key("u1", "calendar");
+            let host1 = Arc::new(std::sync::Mutex::new(vec![100, 200]));
+            let host2 = Arc::new(std::sync::Mutex::new(vec![300]));
+            let (p100, p200) = (machine("host1", &host1, 100), machine("host1", &host1, 200));
+            let p300 = machine("host2", &host2, 300);
+
+            // A live holder on this machine still blocks.
+            let first = acquire(&store, &clock, &key, "cli-100", Some(&p100), TTL)
+                .await
+                .unwrap();
+            assert_eq!(first.took_over_from, None);
+            let held = acquire(&store, &clock, &key, "cli-200", Some(&p200), TTL).await;
+            assert!(matches!(held, Err(LeaseError::Held { .. })), "{held:?}");
+
+            // Its process is gone: taken over at once, well before the TTL.
+            host1.lock().unwrap().retain(|p| *p != 100);
+            let second = acquire(&store, &clock, &key, "cli-200", Some(&p200), TTL)
+                .await
+                .unwrap();
+            assert_eq!(second.took_over_from.as_deref(), Some("cli-100"));
+            // Had it lived on somehow, its fenced commits would fail.
+            let mut batch = WriteBatch::new().put("checkpoint", b"stale".to_vec(), Expect::Any);
+            batch.push(first.fence(clock.now()));
+            assert!(matches!(
+                store.commit(batch).await,
+                Err(StoreError::Conflict { .. })
+            ));
+
+            // Another machine cannot see host1's processes: it waits, live holder or dead.
+            let other = acquire(&store, &clock, &key, "cli-300", Some(&p300), TTL).await;
+            assert!(matches!(other, Err(LeaseError::Held { .. })), "{other:?}");
+            host1.lock().unwrap().clear();
+            let other = acquire(&store, &clock, &key, "cli-300", Some(&p300), TTL).await;
+            assert!(matches!(other, Err(LeaseError::Held { .. })), "{other:?}");
+            second.release(&store).await.unwrap();
+
+            // Nor is a holder that recorded no process ever taken over early.
+            acquire(&store, &clock, &key, "node-a", None, TTL)
+                .await
+                .unwrap();
+            let held = acquire(&store, &clock, &key, "cli-200", Some(&p200), TTL).await;
+            assert!(matches!(held, Err(LeaseError::Held { .. })), "{held:?}");
         });
     }
 
@@ -244,6 +382,7 @@ mod tests {
                         clock.as_ref(),
                         "lease/u/calendar",
                         &format!("node-{i}"),
+                        None,
                         TTL,
                     ))
                     .is_ok()

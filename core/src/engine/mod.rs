@@ -5,7 +5,7 @@ mod lease;
 mod reconcile;
 
 pub use journal::{LogLevel, LogLine};
-pub use lease::{Lease, LeaseError, acquire as acquire_lease, lease_key};
+pub use lease::{Lease, LeaseError, LocalProcess, acquire as acquire_lease, lease_key};
 
 pub use reconcile::{
     ConflictPolicy, Decision, FieldConflict, Observed, Side, SideState, SideWrite,

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{Duration as ChronoDuration, NaiveTime, Utc};
 use mssync_core::app::{App, JobKind, SetupChange};
-use mssync_core::host::{Clock, Host, ManualClock};
+use mssync_core::host::{Clock, Host, HttpRequest, ManualClock, Method};
 use mssync_core::{ErrorCode, PublicError};
 use mssync_sim::erp::ActivitySeed;
 use mssync_sim::world::World;
@@ -26,6 +26,9 @@ fn items() -> usize {
 const GRAPH_PAGE: usize = 50;
 const BATCH: usize = 20;
 const ERP_PAGE: usize = 1_000;
+/// A quiet Calendar run's reads: Graph once, ERP.net twice (the owner rule needs `or`, which
+/// the Domain API refuses; see docs/decisions.md).
+const QUIET_REQUESTS: usize = 3;
 
 struct Bench {
     world: World,
@@ -124,19 +127,126 @@ fn tempfile_dir() -> Result<std::path::PathBuf, PublicError> {
     Ok(dir)
 }
 
-/// User plus system CPU of this process so far (it hosts the simulators too).
+/// User plus system CPU of this process so far, every thread (it hosts the simulators too).
+#[cfg(unix)]
 fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command's closing parenthesis: utime is the 12th, stime the 13th.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    Duration::new(t.tv_sec.max(0) as u64, t.tv_nsec as u32)
+}
+
+#[cfg(not(unix))]
+fn cpu_time() -> Duration {
+    Duration::ZERO
+}
+
+/// Users in the idle-round figure (`MSSYNC_BENCH_USERS` overrides it).
+fn users() -> usize {
+    std::env::var("MSSYNC_BENCH_USERS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10_000)
+        .max(1)
+}
+
+/// What one scheduler round over many idle users costs.
+struct IdleRound {
+    users: usize,
+    runs: usize,
+    requests: usize,
+    /// `due_jobs` alone, then the whole round (the scan and every run).
+    scan_cpu: Duration,
+    round_cpu: Duration,
+    round_wall: Duration,
+    /// The floor: one loopback HTTP request to a simulator, through the same client.
+    request_cpu: Duration,
+    /// Reading the same job records from the store and a serde_json round trip of each.
+    records_cpu: Duration,
+    onboard_wall: Duration,
+}
+
+/// `users` users (Alice and the World's extra users) sign in for real (authorize redirect, code,
+/// id token, ERP.net user by e-mail), pick company and location, turn Calendar on and sync once
+/// with empty calendars (the initial read), all through the public API. Then,
+/// 15 minutes on, one round as a host's scheduler runs it: `due_jobs` and a no-change Calendar
+/// run for each due user, one after another as `mssync sync` does.
+async fn idle_round(users: usize) -> Result<IdleRound, PublicError> {
+    let clock = Arc::new(ManualClock::new(
+        Utc::now().date_naive().and_time(NaiveTime::MIN).and_utc(),
+    ));
+    let sim_clock = clock.clone();
+    let world = World::start(Arc::new(move || sim_clock.now()), users - 1).await;
+    let store = crate::SqliteStore::open(tempfile_dir()?.join("idle.sqlite"))
+        .map_err(|e| PublicError::new(ErrorCode::StoreFailure, e.to_string()))?;
+    let host = Host {
+        http: Arc::new(ReqwestHttp::new()),
+        store: Arc::new(store),
+        clock: clock.clone(),
     };
-    Duration::from_millis((ticks(11) + ticks(12)) * 10) // 100 ticks a second on Linux
+    let app = App::with_config(host, world.app_config("bench"), [9u8; 32]);
+
+    let onboard0 = Instant::now();
+    for (i, user) in world.users.iter().enumerate() {
+        let id = if i == 0 {
+            world.onboard(&app, user).await?.session.user_id
+        } else {
+            world.sign_in(&app, user).await?.user_id
+        };
+        app.set_company(&id, &world.company, &world.location)
+            .await?;
+        app.set_job_enabled(&id, JobKind::Calendar, true).await?;
+    }
+    // The initial run of each: a full read of empty calendars, leaving delta links behind.
+    clock.advance(Duration::from_secs(15 * 60));
+    world.erp.set_now(clock.now());
+    for job in app.due_jobs(clock.now()).await? {
+        app.run_job(&job.user_id, job.job, false).await?;
+    }
+    let onboard_wall = onboard0.elapsed();
+
+    // The measured round.
+    world.graph.clear_requests();
+    world.erp.clear_requests();
+    clock.advance(Duration::from_secs(15 * 60));
+    world.erp.set_now(clock.now());
+    let (cpu0, wall0) = (cpu_time(), Instant::now());
+    let due = app.due_jobs(clock.now()).await?;
+    let scan_cpu = cpu_time() - cpu0;
+    for job in &due {
+        app.run_job(&job.user_id, job.job, false).await?;
+    }
+    let (round_cpu, round_wall) = (cpu_time() - cpu0, wall0.elapsed());
+    let requests = world.graph.requests().len() + world.erp.requests().len();
+
+    // Baselines on the same process, store and simulators.
+    let probes = (QUIET_REQUESTS * users).min(6_000);
+    let probe = format!("{}/v1.0/bench-probe", world.graph.uri());
+    let cpu0 = cpu_time();
+    for _ in 0..probes {
+        // Unauthenticated: the simulator records it and answers 401 at once.
+        let _ = app
+            .host()
+            .http
+            .send(HttpRequest::new(Method::Get, &probe))
+            .await;
+    }
+    let request_cpu = (cpu_time() - cpu0) / probes as u32;
+    let cpu0 = cpu_time();
+    for (_, record) in app.host().store.scan("status/").await? {
+        let value: serde_json::Value = serde_json::from_slice(&record.value).unwrap_or_default();
+        std::hint::black_box(serde_json::to_vec(&value).ok());
+    }
+    let records_cpu = cpu_time() - cpu0;
+    Ok(IdleRound {
+        users,
+        runs: due.len(),
+        requests,
+        scan_cpu,
+        round_cpu,
+        round_wall,
+        request_cpu,
+        records_cpu,
+        onboard_wall,
+    })
 }
 
 fn peak_memory_kib() -> u64 {
@@ -277,17 +387,61 @@ pub async fn run(out: &mut dyn std::io::Write) -> Result<(), PublicError> {
         ratio(wall.as_secs_f64(), bound.as_secs_f64()),
     )
     .map_err(io)?;
+    // One scheduler round over many idle users.
+    let idle = idle_round(users()).await?;
+    let per_user = |d: Duration| d.as_secs_f64() * 1e6 / idle.users as f64;
+    // The floor of a no-change run: the requests it cannot do without.
+    let floor = idle.request_cpu * (QUIET_REQUESTS * idle.users) as u32;
+    row(
+        out,
+        &format!("idle round of {} users: runs, requests/user", idle.users),
+        format!(
+            "{}, {:.2}",
+            idle.runs,
+            idle.requests as f64 / idle.users as f64
+        ),
+        format!("{}, {QUIET_REQUESTS}", idle.users),
+        ratio(idle.requests as f64, (QUIET_REQUESTS * idle.users) as f64),
+    )
+    .map_err(io)?;
+    row(
+        out,
+        "idle round: CPU per user vs 3 loopback requests",
+        format!("{:.0} us", per_user(idle.round_cpu)),
+        format!("{:.0} us", per_user(floor)),
+        ratio(idle.round_cpu.as_secs_f64(), floor.as_secs_f64()),
+    )
+    .map_err(io)?;
+    row(
+        out,
+        "idle round: CPU total, engine+sims",
+        format!("{:.2} s", idle.round_cpu.as_secs_f64()),
+        format!("{:.2} s", floor.as_secs_f64()),
+        ratio(idle.round_cpu.as_secs_f64(), floor.as_secs_f64()),
+    )
+    .map_err(io)?;
+    row(
+        out,
+        "idle round: due_jobs scan vs serde_json of records",
+        format!("{:.1} ms", idle.scan_cpu.as_secs_f64() * 1e3),
+        format!("{:.1} ms", idle.records_cpu.as_secs_f64() * 1e3),
+        ratio(idle.scan_cpu.as_secs_f64(), idle.records_cpu.as_secs_f64()),
+    )
+    .map_err(io)?;
+    writeln!(
+        out,
+        "  (round = due_jobs + one no-change Calendar run per user, in turn, SQLite store; \
+         {:.2} s wall; signing in, setting up and initial syncs took {:.1} s)",
+        idle.round_wall.as_secs_f64(),
+        idle.onboard_wall.as_secs_f64()
+    )
+    .map_err(io)?;
     row(
         out,
         "peak memory (process, sims included)",
         format!("{} MiB", peak_memory_kib() / 1024),
         "-".into(),
         "-".into(),
-    )
-    .map_err(io)?;
-    writeln!(
-        out,
-        "not measured yet: CPU for one scheduling round of 10,000 idle users"
     )
     .map_err(io)?;
     Ok(())

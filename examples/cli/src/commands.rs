@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mssync_core::app::{
-    Actor, App, AppConfig, CredentialInput, ErpAccess, HomeView, JobKind, OperationMode,
-    ServiceChange, SetupChange,
+    Actor, App, AppConfig, CredentialInput, ErpAccess, HomeView, JobKind, LocalProcess,
+    OperationMode, ServiceChange, SetupChange,
 };
 use mssync_core::engine::ConflictPolicy;
 use mssync_core::host::{Clock, Expect, Host, Store, WriteBatch};
@@ -90,6 +90,7 @@ impl Console {
                 erp_access,
                 redirect_uri,
                 runner_id: format!("mssync-cli-{}", std::process::id()),
+                local_process: local_process(),
             },
             *credentials.sealing_key.expose(),
         );
@@ -302,6 +303,34 @@ impl Console {
     }
 }
 
+/// This process as leases record it (host name and pid), so that an `mssync` started after this
+/// one was killed half way takes its jobs over at once instead of waiting out their leases.
+#[cfg(unix)]
+fn local_process() -> Option<LocalProcess> {
+    use rustix::process::{Pid, test_kill_process};
+    let node = rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned();
+    Some(LocalProcess {
+        node,
+        pid: std::process::id(),
+        is_running: Arc::new(|pid| {
+            let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) else {
+                return true;
+            };
+            // kill(pid, 0): only "no such process" means gone; EPERM is another user's process.
+            // A zombie still counts as running, which only makes the lease wait.
+            test_kill_process(pid) != Err(rustix::io::Errno::SRCH)
+        }),
+    })
+}
+
+#[cfg(not(unix))]
+fn local_process() -> Option<LocalProcess> {
+    None
+}
+
 /// Prints a view as indented JSON on standard output.
 pub fn print_json(value: &impl Serialize) -> Result<(), PublicError> {
     let text = serde_json::to_string_pretty(value)
@@ -314,4 +343,17 @@ pub fn print_json(value: &impl Serialize) -> Result<(), PublicError> {
 /// URI it announces is the one the application sends.
 pub async fn bind_receiver(config: &Config) -> Result<RedirectReceiver, PublicError> {
     Ok(RedirectReceiver::bind(config.redirect_port, SIGNIN_PATH).await?)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    #[test]
+    fn a_reaped_process_is_gone_and_this_one_runs() {
+        let me = super::local_process().unwrap();
+        assert!(!me.node.is_empty());
+        assert!((me.is_running)(std::process::id()));
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        child.wait().unwrap();
+        assert!(!(me.is_running)(child.id()));
+    }
 }

@@ -3,9 +3,11 @@
 //! Home as JSON.
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::Utc;
 use mssync_sim::erp::ActivitySeed;
@@ -88,8 +90,9 @@ async fn location(url: &str) -> String {
     response.headers()["location"].to_str().unwrap().to_owned()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn operator_and_user_sync_through_the_command_line() {
+/// The simulators and a configured console on which the operator connected the tenant and Alice
+/// signed in, set up and turned Calendar on, all through the `mssync` binary.
+async fn signed_in_console() -> Cli {
     let world = World::start(Arc::new(Utc::now), 0).await;
     let cli = Cli {
         dir: tempfile::tempdir().unwrap(),
@@ -157,6 +160,12 @@ async fn operator_and_user_sync_through_the_command_line() {
     ])
     .await;
     cli.run(&["setup", "job", "calendar", "on"]).await;
+    cli
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_and_user_sync_through_the_command_line() {
+    let cli = signed_in_console().await;
 
     // One item each side, then a sync of every due job.
     let alice = cli.world.alice().clone();
@@ -186,4 +195,135 @@ async fn operator_and_user_sync_through_the_command_line() {
     assert_eq!(home["state"], "Operational", "{home}");
     assert_eq!(home["email"], alice.email);
     assert_eq!(home["jobs"][0]["last_run"]["to_erp"]["created"], 1);
+}
+
+/// Starts `mssync sync`, waits until `stuck` says the simulators are holding its answers (it is
+/// blocked half way, some writes done), then kills the process (SIGKILL) and reaps it.
+async fn sync_killed_when(cli: &Cli, stuck: impl Fn() -> bool) {
+    let mut child = cli
+        .command(&["sync"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    while !stuck() {
+        if child.try_wait().unwrap().is_some() {
+            let output = child.wait_with_output().unwrap();
+            panic!(
+                "the sync ended before it was interrupted: {}{}",
+                String::from_utf8_lossy(&output.stderr),
+                String::from_utf8_lossy(&output.stdout)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill().unwrap();
+    // Reaped: the pid its lease names no longer exists.
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(9), "{status}");
+}
+
+/// Subjects of Alice's Outlook events and of the ERP.net activities, sorted.
+fn subjects(world: &World) -> (Vec<String>, Vec<String>) {
+    let subject = |v: &Value, field: &str| v[field].as_str().unwrap_or_default().to_owned();
+    let mut events: Vec<String> = world
+        .graph
+        .events(&world.alice().oid)
+        .iter()
+        .map(|e| subject(e, "subject"))
+        .collect();
+    let mut activities: Vec<String> = world
+        .erp
+        .activities()
+        .iter()
+        .map(|a| subject(a, "Subject"))
+        .collect();
+    events.sort();
+    activities.sort();
+    (events, activities)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_killed_half_way_finishes_on_the_next_run_with_no_duplicate() {
+    // More creates than the Graph writes that can be in flight at once (4 `$batch`es of 20 and
+    // the one after the first answer), so a stalled run cannot have sent them all.
+    const ITEMS: usize = 120;
+    let cli = signed_in_console().await;
+    let world = &cli.world;
+    let alice = world.alice().clone();
+    let day = Utc::now().date_naive() + chrono::Duration::days(1);
+    for i in 0..ITEMS {
+        let at = day.and_hms_opt(0, 0, 0).unwrap().and_utc() + chrono::Duration::hours(i as i64);
+        let mut seed = ActivitySeed::new(format!("Activity {i:03}"), at);
+        seed.assigned_to = Some(alice.erp_user_id.clone());
+        world.erp.seed_activity(seed);
+        let start = at + chrono::Duration::minutes(30);
+        let end = start + chrono::Duration::minutes(20);
+        world.graph.seed_event(
+            &alice.oid,
+            json!({"subject": format!("Event {i:03}"),
+                   "start": {"dateTime": start.format("%Y-%m-%dT%H:%M:%S").to_string(), "timeZone": "UTC"},
+                   "end": {"dateTime": end.format("%Y-%m-%dT%H:%M:%S").to_string(), "timeZone": "UTC"}}),
+        );
+    }
+    let mut expected: Vec<String> = (0..ITEMS)
+        .flat_map(|i| [format!("Activity {i:03}"), format!("Event {i:03}")])
+        .collect();
+    expected.sort();
+
+    // First run: ERP.net is written first; it stops answering after 20 writes and the process
+    // is killed there. Some events became activities, not all; Outlook is untouched yet.
+    world.erp.stall_after_writes(Some(20));
+    sync_killed_when(&cli, || world.erp.held_answers() > 0).await;
+    let (events, activities) = subjects(world);
+    assert_eq!(events.len(), ITEMS, "{events:?}");
+    assert!(
+        ITEMS < activities.len() && activities.len() < 2 * ITEMS,
+        "the first run was not interrupted half way: {} activities",
+        activities.len()
+    );
+
+    // Second run, at once: it takes over the dead process's lease, redoes the ERP.net side
+    // without duplicating what the first run wrote unheard, and is killed while Graph holds the
+    // answers to its creates.
+    world.erp.stall_after_writes(None);
+    world.graph.stall_after_writes(Some(1));
+    sync_killed_when(&cli, || world.graph.held_answers() > 0).await;
+    let (events, activities) = subjects(world);
+    assert_eq!(
+        activities, expected,
+        "ERP.net: each event once as an activity"
+    );
+    assert!(
+        ITEMS < events.len() && events.len() < 2 * ITEMS,
+        "the second run was not interrupted half way: {} events",
+        events.len()
+    );
+
+    // Third run finishes: everything exactly once on each side, nothing lost.
+    world.graph.stall_after_writes(None);
+    let report: Value = serde_json::from_str(&cli.run(&["sync"]).await).unwrap();
+    assert_eq!(report["failed"], 0, "{report}");
+    assert_eq!(report["checkpoints_advanced"], true, "{report}");
+    let (events, activities) = subjects(world);
+    assert_eq!(events, expected, "Outlook: each item exactly once");
+    assert_eq!(activities, expected, "ERP.net: each item exactly once");
+
+    // A quiet run after it writes nothing: the links are all in place.
+    let report: Value =
+        serde_json::from_str(&cli.run(&["sync", "--user", &alice.email]).await).unwrap();
+    assert_eq!(
+        (
+            report["to_outlook"]["created"].clone(),
+            report["to_erp"]["created"].clone()
+        ),
+        (json!(0), json!(0)),
+        "{report}"
+    );
+    assert_eq!(subjects(world), (expected.clone(), expected));
+
+    let home: Value = serde_json::from_str(&cli.run(&["home", "--json"]).await).unwrap();
+    assert_eq!(home["state"], "Operational", "{home}");
+    assert_eq!(home["jobs"][0]["state"], "Operational", "{home}");
+    assert!(home.to_string().contains("stopped half way"), "{home}");
 }

@@ -5,4 +5,5 @@ pub mod cors;
 pub mod entra;
 pub mod erp;
 pub mod graph;
+mod stall;
 pub mod world;

@@ -184,6 +184,7 @@ impl World {
             },
             redirect_uri: self.redirect_uri.clone(),
             runner_id: runner_id.into(),
+            local_process: None,
         }
     }
 
@@ -215,6 +216,21 @@ impl World {
         let connect = app.connect(&admin, &self.admin.oid).await?;
         let permissions = app.give_permissions(&admin).await?;
         app.grant_domain(&admin, DOMAIN).await?;
+        let session = self.sign_in(app, user).await?;
+        Ok(Onboarded {
+            session,
+            connect,
+            permissions,
+        })
+    }
+
+    /// `user` signs in through the authorize redirect, with this simulator playing the browser
+    /// (the tenant must be connected and the domain granted, as [`World::onboard`] does).
+    pub async fn sign_in(
+        &self,
+        app: &mssync_core::app::App,
+        user: &WorldUser,
+    ) -> Result<mssync_core::app::Session, mssync_core::PublicError> {
         let begin = app.begin_sign_in(Some(&user.email)).await?;
         let params = follow(app, &begin.authorize_url).await?;
         let param = |k: &str| {
@@ -224,14 +240,7 @@ impl World {
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default()
         };
-        let session = app
-            .complete_sign_in(&param("state"), &param("code"))
-            .await?;
-        Ok(Onboarded {
-            session,
-            connect,
-            permissions,
-        })
+        app.complete_sign_in(&param("state"), &param("code")).await
     }
 }
 

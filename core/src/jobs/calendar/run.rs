@@ -69,6 +69,8 @@ pub struct CalendarJob<'a> {
     pub outlook: &'a dyn CalendarSide,
     /// Identifies this engine instance in leases.
     pub runner: &'a str,
+    /// Where the runner runs, if the host says: lets it take over from a gone process.
+    pub process: Option<&'a crate::engine::LocalProcess>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -129,7 +131,7 @@ pub async fn run(job: &CalendarJob<'_>, options: RunOptions) -> Result<RunReport
     let store = job.host.store.as_ref();
     let clock = job.host.clock.as_ref();
     let key = lease_key(job.user, JOB_NAME);
-    let mut lease = acquire_lease(store, clock, &key, job.runner, LEASE_TTL)
+    let mut lease = acquire_lease(store, clock, &key, job.runner, job.process, LEASE_TTL)
         .await
         .map_err(lease_error)?;
     let result = Run::new(job, options).execute(&mut lease).await;
@@ -214,6 +216,12 @@ impl<'j, 'a> Run<'j, 'a> {
     async fn execute(mut self, lease: &mut crate::engine::Lease) -> Result<RunReport, PublicError> {
         let store = self.job.host.store.as_ref();
         let started = self.now();
+        if let Some(previous) = &lease.took_over_from {
+            self.note(
+                LogLevel::Warning,
+                format!("The run of '{previous}' stopped half way; this run takes over."),
+            );
+        }
         let (checkpoint, checkpoint_expect) = load_checkpoint(store, &self.keys).await?;
         let window = window_for(started);
         let moved = checkpoint.window_start != Some(window.start);

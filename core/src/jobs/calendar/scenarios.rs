@@ -116,6 +116,7 @@ fn scenario(seed: u64) -> Result<(), String> {
             erp: &erp,
             outlook: &outlook,
             runner: "n",
+            process: None,
         };
         futures::executor::block_on(super::run(
             &job,

@@ -76,6 +76,7 @@ impl World {
             erp: &self.erp,
             outlook: &self.outlook,
             runner: "test-node",
+            process: None,
         };
         futures::executor::block_on(run(&job, options))
     }
@@ -351,6 +352,7 @@ fn a_second_runner_is_refused_while_the_lease_is_held() {
         w.clock.as_ref(),
         &crate::engine::lease_key("u1", JOB_NAME),
         "other-node",
+        None,
         std::time::Duration::from_secs(600),
     ))
     .unwrap();

@@ -238,6 +238,7 @@ impl Env {
             },
             redirect_uri: self.world.redirect_uri.clone(),
             runner_id: runner_id.into(),
+            local_process: None,
         };
         App::with_config(host, config, SEALING_KEY)
     }

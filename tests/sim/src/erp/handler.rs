@@ -141,6 +141,10 @@ impl Respond for Handler {
         if let Some(reply) = authenticate(&state, request) {
             return reply;
         }
+        let is_write = request.method.as_str() != "GET";
+        if let Some(held) = state.stall.hold(is_write) {
+            return dispatch(&mut state, request, rest).set_delay(held);
+        }
         match state.faults.pop_front() {
             Some(Fault::Status {
                 status,

@@ -120,6 +120,7 @@ pub(crate) struct State {
     allow_document_type_create: bool,
     sets: BTreeMap<String, Vec<Map<String, Value>>>,
     faults: VecDeque<Fault>,
+    stall: crate::stall::Stall,
     log: Vec<RecordedRequest>,
 }
 
@@ -209,6 +210,7 @@ impl ErpSim {
             allow_document_type_create: true,
             sets: BTreeMap::new(),
             faults: VecDeque::new(),
+            stall: Default::default(),
             log: Vec::new(),
         }));
         Mock::given(any())
@@ -303,6 +305,18 @@ impl ErpSim {
 
     pub fn push_fault(&self, fault: Fault) {
         self.lock().faults.push_back(fault);
+    }
+
+    /// After `writes` more API writes (POST, PATCH, ...), every API request is still carried out
+    /// but its answer is held for an hour: the client hangs mid-run. `None` answers normally
+    /// again (answers already held stay held).
+    pub fn stall_after_writes(&self, writes: Option<usize>) {
+        self.lock().stall.after_writes(writes);
+    }
+
+    /// How many answers are being held by [`ErpSim::stall_after_writes`].
+    pub fn held_answers(&self) -> usize {
+        self.lock().stall.held()
     }
 
     pub fn requests(&self) -> Vec<RecordedRequest> {

@@ -725,6 +725,7 @@ impl Respond for Responder {
                 None => Failure::new(404, "NotFound", "unknown version").into(),
             }
         })();
+        let delay = state.faults.stall.hold(method != "GET").unwrap_or(delay);
         template(reply).set_delay(delay)
     }
 }

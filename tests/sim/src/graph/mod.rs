@@ -238,6 +238,18 @@ impl GraphSim {
         self.state.lock().unwrap().faults.delay = delay;
     }
 
+    /// After `writes` more writes (POST, PATCH, DELETE; a `$batch` is one), every request is still
+    /// carried out but its answer is held for an hour: the client hangs mid-run. `None` answers
+    /// normally again (answers already held stay held).
+    pub fn stall_after_writes(&self, writes: Option<usize>) {
+        self.state.lock().unwrap().faults.stall.after_writes(writes);
+    }
+
+    /// How many answers are being held by [`GraphSim::stall_after_writes`].
+    pub fn held_answers(&self) -> usize {
+        self.state.lock().unwrap().faults.stall.held()
+    }
+
     /// Forgets every delta token and page link: the next use gets 410 `syncStateNotFound`.
     pub fn expire_delta_tokens(&self) {
         let mut state = self.state.lock().unwrap();

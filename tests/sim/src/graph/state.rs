@@ -327,6 +327,7 @@ pub struct Faults {
     /// Every mailbox is closed to the caller (403 `ErrorAccessDenied`), as when an application
     /// access policy excludes it or consent was revoked.
     pub refuse_access: bool,
+    pub(crate) stall: crate::stall::Stall,
 }
 
 #[derive(Default)]
