@@ -183,12 +183,14 @@ fn time_zones_lists_windows_display_names() {
 #[test]
 fn bench_prints_its_figures() {
     let dir = tempfile::tempdir().unwrap();
-    let (output, stdout, stderr) =
-        run(mssync(dir.path(), &["bench"]).env("MSSYNC_BENCH_ITEMS", "30"));
+    let (output, stdout, stderr) = run(mssync(dir.path(), &["bench"])
+        .env("MSSYNC_BENCH_ITEMS", "30")
+        .env("MSSYNC_BENCH_USERS", "5"));
     assert!(output.status.success(), "{stderr}");
     for row in [
         "initial sync 30+30: Graph requests",
         "creates at 50 ms/request: wall time",
+        "idle round: CPU per user vs 3 loopback requests",
         "peak memory",
     ] {
         assert!(stdout.contains(row), "missing {row:?} in:\n{stdout}");
@@ -201,6 +203,13 @@ fn bench_prints_its_figures() {
         quiet.ends_with("1.00x"),
         "a quiet sync reads Graph once: {quiet}"
     );
+    // Every idle user was due and ran, reading no more than a quiet run must.
+    let round = stdout
+        .lines()
+        .find(|l| l.starts_with("idle round of 5 users"))
+        .unwrap();
+    let fields: Vec<&str> = round.split_whitespace().rev().take(5).collect();
+    assert_eq!(fields, ["1.00x", "3", "5,", "3.00", "5,"], "{round}");
 }
 
 #[test]
