@@ -152,7 +152,7 @@ impl MsSyncJs {
     pub fn connect(
         &self,
         #[wasm_bindgen(unchecked_param_type = "Actor")] actor: JsValue,
-        probe_mailbox: String,
+        #[wasm_bindgen(js_name = probeMailbox)] probe_mailbox: String,
     ) -> JsResult<js_sys::Promise> {
         let actor = actor_from(&actor)?;
         Ok(call(&self.app, move |app| async move {
@@ -187,7 +187,10 @@ impl MsSyncJs {
 
     /// Step one of "Sign in with Microsoft": `{ authorizeUrl, state }`; send the browser there.
     #[wasm_bindgen(js_name = beginSignIn, unchecked_return_type = "Promise<SignInStart>")]
-    pub fn begin_sign_in(&self, login_hint: Option<String>) -> js_sys::Promise {
+    pub fn begin_sign_in(
+        &self,
+        #[wasm_bindgen(js_name = loginHint)] login_hint: Option<String>,
+    ) -> js_sys::Promise {
         call(&self.app, move |app| async move {
             app.begin_sign_in(login_hint.as_deref()).await
         })
@@ -218,7 +221,7 @@ impl MsSyncJs {
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<SetupView>")]
-    pub fn setup(&self, user_id: String) -> js_sys::Promise {
+    pub fn setup(&self, #[wasm_bindgen(js_name = userId)] user_id: String) -> js_sys::Promise {
         call(
             &self.app,
             move |app| async move { app.setup(&user_id).await },
@@ -227,7 +230,10 @@ impl MsSyncJs {
 
     /// The companies and locations ERP.net lets the user pick, zones and policies.
     #[wasm_bindgen(js_name = setupOptions, unchecked_return_type = "Promise<SetupOptions>")]
-    pub fn setup_options(&self, user_id: String) -> js_sys::Promise {
+    pub fn setup_options(
+        &self,
+        #[wasm_bindgen(js_name = userId)] user_id: String,
+    ) -> js_sys::Promise {
         call(&self.app, move |app| async move {
             app.setup_options(&user_id).await
         })
@@ -236,9 +242,9 @@ impl MsSyncJs {
     #[wasm_bindgen(js_name = setCompany, unchecked_return_type = "Promise<SetupView>")]
     pub fn set_company(
         &self,
-        user_id: String,
-        company_id: String,
-        location_id: String,
+        #[wasm_bindgen(js_name = userId)] user_id: String,
+        #[wasm_bindgen(js_name = companyId)] company_id: String,
+        #[wasm_bindgen(js_name = locationId)] location_id: String,
     ) -> js_sys::Promise {
         call(&self.app, move |app| async move {
             app.set_company(&user_id, &company_id, &location_id).await
@@ -249,7 +255,7 @@ impl MsSyncJs {
     #[wasm_bindgen(js_name = changeSetup, unchecked_return_type = "Promise<SetupView>")]
     pub fn change_setup(
         &self,
-        user_id: String,
+        #[wasm_bindgen(js_name = userId)] user_id: String,
         #[wasm_bindgen(unchecked_param_type = "SetupChange")] change: JsValue,
     ) -> JsResult<js_sys::Promise> {
         let change: SetupChange = parse(&change, "change")?;
@@ -261,8 +267,8 @@ impl MsSyncJs {
     #[wasm_bindgen(js_name = setJobEnabled, unchecked_return_type = "Promise<SetupView>")]
     pub fn set_job_enabled(
         &self,
-        user_id: String,
-        job_name: String,
+        #[wasm_bindgen(js_name = userId)] user_id: String,
+        #[wasm_bindgen(js_name = job)] job_name: String,
         enabled: bool,
     ) -> JsResult<js_sys::Promise> {
         let job = job(&job_name)?;
@@ -275,8 +281,8 @@ impl MsSyncJs {
     #[wasm_bindgen(js_name = requestFullRefresh, unchecked_return_type = "Promise<SetupView>")]
     pub fn request_full_refresh(
         &self,
-        user_id: String,
-        job_name: String,
+        #[wasm_bindgen(js_name = userId)] user_id: String,
+        #[wasm_bindgen(js_name = job)] job_name: String,
     ) -> JsResult<js_sys::Promise> {
         let job = job(&job_name)?;
         Ok(call(&self.app, move |app| async move {
@@ -285,7 +291,7 @@ impl MsSyncJs {
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<HomeView>")]
-    pub fn home(&self, user_id: String) -> js_sys::Promise {
+    pub fn home(&self, #[wasm_bindgen(js_name = userId)] user_id: String) -> js_sys::Promise {
         call(
             &self.app,
             move |app| async move { app.home(&user_id).await },
@@ -296,9 +302,9 @@ impl MsSyncJs {
     #[wasm_bindgen(js_name = runJob, unchecked_return_type = "Promise<RunReport>")]
     pub fn run_job(
         &self,
-        user_id: String,
-        job_name: String,
-        dry_run: Option<bool>,
+        #[wasm_bindgen(js_name = userId)] user_id: String,
+        #[wasm_bindgen(js_name = job)] job_name: String,
+        #[wasm_bindgen(js_name = dryRun)] dry_run: Option<bool>,
     ) -> JsResult<js_sys::Promise> {
         let job = job(&job_name)?;
         Ok(call(&self.app, move |app| async move {

@@ -244,7 +244,9 @@ pub(crate) fn record_outcome(
             lines.push(LogLine::new(
                 now,
                 LogLevel::Error,
-                format!("{reason} {fix}"),
+                // The reason is a state label ("Unauthorized or insufficient permissions"); end
+                // it as a sentence before the fix.
+                format!("{}. {fix}", reason.trim_end_matches('.')),
             ));
         }
     }
@@ -356,7 +358,7 @@ mod tests {
         );
         assert_eq!(
             lines[0].to_string(),
-            "[2024-02-16 07:35Z ERR] Unauthorized or insufficient permissions Go to Service and click 'Connect to Microsoft Entra ID'."
+            "[2024-02-16 07:35Z ERR] Unauthorized or insufficient permissions. Go to Service and click 'Connect to Microsoft Entra ID'."
         );
         assert_eq!(status.next_run, Some(now() + chrono::Duration::minutes(15)));
 
