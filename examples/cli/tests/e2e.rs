@@ -206,7 +206,14 @@ async fn sync_killed_when(cli: &Cli, stuck: impl Fn() -> bool) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // A generous bound, so a run that neither finishes nor reaches the stall fails the test
+    // rather than hanging it (the stall comes within seconds even on a slow machine).
+    let give_up = std::time::Instant::now() + Duration::from_secs(300);
     while !stuck() {
+        if std::time::Instant::now() > give_up {
+            child.kill().unwrap();
+            panic!("the sync never reached the simulators' stall within 5 minutes");
+        }
         if child.try_wait().unwrap().is_some() {
             let output = child.wait_with_output().unwrap();
             panic!(
