@@ -135,6 +135,12 @@ impl App {
         self.host.clock.now()
     }
 
+    /// The id of the signed-in user with this e-mail address, for hosts that name users by
+    /// address (the command line's `sync --user`).
+    pub async fn user_by_email(&self, email: &str) -> Result<String, PublicError> {
+        profile::find_by_email(self.host.store.as_ref(), email).await
+    }
+
     /// Home for a signed-in user.
     pub async fn home(&self, user_id: &str) -> Result<HomeView, PublicError> {
         let (profile, _) = profile::require(self.host.store.as_ref(), user_id).await?;

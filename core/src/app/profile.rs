@@ -46,6 +46,23 @@ pub(crate) async fn load(
     }
 }
 
+/// The id of the signed-in user with this e-mail address (any case), or NotFound.
+pub(crate) async fn find_by_email(store: &dyn Store, email: &str) -> Result<String, PublicError> {
+    let wanted = email.trim();
+    for (_, stored) in store.scan("user/").await? {
+        // Only profiles live under `user/`; one unreadable record does not hide the others.
+        if let Ok(profile) = serde_json::from_slice::<UserProfile>(&stored.value)
+            && profile.email.eq_ignore_ascii_case(wanted)
+        {
+            return Ok(profile.user_id);
+        }
+    }
+    Err(PublicError::new(
+        ErrorCode::NotFound,
+        "no MsSync user has this e-mail address; they sign in with Microsoft first",
+    ))
+}
+
 /// The profile of a signed-in user, or NotFound for anyone else.
 pub(crate) async fn require(
     store: &dyn Store,

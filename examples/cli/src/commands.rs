@@ -247,9 +247,21 @@ impl Console {
     }
 
     /// Runs the due jobs once (or the signed-in user's Calendar with `only_me`).
-    pub async fn sync(&self, only_me: bool, dry_run: bool) -> Result<(), PublicError> {
-        let runs: Vec<(String, JobKind)> = if only_me {
-            vec![(self.current_user().await?, JobKind::Calendar)]
+    /// Runs one user's Calendar job (by e-mail), or every due job when `user` is `None`.
+    pub async fn sync(&self, user: Option<&str>, dry_run: bool) -> Result<(), PublicError> {
+        let runs: Vec<(String, JobKind)> = if let Some(email) = user {
+            let user = self
+                .app
+                .user_by_email(email)
+                .await
+                .map_err(|e| match e.code {
+                    ErrorCode::NotFound => PublicError::new(
+                        ErrorCode::NotFound,
+                        format!("{email} has not signed in here; run `mssync signin` first"),
+                    ),
+                    _ => e,
+                })?;
+            vec![(user, JobKind::Calendar)]
         } else {
             self.app
                 .due_jobs(self.clock.now())
@@ -278,7 +290,7 @@ impl Console {
     pub async fn watch(&self) -> Result<(), PublicError> {
         eprintln!("Watching for due jobs; Ctrl-C stops after the current run.");
         loop {
-            if let Err(e) = self.sync(false, false).await {
+            if let Err(e) = self.sync(None, false).await {
                 eprintln!("(continuing) error {}: {}", e.code.number(), e.reason);
             }
             tokio::select! {

@@ -315,7 +315,7 @@ async fn console_command(command: &Command, config: Config) -> Result<(), Public
                 })
                 .await
         }
-        Command::Sync { user, dry_run } => console.sync(user.is_some(), *dry_run).await,
+        Command::Sync { user, dry_run } => console.sync(user.as_deref(), *dry_run).await,
         Command::Watch => console.watch().await,
         Command::Home { json } => console.home(*json).await,
         _ => unreachable!("only console commands come here"),

@@ -242,7 +242,11 @@ fn console_commands_work_on_the_configured_store() {
     ));
     assert!(stderr.starts_with("error 101: "), "{stderr}");
     // User commands need a sign-in first, and say so.
-    for args in [&["home"][..], &["setup", "show"], &["sync", "--user", "me"]] {
+    for args in [
+        &["home"][..],
+        &["setup", "show"],
+        &["sync", "--user", "nobody@contoso.example"],
+    ] {
         let (output, _, stderr) = run(&mut mssync(dir.path(), args));
         assert_eq!(output.status.code(), Some(1), "{args:?}");
         assert!(stderr.contains("mssync signin"), "{args:?}: {stderr}");
