@@ -220,6 +220,37 @@ test("example page: connect, sign in, Setup, Calendar on, Sync now, Home, and an
   await page.close();
 });
 
+test("a panel for a user who never signed in shows the error, and a bad element is a typed error", async ({ context, url }) => {
+  const { page } = await openPage(context, url);
+  const result = await page.evaluate(async () => {
+    const { mountHomePanel, mountSetupPanel } = await import("/pkg/mssync.js");
+    const { MemoryStore } = await import("/pkg/memory-store.js");
+    const host = { http: async () => ({ status: 500 }), store: new MemoryStore() };
+    const element = document.createElement("div");
+    document.body.append(element);
+    const panel = await mountHomePanel(element, host, { userId: "nobody" });
+    const alert = element.querySelector("[role=alert]");
+    const shown = { text: alert?.textContent, code: alert?.dataset.code, html: element.innerHTML.length };
+    panel.unmount();
+    let refused;
+    try {
+      await mountSetupPanel(element, host, {});
+    } catch (error) {
+      refused = { name: error.name, code: error.code, message: error.message };
+    }
+    return { shown, emptied: element.innerHTML, refused };
+  });
+  assert.match(result.shown.text, /^Error \d+: no such MsSync user; sign in with Microsoft first$/);
+  assert.ok(result.shown.code, "the alert carries the code");
+  assert.equal(result.emptied, "", "unmount empties the element");
+  assert.deepEqual(result.refused, {
+    name: "MsSyncError",
+    code: 101,
+    message: "options.userId (the signed-in user's id) is required",
+  });
+  await page.close();
+});
+
 test("the Web Storage store passes checkStore", async ({ context, url }) => {
   const { page } = await openPage(context, url);
   const result = await page.evaluate(() => window.mssyncTest.checkWebStorageStore());

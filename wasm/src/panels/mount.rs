@@ -1,6 +1,7 @@
 //! Mounting: the panel's state, its event listeners, and the async actions they start.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 use js_sys::{Promise, Reflect};
@@ -41,7 +42,11 @@ struct Panel {
     setup: SetupData,
     home: Option<HomeView>,
     error: Option<PublicError>,
+    /// An action or the first load is under way; actions asked for meanwhile wait in `queue`.
     busy: bool,
+    /// Actions in the order the user asked for them: none is dropped, a quick second choice
+    /// runs after the first.
+    queue: VecDeque<Action>,
 }
 
 type Shared = Rc<RefCell<Panel>>;
@@ -144,6 +149,7 @@ fn mount(kind: Kind, root: Element, host: &JsValue, options: &JsValue) -> JsResu
         home: None,
         error: None,
         busy: true,
+        queue: VecDeque::new(),
     }));
     render(&panel);
 
@@ -171,8 +177,8 @@ fn mount(kind: Kind, root: Element, host: &JsValue, options: &JsValue) -> JsResu
     };
     Ok(spawn_guarded(async move {
         reload(&panel, true).await;
-        panel.borrow_mut().busy = false;
-        render(&panel);
+        // Actions asked for during the first load run now.
+        drain(&panel).await;
         Ok(handle.into())
     }))
 }
@@ -220,15 +226,33 @@ fn on_control(panel: &Shared, event: &Event) {
         },
         _ => return,
     };
-    if panel.borrow().busy {
-        return;
+    let start = {
+        let mut p = panel.borrow_mut();
+        p.queue.push_back(action);
+        !std::mem::replace(&mut p.busy, true)
+    };
+    if start {
+        render(panel);
+        let panel = panel.clone();
+        // The promise only matters to the panel itself: its outcome is rendered.
+        let _ = spawn_guarded(async move {
+            drain(&panel).await;
+            Ok(JsValue::UNDEFINED)
+        });
     }
-    let panel = panel.clone();
-    // The promise only matters to the panel itself: its outcome is rendered.
-    let _ = spawn_guarded(async move {
-        act(&panel, action).await;
-        Ok(JsValue::UNDEFINED)
-    });
+}
+
+/// Runs the queued actions one after another, then leaves the busy state.
+async fn drain(panel: &Shared) {
+    loop {
+        let next = panel.borrow_mut().queue.pop_front();
+        match next {
+            Some(action) => act(panel, action).await,
+            None => break,
+        }
+    }
+    panel.borrow_mut().busy = false;
+    render(panel);
 }
 
 /// Another panel on the page changed something: show it here too.
@@ -248,21 +272,16 @@ fn on_other_change(panel: &Shared, event: &Event) {
     });
 }
 
+/// One action: run it, re-read the views, render, and tell the page's other panels.
 async fn act(panel: &Shared, action: Action) {
     let (app, user) = {
         let mut p = panel.borrow_mut();
-        p.busy = true;
         p.error = None;
         (p.app.clone(), p.user.clone())
     };
-    render(panel);
     let outcome = run(panel, &app, &user, action).await;
-    {
-        let mut p = panel.borrow_mut();
-        p.error = outcome.err();
-    }
+    panel.borrow_mut().error = outcome.err();
     reload(panel, false).await;
-    panel.borrow_mut().busy = false;
     render(panel);
     announce_change(panel);
 }
@@ -271,14 +290,30 @@ async fn run(panel: &Shared, app: &App, user: &str, action: Action) -> Result<()
     let bad = |what: &str| PublicError::new(mssync_core::ErrorCode::InvalidArgument, what);
     match action {
         Action::Company(company) => {
-            // A new company starts at its first location (the user may pick another next).
+            // The current location stays if the company has it; otherwise the company's first
+            // (the user may pick another next).
             let location = {
                 let p = panel.borrow();
-                p.setup
+                let current = p.setup.setup.as_ref().and_then(|s| s.location_id.clone());
+                let locations = p
+                    .setup
                     .options
                     .as_ref()
-                    .and_then(|o| o.companies.iter().find(|c| c.id == company))
-                    .and_then(|c| c.locations.first())
+                    .and_then(|o| {
+                        o.companies
+                            .iter()
+                            .find(|c| c.id.eq_ignore_ascii_case(&company))
+                    })
+                    .map(|c| c.locations.as_slice())
+                    .unwrap_or_default();
+                locations
+                    .iter()
+                    .find(|l| {
+                        current
+                            .as_deref()
+                            .is_some_and(|c| l.id.eq_ignore_ascii_case(c))
+                    })
+                    .or(locations.first())
                     .map(|l| l.id.clone())
                     .unwrap_or_default()
             };
