@@ -246,8 +246,9 @@ impl Console {
         print_json(&view)
     }
 
-    /// Runs the due jobs once (or the signed-in user's Calendar with `only_me`).
-    /// Runs one user's Calendar job (by e-mail), or every due job when `user` is `None`.
+    /// Runs one user's Calendar job (by e-mail), or every due job when `user` is `None`. On a
+    /// terminal a progress line shows the runs done and the one under way (on standard error;
+    /// the reports go to standard output as JSON lines).
     pub async fn sync(&self, user: Option<&str>, dry_run: bool) -> Result<(), PublicError> {
         let runs: Vec<(String, JobKind)> = if let Some(email) = user {
             let user = self
@@ -273,16 +274,22 @@ impl Console {
         if runs.is_empty() {
             eprintln!("No job is due.");
         }
+        let progress = progress_for(runs.len(), indicatif::ProgressDrawTarget::stderr());
+        // The spinner and the elapsed time move while a long run is under way.
+        progress.enable_steady_tick(Duration::from_millis(120));
         let mut failed = None;
         for (user, job) in runs {
+            progress.set_message(format!("{} of {user}", job.title()));
             match self.app.run_job(&user, job, dry_run).await {
-                Ok(report) => print_json(&report)?,
+                Ok(report) => progress.suspend(|| print_json(&report))?,
                 Err(e) => {
-                    eprintln!("error {}: {}", e.code.number(), e.reason);
+                    progress.suspend(|| eprintln!("error {}: {}", e.code.number(), e.reason));
                     failed = Some(e);
                 }
             }
+            progress.inc(1);
         }
+        progress.finish_and_clear();
         failed.map_or(Ok(()), Err)
     }
 
@@ -367,5 +374,62 @@ mod tests {
         let mut child = std::process::Command::new("true").spawn().unwrap();
         child.wait().unwrap();
         assert!(!(me.is_running)(child.id()));
+    }
+}
+
+/// The progress line of `sync`: a bar over several runs, a spinner with the elapsed time over
+/// one (a first sync of a large calendar takes a while). Drawn only on a terminal.
+fn progress_for(runs: usize, target: indicatif::ProgressDrawTarget) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressStyle};
+    let bar = if runs > 1 {
+        ProgressBar::new(runs as u64).with_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
+            )
+            .expect("a valid template"),
+        )
+    } else {
+        ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+                .expect("a valid template"),
+        )
+    };
+    bar.set_draw_target(target);
+    bar
+}
+
+#[cfg(test)]
+mod progress_tests {
+    use indicatif::{InMemoryTerm, ProgressDrawTarget};
+
+    #[test]
+    fn several_runs_show_a_bar_with_counts_and_the_run_under_way() {
+        let term = InMemoryTerm::new(4, 100);
+        let bar = super::progress_for(3, ProgressDrawTarget::term_like(Box::new(term.clone())));
+        bar.set_message("Calendar of alice");
+        bar.inc(1);
+        bar.tick();
+        let shown = term.contents();
+        assert!(shown.contains("1/3 Calendar of alice"), "{shown:?}");
+        bar.finish_and_clear();
+        assert_eq!(
+            term.contents().trim(),
+            "",
+            "the line is gone when the runs are"
+        );
+    }
+
+    #[test]
+    fn one_run_shows_a_spinner_with_the_elapsed_time() {
+        let term = InMemoryTerm::new(4, 100);
+        let bar = super::progress_for(1, ProgressDrawTarget::term_like(Box::new(term.clone())));
+        bar.set_message("Calendar of alice");
+        bar.abandon();
+        let shown = term.contents();
+        assert!(shown.contains("[00:00:00] Calendar of alice"), "{shown:?}");
+        assert!(
+            !shown.contains("/1"),
+            "no count for a single run: {shown:?}"
+        );
     }
 }
