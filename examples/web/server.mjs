@@ -16,21 +16,23 @@ const types = {
   ".ts": "text/plain; charset=utf-8",
 };
 
-/** Starts the server; resolves to { url, close }. `sims` is the simulators' JSON line, parsed. */
-export async function serveExample({ sims, pkgDir = resolve(here, "../../wasm/pkg"), port = 0 }) {
-  const roots = [
-    ["/pkg/", resolve(pkgDir)],
-    ["/", here],
-  ];
+/**
+ * A static file server on 127.0.0.1 (node's http module only). `roots`: [urlPrefix, folder]
+ * pairs, first match wins; `routes`: exact paths answered with JSON (`{ "/x.json": value }`) or
+ * served as another file of the same root (`{ "/signin": "index.html" }`). Resolves to
+ * { url, close }.
+ */
+export async function serveFiles({ roots, routes = {}, port = 0 }) {
   const server = createServer(async (request, response) => {
     const path = decodeURIComponent(new URL(request.url, "http://127.0.0.1").pathname);
-    if (path === "/sims.json") {
+    const route = routes[path];
+    if (route !== undefined && typeof route !== "string") {
       response.writeHead(200, { "Content-Type": types[".json"], "Cache-Control": "no-store" });
-      response.end(JSON.stringify(sims));
+      response.end(JSON.stringify(route));
       return;
     }
     const [mount, root] = roots.find(([prefix]) => path.startsWith(prefix));
-    const relative = path === "/signin" ? "index.html" : normalize(path.slice(mount.length) || "index.html");
+    const relative = route ?? normalize(path.slice(mount.length) || "index.html");
     const file = join(root, relative);
     if (!file.startsWith(root) || relative.endsWith(".mjs")) {
       response.writeHead(404).end();
@@ -52,6 +54,18 @@ export async function serveExample({ sims, pkgDir = resolve(here, "../../wasm/pk
     url: `http://127.0.0.1:${server.address().port}`,
     close: () => new Promise((ok) => server.close(ok)),
   };
+}
+
+/** The demo web client; `sims` is the simulators' JSON line, parsed. */
+export function serveExample({ sims, pkgDir = resolve(here, "../../wasm/pkg"), port = 0 }) {
+  return serveFiles({
+    roots: [
+      ["/pkg/", resolve(pkgDir)],
+      ["/", here],
+    ],
+    routes: { "/sims.json": sims, "/signin": "index.html" },
+    port,
+  });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -27,7 +27,7 @@ pub use error::{JsResult, MsSyncError, js_error, to_js_error};
 pub use panic::spawn_guarded;
 #[cfg(all(feature = "test-hooks", target_arch = "wasm32"))]
 pub use test_hooks::check_js_store;
-pub use zones::{TimeZoneOption, time_zone_options, time_zones};
+pub use zones::time_zones;
 
 use wasm_bindgen::prelude::*;
 

@@ -1,41 +1,13 @@
-//! The time-zone list of the Setup panel.
+//! The time-zone list of the Setup panel: the core's, with camelCase keys like every view.
 
-use mssync_core::model::tz::{WindowsZone, windows_zones};
-use serde::Serialize;
+use mssync_core::app::time_zone_options;
 use wasm_bindgen::prelude::*;
 
 use crate::error::JsResult;
-use crate::host::to_js;
+use crate::host::to_js_camel;
 
-/// One choice of the Setup time-zone list (`TimeZoneOption` in the TypeScript definitions).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TimeZoneOption {
-    /// The Windows id Graph takes, e.g. "FLE Standard Time".
-    pub id: &'static str,
-    /// e.g. "(UTC+02:00) Helsinki, Kyiv, Riga, Sofia, Tallinn, Vilnius".
-    pub display_name: &'static str,
-    /// The IANA zone it maps to, e.g. "Europe/Helsinki".
-    pub iana: &'static str,
-}
-
-impl From<WindowsZone> for TimeZoneOption {
-    fn from(zone: WindowsZone) -> Self {
-        Self {
-            id: zone.id,
-            display_name: zone.display_name,
-            iana: zone.iana,
-        }
-    }
-}
-
-/// Every Windows zone, in Windows' display order (by offset, then name).
-pub fn time_zone_options() -> Vec<TimeZoneOption> {
-    windows_zones().map(TimeZoneOption::from).collect()
-}
-
-/// `timeZones(): TimeZoneOption[]`, the list Setup offers.
+/// `timeZones(): TimeZoneOption[]`, the list Setup offers, in Windows' display order.
 #[wasm_bindgen(js_name = timeZones, unchecked_return_type = "TimeZoneOption[]")]
 pub fn time_zones() -> JsResult<JsValue> {
-    to_js(&time_zone_options())
+    to_js_camel(&time_zone_options())
 }

@@ -37,14 +37,18 @@ struct Bench {
     alice: String,
 }
 
-async fn start() -> Result<Bench, PublicError> {
+/// The simulators (with `extra_users` besides the admin and Alice) on a manual clock at today's
+/// midnight, and an application over a fresh SQLite store in `store_file`.
+async fn world_and_app(
+    extra_users: usize,
+    store_file: &str,
+) -> Result<(World, Arc<ManualClock>, App), PublicError> {
     let clock = Arc::new(ManualClock::new(
         Utc::now().date_naive().and_time(NaiveTime::MIN).and_utc(),
     ));
     let sim_clock = clock.clone();
-    let world = World::start(Arc::new(move || sim_clock.now()), 0).await;
-    let dir = tempfile_dir()?;
-    let store = crate::SqliteStore::open(dir.join("bench.sqlite"))
+    let world = World::start(Arc::new(move || sim_clock.now()), extra_users).await;
+    let store = crate::SqliteStore::open(tempfile_dir()?.join(store_file))
         .map_err(|e| PublicError::new(ErrorCode::StoreFailure, e.to_string()))?;
     let host = Host {
         http: Arc::new(ReqwestHttp::new()),
@@ -52,6 +56,11 @@ async fn start() -> Result<Bench, PublicError> {
         clock: clock.clone(),
     };
     let app = App::with_config(host, world.app_config("bench"), [9u8; 32]);
+    Ok((world, clock, app))
+}
+
+async fn start() -> Result<Bench, PublicError> {
+    let (world, clock, app) = world_and_app(0, "bench.sqlite").await?;
     let alice = world.onboard(&app, world.alice()).await?.session.user_id;
     app.set_company(&alice, &world.company, &world.location)
         .await?;
@@ -170,19 +179,7 @@ struct IdleRound {
 /// 15 minutes on, one round as a host's scheduler runs it: `due_jobs` and a no-change Calendar
 /// run for each due user, one after another as `mssync sync` does.
 async fn idle_round(users: usize) -> Result<IdleRound, PublicError> {
-    let clock = Arc::new(ManualClock::new(
-        Utc::now().date_naive().and_time(NaiveTime::MIN).and_utc(),
-    ));
-    let sim_clock = clock.clone();
-    let world = World::start(Arc::new(move || sim_clock.now()), users - 1).await;
-    let store = crate::SqliteStore::open(tempfile_dir()?.join("idle.sqlite"))
-        .map_err(|e| PublicError::new(ErrorCode::StoreFailure, e.to_string()))?;
-    let host = Host {
-        http: Arc::new(ReqwestHttp::new()),
-        store: Arc::new(store),
-        clock: clock.clone(),
-    };
-    let app = App::with_config(host, world.app_config("bench"), [9u8; 32]);
+    let (world, clock, app) = world_and_app(users - 1, "idle.sqlite").await?;
 
     let onboard0 = Instant::now();
     for (i, user) in world.users.iter().enumerate() {

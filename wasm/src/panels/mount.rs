@@ -85,20 +85,23 @@ impl PanelHandle {
 
     /// Removes the panel from its element; the handle is spent.
     pub fn unmount(&mut self) {
+        self.remove_listeners();
+        self.panel.borrow().root.set_inner_html("");
+    }
+}
+
+impl PanelHandle {
+    fn remove_listeners(&mut self) {
         for (target, name, listener) in self.listeners.drain(..) {
             let _ =
                 target.remove_event_listener_with_callback(name, listener.as_ref().unchecked_ref());
         }
-        self.panel.borrow().root.set_inner_html("");
     }
 }
 
 impl Drop for PanelHandle {
     fn drop(&mut self) {
-        for (target, name, listener) in self.listeners.drain(..) {
-            let _ =
-                target.remove_event_listener_with_callback(name, listener.as_ref().unchecked_ref());
-        }
+        self.remove_listeners();
     }
 }
 
