@@ -434,6 +434,23 @@ impl ErpClient {
         self.get_activity(&current.id).await
     }
 
+    /// Records `link` in the activity's ExternalId and ExternalSystem.
+    pub async fn set_external_link(&self, id: &Guid, link: &ExternalLink) -> Result<(), ErpError> {
+        let body = json!({
+            "ExternalId": link.external_id,
+            "ExternalSystem": link.external_system,
+        });
+        let url = self.url(&format!("{ACTIVITIES}({id})"), &[]);
+        let response = self
+            .send(Method::Patch, url, Some(&body), &[], Repeatable::Yes)
+            .await?;
+        if response.is_success() {
+            return Ok(());
+        }
+        let current = self.get_activity(id).await?;
+        Err(self.classify_write_failure(&current, &response).await)
+    }
+
     /// Why a write was refused: ERP.net's error body does not say in a documented way, so the
     /// activity is read again and its version and state tell.
     async fn classify_write_failure(

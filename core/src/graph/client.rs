@@ -342,6 +342,25 @@ impl GraphClient {
         Ok(found.into_iter().next())
     }
 
+    /// Every event that carries MsSync's activity-id property, as (event id, property value).
+    pub async fn list_linked_events(&self) -> Result<Vec<(String, String)>, GraphError> {
+        let filter = format!(
+            "singleValueExtendedProperties/Any(ep: ep/id eq '{ACTIVITY_ID_PROPERTY}' and ep/value ne '')"
+        );
+        let url = self.url(
+            &["events"],
+            &[("$filter", &filter), ("$expand", &expand_activity_id())],
+        );
+        let found = self.collect_pages(url).await?;
+        Ok(found
+            .into_iter()
+            .filter_map(|e| {
+                let value = e.activity_id()?.to_owned();
+                Some((e.id, value))
+            })
+            .collect())
+    }
+
     /// Follows `@odata.nextLink` through a collection.
     async fn collect_pages(&self, first: String) -> Result<Vec<GraphEvent>, GraphError> {
         let mut events = Vec::new();

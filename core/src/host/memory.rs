@@ -32,7 +32,25 @@ impl MemoryStore {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// A copy of every record, as a host's backup would hold it.
+    pub fn backup(&self) -> StoreBackup {
+        StoreBackup(self.inner.lock().unwrap().entries.clone())
+    }
+
+    /// Puts a backup's records in place of every record held (an empty backup loses them all).
+    /// Versions still never repeat: the counter keeps counting from the highest it gave.
+    pub fn restore(&self, backup: &StoreBackup) {
+        let mut inner = self.inner.lock().unwrap();
+        let highest = backup.0.values().map(|v| v.version).max().unwrap_or(0);
+        inner.last_version = inner.last_version.max(highest);
+        inner.entries = backup.0.clone();
+    }
 }
+
+/// The records of a [`MemoryStore`] at one moment.
+#[derive(Debug, Clone, Default)]
+pub struct StoreBackup(BTreeMap<String, Versioned>);
 
 #[async_trait(?Send)]
 impl Store for MemoryStore {

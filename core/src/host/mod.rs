@@ -25,7 +25,7 @@ pub use retry::{Backoff, RetryOutcome, RetryPolicy, send_with_retry};
 pub use store::{Expect, Store, StoreError, Versioned, Write, WriteBatch, WriteOp};
 
 #[cfg(any(test, feature = "test-support"))]
-pub use memory::MemoryStore;
+pub use memory::{MemoryStore, StoreBackup};
 
 use std::sync::Arc;
 

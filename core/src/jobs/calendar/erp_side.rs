@@ -136,6 +136,19 @@ impl ErpSide {
             },
             // Conflicts are marked in Outlook; ERP.net keeps its read-only activity as it is.
             RemoteWrite::MarkConflict { .. } => Ok(None),
+            RemoteWrite::Link { id, twin } => {
+                let Some(guid) = Guid::parse(&id) else {
+                    return WriteOutcome::Missing;
+                };
+                let link = ExternalLink {
+                    external_id: twin,
+                    external_system: EXTERNAL_SYSTEM.into(),
+                };
+                self.client
+                    .set_external_link(&guid, &link)
+                    .await
+                    .map(|()| None)
+            }
         };
         match result {
             Ok(item) => WriteOutcome::Done(item),
@@ -229,6 +242,11 @@ impl CalendarSide for ErpSide {
             .await?
             .filter(|a| !a.void)
             .map(|a| self.item(&a)))
+    }
+
+    /// Every read carries the activity's ExternalId.
+    async fn recorded_twins(&self) -> Result<Option<Vec<(String, String)>>, PublicError> {
+        Ok(None)
     }
 
     async fn apply(&self, writes: Vec<RemoteWrite>) -> Vec<WriteOutcome> {

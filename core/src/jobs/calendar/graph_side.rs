@@ -202,6 +202,16 @@ impl CalendarSide for GraphSide {
             .and_then(|e| self.item(&e)))
     }
 
+    async fn recorded_twins(&self) -> Result<Option<Vec<(String, String)>>, PublicError> {
+        let events = self.client.list_linked_events().await?;
+        Ok(Some(
+            events
+                .into_iter()
+                .map(|(event, key)| (event, twin_of_key(&key).to_owned()))
+                .collect(),
+        ))
+    }
+
     async fn apply(&self, writes: Vec<RemoteWrite>) -> Vec<WriteOutcome> {
         let mut outcomes: Vec<Option<WriteOutcome>> = vec![None; writes.len()];
         let mut batched: Vec<(usize, BatchItem)> = Vec::new();
@@ -230,6 +240,17 @@ impl CalendarSide for GraphSide {
                 RemoteWrite::MarkConflict { id: event } => {
                     outcomes[i] = Some(self.mark_conflict(event).await);
                 }
+                // Setting an extended property on an existing event is a PATCH (G-xpost).
+                RemoteWrite::Link { id: event, twin } => batched.push((
+                    i,
+                    BatchItem::update(
+                        id,
+                        event,
+                        serde_json::json!({ "singleValueExtendedProperties": [
+                            { "id": graph::ACTIVITY_ID_PROPERTY, "value": twin }
+                        ]}),
+                    ),
+                )),
             }
         }
         for chunk in batched.chunks(BATCH_LIMIT) {

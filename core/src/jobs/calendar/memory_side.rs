@@ -40,6 +40,9 @@ pub struct FakeState {
     pub empty_full_reads: bool,
     /// Every pull fails with this error while set.
     pub fail_pulls: Option<PublicError>,
+    /// Items that reads and searches do not show yet, as a service whose indexes lag behind its
+    /// writes would not; `get` and idempotent creates still find them.
+    pub unindexed: std::collections::BTreeSet<String>,
 }
 
 /// One side in memory. Creates are idempotent by key, as Graph's transactionId and ERP.net's
@@ -122,8 +125,36 @@ impl MemorySide {
             .count()
     }
 
+    /// The twin an item records (an activity's ExternalId, an event's activity-id property).
+    pub fn twin_of(&self, id: &str) -> Option<String> {
+        self.state.lock().unwrap().live[id].twin.clone()
+    }
+
     pub fn request_count(&self) -> u64 {
         self.state.lock().unwrap().requests
+    }
+
+    /// Whether reads carry each item's twin: ERP.net's do (ExternalId); Graph's delta does not
+    /// return the event's activity-id property, only a GET or a filtered listing does.
+    fn twins_in_reads(&self) -> bool {
+        self.side == Side::Erp
+    }
+
+    /// An item as a read (pull) returns it.
+    fn read(&self, id: &str, e: &Entry) -> RemoteItem {
+        let mut item = self.remote(id, e);
+        if !self.twins_in_reads() {
+            item.twin = None;
+        }
+        item
+    }
+
+    /// Forgets every key and twin, as items made by hand carry none.
+    pub fn user_forget_twin(&self, id: &str) {
+        let mut s = self.state.lock().unwrap();
+        let e = s.live.get_mut(id).unwrap();
+        e.twin = None;
+        e.key = None;
     }
 
     fn remote(&self, id: &str, e: &Entry) -> RemoteItem {
@@ -174,14 +205,15 @@ impl CalendarSide for MemorySide {
             None => s
                 .live
                 .iter()
-                .map(|(id, e)| RemoteChange::Upsert(self.remote(id, e)))
+                .filter(|(id, _)| !s.unindexed.contains(*id))
+                .map(|(id, e)| RemoteChange::Upsert(self.read(id, e)))
                 .collect(),
             Some(from) => s
                 .feed
                 .iter()
-                .filter(|(seq, _)| *seq > from)
+                .filter(|(seq, id)| *seq > from && !s.unindexed.contains(id))
                 .map(|(_, id)| match s.live.get(id) {
-                    Some(e) => RemoteChange::Upsert(self.remote(id, e)),
+                    Some(e) => RemoteChange::Upsert(self.read(id, e)),
                     None => RemoteChange::Removed { id: id.clone() },
                 })
                 .collect(),
@@ -204,8 +236,26 @@ impl CalendarSide for MemorySide {
         s.requests += 1;
         Ok(s.live
             .iter()
+            .filter(|(id, _)| !s.unindexed.contains(*id))
             .find(|(_, e)| e.key.as_deref() == Some(twin_id) || e.twin.as_deref() == Some(twin_id))
             .map(|(id, e)| self.remote(id, e)))
+    }
+
+    async fn recorded_twins(&self) -> Result<Option<Vec<(String, String)>>, PublicError> {
+        if self.twins_in_reads() {
+            return Ok(None);
+        }
+        let mut s = self.state.lock().unwrap();
+        s.requests += 1;
+        Ok(Some(
+            s.live
+                .iter()
+                .filter(|(id, _)| !s.unindexed.contains(*id))
+                .filter_map(|(id, e)| {
+                    Some((id.clone(), twin_of_key(e.twin.as_deref()?).to_owned()))
+                })
+                .collect(),
+        ))
     }
 
     async fn apply(&self, writes: Vec<RemoteWrite>) -> Vec<WriteOutcome> {
@@ -274,6 +324,21 @@ impl CalendarSide for MemorySide {
                             return WriteOutcome::Missing;
                         }
                         s.removed.push(id.clone());
+                        Self::touch(&mut s, &id);
+                        WriteOutcome::Done(None)
+                    }
+                    RemoteWrite::Link { id, twin } => {
+                        let Some(e) = s.live.get_mut(&id) else {
+                            return WriteOutcome::Missing;
+                        };
+                        if e.read_only {
+                            return WriteOutcome::Refused(PublicError::new(
+                                ErrorCode::ReadOnlyActivity,
+                                "released",
+                            ));
+                        }
+                        e.twin = Some(twin);
+                        e.version += 1;
                         Self::touch(&mut s, &id);
                         WriteOutcome::Done(None)
                     }

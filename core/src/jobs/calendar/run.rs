@@ -29,6 +29,7 @@ use crate::engine::{
 };
 use crate::error::{ErrorCode, PublicError};
 use crate::host::{Expect, Host, StoreError, WriteBatch};
+use crate::model::CalendarItem;
 use crate::model::tz::Zone;
 
 /// A complete read that comes back empty while at least this many links exist is refused as a
@@ -95,7 +96,7 @@ impl Counts {
             RemoteWrite::Create { .. } => self.created += 1,
             RemoteWrite::Update { .. } => self.updated += 1,
             RemoteWrite::Remove { .. } => self.removed += 1,
-            RemoteWrite::MarkConflict { .. } => {}
+            RemoteWrite::MarkConflict { .. } | RemoteWrite::Link { .. } => {}
         }
     }
 
@@ -179,6 +180,19 @@ struct Planned {
     erp_write: Option<usize>,
     outlook_write: Option<usize>,
     mark_conflict: bool,
+    /// Writes that follow the first ones (see [`Run::plan_follow_ups`]), by index into the
+    /// side's follow-up list.
+    erp_follow_up: Option<usize>,
+    outlook_follow_up: Option<usize>,
+}
+
+/// How the writes of one pair ended: its first writes and their follow-ups.
+#[derive(Clone, Copy)]
+struct PairOutcomes<'o> {
+    erp: Option<(&'o RemoteWrite, &'o WriteOutcome)>,
+    outlook: Option<(&'o RemoteWrite, &'o WriteOutcome)>,
+    erp_follow_up: Option<(&'o RemoteWrite, &'o WriteOutcome)>,
+    outlook_follow_up: Option<(&'o RemoteWrite, &'o WriteOutcome)>,
 }
 
 struct Run<'j, 'a> {
@@ -257,6 +271,8 @@ impl<'j, 'a> Run<'j, 'a> {
         let mut pairs = self.pair_up(&outlook_pull, &erp_pull).await?;
         self.guard_against_empty_reads(&pairs, &outlook_pull, &erp_pull)?;
         self.resolve_pending_creates(&mut pairs).await?;
+        self.pair_by_recorded_twins(&mut pairs, checkpoint.outlook.is_none())
+            .await?;
 
         let mut skipped = 0;
         let mut erp_writes = Vec::new();
@@ -298,6 +314,8 @@ impl<'j, 'a> Run<'j, 'a> {
                 erp_write,
                 outlook_write,
                 mark_conflict,
+                erp_follow_up: None,
+                outlook_follow_up: None,
             });
         }
 
@@ -347,6 +365,22 @@ impl<'j, 'a> Run<'j, 'a> {
         } else {
             self.job.outlook.apply(outlook_writes.clone()).await
         };
+        let (erp_follow_ups, outlook_follow_ups) = self.plan_follow_ups(
+            &pairs,
+            &mut planned,
+            (&erp_writes, &erp_outcomes),
+            (&outlook_writes, &outlook_outcomes),
+        );
+        let erp_follow_up_outcomes = if erp_follow_ups.is_empty() {
+            Vec::new()
+        } else {
+            self.job.erp.apply(erp_follow_ups.clone()).await
+        };
+        let outlook_follow_up_outcomes = if outlook_follow_ups.is_empty() {
+            Vec::new()
+        } else {
+            self.job.outlook.apply(outlook_follow_ups.clone()).await
+        };
 
         let mut batch = WriteBatch::new();
         let mut failed = 0;
@@ -354,16 +388,23 @@ impl<'j, 'a> Run<'j, 'a> {
         let mut written_outlook = Counts::default();
         for plan in &planned {
             let pair = &pairs[plan.pair_index];
-            let erp_outcome = plan.erp_write.map(|i| (&erp_writes[i], &erp_outcomes[i]));
-            let outlook_outcome = plan
-                .outlook_write
-                .map(|i| (&outlook_writes[i], &outlook_outcomes[i]));
+            let outcomes = PairOutcomes {
+                erp: plan.erp_write.map(|i| (&erp_writes[i], &erp_outcomes[i])),
+                outlook: plan
+                    .outlook_write
+                    .map(|i| (&outlook_writes[i], &outlook_outcomes[i])),
+                erp_follow_up: plan
+                    .erp_follow_up
+                    .map(|i| (&erp_follow_ups[i], &erp_follow_up_outcomes[i])),
+                outlook_follow_up: plan
+                    .outlook_follow_up
+                    .map(|i| (&outlook_follow_ups[i], &outlook_follow_up_outcomes[i])),
+            };
             let settled = self.settle(
                 &mut batch,
                 pair,
                 plan,
-                erp_outcome,
-                outlook_outcome,
+                outcomes,
                 &mut written_erp,
                 &mut written_outlook,
             );
@@ -513,6 +554,109 @@ impl<'j, 'a> Run<'j, 'a> {
                 },
             ));
         }
+    }
+
+    /// An unlinked event may be one MsSync made for an activity whose link the store lost (or
+    /// never had: a Released activity refuses its ExternalId). Such events carry the activity's
+    /// id, which delta does not return, so a run that might meet one (an unlinked event beside
+    /// an unlinked activity that names no event, or any unlinked event on a store that holds
+    /// no checkpoint) lists them once and pairs them, never creating twins of twins.
+    async fn pair_by_recorded_twins(
+        &mut self,
+        pairs: &mut Vec<Pair>,
+        fresh_store: bool,
+    ) -> Result<(), PublicError> {
+        fn lone_activity(p: &Pair) -> Option<&str> {
+            match (&p.stored, &p.erp, &p.outlook) {
+                (None, Some(Seen::Item(a)), None) if a.twin.is_none() => Some(a.id.as_str()),
+                _ => None,
+            }
+        }
+        fn lone_event(p: &Pair) -> Option<&str> {
+            match (&p.stored, &p.erp, &p.outlook) {
+                (None, None, Some(Seen::Item(e))) => Some(e.id.as_str()),
+                _ => None,
+            }
+        }
+        let any_event = pairs.iter().any(|p| lone_event(p).is_some());
+        let any_activity = pairs.iter().any(|p| lone_activity(p).is_some());
+        if !any_event || !(fresh_store || any_activity) {
+            return Ok(());
+        }
+        let Some(recorded) = self.job.outlook.recorded_twins().await? else {
+            return Ok(());
+        };
+        let store = self.job.host.store.as_ref();
+        for (event_id, activity_id) in recorded {
+            let Some(e) = pairs
+                .iter()
+                .position(|p| lone_event(p) == Some(event_id.as_str()))
+            else {
+                continue;
+            };
+            if let Some(a) = pairs
+                .iter()
+                .position(|p| lone_activity(p) == Some(activity_id.as_str()))
+            {
+                pairs[a].outlook = pairs[e].outlook.take();
+                continue;
+            }
+            let known = pairs
+                .iter()
+                .any(|p| pair_id(p, Side::Erp).as_deref() == Some(activity_id.as_str()))
+                || load_link(store, &self.keys, &activity_id).await?.is_some();
+            if known {
+                continue; // the activity is linked to another event: leave this one alone
+            }
+            // Its activity is not among this read's changes: read it; a void one takes the
+            // event with it.
+            pairs[e].erp = Some(match self.job.erp.get(&activity_id).await? {
+                Some(activity) => Seen::Item(activity),
+                None => Seen::Removed,
+            });
+        }
+        pairs.retain(|p| p.stored.is_some() || p.erp.is_some() || p.outlook.is_some());
+        Ok(())
+    }
+
+    /// Writes that depend on what the first writes returned:
+    /// - a create that found the item an earlier run made (Graph's `transactionId`, ERP.net's
+    ///   findOrCreate) got that item back as it was then: the difference from what this run
+    ///   meant is written now, so the link's snapshot is true of both sides;
+    /// - an activity that does not record its event yet gets ExternalId and ExternalSystem, so
+    ///   the link lives in ERP.net too and survives the loss of the host's store. A Released or
+    ///   Closed activity refuses it; its event's activity-id property keeps the link instead.
+    fn plan_follow_ups(
+        &self,
+        pairs: &[Pair],
+        planned: &mut [Planned],
+        erp: (&[RemoteWrite], &[WriteOutcome]),
+        outlook: (&[RemoteWrite], &[WriteOutcome]),
+    ) -> (Vec<RemoteWrite>, Vec<RemoteWrite>) {
+        let mut erp_follow_ups = Vec::new();
+        let mut outlook_follow_ups = Vec::new();
+        for plan in planned.iter_mut() {
+            let first_erp = plan.erp_write.map(|i| (&erp.0[i], &erp.1[i]));
+            let first_outlook = plan.outlook_write.map(|i| (&outlook.0[i], &outlook.1[i]));
+            let landed = |o: Option<(&RemoteWrite, &WriteOutcome)>| {
+                !matches!(
+                    o,
+                    Some((_, WriteOutcome::Failed(_) | WriteOutcome::Refused(_)))
+                )
+            };
+            if plan.decision.snapshot.is_none() || !landed(first_erp) || !landed(first_outlook) {
+                continue;
+            }
+            if let Some(correction) = correction_of(first_outlook) {
+                plan.outlook_follow_up = Some(push(&mut outlook_follow_ups, correction));
+            }
+            let follow_up = correction_of(first_erp)
+                .or_else(|| link_to_record(&pairs[plan.pair_index], first_erp, first_outlook));
+            if let Some(write) = follow_up {
+                plan.erp_follow_up = Some(push(&mut erp_follow_ups, write));
+            }
+        }
+        (erp_follow_ups, outlook_follow_ups)
     }
 
     /// Makes an incremental Outlook read tell the truth about linked events:
@@ -926,17 +1070,16 @@ impl<'j, 'a> Run<'j, 'a> {
 
     /// Records what the writes of one pair achieved. Returns false when a write failed for now
     /// (the pair is left as it was, to be replayed).
-    #[allow(clippy::too_many_arguments)]
     fn settle(
         &mut self,
         batch: &mut WriteBatch,
         pair: &Pair,
         plan: &Planned,
-        erp: Option<(&RemoteWrite, &WriteOutcome)>,
-        outlook: Option<(&RemoteWrite, &WriteOutcome)>,
+        outcomes: PairOutcomes<'_>,
         written_erp: &mut Counts,
         written_outlook: &mut Counts,
     ) -> bool {
+        let PairOutcomes { erp, outlook, .. } = outcomes;
         let mut retry_later = false;
         let mut refused = None;
         for (side, outcome) in [(Side::Erp, erp), (Side::Outlook, outlook)] {
@@ -1023,8 +1166,9 @@ impl<'j, 'a> Run<'j, 'a> {
         {
             *batch = delete_link(std::mem::take(batch), keys, &stored.link, expect);
         }
+        let (snapshot, follow_ups_landed) = follow_up_result(decision, outcomes);
         if let (Some(snapshot), Some(activity_id), Some(event_id)) =
-            (&decision.snapshot, activity_id, event_id)
+            (&snapshot, activity_id, event_id)
         {
             let version_of = |side: Side, fresh: &Option<RemoteItem>| {
                 fresh
@@ -1032,14 +1176,19 @@ impl<'j, 'a> Run<'j, 'a> {
                     .map(|i| i.version.clone())
                     .unwrap_or_else(|| pair_version(pair, side))
             };
-            let updated_erp = match erp {
-                Some((_, WriteOutcome::Done(item))) => item.clone(),
-                _ => None,
-            };
-            let updated_outlook = match outlook {
-                Some((_, WriteOutcome::Done(item))) => item.clone(),
-                _ => None,
-            };
+            let latest =
+                |first: Option<(&RemoteWrite, &WriteOutcome)>,
+                 follow_up: Option<(&RemoteWrite, &WriteOutcome)>| {
+                    match (follow_up, first) {
+                        (Some((RemoteWrite::Update { .. }, WriteOutcome::Done(Some(item)))), _) => {
+                            Some(item.clone())
+                        }
+                        (_, Some((_, WriteOutcome::Done(item)))) => item.clone(),
+                        _ => None,
+                    }
+                };
+            let updated_erp = latest(erp, outcomes.erp_follow_up);
+            let updated_outlook = latest(outlook, outcomes.outlook_follow_up);
             let read_only = match &pair.erp {
                 Some(Seen::Item(a)) => a.state.read_only,
                 _ => pair.stored.as_ref().is_some_and(|s| s.link.read_only),
@@ -1097,8 +1246,38 @@ impl<'j, 'a> Run<'j, 'a> {
                 "Synchronization conflict: an Outlook change to a released or closed activity was not applied; the event is marked in Outlook.",
             );
         }
-        true
+        follow_ups_landed
     }
+}
+
+/// The snapshot a pair's link records once its follow-ups ended, and whether they all landed
+/// (a follow-up that failed for now keeps the checkpoints where they are, so it is retried).
+/// A correction that did not land leaves the created item as it came back: the link records
+/// that content, so the next run sees the other side's difference and writes it again.
+fn follow_up_result(
+    decision: &Decision,
+    outcomes: PairOutcomes<'_>,
+) -> (Option<CalendarItem>, bool) {
+    let mut snapshot = decision.snapshot.clone();
+    let mut landed = true;
+    for (first, follow_up) in [
+        (outcomes.erp, outcomes.erp_follow_up),
+        (outcomes.outlook, outcomes.outlook_follow_up),
+    ] {
+        let Some((write, outcome)) = follow_up else {
+            continue;
+        };
+        if matches!(outcome, WriteOutcome::Failed(_)) {
+            landed = false;
+        }
+        let corrected = matches!(outcome, WriteOutcome::Done(_));
+        if let (RemoteWrite::Update { .. }, false, Some((_, WriteOutcome::Done(Some(got))))) =
+            (write, corrected, first)
+        {
+            snapshot = Some(got.state.item.clone());
+        }
+    }
+    (snapshot, landed)
 }
 
 /// The idempotency key of a create on `side`: the twin's id, plus the replaced item's id when a
@@ -1115,6 +1294,60 @@ fn creation_key(twin: Option<String>, pair: &Pair, side: Side) -> String {
         }
         None => twin,
     }
+}
+
+/// The update that brings an item a create got back to what the create meant, if they differ
+/// (the create found an item an earlier run made, with the content it had then).
+fn correction_of(first: Option<(&RemoteWrite, &WriteOutcome)>) -> Option<RemoteWrite> {
+    let (RemoteWrite::Create { item: meant, .. }, WriteOutcome::Done(Some(got))) = first? else {
+        return None;
+    };
+    let fields = meant.changed_fields(&got.state.item);
+    if fields.is_empty() {
+        return None;
+    }
+    Some(RemoteWrite::Update {
+        id: got.id.clone(),
+        version: got.version.clone(),
+        fields,
+        item: meant.clone(),
+    })
+}
+
+/// ExternalId for an activity that does not name its event yet: one read this run that names
+/// another (or none), or one whose event this run created. Activities this run created name
+/// their event from birth.
+fn link_to_record(
+    pair: &Pair,
+    first_erp: Option<(&RemoteWrite, &WriteOutcome)>,
+    first_outlook: Option<(&RemoteWrite, &WriteOutcome)>,
+) -> Option<RemoteWrite> {
+    if matches!(first_erp, Some((RemoteWrite::Create { .. }, _))) {
+        return None;
+    }
+    let created_event = match first_outlook {
+        Some((RemoteWrite::Create { .. }, WriteOutcome::Done(Some(event)))) => {
+            Some(event.id.clone())
+        }
+        _ => None,
+    };
+    let recorded = match &pair.erp {
+        Some(Seen::Item(activity)) if activity.state.read_only => return None,
+        Some(Seen::Item(activity)) => activity.twin.clone(),
+        // Not read this run: only a new event changes what it should name.
+        _ if created_event.is_none() => return None,
+        _ if pair.stored.as_ref().is_some_and(|s| s.link.read_only) => return None,
+        _ => None,
+    };
+    let activity_id = pair_id(pair, Side::Erp)?;
+    let event_id = created_event.or_else(|| pair_id(pair, Side::Outlook))?;
+    if recorded.as_deref() == Some(event_id.as_str()) {
+        return None;
+    }
+    Some(RemoteWrite::Link {
+        id: activity_id,
+        twin: event_id,
+    })
 }
 
 fn plural(n: u32, noun: &str) -> String {

@@ -98,6 +98,12 @@ pub enum RemoteWrite {
     MarkConflict {
         id: String,
     },
+    /// Record on item `id` the id of its twin on the other side (an activity's ExternalId), so
+    /// the link survives the loss of the host's store.
+    Link {
+        id: String,
+        twin: String,
+    },
 }
 
 /// How one write ended.
@@ -129,6 +135,12 @@ pub trait CalendarSide: MaybeSendSync {
 
     /// The item whose twin is `twin_id`, if this side has one (used after a crash).
     async fn find_by_twin(&self, twin_id: &str) -> Result<Option<RemoteItem>, PublicError>;
+
+    /// Every item of this side that records its twin, as (item id, twin id), for rebuilding
+    /// links the store lost; `None` when this side's reads already carry the twin of each item
+    /// (an activity's ExternalId comes with every read; an event's extended property does not
+    /// come with delta).
+    async fn recorded_twins(&self) -> Result<Option<Vec<(String, String)>>, PublicError>;
 
     /// Applies writes (batched as the side allows); one outcome per write, in order.
     async fn apply(&self, writes: Vec<RemoteWrite>) -> Vec<WriteOutcome>;

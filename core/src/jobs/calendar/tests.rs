@@ -392,3 +392,152 @@ fn removal_of_an_item_outside_the_window_deletes_nothing() {
     w.run();
     assert_eq!(w.erp.items().len(), 1, "the activity must not be voided");
 }
+
+/// Items born on both sides, one Released before it was ever synced: after the first run each
+/// side names the other (the activity by ExternalId, the event by its activity-id property),
+/// except the Released activity, which refuses ExternalId and is found through its event.
+fn linked_calendar() -> World {
+    let w = World::new();
+    w.erp.user_put("a1", meeting("From ERP", 3));
+    w.erp.user_put("a2", meeting("Released in ERP", 5));
+    w.erp.set_read_only("a2");
+    w.outlook.user_put("e1", meeting("From Outlook", 4));
+    let report = w.run();
+    assert_eq!((report.to_outlook.created, report.to_erp.created), (2, 1));
+    w.assert_in_step();
+    w
+}
+
+fn event_of(w: &World, subject: &str) -> String {
+    w.outlook
+        .items()
+        .into_iter()
+        .find(|(_, i)| i.subject == subject)
+        .map(|(id, _)| id)
+        .unwrap()
+}
+
+#[test]
+fn an_activity_born_in_erp_records_its_event_in_the_same_run() {
+    let w = linked_calendar();
+    assert_eq!(
+        w.erp.twin_of("a1").as_deref(),
+        Some(event_of(&w, "From ERP").as_str())
+    );
+    assert_eq!(w.erp.twin_of("a2"), None, "a Released activity refuses it");
+    assert_eq!(
+        w.outlook
+            .twin_of(&event_of(&w, "Released in ERP"))
+            .as_deref(),
+        Some("a2")
+    );
+    // Recording the link is not a change: the next run writes nothing.
+    let report = w.run();
+    assert_eq!(report.to_outlook.total() + report.to_erp.total(), 0);
+    let before = w.erp.request_count() + w.outlook.request_count();
+    w.run();
+    assert_eq!(
+        w.erp.request_count() + w.outlook.request_count() - before,
+        2,
+        "a quiet run reads each side once"
+    );
+}
+
+#[test]
+fn a_lost_store_is_rebuilt_from_both_sides_without_creating_anything() {
+    let w = linked_calendar();
+    w.store.inner.restore(&Default::default());
+    let report = w.run();
+    assert_eq!(
+        (report.to_outlook.created, report.to_erp.created),
+        (0, 0),
+        "{report:?}"
+    );
+    assert_eq!(report.to_outlook.total() + report.to_erp.total(), 0);
+    assert_eq!(w.erp.items().len(), 3);
+    assert_eq!(w.outlook.items().len(), 3);
+    w.assert_in_step();
+    // The links are back: an edit on each side flows, and a quiet run stays quiet.
+    let mut edited = meeting("From ERP, moved", 3);
+    edited.body = "agenda".into();
+    w.erp.user_put("a1", edited);
+    w.outlook
+        .user_put("e1", meeting("From Outlook, renamed", 4));
+    let report = w.run();
+    assert_eq!((report.to_outlook.updated, report.to_erp.updated), (1, 1));
+    assert_eq!((report.to_outlook.created, report.to_erp.created), (0, 0));
+    w.assert_in_step();
+    let report = w.run();
+    assert_eq!(report.to_outlook.total() + report.to_erp.total(), 0);
+}
+
+#[test]
+fn an_older_copy_of_the_store_converges_without_duplicates_or_lost_edits() {
+    let w = linked_calendar();
+    let backup = w.store.inner.backup();
+    // Two runs with new items and edits on both sides, then more edits.
+    w.erp.user_put("a3", meeting("Second from ERP", 6));
+    w.outlook.user_put("e3", meeting("Second from Outlook", 7));
+    w.run();
+    w.erp.user_put("a1", meeting("From ERP, edited", 3));
+    w.outlook.user_put("e1", meeting("From Outlook, edited", 4));
+    w.run();
+    w.erp.user_put("a3", meeting("Second from ERP, edited", 6));
+    let e3 = "e3";
+    let mut outlook_edit = meeting("Second from Outlook", 7);
+    outlook_edit.importance = Importance::High;
+    w.outlook.user_put(e3, outlook_edit);
+    w.store.inner.restore(&backup);
+    w.run();
+    w.run();
+    assert_eq!(w.erp.items().len(), 5, "{:#?}", w.erp.subjects());
+    assert_eq!(w.outlook.items().len(), 5, "{:#?}", w.outlook.subjects());
+    w.assert_in_step();
+    assert_eq!(
+        w.outlook.subjects(),
+        [
+            "From ERP, edited",
+            "From Outlook, edited",
+            "Released in ERP",
+            "Second from ERP, edited",
+            "Second from Outlook"
+        ]
+    );
+    let in_erp = w
+        .erp
+        .items()
+        .into_iter()
+        .find(|(_, i)| i.subject == "Second from Outlook")
+        .unwrap()
+        .1;
+    assert_eq!(
+        in_erp.importance,
+        Importance::High,
+        "the Outlook edit arrived"
+    );
+}
+
+#[test]
+fn a_replayed_create_writes_what_the_run_meant_in_the_same_run() {
+    let w = World::new();
+    w.erp.user_put("a1", meeting("Planning", 3));
+    // The run dies after Outlook made the event, before recording it anywhere (ExternalId
+    // included).
+    w.crash_at_commit(3);
+    assert!(w.run_with(RunOptions::default()).is_err());
+    w.erp.user_forget_twin("a1");
+    // The activity changes, and Graph's reads and searches do not show the event yet: the
+    // create is sent again, and its transactionId answers with the event as the first attempt
+    // made it.
+    w.erp.user_put("a1", meeting("Planning, moved", 4));
+    let event = event_of(&w, "Planning");
+    w.outlook.state.lock().unwrap().unindexed.insert(event);
+    let report = w.run();
+    assert_eq!(report.to_outlook.created, 1, "{report:?}");
+    assert_eq!(w.outlook.subjects(), ["Planning, moved"]);
+    w.assert_in_step();
+    w.outlook.state.lock().unwrap().unindexed.clear();
+    let report = w.run();
+    assert_eq!(report.to_outlook.total() + report.to_erp.total(), 0);
+    w.assert_in_step();
+}
