@@ -5,7 +5,9 @@
 //! edits, Released activities, edits on both sides between runs) and the weather (429 and 503 on
 //! either service, slow answers, timeouts with and without the work done, the engine dropped after its n-th
 //! request with or without that request delivered, a failing n-th store commit, expired delta
-//! tokens, two engines running at once). After the faults stop and a few quiet runs, both sides
+//! tokens, two engines running at once, the host's store lost at a random point: between runs
+//! or half way through one, then Service and sign-in done again on an empty store). After the
+//! faults stop and a few quiet runs, both sides
 //! must hold the same items by the mapping rules, none twice, nothing gone that no one deleted,
 //! and Outlook's unmapped `location` intact.
 //!
@@ -360,10 +362,33 @@ async fn faulty_run(
     second: &mssync_core::app::App,
     alice: &str,
     rng: &mut Rng,
+    losses: &mut Option<Rng>,
     model: &mut Model,
 ) -> Result<(), String> {
     // The schedule: runs are 16 minutes apart, so a lease a crash left behind has expired.
     env.advance(Duration::from_secs(16 * 60));
+    // Store losses draw from their own stream, so the other faults of a seed stay as they were.
+    if let Some(losses) = losses
+        && losses.chance(8)
+    {
+        if losses.chance(50) {
+            env.http
+                .crash_at(1 + losses.below(14) as u32, losses.chance(50));
+            let outcome = tokio::select! {
+                r = env.run(alice) => Some(r),
+                _ = env.http.crashed() => None,
+            };
+            env.http.heal();
+            model.log.push(format!(
+                "store lost after a run (crashed: {})",
+                outcome.is_none()
+            ));
+        } else {
+            model.log.push("store lost between runs".into());
+        }
+        env.lose_the_store(alice).await;
+        env.advance(Duration::from_secs(16 * 60));
+    }
     let fault = rng.below(12);
     model.log.push(format!("run with fault {fault}"));
     match fault {
@@ -437,8 +462,11 @@ async fn faulty_run(
     Ok(())
 }
 
-async fn scenario(seed: u64) -> Result<(), String> {
+/// One seed's story; `store_losses` adds the lost-store fault (the regression seeds replay the
+/// stories they were kept for, without it).
+async fn scenario(seed: u64, store_losses: bool) -> Result<(), String> {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut losses = store_losses.then(|| Rng(seed.wrapping_mul(0xD1B5_4A32_D192_ED03) | 1));
     let (env, alice) = alice_env().await;
     let second = env.engine("second-node");
     let mut model = Model::default();
@@ -462,7 +490,7 @@ async fn scenario(seed: u64) -> Result<(), String> {
             }
             env.advance(Duration::from_secs(60));
         }
-        faulty_run(&env, &second, &alice, &mut rng, &mut model)
+        faulty_run(&env, &second, &alice, &mut rng, &mut losses, &mut model)
             .await
             .map_err(|e| format!("{e}\n{}", model.log.join("\n")))?;
     }
@@ -597,7 +625,13 @@ fn check(env: &Env, alice: &str, model: &Model) -> Result<(), String> {
 }
 
 async fn run_seed(seed: u64) {
-    if let Err(e) = scenario(seed).await {
+    if let Err(e) = scenario(seed, false).await {
+        panic!("fault scenario failed; replay with MSSYNC_SEED={seed}\n{e}");
+    }
+}
+
+async fn run_seed_with_store_losses(seed: u64) {
+    if let Err(e) = scenario(seed, true).await {
         panic!("fault scenario failed; replay with MSSYNC_SEED={seed}\n{e}");
     }
 }
@@ -642,7 +676,7 @@ async fn regression_seed_643_deletion_of_an_event_linked_by_a_run_that_kept_its_
 #[tokio::test]
 async fn randomized_faults_on_both_simulators_converge_without_duplicates_or_loss() {
     if let Ok(seed) = std::env::var("MSSYNC_SEED") {
-        run_seed(seed.parse().expect("MSSYNC_SEED is a number")).await;
+        run_seed_with_store_losses(seed.parse().expect("MSSYNC_SEED is a number")).await;
         return;
     }
     let count: u64 = std::env::var("MSSYNC_SCENARIOS")
@@ -651,7 +685,7 @@ async fn randomized_faults_on_both_simulators_converge_without_duplicates_or_los
         .unwrap_or(12);
     let started = std::time::Instant::now();
     for seed in 1..=count {
-        run_seed(seed).await;
+        run_seed_with_store_losses(seed).await;
     }
     eprintln!("{count} fault scenarios in {:?}", started.elapsed());
 }

@@ -58,6 +58,7 @@ impl World {
     ) -> Self {
         let entra = EntraSim::start_with_fixture(now.clone()).await;
         let graph = GraphSim::start().await;
+        graph.set_clock(now.clone());
         let erp = ErpSim::start(now()).await;
 
         // Graph trusts Entra ID's tokens only, and only with calendar access.

@@ -335,6 +335,16 @@ impl Env {
             .unwrap();
     }
 
+    /// The host lost MsSync's store: Service, sign-in and Setup are done again on an empty one.
+    #[allow(dead_code)] // not every suite loses its store
+    pub async fn lose_the_store(&self, user: &str) {
+        self.store.inner.restore(&Default::default());
+        self.connect_tenant().await;
+        let again = self.sign_in(&self.world.alice().email).await.unwrap();
+        assert_eq!(again.user_id, user, "the same Microsoft identity");
+        self.set_up(user).await;
+    }
+
     /// One calendar run of `user` on the main engine.
     pub async fn run(&self, user: &str) -> Result<RunReport, PublicError> {
         self.app.run_job(user, JobKind::Calendar, false).await

@@ -122,8 +122,10 @@ fn parse_instant(text: Option<&String>) -> Result<DateTime<Utc>, Failure> {
     })
 }
 
-/// `'id'` and `'value'` of `singleValueExtendedProperties/Any(ep: ep/id eq '..' and ep/value eq '..')`.
-fn parse_property_filter(filter: &str) -> Option<(String, String)> {
+/// `'id'`, `'value'` and whether the value is compared with `ne` (documented for string
+/// properties beside `eq`, `contains` and `startswith`) of
+/// `singleValueExtendedProperties/Any(ep: ep/id eq '..' and ep/value eq|ne '..')`.
+fn parse_property_filter(filter: &str) -> Option<(String, String, bool)> {
     if !filter
         .trim_start()
         .to_ascii_lowercase()
@@ -150,7 +152,15 @@ fn parse_property_filter(filter: &str) -> Option<(String, String)> {
         }
         quoted.push(s);
     }
-    (quoted.len() == 2).then(|| (quoted[0].clone(), quoted[1].clone()))
+    let compact: String = filter.split_whitespace().collect::<Vec<_>>().join(" ");
+    let negated = if compact.contains("ep/value ne '") {
+        true
+    } else if compact.contains("ep/value eq '") {
+        false
+    } else {
+        return None;
+    };
+    (quoted.len() == 2).then(|| (quoted[0].clone(), quoted[1].clone(), negated))
 }
 
 fn parse_expand(expand: Option<&String>) -> Option<String> {
@@ -227,12 +237,12 @@ impl Responder {
                         "only $filter listings are simulated",
                     )
                 })?;
-                let (id, value) = parse_property_filter(filter).ok_or_else(|| {
+                let (id, value, negated) = parse_property_filter(filter).ok_or_else(|| {
                     Failure::new(400, "ErrorInvalidUrlQueryFilter", "unsupported $filter")
                 })?;
                 Ok(Reply::json(
                     200,
-                    collection(state.find_by_property(&user, &id, &value)?, &view),
+                    collection(state.find_by_property(&user, &id, &value, negated)?, &view),
                 ))
             }
             ("POST", ["events"]) => {

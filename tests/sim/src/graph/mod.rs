@@ -105,6 +105,11 @@ impl GraphSim {
         }
     }
 
+    /// Stamps writes with `now` (a world's shared clock) instead of a clock of its own.
+    pub fn set_clock(&self, now: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>) {
+        self.state.lock().unwrap().clock = Some(now);
+    }
+
     /// The base URL the connector takes, e.g. `http://127.0.0.1:4321/v1.0`.
     pub fn base_url(&self) -> String {
         format!("{}/v1.0", self.server.uri())

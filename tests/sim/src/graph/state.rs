@@ -341,16 +341,31 @@ pub struct State {
     ticks: i64,
     next_id: u64,
     next_token: u64,
+    /// The shared clock of a world (Graph stamps `lastModifiedDateTime` with real time, which
+    /// "newest wins" compares with ERP.net's stamps); without one, stamps tick from a fixed day.
+    pub clock: Option<std::sync::Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>>,
+    last_stamp: Option<DateTime<Utc>>,
 }
 
 const OCCURRENCE_MARK: &str = "-occ-";
 
 impl State {
-    /// The simulator's clock: it ticks one second per write, so stamps are deterministic.
+    /// The time of a write: the world's clock when there is one, else one second per write
+    /// from a fixed day; never earlier than the write before, so stamps stay ordered.
     fn stamp(&mut self) -> (String, DateTime<Utc>) {
         self.ticks += 1;
-        let at = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap()
-            + chrono::Duration::seconds(self.ticks);
+        let at = match &self.clock {
+            Some(now) => now(),
+            None => {
+                Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap()
+                    + chrono::Duration::seconds(self.ticks)
+            }
+        };
+        let at = match self.last_stamp {
+            Some(last) if at <= last => last + chrono::Duration::milliseconds(1),
+            _ => at,
+        };
+        self.last_stamp = Some(at);
         (format!("ck{:05}", self.ticks), at)
     }
 
@@ -580,6 +595,7 @@ impl State {
         user: &str,
         property_id: &str,
         value: &str,
+        negated: bool,
     ) -> Result<Vec<Entry>, Failure> {
         Ok(self
             .existing(user)?
@@ -595,7 +611,9 @@ impl State {
                         p["id"]
                             .as_str()
                             .is_some_and(|id| id.eq_ignore_ascii_case(property_id))
-                            && p["value"].as_str() == Some(value)
+                            && p["value"]
+                                .as_str()
+                                .is_some_and(|v| v.eq_ignore_ascii_case(value) != negated)
                     })
             })
             .map(entry_of)
