@@ -34,8 +34,9 @@ impl std::fmt::Display for Method {
     }
 }
 
-/// One request handed to the host. Headers keep their order and may repeat.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One request handed to the host. Headers keep their order and may repeat. `Debug` shows no
+/// credential: the values of credential headers, the query's values and the body are left out.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HttpRequest {
     pub method: Method,
     pub url: String,
@@ -80,7 +81,8 @@ impl HttpRequest {
 }
 
 /// The host's answer. Any status is a response; only a failure to get one is a [`TransportError`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `Debug` leaves out the body (token responses carry tokens) and credential headers.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HttpResponse {
     pub status: u16,
     #[serde(default)]
@@ -105,6 +107,72 @@ impl HttpResponse {
 
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
+    }
+}
+
+/// Headers whose values are credentials, compared case-insensitively.
+const CREDENTIAL_HEADERS: [&str; 5] = [
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-api-key",
+];
+
+struct RedactedHeaders<'a>(&'a [(String, String)]);
+
+impl std::fmt::Debug for RedactedHeaders<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut list = f.debug_list();
+        for (name, value) in self.0 {
+            let credential = CREDENTIAL_HEADERS
+                .iter()
+                .any(|c| name.eq_ignore_ascii_case(c));
+            if credential {
+                list.entry(&(name, "<hidden>"));
+            } else {
+                list.entry(&(name, value));
+            }
+        }
+        list.finish()
+    }
+}
+
+/// A URL with its query's values left out (they may carry codes, e-mail addresses, filters).
+struct RedactedUrl<'a>(&'a str);
+
+impl std::fmt::Debug for RedactedUrl<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Some((path, query)) = self.0.split_once('?') else {
+            return write!(f, "{:?}", self.0);
+        };
+        let names: Vec<&str> = query
+            .split('&')
+            .map(|pair| pair.split('=').next().unwrap_or_default())
+            .collect();
+        write!(f, "\"{path}?{}\"", names.join("=…&") + "=…")
+    }
+}
+
+impl std::fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("url", &RedactedUrl(&self.url))
+            .field("headers", &RedactedHeaders(&self.headers))
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for HttpResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpResponse")
+            .field("status", &self.status)
+            .field("headers", &RedactedHeaders(&self.headers))
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .finish()
     }
 }
 
@@ -161,5 +229,40 @@ mod duration_ms {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         Ok(Duration::from_millis(u64::deserialize(d)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_requests_and_responses_shows_no_credential() {
+        let request = HttpRequest::new(
+            Method::Post,
+            "https://login.example/token?code=the-code&state=s1",
+        )
+        .header("Authorization", "Bearer eyJsecret")
+        .header("Prefer", "IdType=\"ImmutableId\"");
+        let mut request = request;
+        request.body = b"client_secret=hunter2&refresh_token=r1&code_verifier=v1".to_vec();
+        let text = format!("{request:?}");
+        for secret in ["eyJsecret", "hunter2", "r1", "v1", "the-code", "s1"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert!(
+            text.contains("ImmutableId") && text.contains("code=…&state=…"),
+            "{text}"
+        );
+        let mut response = HttpResponse::new(200);
+        response.body = br#"{"access_token":"eyJtoken"}"#.to_vec();
+        response
+            .headers
+            .push(("Set-Cookie".into(), "session=abc".into()));
+        let text = format!("{response:?}");
+        assert!(
+            !text.contains("eyJtoken") && !text.contains("abc"),
+            "{text}"
+        );
     }
 }

@@ -166,7 +166,10 @@ impl Console {
                 .stderr(std::process::Stdio::null())
                 .spawn();
         }
-        let session = match receiver.wait(Duration::from_secs(300)).await? {
+        let session = match receiver
+            .wait(&start.state, Duration::from_secs(300))
+            .await?
+        {
             RedirectParams::Code { code, state } => {
                 self.app
                     .complete_sign_in(&state, code.expose_secret())

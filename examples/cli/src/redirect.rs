@@ -90,6 +90,8 @@ const PAGE_ERROR: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><ti
 <body><h1>MsSync</h1><p>Sign-in did not complete. You can close this window; the terminal says why.</p></body></html>";
 const PAGE_MISSING: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><title>MsSync</title></head>\
 <body><h1>MsSync</h1><p>This address expects a sign-in response, and this request carried none.</p></body></html>";
+const PAGE_FOREIGN: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><title>MsSync</title></head>\
+<body><h1>MsSync</h1><p>This response belongs to no sign-in MsSync is waiting for.</p></body></html>";
 const PAGE_FINISHED: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><title>MsSync</title></head>\
 <body><h1>MsSync</h1><p>This sign-in has already finished. You can close this window.</p></body></html>";
 
@@ -122,27 +124,35 @@ impl RedirectReceiver {
         &self.redirect_uri
     }
 
-    /// Serves until one request to the redirect path carries `code` and `state`, or `error`, and
-    /// its page has been sent; or until `timeout` passes.
-    pub async fn wait(self, timeout: Duration) -> Result<RedirectParams, RedirectError> {
-        tokio::time::timeout(timeout, self.serve())
+    /// Serves until one request to the redirect path carries `code` or `error` with `state`
+    /// equal to `expected_state`, and its page has been sent; or until `timeout` passes. A
+    /// request with another state (any local process or web page can send one) is answered and
+    /// ignored: it cannot end or hijack this sign-in.
+    pub async fn wait(
+        self,
+        expected_state: &str,
+        timeout: Duration,
+    ) -> Result<RedirectParams, RedirectError> {
+        tokio::time::timeout(timeout, self.serve(expected_state.to_owned()))
             .await
             .map_err(|_| RedirectError::TimedOut(timeout))?
     }
 
-    async fn serve(self) -> Result<RedirectParams, RedirectError> {
+    async fn serve(self, expected_state: String) -> Result<RedirectParams, RedirectError> {
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<RedirectParams>();
         // Set by the first request that completes the sign-in; later ones are told it is over.
         let taken = Arc::new(Mutex::new(false));
         // Dropped with this future: open browser connections are closed when we return.
         let mut connections = JoinSet::new();
         let path = Arc::new(self.path);
+        let expected_state = Arc::new(expected_state);
         loop {
             tokio::select! {
                 Some(params) = done_rx.recv() => return Ok(params),
                 accepted = self.listener.accept() => {
                     let (stream, _) = accepted.map_err(RedirectError::Accept)?;
                     let path = path.clone();
+                    let expected_state = expected_state.clone();
                     let taken = taken.clone();
                     let done_tx = done_tx.clone();
                     connections.spawn(async move {
@@ -151,7 +161,8 @@ impl RedirectReceiver {
                         let service = {
                             let result = result.clone();
                             service_fn(move |request| {
-                                let response = respond(&request, &path, &taken, &result);
+                                let response =
+                                    respond(&request, &path, &expected_state, &taken, &result);
                                 async move { Ok::<_, Infallible>(response) }
                             })
                         };
@@ -172,6 +183,7 @@ impl RedirectReceiver {
 fn respond(
     request: &Request<Incoming>,
     path: &str,
+    expected_state: &str,
     taken: &Mutex<bool>,
     result: &Mutex<Option<RedirectParams>>,
 ) -> Response<Full<Bytes>> {
@@ -184,6 +196,13 @@ fn respond(
     let Some(params) = parse(request.uri().query().unwrap_or("")) else {
         return page(StatusCode::BAD_REQUEST, PAGE_MISSING, false);
     };
+    let state = match &params {
+        RedirectParams::Code { state, .. } => Some(state.as_str()),
+        RedirectParams::Error { state, .. } => state.as_deref(),
+    };
+    if state != Some(expected_state) {
+        return page(StatusCode::BAD_REQUEST, PAGE_FOREIGN, false);
+    }
     let mut taken = taken.lock().unwrap();
     if *taken {
         return page(StatusCode::CONFLICT, PAGE_FINISHED, true);

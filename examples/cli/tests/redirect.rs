@@ -27,7 +27,7 @@ async fn the_code_and_state_come_back_and_the_browser_is_told_to_close() {
     assert!(uri.starts_with("http://127.0.0.1:"), "{uri}");
     assert!(uri.ends_with("/signin"), "{uri}");
     let origin = uri.trim_end_matches("/signin").to_owned();
-    let waiting = tokio::spawn(receiver.wait(Duration::from_secs(60)));
+    let waiting = tokio::spawn(receiver.wait("st ate", Duration::from_secs(60)));
 
     // What a browser does besides the redirect does not end the wait.
     assert_eq!(get(&format!("{origin}/favicon.ico")).await.0, 404);
@@ -65,7 +65,7 @@ async fn an_error_from_the_authorization_server_comes_back() {
     let receiver = RedirectReceiver::bind(0, "callback").await.unwrap();
     let uri = receiver.redirect_uri().to_owned();
     assert!(uri.ends_with("/callback"), "{uri}");
-    let waiting = tokio::spawn(receiver.wait(Duration::from_secs(60)));
+    let waiting = tokio::spawn(receiver.wait("s1", Duration::from_secs(60)));
     let (status, page) = get(&format!(
         "{uri}?error=access_denied&error_description=The+user+cancelled&state=s1"
     ))
@@ -90,18 +90,51 @@ async fn an_error_from_the_authorization_server_comes_back() {
 async fn the_code_is_redacted_in_debug_output() {
     let receiver = RedirectReceiver::bind(0, "/signin").await.unwrap();
     let uri = receiver.redirect_uri().to_owned();
-    let waiting = tokio::spawn(receiver.wait(Duration::from_secs(60)));
+    let waiting = tokio::spawn(receiver.wait("s", Duration::from_secs(60)));
     get(&format!("{uri}?code=very-secret-code&state=s")).await;
     let params = waiting.await.unwrap().unwrap();
     let shown = format!("{params:?}");
     assert!(!shown.contains("very-secret-code"), "{shown}");
 }
 
+#[tokio::test]
+async fn a_response_with_another_state_neither_ends_nor_takes_the_sign_in() {
+    let receiver = RedirectReceiver::bind(0, "/signin").await.unwrap();
+    let uri = receiver.redirect_uri().to_owned();
+    let waiting = tokio::spawn(receiver.wait("ours", Duration::from_secs(60)));
+    // Any local process or web page can reach the loopback address.
+    for foreign in [
+        "code=attacker-code&state=theirs",
+        "error=access_denied&state=theirs",
+        "error=access_denied",
+        "code=attacker-code",
+    ] {
+        let (status, page) = get(&format!("{uri}?{foreign}")).await;
+        assert_eq!(status, 400, "{foreign}");
+        assert!(
+            page.contains("belongs to no sign-in") || page.contains("expects"),
+            "{page}"
+        );
+    }
+    assert!(!waiting.is_finished());
+    get(&format!("{uri}?code=our-code&state=ours")).await;
+    match waiting.await.unwrap().unwrap() {
+        RedirectParams::Code { code, state } => {
+            assert_eq!(code.expose_secret(), "our-code");
+            assert_eq!(state, "ours");
+        }
+        other => panic!("expected our code, got {other:?}"),
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn nobody_coming_back_times_out() {
     let receiver = RedirectReceiver::bind(0, "/signin").await.unwrap();
     // Paused time: the five minutes pass as soon as nothing else is left to do.
-    let error = receiver.wait(Duration::from_secs(300)).await.unwrap_err();
+    let error = receiver
+        .wait("s", Duration::from_secs(300))
+        .await
+        .unwrap_err();
     assert!(matches!(error, RedirectError::TimedOut(_)), "{error:?}");
     assert_eq!(PublicError::from(error).code, ErrorCode::Timeout);
 }
