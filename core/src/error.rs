@@ -187,6 +187,31 @@ impl PublicError {
     }
 }
 
+/// What a deserializer said of a caller's argument, without the caller's values: serde's
+/// messages quote what they refused (`invalid type: string "…"`, ``unknown variant `…` ``), and a
+/// secret typed into the wrong field must not come back in an error a host may log. Field names
+/// (`missing field`) and the expected shape are kept.
+pub fn argument_error_without_values(message: &str) -> String {
+    let message = message.trim();
+    // serde_json appends " at line L column C"; keep the position, it quotes nothing.
+    let (text, position) = match message.rfind(" at line ") {
+        Some(at) => (&message[..at], &message[at..]),
+        None => (message, ""),
+    };
+    let shape = if text.starts_with("missing field `") && text.matches('`').count() == 2 {
+        text.to_owned()
+    } else if let Some(at) = text.rfind("expected ") {
+        format!("wrong value; {}", &text[at..])
+    } else if text.starts_with("EOF while parsing") {
+        "the JSON ends too early".to_owned()
+    } else if text.starts_with("trailing") || text.contains("expected value") {
+        "not JSON".to_owned()
+    } else {
+        "not of the expected shape".to_owned()
+    };
+    format!("{shape}{position}")
+}
+
 impl From<crate::host::StoreError> for PublicError {
     fn from(error: crate::host::StoreError) -> Self {
         use crate::host::StoreError;
@@ -448,6 +473,65 @@ impl From<crate::identity::IdentityError> for PublicError {
             E::Seal(e) => return e.into(),
         };
         Self::new(code, reason)
+    }
+}
+
+#[cfg(test)]
+mod argument_error_tests {
+    use super::argument_error_without_values;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Args {
+        enabled: bool,
+        kind: Kind,
+        name: String,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Kind {
+        Host,
+    }
+
+    fn error_of(json: &str) -> String {
+        let e = serde_json::from_str::<Args>(json).unwrap_err();
+        argument_error_without_values(&e.to_string())
+    }
+
+    #[test]
+    fn argument_errors_keep_the_shape_and_drop_the_values() {
+        for (json, secret) in [
+            (
+                r#"{"enabled": "hunter2", "kind": "host", "name": "x"}"#,
+                "hunter2",
+            ),
+            (
+                r#"{"enabled": true, "kind": "hunter2", "name": "x"}"#,
+                "hunter2",
+            ),
+            (
+                r#"{"enabled": true, "kind": "host", "name": 4242424242}"#,
+                "4242424242",
+            ),
+            (
+                r#"{"enabled": true, "kind": "host", "name": "x", "hunter2"#,
+                "hunter2",
+            ),
+            (r#"hunter2"#, "hunter2"),
+        ] {
+            let text = error_of(json);
+            assert!(!text.contains(secret), "{text}");
+        }
+        let text = error_of(r#"{"enabled": "hunter2", "kind": "host", "name": "x"}"#);
+        assert!(
+            text.contains("expected a boolean") && text.contains("line 1"),
+            "{text}"
+        );
+        assert_eq!(
+            error_of(r#"{"kind": "host", "name": "x"}"#),
+            "missing field `enabled` at line 1 column 29"
+        );
     }
 }
 

@@ -102,7 +102,10 @@ fn parse_config(json: &str) -> Result<EngineConfig, Failure> {
     let value: serde_json::Value = serde_json::from_str(json).map_err(|e| {
         Failure::new(
             ErrorCode::InvalidJson,
-            format!("the engine config is not JSON: {e}"),
+            format!(
+                "the engine config is not JSON: {}",
+                mssync_core::error::argument_error_without_values(&e.to_string())
+            ),
         )
     })?;
     if !value.is_object() {
@@ -114,7 +117,10 @@ fn parse_config(json: &str) -> Result<EngineConfig, Failure> {
     serde_json::from_value(value).map_err(|e| {
         Failure::new(
             ErrorCode::InvalidJson,
-            format!("the engine config is not valid: {e}"),
+            format!(
+                "the engine config is not valid: {}",
+                mssync_core::error::argument_error_without_values(&e.to_string())
+            ),
         )
     })
 }

@@ -85,8 +85,15 @@ pub(crate) unsafe fn json<T: DeserializeOwned>(
 ) -> Result<T, Failure> {
     // SAFETY: forwarded contract.
     let text = unsafe { text(ptr, len, what) }?;
-    serde_json::from_str(text)
-        .map_err(|e| Failure::new(ErrorCode::InvalidJson, format!("{what} is not valid: {e}")))
+    serde_json::from_str(text).map_err(|e| {
+        Failure::new(
+            ErrorCode::InvalidJson,
+            format!(
+                "{what} is not valid: {}",
+                mssync_core::error::argument_error_without_values(&e.to_string())
+            ),
+        )
+    })
 }
 
 /// Who asks, as JSON: `{"kind": "host"}` or `{"kind": "user", "user_id": "..."}`.

@@ -852,6 +852,48 @@ static void failed_run_is_an_event_and_a_notification(void) {
     host_free(host);
 }
 
+/* A secret typed into the wrong field never comes back in MssError.message, which the header
+ * documents as safe to log: argument errors name the field and the expected shape only. */
+static void argument_errors_never_echo_a_value(void) {
+    Host *host = host_new();
+    MssEngine *engine = engine_new(host);
+    MssBuffer out = {0};
+    const char *bad[] = {
+        "{\"mode\":\"hunter2-secret\"}",
+        "{\"tenant_id\":7,\"client_id\":\"hunter2-secret\",\"mode\":42}",
+        "{\"credential\":{\"kind\":\"hunter2-secret\"}}",
+        "{\"credential\":{\"kind\":\"secret\",\"secret\":12345678901234}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        MssError *error = NULL;
+        CHECK_STATUS(mss_service_set(engine, SPAN(ACTOR_HOST), (const uint8_t *)bad[i], strlen(bad[i]), &out, &error),
+                     MSS_STATUS_INVALID_JSON);
+        CHECK(error != NULL);
+        if (error) {
+            char message[512] = {0};
+            size_t n = error->message_len < sizeof message - 1 ? error->message_len : sizeof message - 1;
+            memcpy(message, error->message, n);
+            CHECK(strstr(message, "hunter2") == NULL && strstr(message, "12345678901234") == NULL);
+            CHECK(strstr(message, "expected") != NULL);
+        }
+        mss_error_free(error);
+    }
+    MssError *error = NULL;
+    MssEngine *none = NULL;
+    CHECK_STATUS(mss_engine_new(NULL, SPAN("{}"), &none, NULL), MSS_STATUS_INVALID_ARGUMENT);
+    MssHostVtable v = vtable_of(host);
+    CHECK_STATUS(mss_engine_new(&v, SPAN("{\"sealing_key\": 99999999999, \"runner_id\": \"x\"}"), &none, &error),
+                 MSS_STATUS_INVALID_JSON);
+    if (error) {
+        char message[512] = {0};
+        size_t n = error->message_len < sizeof message - 1 ? error->message_len : sizeof message - 1;
+        memcpy(message, error->message, n);
+        CHECK(strstr(message, "99999999999") == NULL);
+    }
+    mss_error_free(error);
+    host_free(host);
+}
+
 int main(void) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     run("abi_version_matches_header", abi_version_matches_header);
@@ -872,6 +914,7 @@ int main(void) {
     run("unknown_request_ids_are_not_found", unknown_request_ids_are_not_found);
     run("bad_test_request_json_is_refused", bad_test_request_json_is_refused);
     run("app_functions_refuse_bad_input", app_functions_refuse_bad_input);
+    run("argument_errors_never_echo_a_value", argument_errors_never_echo_a_value);
     run("whole_flow_syncs_both_ways", whole_flow_syncs_both_ways);
     run("failed_run_is_an_event_and_a_notification", failed_run_is_an_event_and_a_notification);
     curl_global_cleanup();

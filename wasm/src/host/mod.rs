@@ -66,7 +66,12 @@ pub fn to_js_camel<T: Serialize + ?Sized>(value: &T) -> JsResult<JsValue> {
 
 /// Reads a request from JavaScript written with camelCase keys into a core type.
 pub fn from_js_camel<T: serde::de::DeserializeOwned>(value: &JsValue, what: &str) -> JsResult<T> {
-    let bad = |e: &dyn std::fmt::Display| crate::error::invalid_argument(format!("{what}: {e}"));
+    let bad = |e: &dyn std::fmt::Display| {
+        crate::error::invalid_argument(format!(
+            "{what}: {}",
+            mssync_core::error::argument_error_without_values(&e.to_string())
+        ))
+    };
     let json: serde_json::Value =
         serde_wasm_bindgen::from_value(value.clone()).map_err(|e| bad(&e))?;
     serde_json::from_value(rename_keys(json, &camel_to_snake)).map_err(|e| bad(&e))
