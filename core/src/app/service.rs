@@ -498,7 +498,12 @@ impl App {
             scopes.extend_from_slice(DELEGATED_GRAPH_SCOPES);
         }
         let request = client.authorization_request(&scopes, login_hint)?;
-        self.sign_ins()?.put(&request.pending).await?;
+        let sign_ins = self.sign_ins()?;
+        // Anyone who can reach the sign-in page can start one: those never finished are
+        // dropped here, so they cannot pile up. Best effort: a purge that races another
+        // sign-in is simply done by the next one.
+        let _ = sign_ins.purge_abandoned().await;
+        sign_ins.put(&request.pending).await?;
         Ok(SignInStart {
             authorize_url: request.url,
             state: request.pending.state,
