@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::client::{GraphClient, Prefer, error_from, stamp_activity};
+use super::client::{GraphClient, Prefer, error_from, parse_json, stamp_activity};
 use super::error::GraphError;
 use super::event::GraphEvent;
-use crate::host::{Backoff, Method};
+use crate::host::{Backoff, Method, parse_retry_after};
 
 /// Graph takes at most 20 requests per `$batch`; callers split longer lists.
 pub const BATCH_LIMIT: usize = 20;
@@ -92,12 +92,12 @@ struct SubResponse {
 }
 
 impl SubResponse {
-    fn retry_after(&self) -> Option<Duration> {
+    /// The item's own `Retry-After` (seconds, decimal seconds or an HTTP date).
+    fn retry_after(&self, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("Retry-After"))
-            .and_then(|(_, v)| v.trim().parse().ok())
-            .map(Duration::from_secs)
+            .and_then(|(_, v)| parse_retry_after(v, now))
     }
 }
 
@@ -135,7 +135,7 @@ impl GraphClient {
                 }
                 if matches!(response.status, 429 | 503 | 504) {
                     let step = response
-                        .retry_after()
+                        .retry_after(self.clock().now())
                         .unwrap_or_else(|| backoff.delay(attempt - 1));
                     wait = wait.max(step);
                     retry.push(response.id.clone());
@@ -239,10 +239,25 @@ impl GraphClient {
             format!("{base}/$batch")
         };
         let body = json!({ "requests": requests });
-        let parsed: BatchResponse = self
-            .execute_json(self.request(Method::Post, url, Some(&body), Prefer::IdsOnly))
+        let request = self.request(Method::Post, url, Some(&body), Prefer::IdsOnly);
+        let response = self
+            .execute_holding(request, concurrent_items(items))
             .await?;
+        let parsed: BatchResponse = parse_json(&response.body)?;
         Ok(parsed.responses)
+    }
+}
+
+/// How many of a batch's items Outlook may run at once, so the batch holds that many of the
+/// mailbox's slots: one for a chain (each item after the first depends on another one, so they
+/// run one by one), otherwise every item up to the mailbox's four (G-thr-ol: an unordered batch
+/// sends up to four requests to the mailbox at a time).
+fn concurrent_items(items: &[BatchItem]) -> usize {
+    let independent = items.iter().filter(|i| i.depends_on.is_empty()).count();
+    if independent <= 1 {
+        1
+    } else {
+        items.len().min(super::MAX_IN_FLIGHT_PER_MAILBOX)
     }
 }
 
@@ -265,5 +280,31 @@ fn item_result(response: SubResponse) -> BatchItemResult {
         id: response.id,
         status: response.status,
         result,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(n: usize) -> Vec<BatchItem> {
+        (0..n).map(|i| BatchItem::delete(i.to_string(), "e")).collect()
+    }
+
+    #[test]
+    fn an_unordered_batch_holds_as_many_slots_as_it_may_run_at_once() {
+        assert_eq!(concurrent_items(&items(1)), 1);
+        assert_eq!(concurrent_items(&items(2)), 2);
+        assert_eq!(concurrent_items(&items(20)), 4);
+        let chain: Vec<BatchItem> = items(5)
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| if i == 0 { item } else { item.after((i - 1).to_string()) })
+            .collect();
+        assert_eq!(concurrent_items(&chain), 1, "a dependsOn chain runs one by one");
+        let mut two_chains = items(4);
+        two_chains[1] = two_chains[1].clone().after("0");
+        two_chains[3] = two_chains[3].clone().after("2");
+        assert_eq!(concurrent_items(&two_chains), 4);
     }
 }

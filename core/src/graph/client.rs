@@ -81,18 +81,59 @@ struct Inner {
     tokens: Arc<dyn TokenSource>,
     config: GraphConfig,
     base: url::Url,
-    in_flight: Arc<Semaphore>,
+    in_flight: Arc<MailboxGate>,
+}
+
+/// Outlook's four request slots of one mailbox. A request takes one; an unordered `$batch`
+/// takes as many as it may run at once (up to all four), since Outlook runs up to four of its
+/// items concurrently against the mailbox (G-thr-ol, "Outlook service limits for JSON batching").
+pub(super) struct MailboxGate {
+    permits: Semaphore,
+    /// Held while taking several permits, so two batches never each hold part of the slots and
+    /// wait on each other forever; single requests do not take it.
+    several: async_lock::Mutex<()>,
+}
+
+impl MailboxGate {
+    fn new() -> Self {
+        Self {
+            permits: Semaphore::new(MAX_IN_FLIGHT_PER_MAILBOX),
+            several: async_lock::Mutex::new(()),
+        }
+    }
+
+    /// `count` permits (1 to [`MAX_IN_FLIGHT_PER_MAILBOX`]), released when the guards drop.
+    pub(super) async fn acquire(&self, count: usize) -> Vec<async_lock::SemaphoreGuard<'_>> {
+        let count = count.clamp(1, MAX_IN_FLIGHT_PER_MAILBOX);
+        if count == 1 {
+            return vec![self.permits.acquire().await];
+        }
+        let _turn = self.several.lock().await;
+        let mut guards = Vec::with_capacity(count);
+        for _ in 0..count {
+            guards.push(self.permits.acquire().await);
+        }
+        guards
+    }
+
+    #[cfg(test)]
+    pub(super) fn available(&self) -> usize {
+        (0..MAX_IN_FLIGHT_PER_MAILBOX)
+            .map_while(|_| self.permits.try_acquire())
+            .collect::<Vec<_>>()
+            .len()
+    }
 }
 
 /// The in-flight gate of a mailbox, shared by every client of it in this process, so two jobs
 /// (or two clients made by mistake) for one mailbox still stay within Outlook's limit. `/me`
 /// clients cannot be told apart before a token is read; each keeps a gate of its own.
-fn mailbox_gate(base: &url::Url, mailbox: &Mailbox) -> Arc<Semaphore> {
+fn mailbox_gate(base: &url::Url, mailbox: &Mailbox) -> Arc<MailboxGate> {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock, Weak};
-    static GATES: OnceLock<Mutex<HashMap<String, Weak<Semaphore>>>> = OnceLock::new();
+    static GATES: OnceLock<Mutex<HashMap<String, Weak<MailboxGate>>>> = OnceLock::new();
     let Mailbox::User(id) = mailbox else {
-        return Arc::new(Semaphore::new(MAX_IN_FLIGHT_PER_MAILBOX));
+        return Arc::new(MailboxGate::new());
     };
     let key = format!("{}|{}", base.as_str(), id.to_ascii_lowercase());
     let mut gates = GATES
@@ -103,7 +144,7 @@ fn mailbox_gate(base: &url::Url, mailbox: &Mailbox) -> Arc<Semaphore> {
     if let Some(gate) = gates.get(&key).and_then(Weak::upgrade) {
         return gate;
     }
-    let gate = Arc::new(Semaphore::new(MAX_IN_FLIGHT_PER_MAILBOX));
+    let gate = Arc::new(MailboxGate::new());
     gates.insert(key, Arc::downgrade(&gate));
     gate
 }
@@ -218,10 +259,21 @@ impl GraphClient {
     /// Sends with a bearer token, retrying throttled answers (through the host clock) and a 401
     /// once with a fresh token. Error statuses come back as [`GraphError`].
     pub(super) async fn execute(&self, request: HttpRequest) -> Result<HttpResponse, GraphError> {
+        self.execute_holding(request, 1).await
+    }
+
+    /// As [`Self::execute`], holding `permits` of the mailbox's slots while the request is out
+    /// (an unordered `$batch` holds as many as it may run at once).
+    pub(super) async fn execute_holding(
+        &self,
+        request: HttpRequest,
+        permits: usize,
+    ) -> Result<HttpResponse, GraphError> {
         let inner = &self.inner;
         let gated = Gated {
             http: inner.http.as_ref(),
             gate: inner.in_flight.as_ref(),
+            permits,
         };
         let mut refreshed = false;
         loop {
@@ -437,13 +489,14 @@ pub(super) fn error_from(status: u16, body: &[u8]) -> GraphError {
 /// is out, never while waiting out a `Retry-After`.
 struct Gated<'a> {
     http: &'a dyn HttpClient,
-    gate: &'a Semaphore,
+    gate: &'a MailboxGate,
+    permits: usize,
 }
 
 #[async_trait(?Send)]
 impl HttpClient for Gated<'_> {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
-        let _permit = self.gate.acquire().await;
+        let _permits = self.gate.acquire(self.permits).await;
         self.http.send(request).await
     }
 }
@@ -484,6 +537,26 @@ mod tests {
         assert!(!public.reason.contains("Salary"));
         let public = PublicError::from(error_from(503, b""));
         assert_eq!(public.code, ErrorCode::RemoteUnavailable);
+    }
+
+    #[test]
+    fn a_gate_hands_out_several_permits_without_deadlock() {
+        use futures::FutureExt;
+        let gate = MailboxGate::new();
+        futures::executor::block_on(async {
+            let one = gate.acquire(1).await;
+            assert_eq!(gate.available(), 3);
+            // Four are not available while one is out.
+            let mut four = Box::pin(gate.acquire(4));
+            assert!((&mut four).now_or_never().is_none());
+            drop(one);
+            let all = four.await;
+            assert_eq!(all.len(), 4);
+            assert_eq!(gate.available(), 0);
+            drop(all);
+            assert_eq!(gate.available(), 4);
+            assert_eq!(gate.acquire(9).await.len(), 4, "clamped to the mailbox limit");
+        });
     }
 
     #[test]

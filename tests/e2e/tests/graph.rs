@@ -343,6 +343,65 @@ async fn an_expired_next_link_yields_resync_required() {
 }
 
 #[tokio::test]
+async fn an_unordered_batch_holds_all_four_slots_of_the_mailbox() {
+    let s = setup().await;
+    let ids: Vec<String> = (0..6)
+        .map(|i| {
+            s.sim
+                .seed_event(USER, outlook_event(&format!("E{i}"), 2 + i, 9))
+        })
+        .collect();
+    s.sim.set_delay(Duration::from_millis(300));
+    let batch = s.graph.batch(
+        (0..4)
+            .map(|i| BatchItem::get(i.to_string(), &ids[i]))
+            .collect(),
+    );
+    let reads = futures::future::join_all(ids[4..].iter().map(|id| s.graph.get_event(id)));
+    let (batch, reads) = futures::join!(batch, reads);
+    assert!(batch.unwrap().iter().all(|r| r.status == 200));
+    for read in reads {
+        read.unwrap();
+    }
+    // Outlook runs the batch's four items at once: no other request may overlap it.
+    assert_eq!(s.sim.max_concurrency(USER), 4);
+    assert!(s.clock.sleeps().is_empty(), "no request was refused");
+    let batches = s
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/$batch"))
+        .count();
+    assert_eq!(batches, 1);
+}
+
+#[tokio::test]
+async fn decimal_retry_after_is_honoured_rounded_up() {
+    // Graph's throttling page shows `Retry-After: 2.128`.
+    let s = setup().await;
+    let id = s.sim.seed_event(USER, outlook_event("Standup", 2, 9));
+    s.sim.set_retry_after(Some("2.128"));
+    s.sim.throttle_next(1, 0);
+    s.graph.get_event(&id).await.unwrap();
+    assert_eq!(s.clock.sleeps(), [Duration::from_secs(3)]);
+
+    let zone = sofia();
+    let items = vec![BatchItem::create(
+        "1",
+        "act-decimal",
+        map_graph::create_body(&item("Decimal"), &zone),
+    )];
+    s.sim.fail_batch_item("1", 429, 1);
+    let results = s.graph.batch(items).await.unwrap();
+    assert_eq!(results[0].status, 201);
+    assert_eq!(
+        s.clock.sleeps(),
+        [Duration::from_secs(3), Duration::from_secs(3)],
+        "the batch item waited its own decimal Retry-After, not a backoff step"
+    );
+}
+
+#[tokio::test]
 async fn a_batch_with_one_failed_item_reports_that_item_alone() {
     let s = setup().await;
     let zone = sofia();

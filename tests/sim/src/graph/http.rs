@@ -24,8 +24,9 @@ pub type Authorizer = Arc<dyn Fn(&str) -> Result<Principal, String> + Send + Syn
 #[derive(Default)]
 pub struct Traffic {
     pub requests: Vec<RecordedRequest>,
-    /// Per mailbox: the intervals [arrival, arrival + delay) of requests being served.
-    in_flight: HashMap<String, Vec<(Instant, Instant)>>,
+    /// Per mailbox: the intervals [arrival, arrival + delay) of requests being served, with the
+    /// slots each takes (a `$batch` as many as Outlook runs of its items at once).
+    in_flight: HashMap<String, Vec<(Instant, Instant, usize)>>,
     pub max_in_flight: HashMap<String, usize>,
 }
 
@@ -502,7 +503,8 @@ impl Responder {
                     Failure::new(*status, "SimulatedFault", "fault injected by the test").body(),
                 );
                 if *status == 429 {
-                    reply.header("Retry-After", "1")
+                    let after = state.faults.retry_after_text.clone();
+                    reply.header("Retry-After", after.unwrap_or_else(|| "1".into()))
                 } else {
                     reply
                 }
@@ -582,6 +584,32 @@ fn mailbox_of(path: &str, principal: Option<&Principal>) -> Option<String> {
     }
 }
 
+/// The mailbox a `$batch` works on (its first item's) and how many of its items Outlook runs at
+/// once: up to four for independent items, one for a `dependsOn` chain (G-thr-ol).
+fn batch_mailbox(body: Option<&Value>, principal: Option<&Principal>) -> (Option<String>, usize) {
+    let requests = body
+        .and_then(|b| b["requests"].as_array())
+        .cloned()
+        .unwrap_or_default();
+    let mailbox = requests
+        .first()
+        .and_then(|r| r["url"].as_str())
+        .and_then(|url| {
+            let path = url.split('?').next().unwrap_or_default();
+            mailbox_of(path.trim_start_matches('/'), principal)
+        });
+    let independent = requests
+        .iter()
+        .filter(|r| r["dependsOn"].as_array().is_none_or(Vec::is_empty))
+        .count();
+    let slots = if independent <= 1 {
+        1
+    } else {
+        requests.len().min(MAILBOX_CONCURRENCY)
+    };
+    (mailbox, slots)
+}
+
 impl Respond for Responder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let arrival = Instant::now();
@@ -614,7 +642,12 @@ impl Respond for Responder {
 
         let mut state = self.state.lock().unwrap();
         let delay = state.faults.delay;
-        let mailbox = mailbox_of(&path, principal.as_ref().and_then(|p| p.as_ref().ok()));
+        let who = principal.as_ref().and_then(|p| p.as_ref().ok());
+        let (mailbox, slots) = if percent_decode(&path) == "/v1.0/$batch" {
+            batch_mailbox(body.as_ref(), who)
+        } else {
+            (mailbox_of(&path, who), 1)
+        };
         {
             let mut traffic = self.traffic.lock().unwrap();
             traffic.requests.push(RecordedRequest {
@@ -626,12 +659,13 @@ impl Respond for Responder {
             });
             if let Some(mailbox) = &mailbox {
                 let intervals = traffic.in_flight.entry(mailbox.clone()).or_default();
-                intervals.retain(|(_, end)| *end > arrival);
+                intervals.retain(|(_, end, _)| *end > arrival);
                 let concurrent = intervals
                     .iter()
-                    .filter(|(start, end)| *start <= arrival && arrival < *end)
-                    .count()
-                    + 1;
+                    .filter(|(start, end, _)| *start <= arrival && arrival < *end)
+                    .map(|(_, _, slots)| slots)
+                    .sum::<usize>()
+                    + slots;
                 let max = traffic.max_in_flight.entry(mailbox.clone()).or_default();
                 *max = (*max).max(concurrent);
                 if concurrent > MAILBOX_CONCURRENCY {
@@ -652,7 +686,7 @@ impl Respond for Responder {
                     .in_flight
                     .get_mut(mailbox)
                     .expect("just made")
-                    .push((arrival, arrival + delay));
+                    .push((arrival, arrival + delay, slots));
             }
         }
         let reply = (|| {
@@ -693,7 +727,14 @@ impl Respond for Responder {
                     )
                     .body(),
                 )
-                .header("Retry-After", after.to_string());
+                .header(
+                    "Retry-After",
+                    state
+                        .faults
+                        .retry_after_text
+                        .clone()
+                        .unwrap_or_else(|| after.to_string()),
+                );
             }
             if state.faults.unavailable_next > 0 {
                 state.faults.unavailable_next -= 1;

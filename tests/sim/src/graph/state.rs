@@ -314,6 +314,8 @@ pub struct PendingPages {
 pub struct Faults {
     pub throttle_next: u32,
     pub throttle_retry_after: u64,
+    /// Replaces the `Retry-After` value of every throttled answer (e.g. Graph's `2.128`).
+    pub retry_after_text: Option<String>,
     pub unavailable_next: u32,
     pub delay: std::time::Duration,
     /// Batch item id -> (status, times left).
