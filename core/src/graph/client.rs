@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::error::GraphError;
 use super::event::{ACTIVITY_ID_PROPERTY, GraphEvent, transaction_id_for};
+use super::wire::{self, event as prop, extended, header, path, prefer, query};
 use crate::error::{ErrorCode, PublicError};
 use crate::host::{
     Clock, HttpClient, HttpRequest, HttpResponse, Method, RetryOutcome, RetryPolicy,
@@ -18,7 +19,7 @@ use crate::identity::TokenSource;
 use crate::model::tz::Zone;
 
 /// Outlook serves at most four concurrent requests per app and mailbox; more are answered 429.
-pub const MAX_IN_FLIGHT_PER_MAILBOX: usize = 4;
+pub const MAX_IN_FLIGHT_PER_MAILBOX: usize = wire::MAX_CONCURRENT_PER_MAILBOX;
 
 /// Whose calendar: `/users/{id}` with application permissions, `/me` with the user's own token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,16 +31,16 @@ pub enum Mailbox {
 impl Mailbox {
     fn segments(&self) -> Vec<&str> {
         match self {
-            Mailbox::User(id) => vec!["users", id.as_str()],
-            Mailbox::Me => vec!["me"],
+            Mailbox::User(id) => vec![path::USERS, id.as_str()],
+            Mailbox::Me => vec![path::ME],
         }
     }
 
     /// The path `$batch` sub-requests start with, e.g. `/users/42`.
     pub(super) fn batch_prefix(&self) -> String {
         match self {
-            Mailbox::User(id) => format!("/users/{}", encode_segment(id)),
-            Mailbox::Me => "/me".to_owned(),
+            Mailbox::User(id) => format!("/{}/{}", path::USERS, encode_segment(id)),
+            Mailbox::Me => format!("/{}", path::ME),
         }
     }
 }
@@ -222,19 +223,15 @@ impl GraphClient {
     }
 
     pub(super) fn prefer_values(&self, prefer: Prefer) -> Vec<String> {
-        let mut values = vec![r#"IdType="ImmutableId""#.to_owned()];
+        let mut values = vec![prefer::IMMUTABLE_ID.to_owned()];
         if prefer != Prefer::IdsOnly {
-            values.push(format!(
-                r#"outlook.timezone="{}""#,
-                self.inner.config.user_zone.graph_name()
+            values.push(prefer::timezone(
+                &self.inner.config.user_zone.graph_name(),
             ));
-            values.push(r#"outlook.body-content-type="text""#.to_owned());
+            values.push(prefer::text_bodies());
         }
         if prefer == Prefer::Delta {
-            values.push(format!(
-                "odata.maxpagesize={}",
-                self.inner.config.max_page_size
-            ));
+            values.push(prefer::max_page_size(self.inner.config.max_page_size));
         }
         values
     }
@@ -248,7 +245,7 @@ impl GraphClient {
     ) -> HttpRequest {
         let mut request = HttpRequest::new(method, url);
         for value in self.prefer_values(prefer) {
-            request = request.header("Prefer", value);
+            request = request.header(header::PREFER, value);
         }
         match body {
             Some(body) => request.json_body(body),
@@ -281,7 +278,7 @@ impl GraphClient {
             let mut attempt = request.clone();
             attempt
                 .headers
-                .insert(0, ("Authorization".into(), format!("Bearer {token}")));
+                .insert(0, (header::AUTHORIZATION.into(), format!("Bearer {token}")));
             let response =
                 send_with_retry(&gated, inner.clock.as_ref(), &inner.config.retry, attempt)
                     .await
@@ -314,7 +311,10 @@ impl GraphClient {
 
     /// One event by id, with MsSync's activity-id property expanded.
     pub async fn get_event(&self, id: &str) -> Result<GraphEvent, GraphError> {
-        let url = self.url(&["events", id], &[("$expand", &expand_activity_id())]);
+        let url = self.url(
+            &[path::EVENTS, id],
+            &[(query::EXPAND, &extended::expand(ACTIVITY_ID_PROPERTY))],
+        );
         self.execute_json(self.request(Method::Get, url, None, Prefer::Events))
             .await
     }
@@ -336,14 +336,14 @@ impl GraphClient {
         mut body: Value,
     ) -> Result<GraphEvent, GraphError> {
         stamp_activity(&mut body, activity_id);
-        let url = self.url(&["events"], &[]);
+        let url = self.url(&[path::EVENTS], &[]);
         self.execute_json(self.request(Method::Post, url, Some(&body), Prefer::Events))
             .await
     }
 
     /// Changes only the fields in `patch` (`map_graph::patch_body`).
     pub async fn update_event(&self, id: &str, patch: &Value) -> Result<GraphEvent, GraphError> {
-        let url = self.url(&["events", id], &[]);
+        let url = self.url(&[path::EVENTS, id], &[]);
         self.execute_json(self.request(Method::Patch, url, Some(patch), Prefer::Events))
             .await
     }
@@ -351,7 +351,7 @@ impl GraphClient {
     /// Deletes an event (an occurrence: cancels it in its series). `Ok(false)` if it was
     /// already gone, so a repeated delete is not an error.
     pub async fn delete_event(&self, id: &str) -> Result<bool, GraphError> {
-        let url = self.url(&["events", id], &[]);
+        let url = self.url(&[path::EVENTS, id], &[]);
         match self
             .execute(self.request(Method::Delete, url, None, Prefer::IdsOnly))
             .await
@@ -370,8 +370,8 @@ impl GraphClient {
     ) -> Result<Vec<GraphEvent>, GraphError> {
         let (start, end) = window.query_values();
         let url = self.url(
-            &["events", series_master_id, "instances"],
-            &[("startDateTime", &start), ("endDateTime", &end)],
+            &[path::EVENTS, series_master_id, path::INSTANCES],
+            &[(query::START_DATE_TIME, &start), (query::END_DATE_TIME, &end)],
         );
         self.collect_pages(url).await
     }
@@ -381,26 +381,55 @@ impl GraphClient {
         &self,
         activity_id: &str,
     ) -> Result<Option<GraphEvent>, GraphError> {
-        let filter = format!(
-            "singleValueExtendedProperties/Any(ep: ep/id eq '{}' and ep/value eq '{}')",
-            ACTIVITY_ID_PROPERTY,
-            activity_id.replace('\'', "''")
-        );
+        let filter = extended::filter_eq(ACTIVITY_ID_PROPERTY, activity_id);
         let url = self.url(
-            &["events"],
-            &[("$filter", &filter), ("$expand", &expand_activity_id())],
+            &[path::EVENTS],
+            &[
+                (query::FILTER, &filter),
+                (query::EXPAND, &extended::expand(ACTIVITY_ID_PROPERTY)),
+            ],
         );
         let found = self.collect_pages(url).await?;
         Ok(found.into_iter().next())
     }
 
+    /// Every event of the mailbox that carries MsSync's activity-id property, as (event id,
+    /// activity id): the links to recover when a host lost its store. Follows
+    /// `@odata.nextLink` pages within the configured service; immutable ids.
+    pub async fn list_linked_events(&self) -> Result<Vec<(String, String)>, GraphError> {
+        let filter = extended::filter_present(ACTIVITY_ID_PROPERTY);
+        let url = self.url(
+            &[path::EVENTS],
+            &[
+                (query::FILTER, &filter),
+                (query::EXPAND, &extended::expand(ACTIVITY_ID_PROPERTY)),
+            ],
+        );
+        let events = self.collect_pages_with(url, Prefer::IdsOnly).await?;
+        Ok(events
+            .into_iter()
+            .filter_map(|event| {
+                let value = event.activity_id()?.to_owned();
+                (!value.is_empty()).then_some((event.id, value))
+            })
+            .collect())
+    }
+
     /// Follows `@odata.nextLink` through a collection.
     async fn collect_pages(&self, first: String) -> Result<Vec<GraphEvent>, GraphError> {
+        self.collect_pages_with(first, Prefer::Events).await
+    }
+
+    async fn collect_pages_with(
+        &self,
+        first: String,
+        prefer: Prefer,
+    ) -> Result<Vec<GraphEvent>, GraphError> {
         let mut events = Vec::new();
         let mut url = first;
         loop {
             let page: Page = self
-                .execute_json(self.request(Method::Get, url, None, Prefer::Events))
+                .execute_json(self.request(Method::Get, url, None, prefer))
                 .await?;
             events.extend(page.value);
             match page.next_link {
@@ -418,24 +447,23 @@ impl GraphClient {
 struct Page {
     #[serde(default)]
     value: Vec<GraphEvent>,
-    #[serde(rename = "@odata.nextLink")]
+    #[serde(rename = "@odata.nextLink")] // wire::odata::NEXT_LINK
     next_link: Option<String>,
-}
-
-fn expand_activity_id() -> String {
-    format!("singleValueExtendedProperties($filter=id eq '{ACTIVITY_ID_PROPERTY}')")
 }
 
 /// Adds the idempotency key and the activity-id property to a create body.
 pub(super) fn stamp_activity(body: &mut Value, activity_id: &str) {
     if let Value::Object(map) = body {
         map.insert(
-            "transactionId".into(),
+            prop::TRANSACTION_ID.into(),
             Value::String(transaction_id_for(activity_id)),
         );
         map.insert(
-            "singleValueExtendedProperties".into(),
-            serde_json::json!([{ "id": ACTIVITY_ID_PROPERTY, "value": activity_id }]),
+            prop::SINGLE_VALUE_EXTENDED_PROPERTIES.into(),
+            serde_json::json!([{
+                extended::ID: ACTIVITY_ID_PROPERTY,
+                extended::VALUE: activity_id,
+            }]),
         );
     }
 }
@@ -459,7 +487,7 @@ pub(super) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, GraphErr
 fn error_code(body: &[u8]) -> String {
     let code = serde_json::from_slice::<Value>(body)
         .ok()
-        .and_then(|v| v.pointer("/error/code")?.as_str().map(str::to_owned))
+        .and_then(|v| v.pointer(wire::error::CODE_POINTER)?.as_str().map(str::to_owned))
         .unwrap_or_default();
     let identifier = code.len() <= 64
         && code
@@ -474,7 +502,8 @@ fn error_code(body: &[u8]) -> String {
 
 pub(super) fn error_from(status: u16, body: &[u8]) -> GraphError {
     let code = error_code(body);
-    if status == 410 || code.eq_ignore_ascii_case("syncStateNotFound") {
+    if status == wire::error::GONE || code.eq_ignore_ascii_case(wire::error::SYNC_STATE_NOT_FOUND)
+    {
         return GraphError::ResyncRequired;
     }
     match status {

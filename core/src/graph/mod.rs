@@ -23,6 +23,7 @@ mod client;
 mod delta;
 mod error;
 mod event;
+pub mod wire;
 
 pub use batch::{BATCH_LIMIT, BatchItem, BatchItemResult};
 pub use client::{GraphClient, GraphConfig, MAX_IN_FLIGHT_PER_MAILBOX, Mailbox};

@@ -987,3 +987,161 @@ async fn instances_are_read_across_pages() {
     assert_eq!(starts[27], t(2026, 3, 28, 6, 0));
     assert_eq!(starts[28], t(2026, 3, 29, 5, 0));
 }
+
+#[tokio::test]
+async fn an_unknown_event_property_in_a_body_is_refused_as_graph_does() {
+    let s = setup().await;
+    let id = s.sim.seed_event(USER, outlook_event("Standup", 2, 9));
+    let bad = |code: &str| GraphError::Service {
+        status: 400,
+        code: code.into(),
+    };
+    let err = s
+        .graph
+        .update_event(&id, &json!({"subject": "ok", "colour": "red"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err, bad("RequestBodyRead"));
+    let mut body = map_graph::create_body(&item("New"), &sofia());
+    body["reminderMinutes"] = json!(5);
+    let err = s.graph.create_event("act-1", body).await.unwrap_err();
+    assert_eq!(err, bad("RequestBodyRead"));
+    assert_eq!(s.sim.events(USER).len(), 1, "nothing was created");
+
+    // Inside a $batch: that item alone fails, the others go through.
+    let results = s
+        .graph
+        .batch(vec![
+            BatchItem::update("1", &id, json!({"subject": "renamed"})),
+            BatchItem::update("2", &id, json!({"importanceLevel": "high"})),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(results[0].status, 200);
+    assert_eq!(results[1].status, 400);
+    assert_eq!(results[1].result, Err(bad("RequestBodyRead")));
+
+    // Every property the connector writes is one Graph knows.
+    let written = map_graph::patch_body(&item("All"), &Field::ALL, &sofia());
+    s.graph.update_event(&id, &written).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_unknown_event_property_in_select_is_refused_as_graph_does() {
+    let s = setup().await;
+    let id = s.sim.seed_event(USER, outlook_event("Standup", 2, 9));
+    let http = ReqwestHttp::new();
+    let get = |select: &str| {
+        let url = format!(
+            "{}/users/{USER}/events/{id}?$select={select}",
+            s.sim.base_url()
+        );
+        http.send(HttpRequest::new(Method::Get, url).header("Authorization", "Bearer x"))
+    };
+    let answer = get("subject,start").await.unwrap();
+    assert_eq!(answer.status, 200);
+    let answer = get("subject,colour").await.unwrap();
+    assert_eq!(answer.status, 400);
+    let body: Value = serde_json::from_slice(&answer.body).unwrap();
+    assert_eq!(body["error"]["code"], "RequestBroker--ParseUri");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("'colour'"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn linked_events_are_listed_by_the_extended_property_across_pages() {
+    let s = setup().await;
+    let zone = sofia();
+    let mut made = Vec::new();
+    for i in 0..12 {
+        let activity = format!("act-{i}");
+        let event = s
+            .graph
+            .create_event(&activity, map_graph::create_body(&item(&format!("A{i}")), &zone))
+            .await
+            .unwrap();
+        made.push((event.id, activity));
+    }
+    // Events MsSync did not make: none, and one with another property of another app.
+    s.sim.seed_event(USER, outlook_event("Mine", 3, 9));
+    s.sim.seed_event(
+        USER,
+        json!({
+            "subject": "Other app",
+            "start": {"dateTime": "2026-03-04T09:00:00.0000000", "timeZone": "UTC"},
+            "end": {"dateTime": "2026-03-04T10:00:00.0000000", "timeZone": "UTC"},
+            "singleValueExtendedProperties": [{"id": "String {00020329-0000-0000-c000-000000000046} Name Other", "value": "x"}]
+        }),
+    );
+    s.sim.clear_requests();
+    let mut listed = s.graph.list_linked_events().await.unwrap();
+    listed.sort();
+    made.sort();
+    assert_eq!(listed, made);
+
+    let requests = s.sim.requests();
+    assert_eq!(requests.len(), 2, "twelve events come in two pages of ten");
+    let first = &requests[0];
+    let query = |name: &str| {
+        first
+            .query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let id = mssync_core::graph::ACTIVITY_ID_PROPERTY;
+    assert_eq!(
+        query("$filter"),
+        format!("singleValueExtendedProperties/Any(ep: ep/id eq '{id}' and ep/value ne '')")
+    );
+    assert_eq!(
+        query("$expand"),
+        format!("singleValueExtendedProperties($filter=id eq '{id}')")
+    );
+    for request in &requests {
+        assert_eq!(request.header_values("prefer"), [r#"IdType="ImmutableId""#]);
+    }
+
+    // The simulator refuses filter shapes it does not know, as Graph refuses what it cannot apply.
+    let url = format!(
+        "{}/users/{USER}/events?$filter=subject eq 'Mine'",
+        s.sim.base_url()
+    );
+    let answer = ReqwestHttp::new()
+        .send(HttpRequest::new(Method::Get, url).header("Authorization", "Bearer x"))
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 400);
+}
+
+#[tokio::test]
+async fn linked_events_follow_next_links_only_to_graph() {
+    // A next link to another origin is refused before a token is sent there.
+    struct Redirecting(Arc<dyn HttpClient>);
+    #[async_trait(?Send)]
+    impl HttpClient for Redirecting {
+        async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+            let mut response = self.0.send(request).await?;
+            let mut body: Value = serde_json::from_slice(&response.body).unwrap();
+            body["@odata.nextLink"] = json!("https://attacker.example/v1.0/users/x/events");
+            response.body = serde_json::to_vec(&body).unwrap();
+            Ok(response)
+        }
+    }
+    let base = setup().await;
+    let s = connect(
+        base.sim.clone(),
+        Arc::new(Redirecting(Arc::new(ReqwestHttp::new()))),
+        Mailbox::User(USER.into()),
+        Arc::new(StaticToken("t".into())),
+    );
+    let err = s.graph.list_linked_events().await.unwrap_err();
+    assert!(matches!(err, GraphError::Malformed(_)), "{err:?}");
+    assert_eq!(base.sim.requests().len(), 1);
+}

@@ -113,7 +113,7 @@ impl GraphSide {
         }
         // The user's own categories stay: PATCH replaces the list, so send it whole.
         categories.push(CONFLICT_CATEGORY.to_owned());
-        let patch = serde_json::json!({ "categories": categories });
+        let patch = serde_json::json!({ crate::graph::wire::event::CATEGORIES: categories });
         outcome_of(self.client.update_event(id, &patch).await.map(|_| None))
     }
 }

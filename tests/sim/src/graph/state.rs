@@ -577,10 +577,14 @@ impl State {
     }
 
     /// Singles and masters whose extended property `property_id` has `value`.
+    /// Events whose extended property `property_id` passes `test` against `value` (values
+    /// compared case-insensitively, as G-xget says; an event without the property never
+    /// matches, `ne` included).
     pub fn find_by_property(
         &self,
         user: &str,
         property_id: &str,
+        test: super::http::ValueTest,
         value: &str,
     ) -> Result<Vec<Entry>, Failure> {
         Ok(self
@@ -597,7 +601,13 @@ impl State {
                         p["id"]
                             .as_str()
                             .is_some_and(|id| id.eq_ignore_ascii_case(property_id))
-                            && p["value"].as_str() == Some(value)
+                            && p["value"].as_str().is_some_and(|v| {
+                                let equal = v.to_lowercase() == value.to_lowercase();
+                                match test {
+                                    super::http::ValueTest::Eq => equal,
+                                    super::http::ValueTest::Ne => !equal,
+                                }
+                            })
                     })
             })
             .map(entry_of)
