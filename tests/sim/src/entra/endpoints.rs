@@ -383,6 +383,14 @@ fn token(state: &mut State, tenant: &str, form: &HashMap<String, String>) -> Res
             )
         }
         Some("refresh_token") => {
+            if get("refresh_token").is_some_and(|t| state.revoked_refresh_tokens.contains(t)) {
+                return error(
+                    400,
+                    oauth_error::INVALID_GRANT,
+                    aadsts::FRESH_TOKEN_NEEDED,
+                    "The provided grant has expired due to it being revoked, a fresh auth token is needed.",
+                );
+            }
             // Rotation: the redeemed refresh token is dead from here on.
             let Some(grant) = get("refresh_token").and_then(|t| state.refresh_tokens.remove(t))
             else {

@@ -149,6 +149,8 @@ pub(crate) struct State {
     pub signed_in: Option<String>,
     pub codes: HashMap<String, CodeGrant>,
     pub refresh_tokens: HashMap<String, RefreshGrant>,
+    /// Refresh tokens an admin or the user revoked (answered AADSTS50173).
+    pub revoked_refresh_tokens: HashSet<String>,
     pub used_assertions: HashSet<String>,
     /// Every key, in rotation order; `published` of them are in the JWKS, `active` signs.
     pub key_ring: Vec<SigningKey>,
@@ -273,6 +275,7 @@ impl EntraSim {
             signed_in: None,
             codes: HashMap::new(),
             refresh_tokens: HashMap::new(),
+            revoked_refresh_tokens: HashSet::new(),
             used_assertions: HashSet::new(),
             key_ring,
             published: vec![0],
@@ -370,6 +373,15 @@ impl EntraSim {
     /// Every refresh token issued so far stops working (revocation, expiry, password reset).
     pub fn expire_refresh_tokens(&self) {
         self.with(|s| s.refresh_tokens.clear());
+    }
+
+    /// Revokes every refresh token issued so far, as an admin's "revoke sessions" or a password
+    /// reset does: redeeming one answers `invalid_grant` AADSTS50173 (FreshTokenNeeded).
+    pub fn revoke_refresh_tokens(&self) {
+        self.with(|s| {
+            let revoked: Vec<String> = s.refresh_tokens.drain().map(|(token, _)| token).collect();
+            s.revoked_refresh_tokens.extend(revoked);
+        });
     }
 
     /// The next token requests answer these statuses (500, 429 with `Retry-After: 1`, ...).
