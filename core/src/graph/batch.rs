@@ -298,7 +298,9 @@ mod tests {
     use super::*;
 
     fn items(n: usize) -> Vec<BatchItem> {
-        (0..n).map(|i| BatchItem::delete(i.to_string(), "e")).collect()
+        (0..n)
+            .map(|i| BatchItem::delete(i.to_string(), "e"))
+            .collect()
     }
 
     #[test]
@@ -309,9 +311,19 @@ mod tests {
         let chain: Vec<BatchItem> = items(5)
             .into_iter()
             .enumerate()
-            .map(|(i, item)| if i == 0 { item } else { item.after((i - 1).to_string()) })
+            .map(|(i, item)| {
+                if i == 0 {
+                    item
+                } else {
+                    item.after((i - 1).to_string())
+                }
+            })
             .collect();
-        assert_eq!(concurrent_items(&chain), 1, "a dependsOn chain runs one by one");
+        assert_eq!(
+            concurrent_items(&chain),
+            1,
+            "a dependsOn chain runs one by one"
+        );
         let mut two_chains = items(4);
         two_chains[1] = two_chains[1].clone().after("0");
         two_chains[3] = two_chains[3].clone().after("2");

@@ -225,9 +225,7 @@ impl GraphClient {
     pub(super) fn prefer_values(&self, prefer: Prefer) -> Vec<String> {
         let mut values = vec![prefer::IMMUTABLE_ID.to_owned()];
         if prefer != Prefer::IdsOnly {
-            values.push(prefer::timezone(
-                &self.inner.config.user_zone.graph_name(),
-            ));
+            values.push(prefer::timezone(&self.inner.config.user_zone.graph_name()));
             values.push(prefer::text_bodies());
         }
         if prefer == Prefer::Delta {
@@ -371,7 +369,10 @@ impl GraphClient {
         let (start, end) = window.query_values();
         let url = self.url(
             &[path::EVENTS, series_master_id, path::INSTANCES],
-            &[(query::START_DATE_TIME, &start), (query::END_DATE_TIME, &end)],
+            &[
+                (query::START_DATE_TIME, &start),
+                (query::END_DATE_TIME, &end),
+            ],
         );
         self.collect_pages(url).await
     }
@@ -487,7 +488,11 @@ pub(super) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, GraphErr
 fn error_code(body: &[u8]) -> String {
     let code = serde_json::from_slice::<Value>(body)
         .ok()
-        .and_then(|v| v.pointer(wire::error::CODE_POINTER)?.as_str().map(str::to_owned))
+        .and_then(|v| {
+            v.pointer(wire::error::CODE_POINTER)?
+                .as_str()
+                .map(str::to_owned)
+        })
         .unwrap_or_default();
     let identifier = code.len() <= 64
         && code
@@ -502,8 +507,7 @@ fn error_code(body: &[u8]) -> String {
 
 pub(super) fn error_from(status: u16, body: &[u8]) -> GraphError {
     let code = error_code(body);
-    if status == wire::error::GONE || code.eq_ignore_ascii_case(wire::error::SYNC_STATE_NOT_FOUND)
-    {
+    if status == wire::error::GONE || code.eq_ignore_ascii_case(wire::error::SYNC_STATE_NOT_FOUND) {
         return GraphError::ResyncRequired;
     }
     match status {
@@ -584,7 +588,11 @@ mod tests {
             assert_eq!(gate.available(), 0);
             drop(all);
             assert_eq!(gate.available(), 4);
-            assert_eq!(gate.acquire(9).await.len(), 4, "clamped to the mailbox limit");
+            assert_eq!(
+                gate.acquire(9).await.len(),
+                4,
+                "clamped to the mailbox limit"
+            );
         });
     }
 

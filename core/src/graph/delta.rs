@@ -71,7 +71,10 @@ impl GraphClient {
                 let (start, end) = window.query_values();
                 self.url(
                     &[path::CALENDAR_VIEW, path::DELTA],
-                    &[(query::START_DATE_TIME, &start), (query::END_DATE_TIME, &end)],
+                    &[
+                        (query::START_DATE_TIME, &start),
+                        (query::END_DATE_TIME, &end),
+                    ],
                 )
             }
         };

@@ -368,7 +368,9 @@ mod tests {
         match name {
             event::LAST_MODIFIED_DATE_TIME | event::ORIGINAL_START => json!("2026-03-01T10:00:00Z"),
             event::TYPE => json!(event_type::OCCURRENCE),
-            event::BODY => json!({item_body::CONTENT_TYPE: body_type::TEXT, item_body::CONTENT: "x"}),
+            event::BODY => {
+                json!({item_body::CONTENT_TYPE: body_type::TEXT, item_body::CONTENT: "x"})
+            }
             event::START | event::END => json!({
                 date_time_time_zone::DATE_TIME: "2026-03-02T09:00:00.0000000",
                 date_time_time_zone::TIME_ZONE: "UTC",
@@ -397,9 +399,18 @@ mod tests {
             .into();
         let event: GraphEvent = serde_json::from_value(all.clone()).unwrap();
         let back = serde_json::to_value(&event).unwrap();
-        let names = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<BTreeSet<_>>();
+        let names = |v: &Value| {
+            v.as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect::<BTreeSet<_>>()
+        };
         assert_eq!(names(&back), names(&all));
-        assert_eq!(back, all, "every listed property is read under its wire name");
+        assert_eq!(
+            back, all,
+            "every listed property is read under its wire name"
+        );
     }
 
     #[test]

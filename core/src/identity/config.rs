@@ -49,7 +49,12 @@ impl EntraApp {
     }
 
     pub fn authorize_endpoint(&self) -> String {
-        format!("{}/{}/{}", self.authority, self.tenant, wire::AUTHORIZE_PATH)
+        format!(
+            "{}/{}/{}",
+            self.authority,
+            self.tenant,
+            wire::AUTHORIZE_PATH
+        )
     }
 
     pub fn token_endpoint(&self) -> String {
@@ -61,7 +66,12 @@ impl EntraApp {
     }
 
     pub fn admin_consent_endpoint(&self) -> String {
-        format!("{}/{}/{}", self.authority, self.tenant, wire::ADMIN_CONSENT_PATH)
+        format!(
+            "{}/{}/{}",
+            self.authority,
+            self.tenant,
+            wire::ADMIN_CONSENT_PATH
+        )
     }
 
     /// The `iss` an id token of tenant `tid` must carry.

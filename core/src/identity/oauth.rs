@@ -24,7 +24,6 @@ use crate::host::{
     TransportError, send_with_retry,
 };
 
-
 /// Tokens from one exchange. `Debug` hides them.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenSet {

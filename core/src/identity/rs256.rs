@@ -190,10 +190,22 @@ mod tests {
             "PKCS#1 v1.5 is deterministic"
         );
         assert!(verifies_with(&RUST_CRYPTO, rs, &decoding, message, &ours));
-        assert!(verifies_with(&RSA_SHA256_ONLY, rs, &decoding, message, &ours));
+        assert!(verifies_with(
+            &RSA_SHA256_ONLY,
+            rs,
+            &decoding,
+            message,
+            &ours
+        ));
         let mut tampered = ours.clone();
         tampered[10] ^= 1;
-        assert!(!verifies_with(&RSA_SHA256_ONLY, rs, &decoding, message, &tampered));
+        assert!(!verifies_with(
+            &RSA_SHA256_ONLY,
+            rs,
+            &decoding,
+            message,
+            &tampered
+        ));
         assert!(!verifies_with(
             &RSA_SHA256_ONLY,
             rs,
@@ -213,14 +225,38 @@ mod tests {
         assert_ne!(ours, again, "PSS signatures are salted");
         assert!(verifies_with(&RUST_CRYPTO, ps, &decoding, message, &ours));
         let theirs = sign_with(&RUST_CRYPTO, ps, &encoding, message);
-        assert!(verifies_with(&RSA_SHA256_ONLY, ps, &decoding, message, &theirs));
+        assert!(verifies_with(
+            &RSA_SHA256_ONLY,
+            ps,
+            &decoding,
+            message,
+            &theirs
+        ));
         // PSS is not PKCS#1 v1.5: neither verifies as the other.
-        assert!(!verifies_with(&RUST_CRYPTO, Algorithm::RS256, &decoding, message, &ours));
+        assert!(!verifies_with(
+            &RUST_CRYPTO,
+            Algorithm::RS256,
+            &decoding,
+            message,
+            &ours
+        ));
         let rs = sign_with(&RSA_SHA256_ONLY, Algorithm::RS256, &encoding, message);
-        assert!(!verifies_with(&RSA_SHA256_ONLY, ps, &decoding, message, &rs));
+        assert!(!verifies_with(
+            &RSA_SHA256_ONLY,
+            ps,
+            &decoding,
+            message,
+            &rs
+        ));
         let mut tampered = ours.clone();
         tampered[10] ^= 1;
-        assert!(!verifies_with(&RSA_SHA256_ONLY, ps, &decoding, message, &tampered));
+        assert!(!verifies_with(
+            &RSA_SHA256_ONLY,
+            ps,
+            &decoding,
+            message,
+            &tampered
+        ));
     }
 
     #[test]

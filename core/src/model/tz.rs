@@ -457,8 +457,14 @@ mod tests {
             assert_eq!(windows_zones().filter(|w| w.id == id).count(), 1, "{id}");
         }
         // The zones they were split from keep their own ids.
-        assert_eq!(z("America/Denver").windows().unwrap().id, "Mountain Standard Time");
-        assert_eq!(z("America/Chicago").windows().unwrap().id, "Central Standard Time");
+        assert_eq!(
+            z("America/Denver").windows().unwrap().id,
+            "Mountain Standard Time"
+        );
+        assert_eq!(
+            z("America/Chicago").windows().unwrap().id,
+            "Central Standard Time"
+        );
         let ids: Vec<&str> = windows_zones().map(|w| w.id).collect();
         let at = |id| ids.iter().position(|i| *i == id).unwrap();
         assert!(at("Pacific Standard Time") < at("British Columbia Standard Time"));
@@ -498,7 +504,9 @@ mod tests {
                 }
             };
             let Ok(theirs) = Tz::from_str(iana).map(Zone) else {
-                problems.push(format!("{windows}: CLDR's {iana} is not in the tz database"));
+                problems.push(format!(
+                    "{windows}: CLDR's {iana} is not in the tz database"
+                ));
                 continue;
             };
             // Same rules: the same offset every day from 2000 to 2037.

@@ -160,8 +160,8 @@ fn an_empty_mssync_config_counts_as_unset() {
     let path = custom.to_str().unwrap();
     // With --config: the flag is used (the file is read: its store is what is missing), the
     // empty variable ignored.
-    let (output, _, stderr) = run(mssync(dir.path(), &["store-info", "--config", path])
-        .env("MSSYNC_CONFIG", ""));
+    let (output, _, stderr) =
+        run(mssync(dir.path(), &["store-info", "--config", path]).env("MSSYNC_CONFIG", ""));
     assert_eq!(output.status.code(), Some(1));
     assert!(
         stderr.starts_with("error 106: no store file at"),

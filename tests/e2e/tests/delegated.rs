@@ -50,13 +50,11 @@ async fn delegated_mode_runs_on_the_users_token_and_a_revoked_one_asks_to_sign_i
     env.app.give_permissions(&host).await.unwrap();
     env.app.grant_domain(&host, DOMAIN).await.unwrap();
 
-    let alice = env
-        .sign_in(&env.world.alice().email)
-        .await
-        .unwrap()
-        .user_id;
+    let alice = env.sign_in(&env.world.alice().email).await.unwrap().user_id;
     env.set_up(&alice).await;
-    env.world.graph.seed_event(&alice, outlook_event("Customer call"));
+    env.world
+        .graph
+        .seed_event(&alice, outlook_event("Customer call"));
     env.advance(Duration::from_secs(60));
     env.world.graph.clear_requests();
     let report = env.run(&alice).await.unwrap();
@@ -79,7 +77,10 @@ async fn delegated_mode_runs_on_the_users_token_and_a_revoked_one_asks_to_sign_i
                 .any(|(k, v)| k == "grant_type" && v == "client_credentials")
         })
         .count();
-    assert_eq!(client_credentials, 0, "no application token is ever asked for");
+    assert_eq!(
+        client_credentials, 0,
+        "no application token is ever asked for"
+    );
 
     // Past the access token's hour the refresh token is used, and it rotates.
     env.advance(Duration::from_secs(2 * 3600));
@@ -97,7 +98,9 @@ async fn delegated_mode_runs_on_the_users_token_and_a_revoked_one_asks_to_sign_i
     // Signing in again heals it.
     env.sign_in(&env.world.alice().email).await.unwrap();
     env.advance(Duration::from_secs(60));
-    env.world.graph.seed_event(&alice, outlook_event("After sign-in"));
+    env.world
+        .graph
+        .seed_event(&alice, outlook_event("After sign-in"));
     let report = env
         .app
         .run_job(&alice, JobKind::Calendar, false)
@@ -111,13 +114,17 @@ async fn delegated_mode_runs_on_the_users_token_and_a_revoked_one_asks_to_sign_i
 #[tokio::test]
 async fn application_mode_is_unaffected_by_revoked_user_sessions() {
     let (env, alice) = alice_env().await;
-    env.world.graph.seed_event(&alice, outlook_event("Customer call"));
+    env.world
+        .graph
+        .seed_event(&alice, outlook_event("Customer call"));
     env.advance(Duration::from_secs(60));
     env.run(&alice).await.unwrap();
 
     env.world.entra.revoke_refresh_tokens();
     env.advance(Duration::from_secs(2 * 3600));
-    env.world.graph.seed_event(&alice, outlook_event("Another call"));
+    env.world
+        .graph
+        .seed_event(&alice, outlook_event("Another call"));
     let report = env.run(&alice).await.unwrap();
     assert_eq!(report.to_erp.created, 1, "{report:?}");
     let home = env.app.home(&alice).await.unwrap();

@@ -1062,7 +1062,10 @@ async fn linked_events_are_listed_by_the_extended_property_across_pages() {
         let activity = format!("act-{i}");
         let event = s
             .graph
-            .create_event(&activity, map_graph::create_body(&item(&format!("A{i}")), &zone))
+            .create_event(
+                &activity,
+                map_graph::create_body(&item(&format!("A{i}")), &zone),
+            )
             .await
             .unwrap();
         made.push((event.id, activity));

@@ -438,7 +438,11 @@ async fn the_v2_admin_consent_url_without_scope_is_refused() {
         .filter(|(k, _)| k == "scope")
         .map(|(_, v)| v.into_owned())
         .collect();
-    assert_eq!(scope, [GRAPH_DEFAULT], "scope is Required on the v2.0 endpoint");
+    assert_eq!(
+        scope,
+        [GRAPH_DEFAULT],
+        "scope is Required on the v2.0 endpoint"
+    );
 
     // The URL MsSync used to build (no `scope`) is refused with AADSTS900144 and records nothing.
     let mut old = parsed.clone();
@@ -456,13 +460,19 @@ async fn the_v2_admin_consent_url_without_scope_is_refused() {
     );
     assert_eq!(param(&back, "state"), "consent-state");
     assert_eq!(param(&back, "tenant"), "");
-    assert!(!env.sim.has_admin_consent(fixture::TENANT, fixture::CLIENT_ID));
+    assert!(
+        !env.sim
+            .has_admin_consent(fixture::TENANT, fixture::CLIENT_ID)
+    );
 
     let back = follow(&env, &url).await;
     assert_eq!(param(&back, "admin_consent"), "True");
     assert_eq!(param(&back, "scope"), GRAPH_DEFAULT);
     assert_eq!(param(&back, "error"), "");
-    assert!(env.sim.has_admin_consent(fixture::TENANT, fixture::CLIENT_ID));
+    assert!(
+        env.sim
+            .has_admin_consent(fixture::TENANT, fixture::CLIENT_ID)
+    );
 }
 
 #[tokio::test]
@@ -473,7 +483,8 @@ async fn a_tenant_without_the_service_or_without_the_app_gets_its_own_code() {
         .grant_admin_consent(fixture::TENANT, fixture::CLIENT_ID);
     let client = client(&env, secret());
 
-    env.sim.refuse_tokens(Some(TokenRefusal::ServiceNotSubscribed));
+    env.sim
+        .refuse_tokens(Some(TokenRefusal::ServiceNotSubscribed));
     let err = client.client_credentials(GRAPH_DEFAULT).await.unwrap_err();
     assert_eq!(err, IdentityError::ServiceNotSubscribed);
     let public = PublicError::from(err);

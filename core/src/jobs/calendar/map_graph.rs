@@ -8,7 +8,9 @@
 
 use serde_json::{Value, json};
 
-use crate::graph::wire::{attendee_type, body_type, event as prop, importance, item_body, sensitivity};
+use crate::graph::wire::{
+    attendee_type, body_type, event as prop, importance, item_body, sensitivity,
+};
 use crate::graph::{GraphAttendee, GraphEvent};
 use crate::model::tz::{GraphDateTime, TimeZoneError, Zone};
 use crate::model::{
@@ -43,7 +45,9 @@ pub fn to_item(event: &GraphEvent, user_zone: &Zone) -> Result<CalendarItem, Map
         }
     };
     let body = match &event.body {
-        Some(body) if body.content_type.eq_ignore_ascii_case(body_type::HTML) => html_to_text(&body.content),
+        Some(body) if body.content_type.eq_ignore_ascii_case(body_type::HTML) => {
+            html_to_text(&body.content)
+        }
         Some(body) => normalize_text(&body.content),
         None => String::new(),
     };
@@ -54,7 +58,7 @@ pub fn to_item(event: &GraphEvent, user_zone: &Zone) -> Result<CalendarItem, Map
                 sensitivity::PERSONAL,
                 sensitivity::CONFIDENTIAL,
             ]
-                .contains(&s.to_ascii_lowercase().as_str()) =>
+            .contains(&s.to_ascii_lowercase().as_str()) =>
         {
             Sensitivity::Private
         }

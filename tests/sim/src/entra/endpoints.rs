@@ -15,8 +15,8 @@ use mssync_core::identity::wire::{
 };
 
 use super::{
-    APP_ROLES, TokenRefusal, CONSUMERS_TENANT, CodeGrant, GRAPH_AUDIENCE, RecordedRequest, RefreshGrant, Signing,
-    State, TOKEN_LIFETIME_SECONDS,
+    APP_ROLES, CONSUMERS_TENANT, CodeGrant, GRAPH_AUDIENCE, RecordedRequest, RefreshGrant, Signing,
+    State, TOKEN_LIFETIME_SECONDS, TokenRefusal,
 };
 
 const ASSERTION_TYPE: &str = entra_wire::CLIENT_ASSERTION_TYPE_JWT_BEARER;

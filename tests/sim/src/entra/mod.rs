@@ -597,14 +597,22 @@ mod tests {
                 (status, body)
             }
         };
-        let (status, body) = post(assertion(Algorithm::PS256, keys::CLIENT_CERT_KEY_PEM, "1")).await;
+        let (status, body) =
+            post(assertion(Algorithm::PS256, keys::CLIENT_CERT_KEY_PEM, "1")).await;
         assert_eq!(status, 200, "{body}");
-        let (status, body) = post(assertion(Algorithm::RS256, keys::CLIENT_CERT_KEY_PEM, "2")).await;
-        assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")));
+        let (status, body) =
+            post(assertion(Algorithm::RS256, keys::CLIENT_CERT_KEY_PEM, "2")).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_client"))
+        );
         assert_eq!(body["error_codes"][0], 700027);
         // The right thumbprint, the wrong key: the signature does not verify.
         let (status, body) = post(assertion(Algorithm::PS256, keys::ROGUE_KEY_PEM, "3")).await;
-        assert_eq!((status, body["error_codes"][0].as_u64()), (401, Some(700027)));
+        assert_eq!(
+            (status, body["error_codes"][0].as_u64()),
+            (401, Some(700027))
+        );
     }
 
     async fn wiremock_get(url: &str) -> String {

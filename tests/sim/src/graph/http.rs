@@ -208,7 +208,10 @@ pub(crate) fn parse_property_filter(filter: &str) -> Option<(String, ValueTest, 
         (value_path, "ep/value"),
         (close, ")"),
     ];
-    if shape.into_iter().any(|(token, expected)| token != word(expected)) {
+    if shape
+        .into_iter()
+        .any(|(token, expected)| token != word(expected))
+    {
         return None;
     }
     let test = match test.as_str() {
@@ -240,7 +243,9 @@ fn unknown_property(name: &str, in_body: bool) -> Failure {
 }
 
 fn is_event_property(name: &str) -> bool {
-    wire::event::ALL.iter().any(|p| p.eq_ignore_ascii_case(name))
+    wire::event::ALL
+        .iter()
+        .any(|p| p.eq_ignore_ascii_case(name))
 }
 
 /// `$select` names every event property it asks for.
@@ -340,47 +345,49 @@ impl Responder {
                 check_select(query)?;
             }
             match (method, rest) {
-            ("GET", ["events"]) => {
-                let filter = query.get("$filter").ok_or_else(|| {
-                    Failure::new(
-                        400,
-                        "ErrorInvalidRequest",
-                        "only $filter listings are simulated",
-                    )
-                })?;
-                let (id, test, value) = parse_property_filter(filter).ok_or_else(|| {
-                    Failure::new(400, "ErrorInvalidUrlQueryFilter", "unsupported $filter")
-                })?;
-                Ok(Reply::json(
+                ("GET", ["events"]) => {
+                    let filter = query.get("$filter").ok_or_else(|| {
+                        Failure::new(
+                            400,
+                            "ErrorInvalidRequest",
+                            "only $filter listings are simulated",
+                        )
+                    })?;
+                    let (id, test, value) = parse_property_filter(filter).ok_or_else(|| {
+                        Failure::new(400, "ErrorInvalidUrlQueryFilter", "unsupported $filter")
+                    })?;
+                    Ok(Reply::json(
+                        200,
+                        collection(state.find_by_property(&user, &id, test, &value)?, &view),
+                    ))
+                }
+                ("POST", ["events"]) => {
+                    let entry = state.create(&user, object(body)?)?;
+                    Ok(Reply::json(201, entry.render(&view)))
+                }
+                ("GET", ["events", id]) => {
+                    Ok(Reply::json(200, state.get(&user, id)?.render(&view)))
+                }
+                ("PATCH", ["events", id]) => Ok(Reply::json(
                     200,
-                    collection(state.find_by_property(&user, &id, test, &value)?, &view),
-                ))
-            }
-            ("POST", ["events"]) => {
-                let entry = state.create(&user, object(body)?)?;
-                Ok(Reply::json(201, entry.render(&view)))
-            }
-            ("GET", ["events", id]) => Ok(Reply::json(200, state.get(&user, id)?.render(&view))),
-            ("PATCH", ["events", id]) => Ok(Reply::json(
-                200,
-                state.update(&user, id, object(body)?)?.render(&view),
-            )),
-            ("DELETE", ["events", id]) => {
-                state.delete(&user, id)?;
-                Ok(Reply::empty(204))
-            }
-            ("GET", ["events", id, "instances"]) => Ok(Reply::json(
-                200,
-                collection(state.instances_of(&user, id, window()?)?, &view),
-            )),
-            ("GET", ["calendarView"]) => Ok(Reply::json(
-                200,
-                collection(state.calendar_view(&user, window()?)?, &view),
-            )),
-            ("GET", ["calendarView", "delta"]) => {
-                self.delta(state, &user, &mailbox_path, query, prefs)
-            }
-            _ => Err(Failure::new(400, "BadRequest", "Unsupported request")),
+                    state.update(&user, id, object(body)?)?.render(&view),
+                )),
+                ("DELETE", ["events", id]) => {
+                    state.delete(&user, id)?;
+                    Ok(Reply::empty(204))
+                }
+                ("GET", ["events", id, "instances"]) => Ok(Reply::json(
+                    200,
+                    collection(state.instances_of(&user, id, window()?)?, &view),
+                )),
+                ("GET", ["calendarView"]) => Ok(Reply::json(
+                    200,
+                    collection(state.calendar_view(&user, window()?)?, &view),
+                )),
+                ("GET", ["calendarView", "delta"]) => {
+                    self.delta(state, &user, &mailbox_path, query, prefs)
+                }
+                _ => Err(Failure::new(400, "BadRequest", "Unsupported request")),
             }
         })();
         let collection_route = matches!(
