@@ -507,7 +507,13 @@ fn error_code(body: &[u8]) -> String {
 
 pub(super) fn error_from(status: u16, body: &[u8]) -> GraphError {
     let code = error_code(body);
-    if status == wire::error::GONE || code.eq_ignore_ascii_case(wire::error::SYNC_STATE_NOT_FOUND) {
+    let resync = [
+        wire::error::SYNC_STATE_NOT_FOUND,
+        wire::error::RESYNC_REQUIRED,
+    ]
+    .iter()
+    .any(|c| code.eq_ignore_ascii_case(c));
+    if status == wire::error::GONE || resync {
         return GraphError::ResyncRequired;
     }
     match status {
@@ -544,6 +550,10 @@ mod tests {
         assert_eq!(error_from(410, b""), GraphError::ResyncRequired);
         assert_eq!(
             error_from(400, body("syncStateNotFound").as_bytes()),
+            GraphError::ResyncRequired
+        );
+        assert_eq!(
+            error_from(400, body("resyncRequired").as_bytes()),
             GraphError::ResyncRequired
         );
         assert_eq!(error_from(401, b"not json"), GraphError::Unauthorized);

@@ -346,6 +346,8 @@ pub mod error {
     pub const CODE_POINTER: &str = "/error/code";
     /// An expired delta token (G-dqo "40X … `syncStateNotFound`"); also answered 410 Gone.
     pub const SYNC_STATE_NOT_FOUND: &str = "syncStateNotFound";
+    /// Listed in G-err's code table: the delta state is no longer valid; synchronize again.
+    pub const RESYNC_REQUIRED: &str = "resyncRequired";
     /// The status of an expired delta token or link (G-dqo).
     pub const GONE: u16 = 410;
     /// Statuses to retry after `Retry-After` (G-thr, G-err).
