@@ -65,6 +65,18 @@ step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 # --- Rust suites ------------------------------------------------------------------------------
+# The newest CLDR Windows-zone table the registries carry (PyPI's tzlocal, windows_tz.py): the
+# time-zone test checks every Windows zone in it is known to MsSync with the same rules.
+step "CLDR Windows zones from PyPI (tzlocal)"
+cldr_dir=$(mktemp -d)
+if python3 -m pip download --no-deps --only-binary :all: --quiet tzlocal -d "$cldr_dir" >/dev/null 2>&1 \
+  && python3 -c 'import glob, sys, zipfile; d = sys.argv[1]; w = zipfile.ZipFile(glob.glob(d + "/tzlocal-*.whl")[0]); open(d + "/windows_tz.py", "wb").write(w.read("tzlocal/windows_tz.py"))' "$cldr_dir"; then
+  export MSSYNC_CLDR_WINDOWS_TZ="$cldr_dir/windows_tz.py"
+  echo "$(ls "$cldr_dir"/tzlocal-*.whl | xargs -n1 basename)"
+else
+  echo "no tzlocal from PyPI: the CLDR comparison is skipped"
+fi
+
 step "Rust tests (unit, store conformance, time zones, simulators, end to end)"
 # insta never writes snapshots here: a changed request shape or view must be reviewed by hand.
 INSTA_UPDATE=no cargo nextest run --workspace --locked --no-fail-fast 2>&1 | tee "$log_dir/rust.log"

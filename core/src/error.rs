@@ -52,6 +52,11 @@ pub enum ErrorCode {
     LocalCredentials = 316,
     SignInStateUnknown = 317,
     InvalidGrant = 318,
+    /// The tenant has not subscribed to or enabled a service MsSync needs (AADSTS650052).
+    ServiceNotSubscribed = 319,
+    /// The app registration is not in the tenant: never consented there, or a wrong client id
+    /// or tenant (AADSTS700016).
+    AppNotInTenant = 320,
 
     // 4xx remote services
     Throttled = 400,
@@ -112,6 +117,8 @@ impl ErrorCode {
         Self::LocalCredentials,
         Self::SignInStateUnknown,
         Self::InvalidGrant,
+        Self::ServiceNotSubscribed,
+        Self::AppNotInTenant,
         Self::Throttled,
         Self::RemoteUnavailable,
         Self::GraphError,
@@ -450,6 +457,14 @@ impl From<crate::identity::IdentityError> for PublicError {
             E::ConsentRequired => (
                 ErrorCode::Forbidden,
                 "an administrator must grant consent to the app in this tenant",
+            ),
+            E::ServiceNotSubscribed => (
+                ErrorCode::ServiceNotSubscribed,
+                "the organization has not subscribed to or enabled a service MsSync needs (Exchange Online mailboxes for Microsoft Graph calendars); an administrator must enable it for the tenant",
+            ),
+            E::AppNotInTenant => (
+                ErrorCode::AppNotInTenant,
+                "Entra ID does not know the app in this tenant; check the tenant id and client id, then open the consent URL as a tenant administrator",
             ),
             E::ClientRefused => (
                 ErrorCode::Unauthorized,

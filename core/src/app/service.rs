@@ -115,7 +115,7 @@ pub struct SetupOptions {
     pub policies: Vec<ConflictPolicy>,
 }
 
-const GRAPH_APP_SCOPE: &str = "https://graph.microsoft.com/.default";
+const GRAPH_APP_SCOPE: &str = crate::identity::wire::GRAPH_DEFAULT_SCOPE;
 const SIGN_IN_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
 const DELEGATED_GRAPH_SCOPES: &[&str] = &["Calendars.ReadWrite", "User.Read"];
 /// The local ERP.net sign-in provider; anything else is an external (Microsoft) identity.
@@ -372,6 +372,8 @@ impl App {
                 Err(e) => {
                     report.missing.push(match e.code {
                         ErrorCode::Forbidden => "Admin consent for MsSync's application permissions (Calendars.ReadWrite, User.Read.All): open the consent URL as a tenant administrator.".into(),
+                        ErrorCode::ServiceNotSubscribed => "A Microsoft 365 service the tenant has not subscribed to or enabled (Exchange Online): ask a Microsoft 365 administrator to enable it.".into(),
+                        ErrorCode::AppNotInTenant => "The app registration in this tenant: check the tenant id and client id, then open the consent URL as a tenant administrator.".into(),
                         _ => format!("A token from Entra ID ({}): check the tenant id, client id and credential.", e.code),
                     });
                     return Ok(report);

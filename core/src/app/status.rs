@@ -169,9 +169,21 @@ pub fn fix_for(job: JobKind, error: &PublicError) -> (String, String) {
     use ErrorCode::*;
     let title = job.title();
     match error.code {
-        Unauthorized | Forbidden | InvalidGrant => (
+        InvalidGrant => (
+            "Your Microsoft sign-in has expired or was revoked".into(),
+            "Sign in again.".into(),
+        ),
+        Unauthorized | Forbidden => (
             "Unauthorized or insufficient permissions".into(),
             "Go to Service and click 'Connect to Microsoft Entra ID'.".into(),
+        ),
+        ServiceNotSubscribed => (
+            error.reason.clone(),
+            "Ask a Microsoft 365 administrator to enable Exchange Online for the tenant, then go to Service and click 'Connect to Microsoft Entra ID'.".into(),
+        ),
+        AppNotInTenant => (
+            error.reason.clone(),
+            "Go to Service: check the tenant id and client id, then open the consent URL as a tenant administrator.".into(),
         ),
         NoEnterpriseCompany => (
             format!("SyncJob '{title}' processing error. There's no enterprise company defined."),

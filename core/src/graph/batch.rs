@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::client::{GraphClient, Prefer, error_from, stamp_activity};
+use super::client::{GraphClient, Prefer, error_from, parse_json, stamp_activity};
 use super::error::GraphError;
 use super::event::GraphEvent;
-use crate::host::{Backoff, Method};
+use super::wire::{self, batch as field, header, path};
+use crate::host::{Backoff, Method, parse_retry_after};
 
 /// Graph takes at most 20 requests per `$batch`; callers split longer lists.
-pub const BATCH_LIMIT: usize = 20;
+pub const BATCH_LIMIT: usize = wire::batch::MAX_REQUESTS;
 
 /// One request inside a `$batch`, addressed relative to the mailbox (e.g. `/events/{id}`).
 #[derive(Debug, Clone, PartialEq)]
@@ -31,7 +32,7 @@ impl BatchItem {
     /// An idempotent create for an ERP.net activity (see [`GraphClient::create_event`]).
     pub fn create(id: impl Into<String>, activity_id: &str, mut body: Value) -> Self {
         stamp_activity(&mut body, activity_id);
-        Self::new(id, Method::Post, "/events".into(), Some(body))
+        Self::new(id, Method::Post, format!("/{}", path::EVENTS), Some(body))
     }
 
     pub fn update(id: impl Into<String>, event_id: &str, patch: Value) -> Self {
@@ -63,7 +64,11 @@ impl BatchItem {
 }
 
 fn event_path(event_id: &str) -> String {
-    format!("/events/{}", super::client::encode_segment(event_id))
+    format!(
+        "/{}/{}",
+        path::EVENTS,
+        super::client::encode_segment(event_id)
+    )
 }
 
 /// How one item of a batch ended.
@@ -92,12 +97,12 @@ struct SubResponse {
 }
 
 impl SubResponse {
-    fn retry_after(&self) -> Option<Duration> {
+    /// The item's own `Retry-After` (seconds, decimal seconds or an HTTP date).
+    fn retry_after(&self, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
         self.headers
             .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("Retry-After"))
-            .and_then(|(_, v)| v.trim().parse().ok())
-            .map(Duration::from_secs)
+            .find(|(k, _)| k.eq_ignore_ascii_case(header::RETRY_AFTER))
+            .and_then(|(_, v)| parse_retry_after(v, now))
     }
 }
 
@@ -133,9 +138,9 @@ impl GraphClient {
                 if !pending.iter().any(|i| i.id == response.id) {
                     continue; // an id we did not send: ignore rather than trust
                 }
-                if matches!(response.status, 429 | 503 | 504) {
+                if wire::error::RETRYABLE.contains(&response.status) {
                     let step = response
-                        .retry_after()
+                        .retry_after(self.clock().now())
                         .unwrap_or_else(|| backoff.delay(attempt - 1));
                     wait = wait.max(step);
                     retry.push(response.id.clone());
@@ -146,7 +151,9 @@ impl GraphClient {
             }
             // An item refused only because something it depends on was throttled goes again too.
             for item in &pending {
-                let blocked = done.get(&item.id).is_some_and(|r| r.status == 424)
+                let blocked = done
+                    .get(&item.id)
+                    .is_some_and(|r| r.status == field::FAILED_DEPENDENCY)
                     && item.depends_on.iter().any(|d| retry.contains(d));
                 if blocked {
                     done.remove(&item.id);
@@ -174,7 +181,10 @@ impl GraphClient {
             if attempt >= policy.max_attempts || wait > policy.max_wait {
                 let until = now + chrono::Duration::from_std(wait).unwrap_or_default();
                 for id in retry {
-                    let status = throttled.get(&id).copied().unwrap_or(424);
+                    let status = throttled
+                        .get(&id)
+                        .copied()
+                        .unwrap_or(field::FAILED_DEPENDENCY);
                     done.insert(
                         id.clone(),
                         BatchItemResult {
@@ -215,34 +225,49 @@ impl GraphClient {
                 };
                 let mut headers = serde_json::Map::new();
                 headers.insert(
-                    "Prefer".into(),
+                    header::PREFER.into(),
                     Value::String(self.prefer_values(prefer).join(", ")),
                 );
                 let mut request = json!({
-                    "id": item.id,
-                    "method": item.method.as_str(),
-                    "url": format!("{prefix}{}", item.path),
+                    field::ID: item.id,
+                    field::METHOD: item.method.as_str(),
+                    field::URL: format!("{prefix}{}", item.path),
                 });
                 if let Some(body) = &item.body {
-                    headers.insert("Content-Type".into(), "application/json".into());
-                    request["body"] = body.clone();
+                    headers.insert(header::CONTENT_TYPE.into(), header::JSON.into());
+                    request[field::BODY] = body.clone();
                 }
-                request["headers"] = Value::Object(headers);
+                request[field::HEADERS] = Value::Object(headers);
                 if !item.depends_on.is_empty() {
-                    request["dependsOn"] = json!(item.depends_on);
+                    request[field::DEPENDS_ON] = json!(item.depends_on);
                 }
                 request
             })
             .collect();
         let url = {
             let base = self.config().base_url.trim_end_matches('/');
-            format!("{base}/$batch")
+            format!("{base}/{}", path::BATCH)
         };
-        let body = json!({ "requests": requests });
-        let parsed: BatchResponse = self
-            .execute_json(self.request(Method::Post, url, Some(&body), Prefer::IdsOnly))
+        let body = json!({ field::REQUESTS: requests });
+        let request = self.request(Method::Post, url, Some(&body), Prefer::IdsOnly);
+        let response = self
+            .execute_holding(request, concurrent_items(items))
             .await?;
+        let parsed: BatchResponse = parse_json(&response.body)?;
         Ok(parsed.responses)
+    }
+}
+
+/// How many of a batch's items Outlook may run at once, so the batch holds that many of the
+/// mailbox's slots: one for a chain (each item after the first depends on another one, so they
+/// run one by one), otherwise every item up to the mailbox's four (G-thr-ol: an unordered batch
+/// sends up to four requests to the mailbox at a time).
+fn concurrent_items(items: &[BatchItem]) -> usize {
+    let independent = items.iter().filter(|i| i.depends_on.is_empty()).count();
+    if independent <= 1 {
+        1
+    } else {
+        items.len().min(super::MAX_IN_FLIGHT_PER_MAILBOX)
     }
 }
 
@@ -265,5 +290,43 @@ fn item_result(response: SubResponse) -> BatchItemResult {
         id: response.id,
         status: response.status,
         result,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(n: usize) -> Vec<BatchItem> {
+        (0..n)
+            .map(|i| BatchItem::delete(i.to_string(), "e"))
+            .collect()
+    }
+
+    #[test]
+    fn an_unordered_batch_holds_as_many_slots_as_it_may_run_at_once() {
+        assert_eq!(concurrent_items(&items(1)), 1);
+        assert_eq!(concurrent_items(&items(2)), 2);
+        assert_eq!(concurrent_items(&items(20)), 4);
+        let chain: Vec<BatchItem> = items(5)
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| {
+                if i == 0 {
+                    item
+                } else {
+                    item.after((i - 1).to_string())
+                }
+            })
+            .collect();
+        assert_eq!(
+            concurrent_items(&chain),
+            1,
+            "a dependsOn chain runs one by one"
+        );
+        let mut two_chains = items(4);
+        two_chains[1] = two_chains[1].clone().after("0");
+        two_chains[3] = two_chains[3].clone().after("2");
+        assert_eq!(concurrent_items(&two_chains), 4);
     }
 }

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::error::GraphError;
 use super::event::{ACTIVITY_ID_PROPERTY, GraphEvent, transaction_id_for};
+use super::wire::{self, event as prop, extended, header, path, prefer, query};
 use crate::error::{ErrorCode, PublicError};
 use crate::host::{
     Clock, HttpClient, HttpRequest, HttpResponse, Method, RetryOutcome, RetryPolicy,
@@ -18,7 +19,7 @@ use crate::identity::TokenSource;
 use crate::model::tz::Zone;
 
 /// Outlook serves at most four concurrent requests per app and mailbox; more are answered 429.
-pub const MAX_IN_FLIGHT_PER_MAILBOX: usize = 4;
+pub const MAX_IN_FLIGHT_PER_MAILBOX: usize = wire::MAX_CONCURRENT_PER_MAILBOX;
 
 /// Whose calendar: `/users/{id}` with application permissions, `/me` with the user's own token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,16 +31,16 @@ pub enum Mailbox {
 impl Mailbox {
     fn segments(&self) -> Vec<&str> {
         match self {
-            Mailbox::User(id) => vec!["users", id.as_str()],
-            Mailbox::Me => vec!["me"],
+            Mailbox::User(id) => vec![path::USERS, id.as_str()],
+            Mailbox::Me => vec![path::ME],
         }
     }
 
     /// The path `$batch` sub-requests start with, e.g. `/users/42`.
     pub(super) fn batch_prefix(&self) -> String {
         match self {
-            Mailbox::User(id) => format!("/users/{}", encode_segment(id)),
-            Mailbox::Me => "/me".to_owned(),
+            Mailbox::User(id) => format!("/{}/{}", path::USERS, encode_segment(id)),
+            Mailbox::Me => format!("/{}", path::ME),
         }
     }
 }
@@ -81,18 +82,59 @@ struct Inner {
     tokens: Arc<dyn TokenSource>,
     config: GraphConfig,
     base: url::Url,
-    in_flight: Arc<Semaphore>,
+    in_flight: Arc<MailboxGate>,
+}
+
+/// Outlook's four request slots of one mailbox. A request takes one; an unordered `$batch`
+/// takes as many as it may run at once (up to all four), since Outlook runs up to four of its
+/// items concurrently against the mailbox (G-thr-ol, "Outlook service limits for JSON batching").
+pub(super) struct MailboxGate {
+    permits: Semaphore,
+    /// Held while taking several permits, so two batches never each hold part of the slots and
+    /// wait on each other forever; single requests do not take it.
+    several: async_lock::Mutex<()>,
+}
+
+impl MailboxGate {
+    fn new() -> Self {
+        Self {
+            permits: Semaphore::new(MAX_IN_FLIGHT_PER_MAILBOX),
+            several: async_lock::Mutex::new(()),
+        }
+    }
+
+    /// `count` permits (1 to [`MAX_IN_FLIGHT_PER_MAILBOX`]), released when the guards drop.
+    pub(super) async fn acquire(&self, count: usize) -> Vec<async_lock::SemaphoreGuard<'_>> {
+        let count = count.clamp(1, MAX_IN_FLIGHT_PER_MAILBOX);
+        if count == 1 {
+            return vec![self.permits.acquire().await];
+        }
+        let _turn = self.several.lock().await;
+        let mut guards = Vec::with_capacity(count);
+        for _ in 0..count {
+            guards.push(self.permits.acquire().await);
+        }
+        guards
+    }
+
+    #[cfg(test)]
+    pub(super) fn available(&self) -> usize {
+        (0..MAX_IN_FLIGHT_PER_MAILBOX)
+            .map_while(|_| self.permits.try_acquire())
+            .collect::<Vec<_>>()
+            .len()
+    }
 }
 
 /// The in-flight gate of a mailbox, shared by every client of it in this process, so two jobs
 /// (or two clients made by mistake) for one mailbox still stay within Outlook's limit. `/me`
 /// clients cannot be told apart before a token is read; each keeps a gate of its own.
-fn mailbox_gate(base: &url::Url, mailbox: &Mailbox) -> Arc<Semaphore> {
+fn mailbox_gate(base: &url::Url, mailbox: &Mailbox) -> Arc<MailboxGate> {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock, Weak};
-    static GATES: OnceLock<Mutex<HashMap<String, Weak<Semaphore>>>> = OnceLock::new();
+    static GATES: OnceLock<Mutex<HashMap<String, Weak<MailboxGate>>>> = OnceLock::new();
     let Mailbox::User(id) = mailbox else {
-        return Arc::new(Semaphore::new(MAX_IN_FLIGHT_PER_MAILBOX));
+        return Arc::new(MailboxGate::new());
     };
     let key = format!("{}|{}", base.as_str(), id.to_ascii_lowercase());
     let mut gates = GATES
@@ -103,7 +145,7 @@ fn mailbox_gate(base: &url::Url, mailbox: &Mailbox) -> Arc<Semaphore> {
     if let Some(gate) = gates.get(&key).and_then(Weak::upgrade) {
         return gate;
     }
-    let gate = Arc::new(Semaphore::new(MAX_IN_FLIGHT_PER_MAILBOX));
+    let gate = Arc::new(MailboxGate::new());
     gates.insert(key, Arc::downgrade(&gate));
     gate
 }
@@ -181,19 +223,13 @@ impl GraphClient {
     }
 
     pub(super) fn prefer_values(&self, prefer: Prefer) -> Vec<String> {
-        let mut values = vec![r#"IdType="ImmutableId""#.to_owned()];
+        let mut values = vec![prefer::IMMUTABLE_ID.to_owned()];
         if prefer != Prefer::IdsOnly {
-            values.push(format!(
-                r#"outlook.timezone="{}""#,
-                self.inner.config.user_zone.graph_name()
-            ));
-            values.push(r#"outlook.body-content-type="text""#.to_owned());
+            values.push(prefer::timezone(&self.inner.config.user_zone.graph_name()));
+            values.push(prefer::text_bodies());
         }
         if prefer == Prefer::Delta {
-            values.push(format!(
-                "odata.maxpagesize={}",
-                self.inner.config.max_page_size
-            ));
+            values.push(prefer::max_page_size(self.inner.config.max_page_size));
         }
         values
     }
@@ -207,7 +243,7 @@ impl GraphClient {
     ) -> HttpRequest {
         let mut request = HttpRequest::new(method, url);
         for value in self.prefer_values(prefer) {
-            request = request.header("Prefer", value);
+            request = request.header(header::PREFER, value);
         }
         match body {
             Some(body) => request.json_body(body),
@@ -218,10 +254,21 @@ impl GraphClient {
     /// Sends with a bearer token, retrying throttled answers (through the host clock) and a 401
     /// once with a fresh token. Error statuses come back as [`GraphError`].
     pub(super) async fn execute(&self, request: HttpRequest) -> Result<HttpResponse, GraphError> {
+        self.execute_holding(request, 1).await
+    }
+
+    /// As [`Self::execute`], holding `permits` of the mailbox's slots while the request is out
+    /// (an unordered `$batch` holds as many as it may run at once).
+    pub(super) async fn execute_holding(
+        &self,
+        request: HttpRequest,
+        permits: usize,
+    ) -> Result<HttpResponse, GraphError> {
         let inner = &self.inner;
         let gated = Gated {
             http: inner.http.as_ref(),
             gate: inner.in_flight.as_ref(),
+            permits,
         };
         let mut refreshed = false;
         loop {
@@ -229,7 +276,7 @@ impl GraphClient {
             let mut attempt = request.clone();
             attempt
                 .headers
-                .insert(0, ("Authorization".into(), format!("Bearer {token}")));
+                .insert(0, (header::AUTHORIZATION.into(), format!("Bearer {token}")));
             let response =
                 send_with_retry(&gated, inner.clock.as_ref(), &inner.config.retry, attempt)
                     .await
@@ -262,7 +309,10 @@ impl GraphClient {
 
     /// One event by id, with MsSync's activity-id property expanded.
     pub async fn get_event(&self, id: &str) -> Result<GraphEvent, GraphError> {
-        let url = self.url(&["events", id], &[("$expand", &expand_activity_id())]);
+        let url = self.url(
+            &[path::EVENTS, id],
+            &[(query::EXPAND, &extended::expand(ACTIVITY_ID_PROPERTY))],
+        );
         self.execute_json(self.request(Method::Get, url, None, Prefer::Events))
             .await
     }
@@ -284,14 +334,14 @@ impl GraphClient {
         mut body: Value,
     ) -> Result<GraphEvent, GraphError> {
         stamp_activity(&mut body, activity_id);
-        let url = self.url(&["events"], &[]);
+        let url = self.url(&[path::EVENTS], &[]);
         self.execute_json(self.request(Method::Post, url, Some(&body), Prefer::Events))
             .await
     }
 
     /// Changes only the fields in `patch` (`map_graph::patch_body`).
     pub async fn update_event(&self, id: &str, patch: &Value) -> Result<GraphEvent, GraphError> {
-        let url = self.url(&["events", id], &[]);
+        let url = self.url(&[path::EVENTS, id], &[]);
         self.execute_json(self.request(Method::Patch, url, Some(patch), Prefer::Events))
             .await
     }
@@ -299,7 +349,7 @@ impl GraphClient {
     /// Deletes an event (an occurrence: cancels it in its series). `Ok(false)` if it was
     /// already gone, so a repeated delete is not an error.
     pub async fn delete_event(&self, id: &str) -> Result<bool, GraphError> {
-        let url = self.url(&["events", id], &[]);
+        let url = self.url(&[path::EVENTS, id], &[]);
         match self
             .execute(self.request(Method::Delete, url, None, Prefer::IdsOnly))
             .await
@@ -318,8 +368,11 @@ impl GraphClient {
     ) -> Result<Vec<GraphEvent>, GraphError> {
         let (start, end) = window.query_values();
         let url = self.url(
-            &["events", series_master_id, "instances"],
-            &[("startDateTime", &start), ("endDateTime", &end)],
+            &[path::EVENTS, series_master_id, path::INSTANCES],
+            &[
+                (query::START_DATE_TIME, &start),
+                (query::END_DATE_TIME, &end),
+            ],
         );
         self.collect_pages(url).await
     }
@@ -329,45 +382,55 @@ impl GraphClient {
         &self,
         activity_id: &str,
     ) -> Result<Option<GraphEvent>, GraphError> {
-        let filter = format!(
-            "singleValueExtendedProperties/Any(ep: ep/id eq '{}' and ep/value eq '{}')",
-            ACTIVITY_ID_PROPERTY,
-            activity_id.replace('\'', "''")
-        );
+        let filter = extended::filter_eq(ACTIVITY_ID_PROPERTY, activity_id);
         let url = self.url(
-            &["events"],
-            &[("$filter", &filter), ("$expand", &expand_activity_id())],
+            &[path::EVENTS],
+            &[
+                (query::FILTER, &filter),
+                (query::EXPAND, &extended::expand(ACTIVITY_ID_PROPERTY)),
+            ],
         );
         let found = self.collect_pages(url).await?;
         Ok(found.into_iter().next())
     }
 
-    /// Every event that carries MsSync's activity-id property, as (event id, property value).
+    /// Every event of the mailbox that carries MsSync's activity-id property, as (event id,
+    /// activity id): the links to recover when a host lost its store. Follows
+    /// `@odata.nextLink` pages within the configured service; immutable ids.
     pub async fn list_linked_events(&self) -> Result<Vec<(String, String)>, GraphError> {
-        let filter = format!(
-            "singleValueExtendedProperties/Any(ep: ep/id eq '{ACTIVITY_ID_PROPERTY}' and ep/value ne '')"
-        );
+        let filter = extended::filter_present(ACTIVITY_ID_PROPERTY);
         let url = self.url(
-            &["events"],
-            &[("$filter", &filter), ("$expand", &expand_activity_id())],
+            &[path::EVENTS],
+            &[
+                (query::FILTER, &filter),
+                (query::EXPAND, &extended::expand(ACTIVITY_ID_PROPERTY)),
+            ],
         );
-        let found = self.collect_pages(url).await?;
-        Ok(found
+        let events = self.collect_pages_with(url, Prefer::IdsOnly).await?;
+        Ok(events
             .into_iter()
-            .filter_map(|e| {
-                let value = e.activity_id()?.to_owned();
-                Some((e.id, value))
+            .filter_map(|event| {
+                let value = event.activity_id()?.to_owned();
+                (!value.is_empty()).then_some((event.id, value))
             })
             .collect())
     }
 
     /// Follows `@odata.nextLink` through a collection.
     async fn collect_pages(&self, first: String) -> Result<Vec<GraphEvent>, GraphError> {
+        self.collect_pages_with(first, Prefer::Events).await
+    }
+
+    async fn collect_pages_with(
+        &self,
+        first: String,
+        prefer: Prefer,
+    ) -> Result<Vec<GraphEvent>, GraphError> {
         let mut events = Vec::new();
         let mut url = first;
         loop {
             let page: Page = self
-                .execute_json(self.request(Method::Get, url, None, Prefer::Events))
+                .execute_json(self.request(Method::Get, url, None, prefer))
                 .await?;
             events.extend(page.value);
             match page.next_link {
@@ -385,24 +448,23 @@ impl GraphClient {
 struct Page {
     #[serde(default)]
     value: Vec<GraphEvent>,
-    #[serde(rename = "@odata.nextLink")]
+    #[serde(rename = "@odata.nextLink")] // wire::odata::NEXT_LINK
     next_link: Option<String>,
-}
-
-fn expand_activity_id() -> String {
-    format!("singleValueExtendedProperties($filter=id eq '{ACTIVITY_ID_PROPERTY}')")
 }
 
 /// Adds the idempotency key and the activity-id property to a create body.
 pub(super) fn stamp_activity(body: &mut Value, activity_id: &str) {
     if let Value::Object(map) = body {
         map.insert(
-            "transactionId".into(),
+            prop::TRANSACTION_ID.into(),
             Value::String(transaction_id_for(activity_id)),
         );
         map.insert(
-            "singleValueExtendedProperties".into(),
-            serde_json::json!([{ "id": ACTIVITY_ID_PROPERTY, "value": activity_id }]),
+            prop::SINGLE_VALUE_EXTENDED_PROPERTIES.into(),
+            serde_json::json!([{
+                extended::ID: ACTIVITY_ID_PROPERTY,
+                extended::VALUE: activity_id,
+            }]),
         );
     }
 }
@@ -426,7 +488,11 @@ pub(super) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, GraphErr
 fn error_code(body: &[u8]) -> String {
     let code = serde_json::from_slice::<Value>(body)
         .ok()
-        .and_then(|v| v.pointer("/error/code")?.as_str().map(str::to_owned))
+        .and_then(|v| {
+            v.pointer(wire::error::CODE_POINTER)?
+                .as_str()
+                .map(str::to_owned)
+        })
         .unwrap_or_default();
     let identifier = code.len() <= 64
         && code
@@ -441,7 +507,13 @@ fn error_code(body: &[u8]) -> String {
 
 pub(super) fn error_from(status: u16, body: &[u8]) -> GraphError {
     let code = error_code(body);
-    if status == 410 || code.eq_ignore_ascii_case("syncStateNotFound") {
+    let resync = [
+        wire::error::SYNC_STATE_NOT_FOUND,
+        wire::error::RESYNC_REQUIRED,
+    ]
+    .iter()
+    .any(|c| code.eq_ignore_ascii_case(c));
+    if status == wire::error::GONE || resync {
         return GraphError::ResyncRequired;
     }
     match status {
@@ -456,13 +528,14 @@ pub(super) fn error_from(status: u16, body: &[u8]) -> GraphError {
 /// is out, never while waiting out a `Retry-After`.
 struct Gated<'a> {
     http: &'a dyn HttpClient,
-    gate: &'a Semaphore,
+    gate: &'a MailboxGate,
+    permits: usize,
 }
 
 #[async_trait(?Send)]
 impl HttpClient for Gated<'_> {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
-        let _permit = self.gate.acquire().await;
+        let _permits = self.gate.acquire(self.permits).await;
         self.http.send(request).await
     }
 }
@@ -477,6 +550,10 @@ mod tests {
         assert_eq!(error_from(410, b""), GraphError::ResyncRequired);
         assert_eq!(
             error_from(400, body("syncStateNotFound").as_bytes()),
+            GraphError::ResyncRequired
+        );
+        assert_eq!(
+            error_from(400, body("resyncRequired").as_bytes()),
             GraphError::ResyncRequired
         );
         assert_eq!(error_from(401, b"not json"), GraphError::Unauthorized);
@@ -503,6 +580,30 @@ mod tests {
         assert!(!public.reason.contains("Salary"));
         let public = PublicError::from(error_from(503, b""));
         assert_eq!(public.code, ErrorCode::RemoteUnavailable);
+    }
+
+    #[test]
+    fn a_gate_hands_out_several_permits_without_deadlock() {
+        use futures::FutureExt;
+        let gate = MailboxGate::new();
+        futures::executor::block_on(async {
+            let one = gate.acquire(1).await;
+            assert_eq!(gate.available(), 3);
+            // Four are not available while one is out.
+            let mut four = Box::pin(gate.acquire(4));
+            assert!((&mut four).now_or_never().is_none());
+            drop(one);
+            let all = four.await;
+            assert_eq!(all.len(), 4);
+            assert_eq!(gate.available(), 0);
+            drop(all);
+            assert_eq!(gate.available(), 4);
+            assert_eq!(
+                gate.acquire(9).await.len(),
+                4,
+                "clamped to the mailbox limit"
+            );
+        });
     }
 
     #[test]

@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::client::{GraphClient, Prefer, parse_json};
 use super::error::GraphError;
 use super::event::GraphEvent;
+use super::wire::{path, query};
 use crate::host::Method;
 
 /// A time range `[start, end)`; delta tokens belong to one window.
@@ -69,8 +70,11 @@ impl GraphClient {
             None => {
                 let (start, end) = window.query_values();
                 self.url(
-                    &["calendarView", "delta"],
-                    &[("startDateTime", &start), ("endDateTime", &end)],
+                    &[path::CALENDAR_VIEW, path::DELTA],
+                    &[
+                        (query::START_DATE_TIME, &start),
+                        (query::END_DATE_TIME, &end),
+                    ],
                 )
             }
         };

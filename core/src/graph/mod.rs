@@ -4,7 +4,9 @@
 //! One [`GraphClient`] serves one mailbox. Decisions worth knowing:
 //! - At most four requests in flight per `/users/{id}` mailbox, process-wide (every client of
 //!   the mailbox shares one async semaphore); a permit is held only while a request is out, never
-//!   while sleeping out a `Retry-After`. A `$batch` takes one permit.
+//!   while sleeping out a `Retry-After`. An unordered `$batch` takes as many permits as it has
+//!   items, up to all four (Outlook runs up to four of its items at once); a `dependsOn` chain
+//!   takes one.
 //! - Throttling goes through `host::send_with_retry` (Retry-After, else backoff with jitter,
 //!   waits through the host clock); a wait longer than the policy allows is
 //!   [`GraphError::Throttled`] with the time to resume. `$batch` items answered 429/503/504 are
@@ -21,6 +23,7 @@ mod client;
 mod delta;
 mod error;
 mod event;
+pub mod wire;
 
 pub use batch::{BATCH_LIMIT, BatchItem, BatchItemResult};
 pub use client::{GraphClient, GraphConfig, MAX_IN_FLIGHT_PER_MAILBOX, Mailbox};

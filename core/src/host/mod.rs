@@ -21,6 +21,7 @@ pub mod testing;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use counting::CountingHttp;
 pub use http::{HttpClient, HttpRequest, HttpResponse, Method, TransportError, TransportErrorKind};
+pub(crate) use retry::parse_retry_after;
 pub use retry::{Backoff, RetryOutcome, RetryPolicy, send_with_retry};
 pub use store::{Expect, Store, StoreError, Versioned, Write, WriteBatch, WriteOp};
 

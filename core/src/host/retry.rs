@@ -87,14 +87,36 @@ fn is_retryable_status(status: u16) -> bool {
 
 /// The server's requested wait: delta-seconds or an HTTP date.
 pub(crate) fn retry_after(response: &HttpResponse, now: DateTime<Utc>) -> Option<Duration> {
-    let value = response.header("Retry-After")?.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
+    parse_retry_after(response.header("Retry-After")?, now)
+}
+
+/// A `Retry-After` value: whole seconds (RFC 9110), decimal seconds as Graph sends them
+/// (`Retry-After: 2.128` in its throttling sample; rounded up to whole seconds, so a retry never
+/// comes early), or an HTTP date. Anything else is `None` (back off instead).
+pub(crate) fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Some(seconds) = decimal_seconds(value) {
         return Some(Duration::from_secs(seconds));
     }
     let date = DateTime::parse_from_rfc2822(value)
         .ok()?
         .with_timezone(&Utc);
     Some((date - now).to_std().unwrap_or(Duration::ZERO))
+}
+
+/// `2`, `2.128`, `0.5` as whole seconds rounded up; no sign, exponent or other text.
+fn decimal_seconds(value: &str) -> Option<u64> {
+    let (whole, fraction) = value.split_once('.').unwrap_or((value, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || !digits(fraction) {
+        return None;
+    }
+    if value.ends_with('.') {
+        return None;
+    }
+    let whole: u64 = whole.parse().ok()?;
+    let round_up = fraction.bytes().any(|b| b != b'0');
+    whole.checked_add(u64::from(round_up))
 }
 
 /// Sends `request`, retrying as the policy allows. Returns the first response that is not
@@ -206,6 +228,43 @@ mod tests {
         ]);
         assert_eq!(result.unwrap().status, 200);
         assert_eq!(sleeps, [Duration::from_secs(3), Duration::from_secs(1)]);
+    }
+
+    #[test]
+    fn honours_decimal_retry_after_rounded_up() {
+        // Graph's throttling sample answers `Retry-After: 2.128`.
+        let (result, sleeps) = run(vec![
+            status(429, Some("2.128")),
+            status(503, Some("0.5")),
+            status(429, Some("3.000")),
+            status(200, None),
+        ]);
+        assert_eq!(result.unwrap().status, 200);
+        assert_eq!(
+            sleeps,
+            [
+                Duration::from_secs(3),
+                Duration::from_secs(1),
+                Duration::from_secs(3)
+            ]
+        );
+    }
+
+    #[test]
+    fn parses_retry_after_forms_and_refuses_others() {
+        let now = start();
+        let parse = |v: &str| parse_retry_after(v, now);
+        assert_eq!(parse(" 7 "), Some(Duration::from_secs(7)));
+        assert_eq!(parse("2.128"), Some(Duration::from_secs(3)));
+        assert_eq!(parse("0.0"), Some(Duration::ZERO));
+        assert_eq!(
+            parse("Sun, 01 Mar 2026 12:00:07 GMT"),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(parse("Sun, 01 Mar 2026 11:00:00 GMT"), Some(Duration::ZERO));
+        for bad in ["", "-1", "1e3", "2.", ".5", "1.2.3", "soon", "+2"] {
+            assert_eq!(parse(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

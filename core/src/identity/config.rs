@@ -6,6 +6,7 @@ use jsonwebtoken::EncodingKey;
 use sha2::Digest;
 
 use super::error::IdentityError;
+use super::wire;
 
 /// The public cloud's login host; sovereign clouds and the simulators use their own.
 pub const PUBLIC_CLOUD: &str = "https://login.microsoftonline.com";
@@ -48,32 +49,41 @@ impl EntraApp {
     }
 
     pub fn authorize_endpoint(&self) -> String {
-        format!("{}/{}/oauth2/v2.0/authorize", self.authority, self.tenant)
+        format!(
+            "{}/{}/{}",
+            self.authority,
+            self.tenant,
+            wire::AUTHORIZE_PATH
+        )
     }
 
     pub fn token_endpoint(&self) -> String {
-        format!("{}/{}/oauth2/v2.0/token", self.authority, self.tenant)
+        format!("{}/{}/{}", self.authority, self.tenant, wire::TOKEN_PATH)
     }
 
     pub fn jwks_endpoint(&self) -> String {
-        format!("{}/{}/discovery/v2.0/keys", self.authority, self.tenant)
+        format!("{}/{}/{}", self.authority, self.tenant, wire::JWKS_PATH)
     }
 
     pub fn admin_consent_endpoint(&self) -> String {
-        format!("{}/{}/v2.0/adminconsent", self.authority, self.tenant)
+        format!(
+            "{}/{}/{}",
+            self.authority,
+            self.tenant,
+            wire::ADMIN_CONSENT_PATH
+        )
     }
 
     /// The `iss` an id token of tenant `tid` must carry.
     pub fn issuer_for(&self, tid: &str) -> String {
-        format!("{}/{}/v2.0", self.authority, tid)
+        format!("{}/{}/{}", self.authority, tid, wire::ISSUER_SUFFIX)
     }
 
     /// True when the app is bound to one tenant (a GUID), not `organizations`/`common`.
     pub fn is_single_tenant(&self) -> bool {
-        !matches!(
-            self.tenant.to_ascii_lowercase().as_str(),
-            "common" | "organizations" | "consumers"
-        )
+        !wire::TENANT_ALIASES
+            .iter()
+            .any(|alias| self.tenant.eq_ignore_ascii_case(alias))
     }
 }
 
@@ -122,7 +132,8 @@ pub struct ClientCertificate {
     pub(crate) key: EncodingKey,
     /// base64url SHA-256 thumbprint of the certificate's DER (header `x5t#S256`).
     pub x5t_s256: String,
-    /// base64url SHA-1 thumbprint (header `x5t`), still read by older Entra deployments.
+    /// base64url SHA-1 thumbprint (the `x5t` header of the older assertion form; no longer sent,
+    /// kept to show beside the thumbprint Entra's admin center lists).
     pub x5t: String,
 }
 

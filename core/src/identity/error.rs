@@ -35,6 +35,10 @@ pub enum IdentityError {
     InvalidGrant,
     #[error("the application has no admin consent in this tenant")]
     ConsentRequired,
+    #[error("the organization has not subscribed to or enabled a service the application needs")]
+    ServiceNotSubscribed,
+    #[error("the application is not registered or consented in this tenant")]
+    AppNotInTenant,
     #[error("the application's credentials were refused")]
     ClientRefused,
     #[error("the identity platform throttles requests until {until}")]

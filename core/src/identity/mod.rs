@@ -10,6 +10,7 @@ mod rs256;
 mod seal;
 mod token_source;
 mod verify;
+pub mod wire;
 
 pub use cache::{
     AppTokenSource, DelegatedTokenSource, REFRESH_MARGIN, SIGN_IN_LIFETIME, SignInStore,

@@ -18,12 +18,11 @@ use serde::{Deserialize, Serialize};
 use super::config::{ClientCredential, EntraApp};
 use super::error::IdentityError;
 use super::verify::{IdClaims, IdTokenVerifier};
+use super::wire::{self, aadsts, oauth_error, param};
 use crate::host::{
     Clock, Host, HttpClient, HttpRequest, HttpResponse, Method, RetryOutcome, RetryPolicy,
     TransportError, send_with_retry,
 };
-
-const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// Tokens from one exchange. `Debug` hides them.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -201,10 +200,10 @@ impl EntraClient {
             .authorize_url(CsrfToken::new_random)
             .set_pkce_challenge(challenge)
             .add_scopes(scopes.iter().map(|s| Scope::new((*s).to_owned())))
-            .add_extra_param("nonce", nonce.secret().clone())
-            .add_extra_param("response_mode", "query");
+            .add_extra_param(param::NONCE, nonce.secret().clone())
+            .add_extra_param(param::RESPONSE_MODE, wire::RESPONSE_MODE_QUERY);
         if let Some(hint) = login_hint {
-            request = request.add_extra_param("login_hint", hint.to_owned());
+            request = request.add_extra_param(param::LOGIN_HINT, hint.to_owned());
         }
         let (url, state) = request.url();
         Ok(AuthorizationRequest {
@@ -219,7 +218,9 @@ impl EntraClient {
         })
     }
 
-    /// The URL an admin opens to consent to the app's application permissions for the tenant.
+    /// The URL an admin opens to consent to the app's application permissions for the tenant:
+    /// the v2.0 endpoint with `scope=https://graph.microsoft.com/.default` (Required there, and
+    /// the only form that requests application permissions).
     pub fn admin_consent_url(&self, state: &str) -> Result<String, IdentityError> {
         let redirect_uri = self
             .app
@@ -229,9 +230,10 @@ impl EntraClient {
         let mut url = url::Url::parse(&self.app.admin_consent_endpoint())
             .map_err(|_| IdentityError::InvalidConfig("the authority is not a valid URL"))?;
         url.query_pairs_mut()
-            .append_pair("client_id", &self.app.client_id)
-            .append_pair("redirect_uri", redirect_uri)
-            .append_pair("state", state);
+            .append_pair(param::CLIENT_ID, &self.app.client_id)
+            .append_pair(param::SCOPE, wire::GRAPH_DEFAULT_SCOPE)
+            .append_pair(param::REDIRECT_URI, redirect_uri)
+            .append_pair(param::STATE, state);
         Ok(url.to_string())
     }
 
@@ -271,7 +273,7 @@ impl EntraClient {
                 })?,
             ));
         if !pending.scopes.is_empty() {
-            request = request.add_extra_param("scope", pending.scopes.join(" "));
+            request = request.add_extra_param(param::SCOPE, pending.scopes.join(" "));
         }
         for (name, value) in self.client_assertion_params()? {
             request = request.add_extra_param(name, value);
@@ -323,15 +325,17 @@ impl EntraClient {
         Ok(token_set(response, now))
     }
 
-    /// With a certificate credential: a fresh RS256 client assertion for the token endpoint.
+    /// With a certificate credential: a fresh client assertion for the token endpoint, as the
+    /// current certificate-credentials page asks: `alg` PS256 (PSS padding), `typ` JWT and the
+    /// certificate's `x5t#S256` (no SHA-1 `x5t`). Entra ID also accepted RS256 with `x5t`, the
+    /// page's earlier form (docs/decisions.md).
     fn client_assertion_params(&self) -> Result<Vec<(&'static str, String)>, IdentityError> {
         let ClientCredential::Certificate(cert) = &self.app.credential else {
             return Ok(Vec::new());
         };
         let now = self.clock.now().timestamp();
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::PS256);
         header.x5t_s256 = Some(cert.x5t_s256.clone());
-        header.x5t = Some(cert.x5t.clone());
         let claims = serde_json::json!({
             "aud": self.app.token_endpoint(),
             "iss": self.app.client_id,
@@ -339,14 +343,17 @@ impl EntraClient {
             "jti": CsrfToken::new_random().secret(),
             "nbf": now,
             "iat": now,
-            "exp": now + 600,
+            "exp": now + wire::assertion::LIFETIME_SECONDS,
         });
         super::rs256::ensure_provider();
         let assertion = jsonwebtoken::encode(&header, &claims, &cert.key)
             .map_err(|_| IdentityError::InvalidConfig("the certificate key cannot sign"))?;
         Ok(vec![
-            ("client_assertion_type", CLIENT_ASSERTION_TYPE.to_owned()),
-            ("client_assertion", assertion),
+            (
+                param::CLIENT_ASSERTION_TYPE,
+                wire::CLIENT_ASSERTION_TYPE_JWT_BEARER.to_owned(),
+            ),
+            (param::CLIENT_ASSERTION, assertion),
         ])
     }
 
@@ -409,18 +416,24 @@ fn token_set(response: EntraTokenResponse, issued_at: DateTime<Utc>) -> TokenSet
 fn token_error(error: RequestTokenError<ExchangeFailure, EntraErrorResponse>) -> IdentityError {
     match error {
         RequestTokenError::ServerResponse(body) => {
-            // AADSTS65001: consent missing; AADSTS650051/650052 are its service-principal forms.
-            if body
-                .error_codes
-                .iter()
-                .any(|c| matches!(c, 65001 | 650051 | 650052))
-            {
+            let has = |code: u64| body.error_codes.contains(&code);
+            if has(aadsts::CONSENT_MISSING) {
                 IdentityError::ConsentRequired
+            } else if has(aadsts::SERVICE_NOT_SUBSCRIBED) {
+                IdentityError::ServiceNotSubscribed
+            } else if has(aadsts::APP_NOT_IN_TENANT) {
+                // Arrives as `unauthorized_client`: not a bad credential but an app the tenant
+                // does not have (never consented, or a wrong client id or tenant).
+                IdentityError::AppNotInTenant
             } else {
                 match body.error.as_str() {
-                    "invalid_grant" => IdentityError::InvalidGrant,
-                    "invalid_client" | "unauthorized_client" => IdentityError::ClientRefused,
-                    "temporarily_unavailable" => IdentityError::Unavailable { status: 503 },
+                    oauth_error::INVALID_GRANT => IdentityError::InvalidGrant,
+                    oauth_error::INVALID_CLIENT | oauth_error::UNAUTHORIZED_CLIENT => {
+                        IdentityError::ClientRefused
+                    }
+                    oauth_error::TEMPORARILY_UNAVAILABLE => {
+                        IdentityError::Unavailable { status: 503 }
+                    }
                     _ => IdentityError::MalformedResponse,
                 }
             }

@@ -58,6 +58,10 @@ impl Zone {
     /// The Windows zone, following the CLDR territory mappings (so "Europe/Sofia" is
     /// "FLE Standard Time"). Zones CLDR does not list have none.
     pub fn windows(&self) -> Option<WindowsZone> {
+        let iana = self.iana_name();
+        if let Some((_, id)) = NEWER_ZONE_IANA.iter().find(|(name, _)| *name == iana) {
+            return windows_zone(id);
+        }
         WindowsTimezone::try_from(self.0)
             .ok()
             .map(WindowsZone::from)
@@ -206,9 +210,59 @@ impl From<WindowsTimezone> for WindowsZone {
     }
 }
 
+/// Windows zones of CLDR's current `windowsZones.xml` that the `windows-timezones` crate (0.5.1,
+/// the newest on crates.io) does not know yet: Windows added them in 2026 for Canadian provinces
+/// whose rules part from their neighbours'. Ids and IANA zones as CLDR has them (tzlocal 5.4's
+/// copy of the table); the display names are MsSync's own, in Windows' "(UTC±hh:mm) Place" form,
+/// as no table we can read carries them. A test compares the whole table against CLDR's.
+const NEWER_ZONES: &[WindowsZone] = &[
+    WindowsZone {
+        id: "British Columbia Standard Time",
+        display_name: "(UTC-08:00) British Columbia",
+        iana: "America/Vancouver",
+    },
+    WindowsZone {
+        id: "Alberta Standard Time",
+        display_name: "(UTC-07:00) Alberta",
+        iana: "America/Edmonton",
+    },
+    WindowsZone {
+        id: "Manitoba Standard Time",
+        display_name: "(UTC-06:00) Manitoba",
+        iana: "America/Winnipeg",
+    },
+];
+
+/// The IANA zones CLDR now maps to the [`NEWER_ZONES`] (their territory "CA" entries and the
+/// tzdb aliases tzlocal lists).
+const NEWER_ZONE_IANA: &[(&str, &str)] = &[
+    ("America/Vancouver", "British Columbia Standard Time"),
+    ("Canada/Pacific", "British Columbia Standard Time"),
+    ("America/Edmonton", "Alberta Standard Time"),
+    ("America/Inuvik", "Alberta Standard Time"),
+    ("America/Yellowknife", "Alberta Standard Time"),
+    ("Canada/Mountain", "Alberta Standard Time"),
+    ("America/Winnipeg", "Manitoba Standard Time"),
+    ("America/Rainy_River", "Manitoba Standard Time"),
+    ("Canada/Central", "Manitoba Standard Time"),
+];
+
 /// Every Windows zone of the CLDR table, in Windows' display order (by offset, then name).
 pub fn windows_zones() -> impl Iterator<Item = WindowsZone> {
-    WindowsTimezone::iter().map(WindowsZone::from)
+    let mut zones: Vec<WindowsZone> = WindowsTimezone::iter().map(WindowsZone::from).collect();
+    for newer in NEWER_ZONES {
+        if zones.iter().any(|z| z.id == newer.id) {
+            continue; // a newer crate has it
+        }
+        // After the last zone of the same offset ("(UTC-08:00)").
+        let offset = &newer.display_name[..newer.display_name.find(')').map_or(0, |i| i + 1)];
+        let at = zones
+            .iter()
+            .rposition(|z| z.display_name.starts_with(offset))
+            .map_or(zones.len(), |i| i + 1);
+        zones.insert(at, newer.clone());
+    }
+    zones.into_iter()
 }
 
 /// The Windows zone named by its id ("FLE Standard Time") or its display name.
@@ -218,6 +272,12 @@ pub fn windows_zone(name: &str) -> Option<WindowsZone> {
         .ok()
         .or_else(|| WindowsTimezone::iter().find(|z| z.description() == name))
         .map(WindowsZone::from)
+        .or_else(|| {
+            NEWER_ZONES
+                .iter()
+                .find(|z| z.id == name || z.display_name == name)
+                .cloned()
+        })
 }
 
 /// The zone of a Windows zone id or display name, by its CLDR default IANA zone.
@@ -382,6 +442,87 @@ mod tests {
                 "by display name"
             );
         }
+    }
+
+    #[test]
+    fn zones_newer_than_the_crate_are_known_both_ways() {
+        for (id, iana) in [
+            ("British Columbia Standard Time", "America/Vancouver"),
+            ("Alberta Standard Time", "America/Edmonton"),
+            ("Manitoba Standard Time", "America/Winnipeg"),
+        ] {
+            assert_eq!(windows_to_iana(id).unwrap(), z(iana), "{id}");
+            assert_eq!(z(iana).windows().unwrap().id, id);
+            assert_eq!(z(iana).graph_name(), id);
+            assert_eq!(windows_zones().filter(|w| w.id == id).count(), 1, "{id}");
+        }
+        // The zones they were split from keep their own ids.
+        assert_eq!(
+            z("America/Denver").windows().unwrap().id,
+            "Mountain Standard Time"
+        );
+        assert_eq!(
+            z("America/Chicago").windows().unwrap().id,
+            "Central Standard Time"
+        );
+        let ids: Vec<&str> = windows_zones().map(|w| w.id).collect();
+        let at = |id| ids.iter().position(|i| *i == id).unwrap();
+        assert!(at("Pacific Standard Time") < at("British Columbia Standard Time"));
+        assert!(at("British Columbia Standard Time") < at("Mountain Standard Time (Mexico)"));
+    }
+
+    /// `MSSYNC_CLDR_WINDOWS_TZ`: a copy of tzlocal's `windows_tz.py` (CLDR's Windows-zone table,
+    /// the newest the registries carry; tests/run.sh downloads it from PyPI). Every Windows zone
+    /// in it must be known here and map to an IANA zone with the same rules as CLDR's.
+    #[test]
+    fn every_windows_zone_of_the_newest_cldr_table_is_known_with_the_same_rules() {
+        let Some(path) = std::env::var_os("MSSYNC_CLDR_WINDOWS_TZ") else {
+            println!("MSSYNC_CLDR_WINDOWS_TZ is not set: the comparison with CLDR is skipped");
+            return;
+        };
+        let text = std::fs::read_to_string(&path).expect("the CLDR table file");
+        let block = text
+            .split("win_tz = {")
+            .nth(1)
+            .and_then(|rest| rest.split('}').next())
+            .expect("a win_tz table");
+        let table: Vec<(String, String)> = block
+            .lines()
+            .filter_map(|line| {
+                let mut quoted = line.split('"').skip(1).step_by(2);
+                Some((quoted.next()?.to_owned(), quoted.next()?.to_owned()))
+            })
+            .collect();
+        assert!(table.len() >= 139, "{} zones read", table.len());
+        let mut problems = Vec::new();
+        for (windows, iana) in &table {
+            let ours = match windows_to_iana(windows) {
+                Ok(zone) => zone,
+                Err(_) => {
+                    problems.push(format!("{windows}: unknown"));
+                    continue;
+                }
+            };
+            let Ok(theirs) = Tz::from_str(iana).map(Zone) else {
+                problems.push(format!(
+                    "{windows}: CLDR's {iana} is not in the tz database"
+                ));
+                continue;
+            };
+            // Same rules: the same offset every day from 2000 to 2037.
+            let start = DateTime::from_timestamp(946_684_800, 0).expect("2000-01-01");
+            let differs = (0..38 * 366)
+                .map(|day| start + Duration::days(day))
+                .find(|t| ours.offset_at(*t) != theirs.offset_at(*t));
+            if let Some(t) = differs {
+                problems.push(format!(
+                    "{windows}: ours {} and CLDR's {iana} differ at {t}",
+                    ours.iana_name()
+                ));
+            }
+        }
+        assert!(problems.is_empty(), "{problems:#?}");
+        println!("{} Windows zones of CLDR checked", table.len());
     }
 
     #[test]

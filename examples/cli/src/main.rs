@@ -4,7 +4,7 @@
 //! [`ErrorCode`], and exits with status 1 (clap's own usage errors exit with 2). Credentials are read
 //! only from the files the configuration names or from `MSSYNC_*` variables, never from arguments.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -26,15 +26,11 @@ use mssync_core::{ErrorCode, PublicError};
                   command line."
 )]
 struct Cli {
-    /// The configuration file (TOML); see mssync.example.toml.
-    #[arg(
-        long,
-        global = true,
-        value_name = "PATH",
-        env = env::CONFIG,
-        default_value = "mssync.toml"
-    )]
-    config: PathBuf,
+    /// The configuration file (TOML); see mssync.example.toml. Without it, MSSYNC_CONFIG when
+    /// set and not empty, else ./mssync.toml.
+    // Not clap's `env`: an empty MSSYNC_CONFIG would fail the parse even with --config given.
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -322,8 +318,17 @@ async fn console_command(command: &Command, config: Config) -> Result<(), Public
     }
 }
 
+/// `--config`, else `MSSYNC_CONFIG` when set and not empty (an empty variable counts as unset),
+/// else `mssync.toml`.
+fn config_path(flag: Option<&Path>, variable: Option<std::ffi::OsString>) -> PathBuf {
+    flag.map(Path::to_path_buf)
+        .or_else(|| variable.filter(|v| !v.is_empty()).map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("mssync.toml"))
+}
+
 fn load_config(cli: &Cli) -> Result<Config, PublicError> {
-    Config::load(&cli.config).map_err(|error| {
+    let path = config_path(cli.config.as_deref(), std::env::var_os(env::CONFIG));
+    Config::load(&path).map_err(|error| {
         let mut public = PublicError::from(error);
         if public.code == ErrorCode::NotConfigured {
             public.reason.push_str(&format!(

@@ -152,6 +152,31 @@ fn a_missing_config_is_a_clear_error() {
 }
 
 #[test]
+fn an_empty_mssync_config_counts_as_unset() {
+    let dir = tempfile::tempdir().unwrap();
+    let written = write_config(dir.path(), "none");
+    let custom = dir.path().join("custom.toml");
+    std::fs::rename(written, &custom).unwrap();
+    let path = custom.to_str().unwrap();
+    // With --config: the flag is used (the file is read: its store is what is missing), the
+    // empty variable ignored.
+    let (output, _, stderr) =
+        run(mssync(dir.path(), &["store-info", "--config", path]).env("MSSYNC_CONFIG", ""));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr.starts_with("error 106: no store file at"),
+        "{stderr}"
+    );
+    // Without: the default file, as if the variable were not set.
+    let (output, _, stderr) = run(mssync(dir.path(), &["store-info"]).env("MSSYNC_CONFIG", ""));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr.starts_with("error 605: no configuration file at mssync.toml"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_missing_field_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_config(dir.path(), "none");

@@ -343,6 +343,65 @@ async fn an_expired_next_link_yields_resync_required() {
 }
 
 #[tokio::test]
+async fn an_unordered_batch_holds_all_four_slots_of_the_mailbox() {
+    let s = setup().await;
+    let ids: Vec<String> = (0..6)
+        .map(|i| {
+            s.sim
+                .seed_event(USER, outlook_event(&format!("E{i}"), 2 + i, 9))
+        })
+        .collect();
+    s.sim.set_delay(Duration::from_millis(300));
+    let batch = s.graph.batch(
+        (0..4)
+            .map(|i| BatchItem::get(i.to_string(), &ids[i]))
+            .collect(),
+    );
+    let reads = futures::future::join_all(ids[4..].iter().map(|id| s.graph.get_event(id)));
+    let (batch, reads) = futures::join!(batch, reads);
+    assert!(batch.unwrap().iter().all(|r| r.status == 200));
+    for read in reads {
+        read.unwrap();
+    }
+    // Outlook runs the batch's four items at once: no other request may overlap it.
+    assert_eq!(s.sim.max_concurrency(USER), 4);
+    assert!(s.clock.sleeps().is_empty(), "no request was refused");
+    let batches = s
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/$batch"))
+        .count();
+    assert_eq!(batches, 1);
+}
+
+#[tokio::test]
+async fn decimal_retry_after_is_honoured_rounded_up() {
+    // Graph's throttling page shows `Retry-After: 2.128`.
+    let s = setup().await;
+    let id = s.sim.seed_event(USER, outlook_event("Standup", 2, 9));
+    s.sim.set_retry_after(Some("2.128"));
+    s.sim.throttle_next(1, 0);
+    s.graph.get_event(&id).await.unwrap();
+    assert_eq!(s.clock.sleeps(), [Duration::from_secs(3)]);
+
+    let zone = sofia();
+    let items = vec![BatchItem::create(
+        "1",
+        "act-decimal",
+        map_graph::create_body(&item("Decimal"), &zone),
+    )];
+    s.sim.fail_batch_item("1", 429, 1);
+    let results = s.graph.batch(items).await.unwrap();
+    assert_eq!(results[0].status, 201);
+    assert_eq!(
+        s.clock.sleeps(),
+        [Duration::from_secs(3), Duration::from_secs(3)],
+        "the batch item waited its own decimal Retry-After, not a backoff step"
+    );
+}
+
+#[tokio::test]
 async fn a_batch_with_one_failed_item_reports_that_item_alone() {
     let s = setup().await;
     let zone = sofia();
@@ -927,4 +986,165 @@ async fn instances_are_read_across_pages() {
         .collect();
     assert_eq!(starts[27], t(2026, 3, 28, 6, 0));
     assert_eq!(starts[28], t(2026, 3, 29, 5, 0));
+}
+
+#[tokio::test]
+async fn an_unknown_event_property_in_a_body_is_refused_as_graph_does() {
+    let s = setup().await;
+    let id = s.sim.seed_event(USER, outlook_event("Standup", 2, 9));
+    let bad = |code: &str| GraphError::Service {
+        status: 400,
+        code: code.into(),
+    };
+    let err = s
+        .graph
+        .update_event(&id, &json!({"subject": "ok", "colour": "red"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err, bad("RequestBodyRead"));
+    let mut body = map_graph::create_body(&item("New"), &sofia());
+    body["reminderMinutes"] = json!(5);
+    let err = s.graph.create_event("act-1", body).await.unwrap_err();
+    assert_eq!(err, bad("RequestBodyRead"));
+    assert_eq!(s.sim.events(USER).len(), 1, "nothing was created");
+
+    // Inside a $batch: that item alone fails, the others go through.
+    let results = s
+        .graph
+        .batch(vec![
+            BatchItem::update("1", &id, json!({"subject": "renamed"})),
+            BatchItem::update("2", &id, json!({"importanceLevel": "high"})),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(results[0].status, 200);
+    assert_eq!(results[1].status, 400);
+    assert_eq!(results[1].result, Err(bad("RequestBodyRead")));
+
+    // Every property the connector writes is one Graph knows.
+    let written = map_graph::patch_body(&item("All"), &Field::ALL, &sofia());
+    s.graph.update_event(&id, &written).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_unknown_event_property_in_select_is_refused_as_graph_does() {
+    let s = setup().await;
+    let id = s.sim.seed_event(USER, outlook_event("Standup", 2, 9));
+    let http = ReqwestHttp::new();
+    let get = |select: &str| {
+        let url = format!(
+            "{}/users/{USER}/events/{id}?$select={select}",
+            s.sim.base_url()
+        );
+        http.send(HttpRequest::new(Method::Get, url).header("Authorization", "Bearer x"))
+    };
+    let answer = get("subject,start").await.unwrap();
+    assert_eq!(answer.status, 200);
+    let answer = get("subject,colour").await.unwrap();
+    assert_eq!(answer.status, 400);
+    let body: Value = serde_json::from_slice(&answer.body).unwrap();
+    assert_eq!(body["error"]["code"], "RequestBroker--ParseUri");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("'colour'"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn linked_events_are_listed_by_the_extended_property_across_pages() {
+    let s = setup().await;
+    let zone = sofia();
+    let mut made = Vec::new();
+    for i in 0..12 {
+        let activity = format!("act-{i}");
+        let event = s
+            .graph
+            .create_event(
+                &activity,
+                map_graph::create_body(&item(&format!("A{i}")), &zone),
+            )
+            .await
+            .unwrap();
+        made.push((event.id, activity));
+    }
+    // Events MsSync did not make: none, and one with another property of another app.
+    s.sim.seed_event(USER, outlook_event("Mine", 3, 9));
+    s.sim.seed_event(
+        USER,
+        json!({
+            "subject": "Other app",
+            "start": {"dateTime": "2026-03-04T09:00:00.0000000", "timeZone": "UTC"},
+            "end": {"dateTime": "2026-03-04T10:00:00.0000000", "timeZone": "UTC"},
+            "singleValueExtendedProperties": [{"id": "String {00020329-0000-0000-c000-000000000046} Name Other", "value": "x"}]
+        }),
+    );
+    s.sim.clear_requests();
+    let mut listed = s.graph.list_linked_events().await.unwrap();
+    listed.sort();
+    made.sort();
+    assert_eq!(listed, made);
+
+    let requests = s.sim.requests();
+    assert_eq!(requests.len(), 2, "twelve events come in two pages of ten");
+    let first = &requests[0];
+    let query = |name: &str| {
+        first
+            .query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let id = mssync_core::graph::ACTIVITY_ID_PROPERTY;
+    assert_eq!(
+        query("$filter"),
+        format!("singleValueExtendedProperties/Any(ep: ep/id eq '{id}' and ep/value ne '')")
+    );
+    assert_eq!(
+        query("$expand"),
+        format!("singleValueExtendedProperties($filter=id eq '{id}')")
+    );
+    for request in &requests {
+        assert_eq!(request.header_values("prefer"), [r#"IdType="ImmutableId""#]);
+    }
+
+    // The simulator refuses filter shapes it does not know, as Graph refuses what it cannot apply.
+    let url = format!(
+        "{}/users/{USER}/events?$filter=subject eq 'Mine'",
+        s.sim.base_url()
+    );
+    let answer = ReqwestHttp::new()
+        .send(HttpRequest::new(Method::Get, url).header("Authorization", "Bearer x"))
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 400);
+}
+
+#[tokio::test]
+async fn linked_events_follow_next_links_only_to_graph() {
+    // A next link to another origin is refused before a token is sent there.
+    struct Redirecting(Arc<dyn HttpClient>);
+    #[async_trait(?Send)]
+    impl HttpClient for Redirecting {
+        async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+            let mut response = self.0.send(request).await?;
+            let mut body: Value = serde_json::from_slice(&response.body).unwrap();
+            body["@odata.nextLink"] = json!("https://attacker.example/v1.0/users/x/events");
+            response.body = serde_json::to_vec(&body).unwrap();
+            Ok(response)
+        }
+    }
+    let base = setup().await;
+    let s = connect(
+        base.sim.clone(),
+        Arc::new(Redirecting(Arc::new(ReqwestHttp::new()))),
+        Mailbox::User(USER.into()),
+        Arc::new(StaticToken("t".into())),
+    );
+    let err = s.graph.list_linked_events().await.unwrap_err();
+    assert!(matches!(err, GraphError::Malformed(_)), "{err:?}");
+    assert_eq!(base.sim.requests().len(), 1);
 }

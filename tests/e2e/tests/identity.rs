@@ -428,6 +428,95 @@ async fn client_credentials_need_admin_consent_then_work_with_a_secret_and_a_cer
 }
 
 #[tokio::test]
+async fn the_v2_admin_consent_url_without_scope_is_refused() {
+    let env = env().await;
+    let admin = client(&env, secret());
+    let url = admin.admin_consent_url("consent-state").unwrap();
+    let parsed = url::Url::parse(&url).unwrap();
+    let scope: Vec<String> = parsed
+        .query_pairs()
+        .filter(|(k, _)| k == "scope")
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    assert_eq!(
+        scope,
+        [GRAPH_DEFAULT],
+        "scope is Required on the v2.0 endpoint"
+    );
+
+    // The URL MsSync used to build (no `scope`) is refused with AADSTS900144 and records nothing.
+    let mut old = parsed.clone();
+    let kept: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter(|(k, _)| k != "scope")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    old.query_pairs_mut().clear().extend_pairs(kept);
+    let back = follow(&env, old.as_str()).await;
+    assert_eq!(param(&back, "error"), "invalid_request");
+    assert!(
+        param(&back, "error_description").starts_with("AADSTS900144:"),
+        "{back:?}"
+    );
+    assert_eq!(param(&back, "state"), "consent-state");
+    assert_eq!(param(&back, "tenant"), "");
+    assert!(
+        !env.sim
+            .has_admin_consent(fixture::TENANT, fixture::CLIENT_ID)
+    );
+
+    let back = follow(&env, &url).await;
+    assert_eq!(param(&back, "admin_consent"), "True");
+    assert_eq!(param(&back, "scope"), GRAPH_DEFAULT);
+    assert_eq!(param(&back, "error"), "");
+    assert!(
+        env.sim
+            .has_admin_consent(fixture::TENANT, fixture::CLIENT_ID)
+    );
+}
+
+#[tokio::test]
+async fn a_tenant_without_the_service_or_without_the_app_gets_its_own_code() {
+    use mssync_sim::entra::TokenRefusal;
+    let env = env().await;
+    env.sim
+        .grant_admin_consent(fixture::TENANT, fixture::CLIENT_ID);
+    let client = client(&env, secret());
+
+    env.sim
+        .refuse_tokens(Some(TokenRefusal::ServiceNotSubscribed));
+    let err = client.client_credentials(GRAPH_DEFAULT).await.unwrap_err();
+    assert_eq!(err, IdentityError::ServiceNotSubscribed);
+    let public = PublicError::from(err);
+    assert_eq!(public.code, ErrorCode::ServiceNotSubscribed);
+    assert_eq!(public.code.number(), 319);
+    assert!(public.reason.contains("administrator"), "{}", public.reason);
+
+    env.sim.refuse_tokens(Some(TokenRefusal::AppNotInTenant));
+    let err = client.client_credentials(GRAPH_DEFAULT).await.unwrap_err();
+    assert_eq!(err, IdentityError::AppNotInTenant, "not bad credentials");
+    let public = PublicError::from(err);
+    assert_eq!(public.code, ErrorCode::AppNotInTenant);
+    assert_eq!(public.code.number(), 320);
+    assert!(public.reason.contains("consent URL"), "{}", public.reason);
+
+    // Through the token source a host uses, the same codes.
+    let source = AppTokenSource::new(
+        client.clone(),
+        env.store.clone(),
+        Sealer::new([7; 32]),
+        env.clock.clone(),
+        GRAPH_DEFAULT,
+    );
+    assert_eq!(
+        source.token().await.unwrap_err().code,
+        ErrorCode::AppNotInTenant
+    );
+    env.sim.refuse_tokens(None);
+    source.token().await.unwrap();
+}
+
+#[tokio::test]
 async fn app_tokens_are_reused_until_shortly_before_expiry() {
     let env = env().await;
     env.sim

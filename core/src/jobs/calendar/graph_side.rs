@@ -113,7 +113,7 @@ impl GraphSide {
         }
         // The user's own categories stay: PATCH replaces the list, so send it whole.
         categories.push(CONFLICT_CATEGORY.to_owned());
-        let patch = serde_json::json!({ "categories": categories });
+        let patch = serde_json::json!({ crate::graph::wire::event::CATEGORIES: categories });
         outcome_of(self.client.update_event(id, &patch).await.map(|_| None))
     }
 }
@@ -246,9 +246,10 @@ impl CalendarSide for GraphSide {
                     BatchItem::update(
                         id,
                         event,
-                        serde_json::json!({ "singleValueExtendedProperties": [
-                            { "id": graph::ACTIVITY_ID_PROPERTY, "value": twin }
-                        ]}),
+                        serde_json::json!({ graph::wire::event::SINGLE_VALUE_EXTENDED_PROPERTIES: [{
+                            graph::wire::extended::ID: graph::ACTIVITY_ID_PROPERTY,
+                            graph::wire::extended::VALUE: twin,
+                        }]}),
                     ),
                 )),
             }

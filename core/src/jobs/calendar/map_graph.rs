@@ -8,6 +8,9 @@
 
 use serde_json::{Value, json};
 
+use crate::graph::wire::{
+    attendee_type, body_type, event as prop, importance, item_body, sensitivity,
+};
 use crate::graph::{GraphAttendee, GraphEvent};
 use crate::model::tz::{GraphDateTime, TimeZoneError, Zone};
 use crate::model::{
@@ -42,14 +45,20 @@ pub fn to_item(event: &GraphEvent, user_zone: &Zone) -> Result<CalendarItem, Map
         }
     };
     let body = match &event.body {
-        Some(body) if body.content_type.eq_ignore_ascii_case("html") => html_to_text(&body.content),
+        Some(body) if body.content_type.eq_ignore_ascii_case(body_type::HTML) => {
+            html_to_text(&body.content)
+        }
         Some(body) => normalize_text(&body.content),
         None => String::new(),
     };
     let sensitivity = match event.sensitivity.as_deref() {
         Some(s)
-            if ["private", "personal", "confidential"]
-                .contains(&s.to_ascii_lowercase().as_str()) =>
+            if [
+                sensitivity::PRIVATE,
+                sensitivity::PERSONAL,
+                sensitivity::CONFIDENTIAL,
+            ]
+            .contains(&s.to_ascii_lowercase().as_str()) =>
         {
             Sensitivity::Private
         }
@@ -61,8 +70,8 @@ pub fn to_item(event: &GraphEvent, user_zone: &Zone) -> Result<CalendarItem, Map
         .map(str::to_ascii_lowercase)
         .as_deref()
     {
-        Some("low") => Importance::Low,
-        Some("high") => Importance::High,
+        Some(importance::LOW) => Importance::Low,
+        Some(importance::HIGH) => Importance::High,
         _ => Importance::Normal,
     };
     let reminder_minutes_before_start =
@@ -121,7 +130,7 @@ pub fn patch_body(item: &CalendarItem, changed: &[Field], user_zone: &Zone) -> V
     for field in changed {
         match field {
             Field::Subject => {
-                body.insert("subject".into(), json!(item.subject));
+                body.insert(prop::SUBJECT.into(), json!(item.subject));
             }
             Field::When => {
                 let (start, end, all_day) = match &item.when {
@@ -136,38 +145,41 @@ pub fn patch_body(item: &CalendarItem, changed: &[Field], user_zone: &Zone) -> V
                         false,
                     ),
                 };
-                body.insert("start".into(), json!(start));
-                body.insert("end".into(), json!(end));
-                body.insert("isAllDay".into(), json!(all_day));
+                body.insert(prop::START.into(), json!(start));
+                body.insert(prop::END.into(), json!(end));
+                body.insert(prop::IS_ALL_DAY.into(), json!(all_day));
             }
             Field::Body => {
                 body.insert(
-                    "body".into(),
-                    json!({ "contentType": "text", "content": item.body }),
+                    prop::BODY.into(),
+                    json!({
+                        item_body::CONTENT_TYPE: body_type::TEXT,
+                        item_body::CONTENT: item.body,
+                    }),
                 );
             }
             Field::Sensitivity => {
                 let value = match item.sensitivity {
-                    Sensitivity::Normal => "normal",
-                    Sensitivity::Private => "private",
+                    Sensitivity::Normal => sensitivity::NORMAL,
+                    Sensitivity::Private => sensitivity::PRIVATE,
                 };
-                body.insert("sensitivity".into(), json!(value));
+                body.insert(prop::SENSITIVITY.into(), json!(value));
             }
             Field::Importance => {
                 let value = match item.importance {
-                    Importance::Low => "low",
-                    Importance::Normal => "normal",
-                    Importance::High => "high",
+                    Importance::Low => importance::LOW,
+                    Importance::Normal => importance::NORMAL,
+                    Importance::High => importance::HIGH,
                 };
-                body.insert("importance".into(), json!(value));
+                body.insert(prop::IMPORTANCE.into(), json!(value));
             }
             Field::Reminder => match item.reminder_minutes_before_start {
                 Some(minutes) => {
-                    body.insert("isReminderOn".into(), json!(true));
-                    body.insert("reminderMinutesBeforeStart".into(), json!(minutes));
+                    body.insert(prop::IS_REMINDER_ON.into(), json!(true));
+                    body.insert(prop::REMINDER_MINUTES_BEFORE_START.into(), json!(minutes));
                 }
                 None => {
-                    body.insert("isReminderOn".into(), json!(false));
+                    body.insert(prop::IS_REMINDER_ON.into(), json!(false));
                 }
             },
             Field::Attendees => {
@@ -179,10 +191,10 @@ pub fn patch_body(item: &CalendarItem, changed: &[Field], user_zone: &Zone) -> V
                             address: Some(a.email.clone()),
                             name: a.name.clone(),
                         },
-                        attendee_type: Some("required".into()),
+                        attendee_type: Some(attendee_type::REQUIRED.into()),
                     })
                     .collect();
-                body.insert("attendees".into(), json!(attendees));
+                body.insert(prop::ATTENDEES.into(), json!(attendees));
             }
         }
     }

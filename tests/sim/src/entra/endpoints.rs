@@ -10,12 +10,16 @@ use serde_json::{Value, json};
 use sha2::Digest;
 use wiremock::{Request, Respond, ResponseTemplate};
 
-use super::{
-    APP_ROLES, CONSUMERS_TENANT, CodeGrant, GRAPH_AUDIENCE, RecordedRequest, RefreshGrant, Signing,
-    State, TOKEN_LIFETIME_SECONDS,
+use mssync_core::identity::wire::{
+    self as entra_wire, GRAPH_DEFAULT_SCOPE, aadsts, oauth_error, param,
 };
 
-const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+use super::{
+    APP_ROLES, CONSUMERS_TENANT, CodeGrant, GRAPH_AUDIENCE, RecordedRequest, RefreshGrant, Signing,
+    State, TOKEN_LIFETIME_SECONDS, TokenRefusal,
+};
+
+const ASSERTION_TYPE: &str = entra_wire::CLIENT_ASSERTION_TYPE_JWT_BEARER;
 
 pub(crate) struct Responder {
     pub state: Arc<Mutex<State>>,
@@ -208,6 +212,27 @@ fn admin_consent(state: &mut State, tenant: &str, q: &HashMap<String, String>) -
         Err(refusal) => return refusal,
     };
     let redirect_uri = redirect_uri.as_str();
+    let state_param = get(param::STATE).unwrap_or_default().to_owned();
+    // `scope` is Required on the v2.0 endpoint (E-ac); Entra ID answers a request without it
+    // with AADSTS900144 ("The request body must contain the following parameter: 'scope'"),
+    // sent back to the registered redirect URI in the documented error form.
+    let Some(scope) = get(param::SCOPE).filter(|s| !s.trim().is_empty()) else {
+        return redirect(
+            redirect_uri,
+            &[
+                (param::ADMIN_CONSENT, "True"),
+                (param::ERROR, oauth_error::INVALID_REQUEST),
+                (
+                    param::ERROR_DESCRIPTION,
+                    &format!(
+                        "AADSTS{}: The request body must contain the following parameter: 'scope'.",
+                        aadsts::MISSING_PARAMETER
+                    ),
+                ),
+                (param::STATE, &state_param),
+            ],
+        );
+    };
     // `organizations`/`common` consent for the signed-in admin's tenant.
     let tid = if state.tenants.contains(tenant) && tenant != CONSUMERS_TENANT {
         tenant.to_owned()
@@ -220,14 +245,18 @@ fn admin_consent(state: &mut State, tenant: &str, q: &HashMap<String, String>) -
     } else {
         return error(400, "invalid_tenant", 90002, "Tenant not found.");
     };
-    state.consents.insert((tid.clone(), app.client_id.clone()));
-    let state_param = get("state").unwrap_or_default();
+    // Application permissions are consented only through `/.default` (E-ac); dynamic scopes
+    // consent delegated permissions, which the simulator does not track.
+    if scope.split(' ').any(|s| s == GRAPH_DEFAULT_SCOPE) {
+        state.consents.insert((tid.clone(), app.client_id.clone()));
+    }
     redirect(
         redirect_uri,
         &[
-            ("admin_consent", "True"),
-            ("tenant", &tid),
-            ("state", state_param),
+            (param::ADMIN_CONSENT, "True"),
+            (param::TENANT, &tid),
+            (param::SCOPE, scope),
+            (param::STATE, &state_param),
         ],
     )
 }
@@ -255,6 +284,25 @@ fn token(state: &mut State, tenant: &str, form: &HashMap<String, String>) -> Res
             "Application not found in the directory.",
         );
     };
+    match state.token_refusal {
+        Some(TokenRefusal::ServiceNotSubscribed) => {
+            return error(
+                400,
+                oauth_error::INVALID_REQUEST,
+                aadsts::SERVICE_NOT_SUBSCRIBED,
+                "The app needs access to a service (\"Microsoft Exchange Online\") that your organization has not subscribed to or enabled.",
+            );
+        }
+        Some(TokenRefusal::AppNotInTenant) => {
+            return error(
+                400,
+                oauth_error::UNAUTHORIZED_CLIENT,
+                aadsts::APP_NOT_IN_TENANT,
+                "Application was not found in the directory. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.",
+            );
+        }
+        None => {}
+    }
     // Client authentication: a secret, a certificate assertion, or nothing for public clients.
     let authenticated = if let Some(secret) = get("client_secret") {
         if app.secret.as_deref() != Some(secret) {
@@ -335,6 +383,14 @@ fn token(state: &mut State, tenant: &str, form: &HashMap<String, String>) -> Res
             )
         }
         Some("refresh_token") => {
+            if get("refresh_token").is_some_and(|t| state.revoked_refresh_tokens.contains(t)) {
+                return error(
+                    400,
+                    oauth_error::INVALID_GRANT,
+                    aadsts::FRESH_TOKEN_NEEDED,
+                    "The provided grant has expired due to it being revoked, a fresh auth token is needed.",
+                );
+            }
             // Rotation: the redeemed refresh token is dead from here on.
             let Some(grant) = get("refresh_token").and_then(|t| state.refresh_tokens.remove(t))
             else {
@@ -501,8 +557,11 @@ fn issue_user_tokens(
     ResponseTemplate::new(200).set_body_json(body)
 }
 
-/// A client assertion: RS256 by the registered certificate (found by `x5t#S256`), for this
-/// token endpoint, from and about the client, unexpired, used once.
+/// A client assertion as Entra's certificate-credentials page describes it: `alg` PS256 (PSS
+/// padding), `typ` JWT, signed by the registered certificate's key (found by `x5t#S256`; the
+/// signature is verified with the certificate's public key), for this token endpoint, from and
+/// about the client, unexpired, used once. RS256 (the page's earlier form, which Entra ID
+/// accepted) is refused here, so a connector that falls back to it is caught.
 fn check_assertion(
     state: &mut State,
     tenant: &str,
@@ -517,7 +576,16 @@ fn check_assertion(
     if header.x5t_s256.as_deref() != Some(cert.x5t_s256.as_str()) {
         return Err("The assertion's certificate thumbprint is not registered.".into());
     }
-    let mut validation = Validation::new(Algorithm::RS256);
+    if header.alg != Algorithm::PS256 {
+        return Err(format!(
+            "The assertion's algorithm {:?} is not PS256.",
+            header.alg
+        ));
+    }
+    if header.typ.as_deref() != Some("JWT") {
+        return Err("The assertion's typ is not JWT.".into());
+    }
+    let mut validation = Validation::new(Algorithm::PS256);
     validation.set_audience(&[state.token_endpoint(tenant)]);
     validation.set_issuer(&[app.client_id.as_str()]);
     validation.sub = Some(app.client_id.clone());

@@ -101,6 +101,15 @@ pub enum Signing {
     Hs256(String),
 }
 
+/// A refusal every token request gets, whatever it asks (see [`EntraSim::refuse_tokens`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenRefusal {
+    /// AADSTS650052: the tenant has not subscribed to or enabled a service the app needs.
+    ServiceNotSubscribed,
+    /// AADSTS700016 (`unauthorized_client`): the app is not in the tenant's directory.
+    AppNotInTenant,
+}
+
 /// Claims of a verified access token, for the Graph simulator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessClaims {
@@ -140,6 +149,8 @@ pub(crate) struct State {
     pub signed_in: Option<String>,
     pub codes: HashMap<String, CodeGrant>,
     pub refresh_tokens: HashMap<String, RefreshGrant>,
+    /// Refresh tokens an admin or the user revoked (answered AADSTS50173).
+    pub revoked_refresh_tokens: HashSet<String>,
     pub used_assertions: HashSet<String>,
     /// Every key, in rotation order; `published` of them are in the JWKS, `active` signs.
     pub key_ring: Vec<SigningKey>,
@@ -147,6 +158,7 @@ pub(crate) struct State {
     pub active: usize,
     pub rogue: SigningKey,
     pub token_faults: VecDeque<u16>,
+    pub token_refusal: Option<TokenRefusal>,
     pub log: Vec<RecordedRequest>,
 }
 
@@ -263,12 +275,14 @@ impl EntraSim {
             signed_in: None,
             codes: HashMap::new(),
             refresh_tokens: HashMap::new(),
+            revoked_refresh_tokens: HashSet::new(),
             used_assertions: HashSet::new(),
             key_ring,
             published: vec![0],
             active: 0,
             rogue: SigningKey::from_pem("rogue", keys::ROGUE_KEY_PEM),
             token_faults: VecDeque::new(),
+            token_refusal: None,
             log: Vec::new(),
         }));
         Mock::given(any())
@@ -361,9 +375,24 @@ impl EntraSim {
         self.with(|s| s.refresh_tokens.clear());
     }
 
+    /// Revokes every refresh token issued so far, as an admin's "revoke sessions" or a password
+    /// reset does: redeeming one answers `invalid_grant` AADSTS50173 (FreshTokenNeeded).
+    pub fn revoke_refresh_tokens(&self) {
+        self.with(|s| {
+            let revoked: Vec<String> = s.refresh_tokens.drain().map(|(token, _)| token).collect();
+            s.revoked_refresh_tokens.extend(revoked);
+        });
+    }
+
     /// The next token requests answer these statuses (500, 429 with `Retry-After: 1`, ...).
     pub fn fail_token_requests(&self, statuses: &[u16]) {
         self.with(|s| s.token_faults.extend(statuses));
+    }
+
+    /// While set, every token request of a known app is refused this way (the tenant lacks a
+    /// service, or does not have the app); `None` answers normally again.
+    pub fn refuse_tokens(&self, refusal: Option<TokenRefusal>) {
+        self.with(|s| s.token_refusal = refusal);
     }
 
     /// Publishes the next key and signs with it from now on; the old key stays published.
@@ -518,6 +547,72 @@ mod tests {
         let keys = http(format!("/{}/discovery/v2.0/keys", fixture::TENANT)).await;
         assert_eq!(keys["keys"].as_array().unwrap().len(), 2);
         assert_eq!(sim.requests_to("/discovery/v2.0/keys").len(), 2);
+    }
+
+    /// Entra's certificate-credentials page: PS256 with `x5t#S256`, verified against the
+    /// registered certificate's public key; RS256 (its earlier form) and foreign keys refused.
+    #[tokio::test]
+    async fn client_assertions_must_be_ps256_signed_by_the_registered_certificate() {
+        use fixture::*;
+        let sim = EntraSim::start_with_fixture(Arc::new(Utc::now)).await;
+        sim.grant_admin_consent(TENANT, CLIENT_ID);
+        let cert = RegisteredCertificate::from_pem(keys::CLIENT_CERT_PEM);
+        let token_endpoint = format!("{}/{TENANT}/oauth2/v2.0/token", sim.authority());
+        let assertion = |alg: Algorithm, key_pem: &str, jti: &str| {
+            let mut header = Header::new(alg);
+            header.x5t_s256 = Some(cert.x5t_s256.clone());
+            let now = Utc::now().timestamp();
+            let claims = json!({
+                "aud": token_endpoint, "iss": CLIENT_ID, "sub": CLIENT_ID, "jti": jti,
+                "nbf": now, "iat": now, "exp": now + 600,
+            });
+            let key = jsonwebtoken::EncodingKey::from_rsa_pem(key_pem.as_bytes()).unwrap();
+            jsonwebtoken::encode(&header, &claims, &key).unwrap()
+        };
+        let post = |assertion: String| {
+            let url = token_endpoint.clone();
+            async move {
+                let form = [
+                    ("grant_type", "client_credentials"),
+                    ("client_id", CLIENT_ID),
+                    ("scope", "https://graph.microsoft.com/.default"),
+                    (
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    ),
+                    ("client_assertion", assertion.as_str()),
+                ];
+                let body = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(form)
+                    .finish();
+                let response = reqwest::Client::new()
+                    .post(url)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = response.status().as_u16();
+                let body: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+                (status, body)
+            }
+        };
+        let (status, body) =
+            post(assertion(Algorithm::PS256, keys::CLIENT_CERT_KEY_PEM, "1")).await;
+        assert_eq!(status, 200, "{body}");
+        let (status, body) =
+            post(assertion(Algorithm::RS256, keys::CLIENT_CERT_KEY_PEM, "2")).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_client"))
+        );
+        assert_eq!(body["error_codes"][0], 700027);
+        // The right thumbprint, the wrong key: the signature does not verify.
+        let (status, body) = post(assertion(Algorithm::PS256, keys::ROGUE_KEY_PEM, "3")).await;
+        assert_eq!(
+            (status, body["error_codes"][0].as_u64()),
+            (401, Some(700027))
+        );
     }
 
     async fn wiremock_get(url: &str) -> String {

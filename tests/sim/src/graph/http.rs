@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
+use mssync_core::graph::wire;
 use mssync_core::model::tz::Zone;
 use serde_json::{Map, Value, json};
 use wiremock::{Request, Respond, ResponseTemplate};
@@ -24,8 +25,9 @@ pub type Authorizer = Arc<dyn Fn(&str) -> Result<Principal, String> + Send + Syn
 #[derive(Default)]
 pub struct Traffic {
     pub requests: Vec<RecordedRequest>,
-    /// Per mailbox: the intervals [arrival, arrival + delay) of requests being served.
-    in_flight: HashMap<String, Vec<(Instant, Instant)>>,
+    /// Per mailbox: the intervals [arrival, arrival + delay) of requests being served, with the
+    /// slots each takes (a `$batch` as many as Outlook runs of its items at once).
+    in_flight: HashMap<String, Vec<(Instant, Instant, usize)>>,
     pub max_in_flight: HashMap<String, usize>,
 }
 
@@ -122,45 +124,152 @@ fn parse_instant(text: Option<&String>) -> Result<DateTime<Utc>, Failure> {
     })
 }
 
-/// `'id'`, `'value'` and whether the value is compared with `ne` (documented for string
-/// properties beside `eq`, `contains` and `startswith`) of
-/// `singleValueExtendedProperties/Any(ep: ep/id eq '..' and ep/value eq|ne '..')`.
-fn parse_property_filter(filter: &str) -> Option<(String, String, bool)> {
-    if !filter
-        .trim_start()
-        .to_ascii_lowercase()
-        .starts_with("singlevalueextendedproperties/any")
+/// How a `$filter` compares an extended property's value (G-xget: `eq` or `ne` on strings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ValueTest {
+    Eq,
+    Ne,
+}
+
+/// `(id, test, value)` of `singleValueExtendedProperties/Any(ep: ep/id eq '..' and ep/value
+/// eq|ne '..')`, the only filter shape the simulator knows (case and spacing as Graph's examples
+/// vary them); anything else is `None`, answered 400 like a filter Graph cannot apply.
+pub(crate) fn parse_property_filter(filter: &str) -> Option<(String, ValueTest, String)> {
+    #[derive(PartialEq)]
+    enum Token {
+        Word(String),
+        Quoted(String),
+    }
+    let mut tokens = Vec::new();
+    let mut chars = filter.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        match c {
+            c if c.is_whitespace() => {
+                chars.next();
+            }
+            '(' | ')' | ':' => {
+                chars.next();
+                tokens.push(Token::Word(c.to_string()));
+            }
+            '\'' => {
+                chars.next();
+                let mut s = String::new();
+                loop {
+                    match chars.next()? {
+                        '\'' if chars.peek() == Some(&'\'') => {
+                            chars.next();
+                            s.push('\'');
+                        }
+                        '\'' => break,
+                        c => s.push(c),
+                    }
+                }
+                tokens.push(Token::Quoted(s));
+            }
+            _ => {
+                let mut word = String::new();
+                while let Some(&c) = chars.peek() {
+                    if c.is_whitespace() || matches!(c, '(' | ')' | ':' | '\'') {
+                        break;
+                    }
+                    word.push(c.to_ascii_lowercase());
+                    chars.next();
+                }
+                tokens.push(Token::Word(word));
+            }
+        }
+    }
+    let word = |w: &str| Token::Word(w.to_owned());
+    let [
+        any,
+        open,
+        var,
+        colon,
+        id_path,
+        id_eq,
+        Token::Quoted(id),
+        and,
+        value_path,
+        Token::Word(test),
+        Token::Quoted(value),
+        close,
+    ] = <[Token; 12]>::try_from(tokens).ok()?
+    else {
+        return None;
+    };
+    let shape = [
+        (any, "singlevalueextendedproperties/any"),
+        (open, "("),
+        (var, "ep"),
+        (colon, ":"),
+        (id_path, "ep/id"),
+        (id_eq, "eq"),
+        (and, "and"),
+        (value_path, "ep/value"),
+        (close, ")"),
+    ];
+    if shape
+        .into_iter()
+        .any(|(token, expected)| token != word(expected))
     {
         return None;
     }
-    let mut quoted = Vec::new();
-    let mut chars = filter.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\'' {
-            continue;
-        }
-        let mut s = String::new();
-        loop {
-            match chars.next()? {
-                '\'' if chars.peek() == Some(&'\'') => {
-                    chars.next();
-                    s.push('\'');
-                }
-                '\'' => break,
-                c => s.push(c),
-            }
-        }
-        quoted.push(s);
-    }
-    let compact: String = filter.split_whitespace().collect::<Vec<_>>().join(" ");
-    let negated = if compact.contains("ep/value ne '") {
-        true
-    } else if compact.contains("ep/value eq '") {
-        false
-    } else {
-        return None;
+    let test = match test.as_str() {
+        "eq" => ValueTest::Eq,
+        "ne" => ValueTest::Ne,
+        _ => return None,
     };
-    (quoted.len() == 2).then(|| (quoted[0].clone(), quoted[1].clone(), negated))
+    Some((id, test, value))
+}
+
+/// Graph's answer to a property the event resource does not have, in `$select` (G-iss #8020,
+/// #6427) or in a body (G-iss #7213): see the assumptions in docs/wire/graph.md.
+fn unknown_property(name: &str, in_body: bool) -> Failure {
+    if in_body {
+        Failure::new(
+            400,
+            "RequestBodyRead",
+            format!(
+                "The property '{name}' does not exist on type 'microsoft.graph.event'. Make sure to only use property names that are defined by the type or mark the type as open type."
+            ),
+        )
+    } else {
+        Failure::new(
+            400,
+            "RequestBroker--ParseUri",
+            format!("Could not find a property named '{name}' on type 'microsoft.graph.event'."),
+        )
+    }
+}
+
+fn is_event_property(name: &str) -> bool {
+    wire::event::ALL
+        .iter()
+        .any(|p| p.eq_ignore_ascii_case(name))
+}
+
+/// `$select` names every event property it asks for.
+fn check_select(query: &HashMap<String, String>) -> Result<(), Failure> {
+    let Some(select) = query.get(wire::query::SELECT) else {
+        return Ok(());
+    };
+    for name in select.split(',').map(str::trim) {
+        if !is_event_property(name) {
+            return Err(unknown_property(name, false));
+        }
+    }
+    Ok(())
+}
+
+/// A POST or PATCH body names only event properties (annotations such as `@odata.type` aside).
+fn check_body(body: &Map<String, Value>) -> Result<(), Failure> {
+    match body
+        .keys()
+        .find(|k| !k.starts_with('@') && !is_event_property(k))
+    {
+        Some(name) => Err(unknown_property(name, true)),
+        None => Ok(()),
+    }
 }
 
 fn parse_expand(expand: Option<&String>) -> Option<String> {
@@ -214,7 +323,10 @@ impl Responder {
         view.expand_property = parse_expand(query.get("$expand"));
         let object = |body: Option<Value>| -> Result<Map<String, Value>, Failure> {
             match body {
-                Some(Value::Object(map)) => Ok(map),
+                Some(Value::Object(map)) => {
+                    check_body(&map)?;
+                    Ok(map)
+                }
                 _ => Err(Failure::new(
                     400,
                     "ErrorInvalidRequest",
@@ -228,48 +340,55 @@ impl Responder {
                 parse_instant(query.get("endDateTime"))?,
             ))
         };
-        let result: Result<Reply, Failure> = (|| match (method, rest) {
-            ("GET", ["events"]) => {
-                let filter = query.get("$filter").ok_or_else(|| {
-                    Failure::new(
-                        400,
-                        "ErrorInvalidRequest",
-                        "only $filter listings are simulated",
-                    )
-                })?;
-                let (id, value, negated) = parse_property_filter(filter).ok_or_else(|| {
-                    Failure::new(400, "ErrorInvalidUrlQueryFilter", "unsupported $filter")
-                })?;
-                Ok(Reply::json(
+        let result: Result<Reply, Failure> = (|| {
+            if method == "GET" {
+                check_select(query)?;
+            }
+            match (method, rest) {
+                ("GET", ["events"]) => {
+                    let filter = query.get("$filter").ok_or_else(|| {
+                        Failure::new(
+                            400,
+                            "ErrorInvalidRequest",
+                            "only $filter listings are simulated",
+                        )
+                    })?;
+                    let (id, test, value) = parse_property_filter(filter).ok_or_else(|| {
+                        Failure::new(400, "ErrorInvalidUrlQueryFilter", "unsupported $filter")
+                    })?;
+                    Ok(Reply::json(
+                        200,
+                        collection(state.find_by_property(&user, &id, test, &value)?, &view),
+                    ))
+                }
+                ("POST", ["events"]) => {
+                    let entry = state.create(&user, object(body)?)?;
+                    Ok(Reply::json(201, entry.render(&view)))
+                }
+                ("GET", ["events", id]) => {
+                    Ok(Reply::json(200, state.get(&user, id)?.render(&view)))
+                }
+                ("PATCH", ["events", id]) => Ok(Reply::json(
                     200,
-                    collection(state.find_by_property(&user, &id, &value, negated)?, &view),
-                ))
+                    state.update(&user, id, object(body)?)?.render(&view),
+                )),
+                ("DELETE", ["events", id]) => {
+                    state.delete(&user, id)?;
+                    Ok(Reply::empty(204))
+                }
+                ("GET", ["events", id, "instances"]) => Ok(Reply::json(
+                    200,
+                    collection(state.instances_of(&user, id, window()?)?, &view),
+                )),
+                ("GET", ["calendarView"]) => Ok(Reply::json(
+                    200,
+                    collection(state.calendar_view(&user, window()?)?, &view),
+                )),
+                ("GET", ["calendarView", "delta"]) => {
+                    self.delta(state, &user, &mailbox_path, query, prefs)
+                }
+                _ => Err(Failure::new(400, "BadRequest", "Unsupported request")),
             }
-            ("POST", ["events"]) => {
-                let entry = state.create(&user, object(body)?)?;
-                Ok(Reply::json(201, entry.render(&view)))
-            }
-            ("GET", ["events", id]) => Ok(Reply::json(200, state.get(&user, id)?.render(&view))),
-            ("PATCH", ["events", id]) => Ok(Reply::json(
-                200,
-                state.update(&user, id, object(body)?)?.render(&view),
-            )),
-            ("DELETE", ["events", id]) => {
-                state.delete(&user, id)?;
-                Ok(Reply::empty(204))
-            }
-            ("GET", ["events", id, "instances"]) => Ok(Reply::json(
-                200,
-                collection(state.instances_of(&user, id, window()?)?, &view),
-            )),
-            ("GET", ["calendarView"]) => Ok(Reply::json(
-                200,
-                collection(state.calendar_view(&user, window()?)?, &view),
-            )),
-            ("GET", ["calendarView", "delta"]) => {
-                self.delta(state, &user, &mailbox_path, query, prefs)
-            }
-            _ => Err(Failure::new(400, "BadRequest", "Unsupported request")),
         })();
         let collection_route = matches!(
             rest,
@@ -512,7 +631,8 @@ impl Responder {
                     Failure::new(*status, "SimulatedFault", "fault injected by the test").body(),
                 );
                 if *status == 429 {
-                    reply.header("Retry-After", "1")
+                    let after = state.faults.retry_after_text.clone();
+                    reply.header("Retry-After", after.unwrap_or_else(|| "1".into()))
                 } else {
                     reply
                 }
@@ -592,6 +712,32 @@ fn mailbox_of(path: &str, principal: Option<&Principal>) -> Option<String> {
     }
 }
 
+/// The mailbox a `$batch` works on (its first item's) and how many of its items Outlook runs at
+/// once: up to four for independent items, one for a `dependsOn` chain (G-thr-ol).
+fn batch_mailbox(body: Option<&Value>, principal: Option<&Principal>) -> (Option<String>, usize) {
+    let requests = body
+        .and_then(|b| b["requests"].as_array())
+        .cloned()
+        .unwrap_or_default();
+    let mailbox = requests
+        .first()
+        .and_then(|r| r["url"].as_str())
+        .and_then(|url| {
+            let path = url.split('?').next().unwrap_or_default();
+            mailbox_of(path.trim_start_matches('/'), principal)
+        });
+    let independent = requests
+        .iter()
+        .filter(|r| r["dependsOn"].as_array().is_none_or(Vec::is_empty))
+        .count();
+    let slots = if independent <= 1 {
+        1
+    } else {
+        requests.len().min(MAILBOX_CONCURRENCY)
+    };
+    (mailbox, slots)
+}
+
 impl Respond for Responder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let arrival = Instant::now();
@@ -624,7 +770,12 @@ impl Respond for Responder {
 
         let mut state = self.state.lock().unwrap();
         let delay = state.faults.delay;
-        let mailbox = mailbox_of(&path, principal.as_ref().and_then(|p| p.as_ref().ok()));
+        let who = principal.as_ref().and_then(|p| p.as_ref().ok());
+        let (mailbox, slots) = if percent_decode(&path) == "/v1.0/$batch" {
+            batch_mailbox(body.as_ref(), who)
+        } else {
+            (mailbox_of(&path, who), 1)
+        };
         {
             let mut traffic = self.traffic.lock().unwrap();
             traffic.requests.push(RecordedRequest {
@@ -636,12 +787,13 @@ impl Respond for Responder {
             });
             if let Some(mailbox) = &mailbox {
                 let intervals = traffic.in_flight.entry(mailbox.clone()).or_default();
-                intervals.retain(|(_, end)| *end > arrival);
+                intervals.retain(|(_, end, _)| *end > arrival);
                 let concurrent = intervals
                     .iter()
-                    .filter(|(start, end)| *start <= arrival && arrival < *end)
-                    .count()
-                    + 1;
+                    .filter(|(start, end, _)| *start <= arrival && arrival < *end)
+                    .map(|(_, _, slots)| slots)
+                    .sum::<usize>()
+                    + slots;
                 let max = traffic.max_in_flight.entry(mailbox.clone()).or_default();
                 *max = (*max).max(concurrent);
                 if concurrent > MAILBOX_CONCURRENCY {
@@ -662,7 +814,7 @@ impl Respond for Responder {
                     .in_flight
                     .get_mut(mailbox)
                     .expect("just made")
-                    .push((arrival, arrival + delay));
+                    .push((arrival, arrival + delay, slots));
             }
         }
         let reply = (|| {
@@ -703,7 +855,14 @@ impl Respond for Responder {
                     )
                     .body(),
                 )
-                .header("Retry-After", after.to_string());
+                .header(
+                    "Retry-After",
+                    state
+                        .faults
+                        .retry_after_text
+                        .clone()
+                        .unwrap_or_else(|| after.to_string()),
+                );
             }
             if state.faults.unavailable_next > 0 {
                 state.faults.unavailable_next -= 1;

@@ -11,8 +11,10 @@
 //! calendarView, instances and listings come in pages of 10 (or `$top` / `odata.maxpagesize`)
 //! linked by `@odata.nextLink`.
 //!
-//! Not simulated: monthly and yearly patterns (answered 400), `$select`, attendee responses,
-//! `$batch` sub-requests counted against the concurrency limit.
+//! A `$batch` counts against its mailbox's concurrency limit with as many slots as Outlook runs
+//! of its items at once (up to four; one for a `dependsOn` chain).
+//!
+//! Not simulated: monthly and yearly patterns (answered 400), attendee responses.
 
 mod http;
 mod recurrence;
@@ -226,6 +228,12 @@ impl GraphSim {
         let mut state = self.state.lock().unwrap();
         state.faults.throttle_next = n;
         state.faults.throttle_retry_after = retry_after_secs;
+    }
+
+    /// Throttled answers (from [`GraphSim::throttle_next`] and [`GraphSim::fail_batch_item`])
+    /// carry this `Retry-After` value instead, e.g. `2.128` as in Graph's throttling sample.
+    pub fn set_retry_after(&self, value: Option<&str>) {
+        self.state.lock().unwrap().faults.retry_after_text = value.map(str::to_owned);
     }
 
     /// While on, every request with a valid token is refused with 403 `ErrorAccessDenied`.

@@ -314,6 +314,8 @@ pub struct PendingPages {
 pub struct Faults {
     pub throttle_next: u32,
     pub throttle_retry_after: u64,
+    /// Replaces the `Retry-After` value of every throttled answer (e.g. Graph's `2.128`).
+    pub retry_after_text: Option<String>,
     pub unavailable_next: u32,
     pub delay: std::time::Duration,
     /// Batch item id -> (status, times left).
@@ -590,12 +592,15 @@ impl State {
     }
 
     /// Singles and masters whose extended property `property_id` has `value`.
+    /// Events whose extended property `property_id` passes `test` against `value` (values
+    /// compared case-insensitively, as G-xget says; an event without the property never
+    /// matches, `ne` included).
     pub fn find_by_property(
         &self,
         user: &str,
         property_id: &str,
+        test: super::http::ValueTest,
         value: &str,
-        negated: bool,
     ) -> Result<Vec<Entry>, Failure> {
         Ok(self
             .existing(user)?
@@ -611,9 +616,13 @@ impl State {
                         p["id"]
                             .as_str()
                             .is_some_and(|id| id.eq_ignore_ascii_case(property_id))
-                            && p["value"]
-                                .as_str()
-                                .is_some_and(|v| v.eq_ignore_ascii_case(value) != negated)
+                            && p["value"].as_str().is_some_and(|v| {
+                                let equal = v.to_lowercase() == value.to_lowercase();
+                                match test {
+                                    super::http::ValueTest::Eq => equal,
+                                    super::http::ValueTest::Ne => !equal,
+                                }
+                            })
                     })
             })
             .map(entry_of)
