@@ -110,8 +110,13 @@ impl ClientCredentials {
         let token: TokenResponse = serde_json::from_slice(&response.body)
             .map_err(|_| ErpError::Malformed("token response".into()))?;
         // ERP.net's access tokens live one hour; assume so when the server does not say.
-        let lifetime = chrono::Duration::seconds(token.expires_in.unwrap_or(3600) as i64);
-        Ok((token.access_token, self.clock.now() + lifetime))
+        // At most a day is believed: the number is the server's.
+        let lifetime = std::time::Duration::from_secs(token.expires_in.unwrap_or(3600))
+            .min(crate::host::MAX_TOKEN_LIFETIME);
+        Ok((
+            token.access_token,
+            crate::host::later_by(self.clock.now(), lifetime),
+        ))
     }
 }
 

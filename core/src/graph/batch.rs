@@ -179,7 +179,7 @@ impl GraphClient {
             }
             let now = self.clock().now();
             if attempt >= policy.max_attempts || wait > policy.max_wait {
-                let until = now + chrono::Duration::from_std(wait).unwrap_or_default();
+                let until = crate::host::later_by(now, wait);
                 for id in retry {
                     let status = throttled
                         .get(&id)

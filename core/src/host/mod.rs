@@ -22,7 +22,10 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use counting::CountingHttp;
 pub use http::{HttpClient, HttpRequest, HttpResponse, Method, TransportError, TransportErrorKind};
 pub(crate) use retry::parse_retry_after;
-pub use retry::{Backoff, RetryOutcome, RetryPolicy, send_with_retry};
+pub use retry::{
+    Backoff, MAX_SERVER_WAIT, MAX_TOKEN_LIFETIME, RetryOutcome, RetryPolicy, later_by,
+    send_with_retry,
+};
 pub use store::{Expect, Store, StoreError, Versioned, Write, WriteBatch, WriteOp};
 
 #[cfg(any(test, feature = "test-support"))]

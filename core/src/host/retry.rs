@@ -90,18 +90,40 @@ pub(crate) fn retry_after(response: &HttpResponse, now: DateTime<Utc>) -> Option
     parse_retry_after(response.header("Retry-After")?, now)
 }
 
+/// The longest wait a server may ask of us. A `Retry-After` is the server's number: taken as it
+/// is, `Retry-After: 100000000000000` overflowed the date arithmetic, and any large value pushed
+/// the next run arbitrarily far ahead. Throttling waits are seconds to minutes in practice.
+pub const MAX_SERVER_WAIT: Duration = Duration::from_secs(60 * 60);
+
 /// A `Retry-After` value: whole seconds (RFC 9110), decimal seconds as Graph sends them
 /// (`Retry-After: 2.128` in its throttling sample; rounded up to whole seconds, so a retry never
-/// comes early), or an HTTP date. Anything else is `None` (back off instead).
+/// comes early), or an HTTP date; at most [`MAX_SERVER_WAIT`]. Anything else is `None` (back off
+/// instead).
 pub(crate) fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let value = value.trim();
-    if let Some(seconds) = decimal_seconds(value) {
-        return Some(Duration::from_secs(seconds));
-    }
-    let date = DateTime::parse_from_rfc2822(value)
-        .ok()?
-        .with_timezone(&Utc);
-    Some((date - now).to_std().unwrap_or(Duration::ZERO))
+    let wait = match decimal_seconds(value) {
+        Some(seconds) => Duration::from_secs(seconds),
+        None => {
+            let date = DateTime::parse_from_rfc2822(value)
+                .ok()?
+                .with_timezone(&Utc);
+            (date - now).to_std().unwrap_or(Duration::ZERO)
+        }
+    };
+    Some(wait.min(MAX_SERVER_WAIT))
+}
+
+/// The longest token lifetime believed from a token response (`expires_in`): access tokens of
+/// Entra ID and ERP.net live about an hour, and a huge number must not overflow a date.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// `now` plus a duration a server gave (a wait, a token's lifetime), never overflowing: a sum
+/// past the calendar's end is the calendar's end.
+pub fn later_by(now: DateTime<Utc>, by: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(by)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// `2`, `2.128`, `0.5` as whole seconds rounded up; no sign, exponent or other text.
@@ -141,7 +163,7 @@ pub async fn send_with_retry(
                 if last_attempt || wait > policy.max_wait {
                     return Err(RetryOutcome::Throttled {
                         status: response.status,
-                        until: now + chrono::Duration::from_std(wait).unwrap_or_default(),
+                        until: later_by(now, wait),
                     });
                 }
                 wait

@@ -401,15 +401,16 @@ impl EntraClient {
 
 fn token_set(response: EntraTokenResponse, issued_at: DateTime<Utc>) -> TokenSet {
     // Entra always sends expires_in; without it assume the shortest lifetime it issues (1 h).
+    // A lifetime is the server's number: at most a day is believed (tokens live about one hour).
     let lifetime = response
         .expires_in()
-        .and_then(|d| ChronoDuration::from_std(d).ok())
-        .unwrap_or_else(|| ChronoDuration::hours(1));
+        .unwrap_or(std::time::Duration::from_secs(3600))
+        .min(crate::host::MAX_TOKEN_LIFETIME);
     TokenSet {
         access_token: response.access_token().secret().clone(),
         refresh_token: response.refresh_token().map(|t| t.secret().clone()),
         id_token: response.extra_fields().id_token.clone(),
-        expires_at: issued_at + lifetime,
+        expires_at: crate::host::later_by(issued_at, lifetime),
     }
 }
 
