@@ -31,7 +31,7 @@ pub enum ErpAuth {
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 
 /// The scope MsSync asks for: reading and writing activities and reference data.
-pub const SCOPE: &str = "read update";
+pub const SCOPE: &str = super::wire::SCOPE;
 
 /// A Trusted Application's client credentials (`client_id` is its ApplicationUri).
 pub struct ClientCredentials {
@@ -70,7 +70,7 @@ impl ClientCredentials {
         Self {
             http,
             clock,
-            token_url: format!("{}/connect/token", identity_base.trim_end_matches('/')),
+            token_url: format!("{}{}", identity_base.trim_end_matches('/'), super::wire::TOKEN_PATH),
             client_id: client_id.into(),
             client_secret: client_secret.into(),
             retry: RetryPolicy::default(),
