@@ -297,10 +297,9 @@ impl ErpClient {
                 super::filter::Literal::Instant(i) => date_of(i),
                 _ => unreachable!("a time basis gives instants"),
             };
-            base = base.ge(a::START_TIME, literal_date(from)).le(
-                a::START_TIME,
-                literal_date(to) + chrono::Duration::days(1),
-            );
+            base = base
+                .ge(a::START_TIME, literal_date(from))
+                .le(a::START_TIME, literal_date(to) + chrono::Duration::days(1));
         }
         let assigned = base.clone().eq(a::ASSIGNED_TO_USER, user_ref(&scope.user));
         let mut queries = vec![assigned];
@@ -392,8 +391,7 @@ impl ErpClient {
     pub async fn create_activity(&self, new: &NewActivity) -> Result<Activity, ErpError> {
         let basis = &self.config.time_basis;
         let d = &new.defaults;
-        let reference =
-            |set: &'static str, id: &Guid| json!({wire::ODATA_ID: EntityRef::new(set, id.clone()).odata_id()});
+        let reference = |set: &'static str, id: &Guid| json!({wire::ODATA_ID: EntityRef::new(set, id.clone()).odata_id()});
         let mut body = Map::new();
         let mut put = |name: &str, value: Value| {
             body.insert(name.to_owned(), value);
@@ -420,7 +418,10 @@ impl ErpClient {
             json!(new.reminder_time.map(|t| basis.write(t))),
         );
         put(a::SYSTEM_TYPE, json!(SystemType::Meeting));
-        put(a::DOCUMENT_TYPE, reference(DOCUMENT_TYPES, &d.document_type));
+        put(
+            a::DOCUMENT_TYPE,
+            reference(DOCUMENT_TYPES, &d.document_type),
+        );
         put(
             a::ENTERPRISE_COMPANY,
             reference(ENTERPRISE_COMPANIES, &d.enterprise_company),
@@ -548,9 +549,7 @@ impl ErpClient {
             Ok(now) if now.state.is_read_only() => ErpError::ReadOnlyActivity {
                 state: now.state.name().into(),
             },
-            Ok(now) if version.is_some_and(|v| v != now.object_version) => {
-                ErpError::StaleVersion
-            }
+            Ok(now) if version.is_some_and(|v| v != now.object_version) => ErpError::StaleVersion,
             _ => reported,
         }
     }
@@ -662,8 +661,8 @@ fn read_activity(value: &Value, basis: &TimeBasis) -> Result<Activity, ErpError>
     let time = |name: &str| -> Result<Option<DateTime<Utc>>, ErpError> {
         text(name).map(|t| basis.read(t)).transpose()
     };
-    let aggregate =
-        text(a::AGGREGATE_LAST_UPDATE_TIME_UTC).ok_or_else(|| bad(a::AGGREGATE_LAST_UPDATE_TIME_UTC))?;
+    let aggregate = text(a::AGGREGATE_LAST_UPDATE_TIME_UTC)
+        .ok_or_else(|| bad(a::AGGREGATE_LAST_UPDATE_TIME_UTC))?;
     let aggregate = DateTime::parse_from_rfc3339(aggregate)
         .map_err(|_| bad(a::AGGREGATE_LAST_UPDATE_TIME_UTC))?
         .with_timezone(&Utc);
@@ -675,7 +674,10 @@ fn read_activity(value: &Value, basis: &TimeBasis) -> Result<Activity, ErpError>
                 .filter_map(|p| {
                     let email = p.get(participant::EMAIL).and_then(Value::as_str)?.trim();
                     (!email.is_empty()).then(|| Participant {
-                        id: p.get(participant::ID).and_then(Value::as_str).and_then(Guid::parse),
+                        id: p
+                            .get(participant::ID)
+                            .and_then(Value::as_str)
+                            .and_then(Guid::parse),
                         email: email.to_owned(),
                     })
                 })
@@ -688,12 +690,18 @@ fn read_activity(value: &Value, basis: &TimeBasis) -> Result<Activity, ErpError>
         .map(|list| {
             list.iter()
                 .map(|r| ActivityReminder {
-                    id: r.get(reminder::ID).and_then(Value::as_str).and_then(Guid::parse),
+                    id: r
+                        .get(reminder::ID)
+                        .and_then(Value::as_str)
+                        .and_then(Guid::parse),
                     reminder_time: r
                         .get(reminder::REMINDER_TIME)
                         .and_then(Value::as_str)
                         .and_then(|t| basis.read(t).ok()),
-                    is_default: r.get(reminder::IS_DEFAULT).and_then(Value::as_bool).unwrap_or(false),
+                    is_default: r
+                        .get(reminder::IS_DEFAULT)
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false),
                     is_dismissed: r
                         .get(reminder::IS_DISMISSED)
                         .and_then(Value::as_bool)
@@ -703,7 +711,9 @@ fn read_activity(value: &Value, basis: &TimeBasis) -> Result<Activity, ErpError>
         })
         .unwrap_or_default();
     Ok(Activity {
-        id: text(a::ID).and_then(Guid::parse).ok_or_else(|| bad(a::ID))?,
+        id: text(a::ID)
+            .and_then(Guid::parse)
+            .ok_or_else(|| bad(a::ID))?,
         object_version: value
             .get(a::OBJECT_VERSION)
             .and_then(Value::as_i64)
@@ -782,7 +792,12 @@ mod tests {
     fn the_expand_items_use_the_wire_names() {
         assert_eq!(
             ACTIVITY_EXPAND[0],
-            format!("{}($select={},{})", a::PARTICIPANTS, participant::ID, participant::EMAIL)
+            format!(
+                "{}($select={},{})",
+                a::PARTICIPANTS,
+                participant::ID,
+                participant::EMAIL
+            )
         );
         assert_eq!(
             ACTIVITY_EXPAND[1],
@@ -815,8 +830,14 @@ mod tests {
             )),
         };
         assert!(in_scope(&activity, &scope("alice", 20)));
-        assert!(!in_scope(&activity, &scope("alice", 17)), "after the window's end");
-        assert!(!in_scope(&activity, &scope("ali", 20)), "a prefix is not the login");
+        assert!(
+            !in_scope(&activity, &scope("alice", 17)),
+            "after the window's end"
+        );
+        assert!(
+            !in_scope(&activity, &scope("ali", 20)),
+            "a prefix is not the login"
+        );
         assert!(!in_scope(&activity, &scope("alice2", 20)));
     }
 

@@ -70,7 +70,11 @@ impl ClientCredentials {
         Self {
             http,
             clock,
-            token_url: format!("{}{}", identity_base.trim_end_matches('/'), super::wire::TOKEN_PATH),
+            token_url: format!(
+                "{}{}",
+                identity_base.trim_end_matches('/'),
+                super::wire::TOKEN_PATH
+            ),
             client_id: client_id.into(),
             client_secret: client_secret.into(),
             retry: RetryPolicy::default(),

@@ -126,7 +126,10 @@ impl ErpClient {
     ) -> Result<Vec<CompanyLocation>, ErpError> {
         let query = Query {
             filter: Filter::new()
-                .eq(location::COMPANY, EntityRef::new(COMPANIES, company.clone()))
+                .eq(
+                    location::COMPANY,
+                    EntityRef::new(COMPANIES, company.clone()),
+                )
                 .eq(location::IS_ACTIVE, true),
             select: vec![
                 location::ID,
@@ -172,7 +175,10 @@ impl ErpClient {
                 Ok(ErpUser {
                     id: id_of(v, "user")?,
                     email: text_of(v.get(user::EMAIL)),
-                    login: v.get(user::LOGIN).and_then(Value::as_str).map(str::to_owned),
+                    login: v
+                        .get(user::LOGIN)
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
                     is_admin: flag(v, user::IS_ADMIN),
                     active: flag(v, user::ACTIVE),
                     time_zone: v

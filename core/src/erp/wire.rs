@@ -444,7 +444,12 @@ pub const ENTITY_SETS: &[EntitySet] = &[
             value(activity::ENTITY_NAME, EQ, false),
             reference(activity::ASSIGNED_TO_USER, USERS, MULTI_EQ, true),
             reference(activity::DOCUMENT_TYPE, DOCUMENT_TYPES, MULTI_EQ, true),
-            reference(activity::ENTERPRISE_COMPANY, ENTERPRISE_COMPANIES, MULTI_EQ, true),
+            reference(
+                activity::ENTERPRISE_COMPANY,
+                ENTERPRISE_COMPANIES,
+                MULTI_EQ,
+                true,
+            ),
             reference(
                 activity::ENTERPRISE_COMPANY_LOCATION,
                 COMPANY_LOCATIONS,
@@ -564,10 +569,7 @@ pub const INTRODUCED: &[(&str, &str)] = &[
 
 /// The version that introduced `name`, if MsSync knows it.
 pub fn introduced_in(name: &str) -> Option<&'static str> {
-    INTRODUCED
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| *v)
+    INTRODUCED.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
 }
 
 #[cfg(test)]
@@ -610,7 +612,11 @@ mod tests {
             names(priorities.iter().map(|s| serde_json::json!(s)).collect()),
             PRIORITIES
         );
-        let types = [SystemType::Communication, SystemType::Meeting, SystemType::Task];
+        let types = [
+            SystemType::Communication,
+            SystemType::Meeting,
+            SystemType::Task,
+        ];
         assert_eq!(
             names(types.iter().map(|s| serde_json::json!(s)).collect()),
             SYSTEM_TYPES
