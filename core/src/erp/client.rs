@@ -209,8 +209,8 @@ impl ErpClient {
         policy.retry_transport &= repeatable == Repeatable::Yes;
         let build = |token: Option<&str>| {
             let mut request = HttpRequest::new(method, url.clone())
-                .header(wire::ACCEPT, "application/json")
-                .header(wire::ODATA_VERSION, "4.0");
+                .header(wire::ACCEPT, wire::JSON)
+                .header(wire::ODATA_VERSION, wire::ODATA_VERSION_4);
             for (name, value) in headers {
                 request = request.header(*name, *value);
             }

@@ -7,6 +7,7 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use super::wire;
 use crate::host::{HttpResponse, RetryOutcome, TransportError};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -75,8 +76,12 @@ pub struct ErpErrorBody {
 fn message_of(body: &[u8]) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(body).ok()?;
     value
-        .get("message")
-        .or_else(|| value.get("error").and_then(|e| e.get("message")))
+        .get(wire::ERROR_MESSAGE)
+        .or_else(|| {
+            value
+                .get(wire::ERROR_ENVELOPE)
+                .and_then(|e| e.get(wire::ERROR_MESSAGE))
+        })
         .and_then(serde_json::Value::as_str)
         .map(str::to_owned)
 }
@@ -97,13 +102,13 @@ fn quoted_name(message: &str) -> Option<String> {
 /// the segment '<name>'") or a renamed entity set (D common-tasks/handling-renames.md).
 fn version_mismatch(status: u16, body: &[u8]) -> Option<ErpError> {
     let message = message_of(body)?;
-    if message.contains(super::wire::RENAMED_MESSAGE) {
+    if message.contains(wire::RENAMED_MESSAGE) {
         return Some(ErpError::VersionMismatch {
             name: quoted_name(&message),
             renamed: true,
         });
     }
-    if status == 404 && message.contains(super::wire::UNKNOWN_SEGMENT_MESSAGE) {
+    if status == 404 && message.contains(wire::UNKNOWN_SEGMENT_MESSAGE) {
         return Some(ErpError::VersionMismatch {
             name: quoted_name(&message),
             renamed: false,

@@ -266,7 +266,7 @@ impl ErpClient {
         let body = json!({
             dt::CODE: MEETING_CODE,
             dt::ENTITY_NAME: entity_name,
-            dt::TYPE_NAME: {"EN": MEETING_CODE},
+            dt::TYPE_NAME: {wire::LANGUAGE_EN: MEETING_CODE},
         });
         let response = self
             .send(

@@ -286,6 +286,8 @@ pub const CURRENT_ENTERPRISE_COMPANY_LOCATION_ID: &str = "CurrentEnterpriseCompa
 pub const AUTHORIZATION: &str = "Authorization";
 /// Standard HTTP; the Domain API answers JSON (D domain-api pages).
 pub const ACCEPT: &str = "Accept";
+/// Standard HTTP; the token request is a form (D service-apps-token.md), API bodies JSON.
+pub const CONTENT_TYPE: &str = "Content-Type";
 /// OData 4 protocol header (ASSUMPTION: the Domain API is "OData 4", D README.md; no page
 /// names the header).
 pub const ODATA_VERSION: &str = "OData-Version";
@@ -297,6 +299,31 @@ pub const ODATA_VERSION: &str = "OData-Version";
 pub const TOKEN_PATH: &str = "/connect/token";
 /// D auth/concepts/scopes.md (`read`, `update`).
 pub const SCOPE: &str = "read update";
+/// D service-apps-token.md (request parameter `grant_type`).
+pub const GRANT_TYPE: &str = "grant_type";
+/// D service-apps-token.md (`grant_type=client_credentials`).
+pub const CLIENT_CREDENTIALS: &str = "client_credentials";
+/// D service-apps-token.md (request parameter; the Trusted Application's ApplicationUri).
+pub const CLIENT_ID: &str = "client_id";
+/// D service-apps-token.md (request parameter).
+pub const CLIENT_SECRET: &str = "client_secret";
+/// D service-apps-token.md (request parameter `scope`).
+pub const SCOPE_PARAM: &str = "scope";
+/// D service-apps-token.md (response `access_token`; read by the token response's serde field).
+pub const ACCESS_TOKEN: &str = "access_token";
+/// D service-apps-token.md (response `"expires_in": 3600`; read by a serde field).
+pub const EXPIRES_IN: &str = "expires_in";
+/// D auth/flows/client-credentials/service-apps-errors.md (OAuth `error`; read by a serde field).
+pub const OAUTH_ERROR: &str = "error";
+/// Standard media types: JSON bodies (D domain-api pages) and the token request's form
+/// (D service-apps-token.md).
+pub const JSON: &str = "application/json";
+pub const FORM: &str = "application/x-www-form-urlencoded";
+/// The `OData-Version` value (ASSUMPTION with [`ODATA_VERSION`]).
+pub const ODATA_VERSION_4: &str = "4.0";
+/// The language key of multi-language strings (`{"EN": "..."}`), as D
+/// data-manipulation/erpnet-action.md and error-handling.md write them.
+pub const LANGUAGE_EN: &str = "EN";
 
 // --- error bodies ---------------------------------------------------------------------------
 
@@ -314,6 +341,10 @@ pub const ERROR_FIELDS: &[&str] = &[
 /// ("The provided entity set name '<old>' is no more supported. The new name of this entity is
 /// '<new>'."). Its HTTP status is not documented.
 pub const RENAMED_MESSAGE: &str = "is no more supported";
+/// D error-handling.md: the error body's user-readable `message` (read only to classify).
+pub const ERROR_MESSAGE: &str = "message";
+/// OData's error envelope `{"error": {...}}` (as D's `$batch` page shows failed parts).
+pub const ERROR_ENVELOPE: &str = "error";
 /// The OData routing message for an unknown resource segment ("Resource not found for the
 /// segment '<name>'.", HTTP 404). ASSUMPTION (docs/wire/erpnet.md): no ERP.net page quotes it;
 /// it is the message of the Microsoft OData stack the Domain API runs on ("OData 4").
