@@ -471,3 +471,46 @@ async fn an_unassigned_activity_reaches_the_outlook_of_the_user_who_created_it_o
         );
     }
 }
+
+#[tokio::test]
+async fn an_erp_net_without_the_activities_entity_set_is_a_version_mismatch_on_home() {
+    let env = env().await;
+    env.connect_tenant().await;
+    let session = env.sign_in(&env.world.alice().email).await.unwrap();
+    let alice = session.user_id.clone();
+    env.set_up(&alice).await;
+    // An ERP.net older than 24.1.5.35 calls activities General_Contacts_Activities.
+    env.world
+        .erp
+        .forget_entity_set("General_Activities_Activities");
+
+    let error = env
+        .app
+        .run_job(&alice, JobKind::Calendar, false)
+        .await
+        .unwrap_err();
+    assert_eq!(error.code, ErrorCode::ErpVersionMismatch, "{error}");
+    assert_eq!(
+        error.reason,
+        "ERP.net does not know the entity set General_Activities_Activities (introduced in 24.1.5.35): upgrade ERP.net to a version MsSync supports"
+    );
+    let home = env.app.home(&alice).await.unwrap();
+    assert!(
+        home.state
+            .contains("General_Activities_Activities (introduced in 24.1.5.35)"),
+        "{}",
+        home.state
+    );
+    assert!(
+        home.fix
+            .as_deref()
+            .unwrap_or_default()
+            .contains("versions that work together"),
+        "{:?}",
+        home.fix
+    );
+    assert!(
+        env.world.graph.events(&alice).is_empty(),
+        "nothing deleted or created"
+    );
+}
