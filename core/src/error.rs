@@ -65,6 +65,9 @@ pub enum ErrorCode {
     ResyncRequired = 403,
     ErpError = 404,
     MalformedResponse = 405,
+    /// ERP.net does not know an entity set or name MsSync uses: its version is older (or newer)
+    /// than the versions MsSync supports.
+    ErpVersionMismatch = 406,
 
     // 5xx sync
     EditConflict = 500,
@@ -125,6 +128,7 @@ impl ErrorCode {
         Self::ResyncRequired,
         Self::ErpError,
         Self::MalformedResponse,
+        Self::ErpVersionMismatch,
         Self::EditConflict,
         Self::ReadOnlyActivity,
         Self::StaleVersion,
@@ -279,6 +283,27 @@ impl From<crate::erp::ErpError> for PublicError {
             ),
             ErpError::NotFound => {
                 Self::new(ErrorCode::NotFound, "the ERP.net object no longer exists")
+            }
+            ErpError::VersionMismatch { name, renamed } => {
+                let what = name.as_deref().map_or_else(
+                    || "a name MsSync uses".to_owned(),
+                    |n| format!("the entity set {n}"),
+                );
+                let reason = if renamed {
+                    format!(
+                        "ERP.net no longer supports {what} (it was renamed): upgrade MsSync to a version that supports this ERP.net"
+                    )
+                } else {
+                    let since = name
+                        .as_deref()
+                        .and_then(crate::erp::wire::introduced_in)
+                        .map(|v| format!(" (introduced in {v})"))
+                        .unwrap_or_default();
+                    format!(
+                        "ERP.net does not know {what}{since}: upgrade ERP.net to a version MsSync supports"
+                    )
+                };
+                Self::new(ErrorCode::ErpVersionMismatch, reason)
             }
             ErpError::ReadOnlyActivity { .. } => Self::new(
                 ErrorCode::ReadOnlyActivity,

@@ -16,6 +16,10 @@ pub struct UserProfile {
     pub email: String,
     pub name: String,
     pub erp_user_id: String,
+    /// The ERP.net user's `Login` (what `CreationUser` of the activities they create holds).
+    /// Profiles stored before it was kept read as `None`, and it is looked up then.
+    #[serde(default)]
+    pub erp_login: Option<String>,
     /// ERP.net administrators may use Service.
     pub is_admin: bool,
     pub company_id: Option<String>,

@@ -581,6 +581,7 @@ impl App {
                 p.name = claims.name.clone().unwrap_or(p.name);
                 p.is_admin = erp_user.is_admin;
                 p.erp_user_id = erp_user.id.as_str().to_owned();
+                p.erp_login = erp_user.login.clone();
                 p
             }
             None => {
@@ -608,6 +609,7 @@ impl App {
                     email: email.clone(),
                     name: claims.name.clone().unwrap_or_else(|| email.clone()),
                     erp_user_id: erp_user.id.as_str().to_owned(),
+                    erp_login: erp_user.login.clone(),
                     is_admin: erp_user.is_admin,
                     company_id,
                     location_id,
@@ -860,10 +862,16 @@ impl App {
             Some(company.clone()),
             Some(location.clone()),
         )?;
+        // Profiles stored before the login was kept: ask ERP.net once per run.
+        let login = match &p.erp_login {
+            Some(login) => Some(login.clone()),
+            None => erp.user_login(&erp_user).await?,
+        };
         let erp_side = ErpSide::new(
             erp,
             erp_http,
             erp_user.clone(),
+            login,
             p.zone.clone(),
             ActivityDefaults {
                 enterprise_company: company,

@@ -197,6 +197,11 @@ pub fn fix_for(job: JobKind, error: &PublicError) -> (String, String) {
             error.reason.clone(),
             "Check the connection, then use Full refresh in Setup.".into(),
         ),
+        ErpVersionMismatch => (
+            error.reason.clone(),
+            "Ask an administrator to bring ERP.net and MsSync to versions that work together; retrying does not help."
+                .into(),
+        ),
         _ => (
             format!("SyncJob '{title}' processing error. {}", error.reason),
             "MsSync retries automatically; if it persists, contact your administrator.".into(),
@@ -396,6 +401,26 @@ mod tests {
         assert_eq!(
             status.state.label(),
             "Error: SyncJob 'Calendar' processing error. There's no enterprise company defined."
+        );
+    }
+
+    #[test]
+    fn a_version_mismatch_names_the_entity_set_and_the_fix() {
+        let mut status = JobStatus::new(JobKind::Calendar);
+        status.enabled = true;
+        let error = PublicError::from(crate::erp::ErpError::VersionMismatch {
+            name: Some(crate::erp::wire::DOCUMENT_TYPES.into()),
+            renamed: false,
+        });
+        let lines = record_outcome(&mut status, now(), &Err(error));
+        assert_eq!(
+            status.state.label(),
+            "Error: ERP.net does not know the entity set Systems_Documents_DocumentTypes (introduced in 24.1.5.35): upgrade ERP.net to a version MsSync supports"
+        );
+        assert!(
+            lines[0].text.contains("retrying does not help"),
+            "{}",
+            lines[0].text
         );
     }
 

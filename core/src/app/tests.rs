@@ -53,6 +53,7 @@ impl World {
             email: "j.doe@abccompany.net".into(),
             name: "J. Doe".into(),
             erp_user_id: "e1".into(),
+            erp_login: Some("jdoe".into()),
             is_admin: false,
             company_id: Some("c1".into()),
             location_id: Some("l1".into()),
@@ -82,6 +83,17 @@ impl World {
 
 fn block<T>(f: impl std::future::Future<Output = T>) -> T {
     futures::executor::block_on(f)
+}
+
+#[test]
+fn profiles_stored_before_the_erp_login_was_kept_still_read() {
+    let old = serde_json::json!({
+        "user_id": "u1", "tenant_id": "t1", "email": "j.doe@abccompany.net", "name": "J. Doe",
+        "erp_user_id": "e1", "is_admin": false, "company_id": null, "location_id": null,
+        "zone": "Europe/Sofia", "policy": "newest",
+    });
+    let profile: UserProfile = serde_json::from_value(old).unwrap();
+    assert_eq!(profile.erp_login, None);
 }
 
 #[test]

@@ -10,15 +10,13 @@ use serde_json::{Map, Value, json};
 
 use super::client::{ErpClient, Query, Repeatable, TimeBasis};
 use super::error::ErpError;
-use super::filter::{EntityRef, Filter, Guid, Literal};
+use super::filter::{EntityRef, Filter, Guid};
+use super::wire::{self, activity as a, participant, reminder};
 use crate::host::Method;
 
-pub const ACTIVITIES: &str = "General_Activities_Activities";
-pub const PARTICIPANTS: &str = "General_Activities_ActivityParticipants";
-pub const USERS: &str = "Systems_Security_Users";
-pub const DOCUMENT_TYPES: &str = "General_DocumentTypes";
-pub const ENTERPRISE_COMPANIES: &str = "General_EnterpriseCompanies";
-pub const COMPANY_LOCATIONS: &str = "General_Contacts_CompanyLocations";
+pub use super::wire::{
+    ACTIVITIES, COMPANY_LOCATIONS, DOCUMENT_TYPES, ENTERPRISE_COMPANIES, PARTICIPANTS, USERS,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Priority {
@@ -100,7 +98,8 @@ pub struct Activity {
     pub external_id: Option<String>,
     pub external_system: Option<String>,
     pub assigned_to_user: Option<Guid>,
-    pub creation_user: Option<Guid>,
+    /// The login of the user who created it (`CreationUser` is a login, not a reference).
+    pub creation_user: Option<String>,
     pub participants: Vec<Participant>,
     pub reminders: Vec<ActivityReminder>,
 }
@@ -165,26 +164,26 @@ impl ActivityPatch {
     fn scalar_body(&self, basis: &TimeBasis) -> Map<String, Value> {
         let mut body = Map::new();
         if let Some(v) = &self.subject {
-            body.insert("Subject".into(), json!(v));
+            body.insert(a::SUBJECT.into(), json!(v));
         }
         if let Some(v) = self.start_time {
-            body.insert("StartTime".into(), json!(basis.write(v)));
+            body.insert(a::START_TIME.into(), json!(basis.write(v)));
         }
         if let Some(v) = self.end_time {
-            body.insert("EndTime".into(), json!(basis.write(v)));
+            body.insert(a::END_TIME.into(), json!(basis.write(v)));
         }
         if let Some(v) = &self.notes {
-            body.insert("Notes".into(), json!(v));
+            body.insert(a::NOTES.into(), json!(v));
         }
         if let Some(v) = self.priority {
-            body.insert("Priority".into(), json!(v));
+            body.insert(a::PRIORITY.into(), json!(v));
         }
         if let Some(v) = self.private {
-            body.insert("Private".into(), json!(v));
+            body.insert(a::PRIVATE.into(), json!(v));
         }
         if let Some(v) = self.reminder_time {
             body.insert(
-                "ReminderTime".into(),
+                a::REMINDER_TIME.into(),
                 v.map(|t| json!(basis.write(t))).unwrap_or(Value::Null),
             );
         }
@@ -197,6 +196,9 @@ impl ActivityPatch {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActivityScope {
     pub user: Guid,
+    /// The user's `Login` (what `CreationUser` holds); `None` leaves out the activities the
+    /// user created with nobody assigned.
+    pub login: Option<String>,
     /// Activities starting within `[from, to]`; `None` for any time.
     pub window: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
@@ -224,28 +226,40 @@ pub struct ChangeBatch {
 }
 
 const ACTIVITY_SELECT: &[&str] = &[
-    "Id",
-    "ObjectVersion",
-    "AggregateLastUpdateTimeUtc",
-    "Subject",
-    "StartTime",
-    "EndTime",
-    "Notes",
-    "Priority",
-    "Private",
-    "ReminderTime",
-    "State",
-    "Void",
-    "SystemType",
-    "ExternalId",
-    "ExternalSystem",
-    "AssignedToUser",
-    "CreationUser",
+    a::ID,
+    a::OBJECT_VERSION,
+    a::AGGREGATE_LAST_UPDATE_TIME_UTC,
+    a::SUBJECT,
+    a::START_TIME,
+    a::END_TIME,
+    a::NOTES,
+    a::PRIORITY,
+    a::PRIVATE,
+    a::REMINDER_TIME,
+    a::STATE,
+    a::VOID,
+    a::SYSTEM_TYPE,
+    a::EXTERNAL_ID,
+    a::EXTERNAL_SYSTEM,
+    a::ASSIGNED_TO_USER,
+    a::CREATION_USER,
 ];
+/// `Participants($select=Id,Email)` and `Reminders($select=Id,ReminderTime,IsDefault,IsDismissed)`
+/// (the names of `wire::activity`, `wire::participant`, `wire::reminder`; a test checks).
 const ACTIVITY_EXPAND: &[&str] = &[
     "Participants($select=Id,Email)",
     "Reminders($select=Id,ReminderTime,IsDefault,IsDismissed)",
 ];
+
+/// The date (midnight) of a filter instant: what ERP.net compares with, as it truncates
+/// date-time filter values to the date (D filter.md).
+fn date_of(instant: DateTime<Utc>) -> DateTime<Utc> {
+    instant
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight exists")
+        .and_utc()
+}
 
 fn activity_query(filter: Filter) -> Query {
     Query {
@@ -262,6 +276,11 @@ fn user_ref(id: &Guid) -> EntityRef {
 impl ErpClient {
     /// The user's activities within the scope: those assigned to the user, and those nobody is
     /// assigned to that the user created. Two queries, because ERP.net has no `or`.
+    ///
+    /// ERP.net truncates date-time filter values to the date (D filter.md), so the window is
+    /// asked for by whole days (from the start's date to the day after the end's) and cut
+    /// exactly here; `CreationUser` filters by `like` only, so it is asked for with
+    /// `startswith` and matched exactly here.
     pub async fn pull_activities(&self, scope: &ActivityScope) -> Result<Vec<Activity>, ErpError> {
         self.pull_scoped(scope, Filter::new()).await
     }
@@ -274,18 +293,29 @@ impl ErpClient {
         let mut base = extra;
         if let Some((from, to)) = scope.window {
             let basis = &self.config.time_basis;
+            let literal_date = |t| match basis.literal(t) {
+                super::filter::Literal::Instant(i) => date_of(i),
+                _ => unreachable!("a time basis gives instants"),
+            };
             base = base
-                .ge("StartTime", basis.literal(from))
-                .le("StartTime", basis.literal(to));
+                .ge(a::START_TIME, literal_date(from))
+                .le(a::START_TIME, literal_date(to) + chrono::Duration::days(1));
         }
-        let assigned = base.clone().eq("AssignedToUser", user_ref(&scope.user));
-        let created = base
-            .eq("AssignedToUser", Literal::Null)
-            .eq("CreationUser", user_ref(&scope.user));
+        let assigned = base.clone().eq(a::ASSIGNED_TO_USER, user_ref(&scope.user));
+        let mut queries = vec![assigned];
+        if let Some(login) = scope.login.as_deref().filter(|l| !l.trim().is_empty()) {
+            queries.push(
+                base.is_null(a::ASSIGNED_TO_USER)
+                    .starts_with(a::CREATION_USER, login),
+            );
+        }
         let mut by_id = BTreeMap::new();
-        for filter in [assigned, created] {
+        for filter in queries {
             for value in self.get_all(ACTIVITIES, &activity_query(filter)).await? {
                 let activity = read_activity(&value, &self.config.time_basis)?;
+                if !in_scope(&activity, scope) {
+                    continue;
+                }
                 by_id.insert(activity.id.clone(), activity);
             }
         }
@@ -302,8 +332,12 @@ impl ErpClient {
         let overlap = chrono::Duration::from_std(self.config.overlap)
             .map_err(|_| ErpError::BadConfig("overlap too long".into()))?;
         let mut filter = Filter::new();
-        if let Some(at) = since.at {
-            filter = filter.ge("AggregateLastUpdateTimeUtc", at - overlap);
+        let from = since.at.map(|at| at - overlap);
+        if let Some(from) = from {
+            // D incremental-pull.md filters this attribute with a time; if ERP.net truncates
+            // it to the date as D filter.md says of date-time filters, more comes back, which
+            // is cut here: the overlap stays what the settings say.
+            filter = filter.ge(a::AGGREGATE_LAST_UPDATE_TIME_UTC, from);
         }
         let pulled = self.pull_scoped(scope, filter).await?;
         let mut redelivered = 0;
@@ -311,7 +345,7 @@ impl ErpClient {
         let mut next = since.clone();
         for activity in pulled {
             let version = (activity.id.clone(), activity.aggregate_last_update_time_utc);
-            if since.processed.contains(&version) {
+            if from.is_some_and(|from| version.1 < from) || since.processed.contains(&version) {
                 redelivered += 1;
                 continue;
             }
@@ -343,8 +377,8 @@ impl ErpClient {
         link: &ExternalLink,
     ) -> Result<Option<Activity>, ErpError> {
         let filter = Filter::new()
-            .eq("ExternalId", link.external_id.as_str())
-            .eq("ExternalSystem", link.external_system.as_str());
+            .eq(a::EXTERNAL_ID, link.external_id.as_str())
+            .eq(a::EXTERNAL_SYSTEM, link.external_system.as_str());
         let found = self.get_all(ACTIVITIES, &activity_query(filter)).await?;
         found
             .first()
@@ -357,38 +391,70 @@ impl ErpClient {
     pub async fn create_activity(&self, new: &NewActivity) -> Result<Activity, ErpError> {
         let basis = &self.config.time_basis;
         let d = &new.defaults;
-        let reference = |set: &'static str, id: &Guid| json!({"@odata.id": EntityRef::new(set, id.clone()).odata_id()});
-        let mut body = json!({
-            "@erpnet.action": "findOrCreate",
-            "@erpnet.findBy": "ExternalId",
-            "ExternalId": new.link.external_id,
-            "ExternalSystem": new.link.external_system,
-            "Subject": new.subject,
-            "StartTime": basis.write(new.start_time),
-            "EndTime": basis.write(new.end_time),
-            "Notes": new.notes,
-            "Priority": new.priority,
-            "Private": new.private,
-            "ReminderTime": new.reminder_time.map(|t| basis.write(t)),
-            "SystemType": SystemType::Meeting,
-            "DocumentType": reference(DOCUMENT_TYPES, &d.document_type),
-            "EnterpriseCompany": reference(ENTERPRISE_COMPANIES, &d.enterprise_company),
-            "EnterpriseCompanyLocation": reference(COMPANY_LOCATIONS, &d.enterprise_company_location),
-            "Participants": new.participants.iter().map(|e| json!({"Email": e})).collect::<Vec<_>>(),
-        });
+        let reference = |set: &'static str, id: &Guid| json!({wire::ODATA_ID: EntityRef::new(set, id.clone()).odata_id()});
+        let mut body = Map::new();
+        let mut put = |name: &str, value: Value| {
+            body.insert(name.to_owned(), value);
+        };
+        put(wire::ERPNET_ACTION, json!(wire::FIND_OR_CREATE));
+        // D erpnet-action.md: the value is an object; ExternalId (+ ExternalSystem) is tried first.
+        put(
+            wire::ERPNET_FIND_BY,
+            json!({
+                a::EXTERNAL_ID: new.link.external_id,
+                a::EXTERNAL_SYSTEM: new.link.external_system,
+            }),
+        );
+        put(a::EXTERNAL_ID, json!(new.link.external_id));
+        put(a::EXTERNAL_SYSTEM, json!(new.link.external_system));
+        put(a::SUBJECT, json!(new.subject));
+        put(a::START_TIME, json!(basis.write(new.start_time)));
+        put(a::END_TIME, json!(basis.write(new.end_time)));
+        put(a::NOTES, json!(new.notes));
+        put(a::PRIORITY, json!(new.priority));
+        put(a::PRIVATE, json!(new.private));
+        put(
+            a::REMINDER_TIME,
+            json!(new.reminder_time.map(|t| basis.write(t))),
+        );
+        put(a::SYSTEM_TYPE, json!(SystemType::Meeting));
+        put(
+            a::DOCUMENT_TYPE,
+            reference(DOCUMENT_TYPES, &d.document_type),
+        );
+        put(
+            a::ENTERPRISE_COMPANY,
+            reference(ENTERPRISE_COMPANIES, &d.enterprise_company),
+        );
+        put(
+            a::ENTERPRISE_COMPANY_LOCATION,
+            reference(COMPANY_LOCATIONS, &d.enterprise_company_location),
+        );
+        put(
+            a::PARTICIPANTS,
+            Value::Array(
+                new.participants
+                    .iter()
+                    .map(|e| json!({participant::EMAIL: e}))
+                    .collect(),
+            ),
+        );
         if let Some(user) = &d.assigned_to_user {
-            body["AssignedToUser"] = reference(USERS, user);
+            put(a::ASSIGNED_TO_USER, reference(USERS, user));
         }
         if let Some(party) = &d.from_party {
-            body["FromParty"] = reference("General_Contacts_Parties", party);
+            put(a::FROM_PARTY, reference(wire::PARTIES, party));
         }
+        let body = Value::Object(body);
         let url = self.url(ACTIVITIES, &[]);
         let response = self
             .send_ok(Method::Post, url, Some(&body), &[], Repeatable::Yes)
             .await?;
+        // What a POST answers is not documented (assumption: the created object, with `Id`);
+        // without it the activity is found by its link.
         let id = serde_json::from_slice::<Value>(&response.body)
             .ok()
-            .and_then(|v| v.get("Id").and_then(Value::as_str).and_then(Guid::parse));
+            .and_then(|v| v.get(a::ID).and_then(Value::as_str).and_then(Guid::parse));
         match id {
             // Read back with participants and reminders in the connector's usual shape.
             Some(id) => self.get_activity(&id).await,
@@ -413,7 +479,9 @@ impl ErpClient {
         }
         let mut body = patch.scalar_body(&self.config.time_basis);
         if !body.is_empty() {
-            body.insert("ObjectVersion".into(), json!(current.object_version));
+            // D optimistic-locking.md: "providing the data + the previously read Object
+            // version"; as a body property is an assumption (docs/wire/erpnet.md).
+            body.insert(a::OBJECT_VERSION.into(), json!(current.object_version));
             let url = self.url(&format!("{ACTIVITIES}({})", current.id), &[]);
             let response = self
                 .send(
@@ -434,21 +502,24 @@ impl ErpClient {
         self.get_activity(&current.id).await
     }
 
-    /// Records `link` in the activity's ExternalId and ExternalSystem.
+    /// Links the activity to an Outlook event: PATCHes `ExternalId` and `ExternalSystem` (no
+    /// `ObjectVersion`: the link is ours alone, so no lock is asked for, D
+    /// optimistic-locking.md). A Released or Closed activity refuses it:
+    /// [`ErpError::ReadOnlyActivity`].
     pub async fn set_external_link(&self, id: &Guid, link: &ExternalLink) -> Result<(), ErpError> {
         let body = json!({
-            "ExternalId": link.external_id,
-            "ExternalSystem": link.external_system,
+            a::EXTERNAL_ID: link.external_id,
+            a::EXTERNAL_SYSTEM: link.external_system,
         });
         let url = self.url(&format!("{ACTIVITIES}({id})"), &[]);
+        // Setting the same link twice is harmless, so a lost answer may be repeated.
         let response = self
             .send(Method::Patch, url, Some(&body), &[], Repeatable::Yes)
             .await?;
         if response.is_success() {
             return Ok(());
         }
-        let current = self.get_activity(id).await?;
-        Err(self.classify_write_failure(&current, &response).await)
+        Err(self.classify_failure_of(id, None, &response).await)
     }
 
     /// Why a write was refused: ERP.net's error body does not say in a documented way, so the
@@ -458,15 +529,27 @@ impl ErpClient {
         current: &Activity,
         response: &crate::host::HttpResponse,
     ) -> ErpError {
+        self.classify_failure_of(&current.id, Some(current.object_version), response)
+            .await
+    }
+
+    async fn classify_failure_of(
+        &self,
+        id: &Guid,
+        version: Option<i64>,
+        response: &crate::host::HttpResponse,
+    ) -> ErpError {
         let reported = ErpError::from_response(response);
-        if !matches!(response.status, 409 | 412 | 500) {
+        if !matches!(response.status, 409 | 412 | 500)
+            || matches!(reported, ErpError::VersionMismatch { .. })
+        {
             return reported;
         }
-        match self.get_activity(&current.id).await {
+        match self.get_activity(id).await {
             Ok(now) if now.state.is_read_only() => ErpError::ReadOnlyActivity {
                 state: now.state.name().into(),
             },
-            Ok(now) if now.object_version != current.object_version => ErpError::StaleVersion,
+            Ok(now) if version.is_some_and(|v| v != now.object_version) => ErpError::StaleVersion,
             _ => reported,
         }
     }
@@ -491,15 +574,20 @@ impl ErpClient {
             let response = self
                 .send(Method::Delete, url, None, &[], Repeatable::No)
                 .await?;
-            // Already gone is what we wanted.
-            if !response.is_success() && response.status != 404 {
+            // Already gone is what we wanted (but not an entity set ERP.net does not know).
+            let gone = response.status == 404
+                && !matches!(
+                    ErpError::from_response(&response),
+                    ErpError::VersionMismatch { .. }
+                );
+            if !response.is_success() && !gone {
                 return Err(self.classify_write_failure(current, &response).await);
             }
         }
         for email in wanted.difference(&have) {
             let body = json!({
-                "Activity": {"@odata.id": EntityRef::new(ACTIVITIES, current.id.clone()).odata_id()},
-                "Email": email,
+                participant::ACTIVITY: {wire::ODATA_ID: EntityRef::new(ACTIVITIES, current.id.clone()).odata_id()},
+                participant::EMAIL: email,
             });
             let url = self.url(PARTICIPANTS, &[]);
             let response = self
@@ -514,8 +602,11 @@ impl ErpClient {
 
     /// Voids the activity (`MakeVoid`), as deleting its Outlook event asks.
     pub async fn void_activity(&self, id: &Guid, reason: &str) -> Result<(), ErpError> {
-        let url = self.url(&format!("{ACTIVITIES}({id})/MakeVoid"), &[]);
-        let body = json!({"reason": reason, "voidType": "VoidDocument"});
+        let url = self.url(&format!("{ACTIVITIES}({id})/{}", wire::MAKE_VOID), &[]);
+        let body = json!({
+            wire::MAKE_VOID_REASON: reason,
+            wire::MAKE_VOID_VOID_TYPE: wire::VOID_DOCUMENT,
+        });
         self.send_ok(Method::Post, url, Some(&body), &[], Repeatable::Yes)
             .await
             .map(drop)
@@ -523,21 +614,40 @@ impl ErpClient {
 
     /// Moves the activity to another document state (`ChangeState`).
     pub async fn change_state(&self, id: &Guid, state: ActivityState) -> Result<(), ErpError> {
-        let url = self.url(&format!("{ACTIVITIES}({id})/ChangeState"), &[]);
-        let body = json!({"newState": state.name()});
+        let url = self.url(&format!("{ACTIVITIES}({id})/{}", wire::CHANGE_STATE), &[]);
+        let body = json!({wire::CHANGE_STATE_NEW_STATE: state.name()});
         self.send_ok(Method::Post, url, Some(&body), &[], Repeatable::No)
             .await
             .map(drop)
     }
 }
 
+/// Whether an activity ERP.net returned is really in the scope: inside the window (the filter
+/// asked for whole days) and, when nobody is assigned, created by exactly this login (the
+/// filter asked for a prefix).
+fn in_scope(activity: &Activity, scope: &ActivityScope) -> bool {
+    if let Some((from, to)) = scope.window
+        && !(from <= activity.start_time && activity.start_time <= to)
+    {
+        return false;
+    }
+    match &activity.assigned_to_user {
+        Some(user) => *user == scope.user,
+        None => match (&activity.creation_user, &scope.login) {
+            // Logins compare as ERP.net's filter does, without regard to case [assumption].
+            (Some(creator), Some(login)) => creator.trim().eq_ignore_ascii_case(login.trim()),
+            _ => false,
+        },
+    }
+}
+
 /// The id of a reference property: `{"@odata.id": "Set(<guid>)"}` or an expanded `{"Id": ...}`.
 pub(crate) fn read_ref(value: Option<&Value>) -> Option<Guid> {
     let value = value?;
-    if let Some(id) = value.get("Id").and_then(Value::as_str) {
+    if let Some(id) = value.get(a::ID).and_then(Value::as_str) {
         return Guid::parse(id);
     }
-    let odata_id = value.get("@odata.id").and_then(Value::as_str)?;
+    let odata_id = value.get(wire::ODATA_ID).and_then(Value::as_str)?;
     let inner = odata_id.rsplit_once('(')?.1.strip_suffix(')')?;
     Guid::parse(inner)
 }
@@ -551,20 +661,23 @@ fn read_activity(value: &Value, basis: &TimeBasis) -> Result<Activity, ErpError>
     let time = |name: &str| -> Result<Option<DateTime<Utc>>, ErpError> {
         text(name).map(|t| basis.read(t)).transpose()
     };
-    let aggregate =
-        text("AggregateLastUpdateTimeUtc").ok_or_else(|| bad("AggregateLastUpdateTimeUtc"))?;
+    let aggregate = text(a::AGGREGATE_LAST_UPDATE_TIME_UTC)
+        .ok_or_else(|| bad(a::AGGREGATE_LAST_UPDATE_TIME_UTC))?;
     let aggregate = DateTime::parse_from_rfc3339(aggregate)
-        .map_err(|_| bad("AggregateLastUpdateTimeUtc"))?
+        .map_err(|_| bad(a::AGGREGATE_LAST_UPDATE_TIME_UTC))?
         .with_timezone(&Utc);
     let participants = value
-        .get("Participants")
+        .get(a::PARTICIPANTS)
         .and_then(Value::as_array)
         .map(|list| {
             list.iter()
                 .filter_map(|p| {
-                    let email = p.get("Email").and_then(Value::as_str)?.trim();
+                    let email = p.get(participant::EMAIL).and_then(Value::as_str)?.trim();
                     (!email.is_empty()).then(|| Participant {
-                        id: p.get("Id").and_then(Value::as_str).and_then(Guid::parse),
+                        id: p
+                            .get(participant::ID)
+                            .and_then(Value::as_str)
+                            .and_then(Guid::parse),
                         email: email.to_owned(),
                     })
                 })
@@ -572,19 +685,25 @@ fn read_activity(value: &Value, basis: &TimeBasis) -> Result<Activity, ErpError>
         })
         .unwrap_or_default();
     let reminders = value
-        .get("Reminders")
+        .get(a::REMINDERS)
         .and_then(Value::as_array)
         .map(|list| {
             list.iter()
                 .map(|r| ActivityReminder {
-                    id: r.get("Id").and_then(Value::as_str).and_then(Guid::parse),
+                    id: r
+                        .get(reminder::ID)
+                        .and_then(Value::as_str)
+                        .and_then(Guid::parse),
                     reminder_time: r
-                        .get("ReminderTime")
+                        .get(reminder::REMINDER_TIME)
                         .and_then(Value::as_str)
                         .and_then(|t| basis.read(t).ok()),
-                    is_default: r.get("IsDefault").and_then(Value::as_bool).unwrap_or(false),
+                    is_default: r
+                        .get(reminder::IS_DEFAULT)
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false),
                     is_dismissed: r
-                        .get("IsDismissed")
+                        .get(reminder::IS_DISMISSED)
                         .and_then(Value::as_bool)
                         .unwrap_or(false),
                 })
@@ -592,39 +711,44 @@ fn read_activity(value: &Value, basis: &TimeBasis) -> Result<Activity, ErpError>
         })
         .unwrap_or_default();
     Ok(Activity {
-        id: text("Id").and_then(Guid::parse).ok_or_else(|| bad("Id"))?,
+        id: text(a::ID)
+            .and_then(Guid::parse)
+            .ok_or_else(|| bad(a::ID))?,
         object_version: value
-            .get("ObjectVersion")
+            .get(a::OBJECT_VERSION)
             .and_then(Value::as_i64)
-            .ok_or_else(|| bad("ObjectVersion"))?,
+            .ok_or_else(|| bad(a::OBJECT_VERSION))?,
         aggregate_last_update_time_utc: aggregate,
-        subject: text("Subject").unwrap_or_default().to_owned(),
-        start_time: time("StartTime")?.ok_or_else(|| bad("StartTime"))?,
-        end_time: time("EndTime")?,
-        notes: text("Notes").map(str::to_owned),
-        priority: enum_of("Priority")?
+        subject: text(a::SUBJECT).unwrap_or_default().to_owned(),
+        start_time: time(a::START_TIME)?.ok_or_else(|| bad(a::START_TIME))?,
+        end_time: time(a::END_TIME)?,
+        notes: text(a::NOTES).map(str::to_owned),
+        priority: enum_of(a::PRIORITY)?
             .map(serde_json::from_value)
             .transpose()
-            .map_err(|_| bad("Priority"))?,
+            .map_err(|_| bad(a::PRIORITY))?,
         private: value
-            .get("Private")
+            .get(a::PRIVATE)
             .and_then(Value::as_bool)
             .unwrap_or(false),
-        reminder_time: time("ReminderTime")?,
-        state: enum_of("State")?
+        reminder_time: time(a::REMINDER_TIME)?,
+        state: enum_of(a::STATE)?
             .map(serde_json::from_value)
             .transpose()
-            .map_err(|_| bad("State"))?
+            .map_err(|_| bad(a::STATE))?
             .unwrap_or(ActivityState::New),
-        void: value.get("Void").and_then(Value::as_bool).unwrap_or(false),
-        system_type: enum_of("SystemType")?
+        void: value.get(a::VOID).and_then(Value::as_bool).unwrap_or(false),
+        system_type: enum_of(a::SYSTEM_TYPE)?
             .map(serde_json::from_value)
             .transpose()
-            .map_err(|_| bad("SystemType"))?,
-        external_id: text("ExternalId").map(str::to_owned),
-        external_system: text("ExternalSystem").map(str::to_owned),
-        assigned_to_user: read_ref(value.get("AssignedToUser")),
-        creation_user: read_ref(value.get("CreationUser")),
+            .map_err(|_| bad(a::SYSTEM_TYPE))?,
+        external_id: text(a::EXTERNAL_ID).map(str::to_owned),
+        external_system: text(a::EXTERNAL_SYSTEM).map(str::to_owned),
+        assigned_to_user: read_ref(value.get(a::ASSIGNED_TO_USER)),
+        creation_user: text(a::CREATION_USER)
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned),
         participants,
         reminders,
     })
@@ -647,7 +771,7 @@ mod tests {
             "State": "FirmPlanned",
             "SystemType": "Meeting",
             "AssignedToUser": {"@odata.id": "Systems_Security_Users(00000000-0000-4000-8000-000000000009)"},
-            "CreationUser": null,
+            "CreationUser": "jdoe",
             "Participants": [{"Id": "00000000-0000-4000-8000-000000000002", "Email": "a@x.test"}, {"Email": ""}],
         });
         let a = read_activity(&value, &TimeBasis::Utc).unwrap();
@@ -659,9 +783,62 @@ mod tests {
             a.assigned_to_user.unwrap().as_str(),
             "00000000-0000-4000-8000-000000000009"
         );
-        assert_eq!(a.creation_user, None);
+        assert_eq!(a.creation_user.as_deref(), Some("jdoe"));
         assert_eq!(a.participants.len(), 1);
         assert!(ActivityState::Released.is_read_only() && ActivityState::Completed.is_read_only());
+    }
+
+    #[test]
+    fn the_expand_items_use_the_wire_names() {
+        assert_eq!(
+            ACTIVITY_EXPAND[0],
+            format!(
+                "{}($select={},{})",
+                a::PARTICIPANTS,
+                participant::ID,
+                participant::EMAIL
+            )
+        );
+        assert_eq!(
+            ACTIVITY_EXPAND[1],
+            format!(
+                "{}($select={},{},{},{})",
+                a::REMINDERS,
+                reminder::ID,
+                reminder::REMINDER_TIME,
+                reminder::IS_DEFAULT,
+                reminder::IS_DISMISSED
+            )
+        );
+    }
+
+    #[test]
+    fn the_scope_is_cut_exactly_on_the_client() {
+        use chrono::TimeZone;
+        let value = json!({
+            "Id": "00000000-0000-4000-8000-000000000001", "ObjectVersion": 1,
+            "AggregateLastUpdateTimeUtc": "2026-03-01T08:00:00Z", "StartTime": "2026-03-30T18:00:00Z",
+            "AssignedToUser": null, "CreationUser": "Alice",
+        });
+        let activity = read_activity(&value, &TimeBasis::Utc).unwrap();
+        let scope = |login: &str, to_hour: u32| ActivityScope {
+            user: Guid::parse("00000000-0000-4000-8000-000000000009").unwrap(),
+            login: Some(login.into()),
+            window: Some((
+                Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap(),
+                Utc.with_ymd_and_hms(2026, 3, 30, to_hour, 0, 0).unwrap(),
+            )),
+        };
+        assert!(in_scope(&activity, &scope("alice", 20)));
+        assert!(
+            !in_scope(&activity, &scope("alice", 17)),
+            "after the window's end"
+        );
+        assert!(
+            !in_scope(&activity, &scope("ali", 20)),
+            "a prefix is not the login"
+        );
+        assert!(!in_scope(&activity, &scope("alice2", 20)));
     }
 
     #[test]

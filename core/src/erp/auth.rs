@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::error::ErpError;
+use super::wire;
 use crate::error::PublicError;
 use crate::host::{Clock, HttpClient, HttpRequest, Method, RetryPolicy, send_with_retry};
 use crate::identity::TokenSource;
@@ -31,7 +32,7 @@ pub enum ErpAuth {
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 
 /// The scope MsSync asks for: reading and writing activities and reference data.
-pub const SCOPE: &str = "read update";
+pub const SCOPE: &str = wire::SCOPE;
 
 /// A Trusted Application's client credentials (`client_id` is its ApplicationUri).
 pub struct ClientCredentials {
@@ -70,7 +71,11 @@ impl ClientCredentials {
         Self {
             http,
             clock,
-            token_url: format!("{}/connect/token", identity_base.trim_end_matches('/')),
+            token_url: format!(
+                "{}{}",
+                identity_base.trim_end_matches('/'),
+                wire::TOKEN_PATH
+            ),
             client_id: client_id.into(),
             client_secret: client_secret.into(),
             retry: RetryPolicy::default(),
@@ -80,14 +85,14 @@ impl ClientCredentials {
 
     async fn fetch(&self) -> Result<(String, DateTime<Utc>), ErpError> {
         let body = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("grant_type", "client_credentials")
-            .append_pair("client_id", &self.client_id)
-            .append_pair("client_secret", &self.client_secret)
-            .append_pair("scope", SCOPE)
+            .append_pair(wire::GRANT_TYPE, wire::CLIENT_CREDENTIALS)
+            .append_pair(wire::CLIENT_ID, &self.client_id)
+            .append_pair(wire::CLIENT_SECRET, &self.client_secret)
+            .append_pair(wire::SCOPE_PARAM, SCOPE)
             .finish();
         let mut request = HttpRequest::new(Method::Post, &self.token_url)
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .header("Accept", "application/json");
+            .header(wire::CONTENT_TYPE, wire::FORM)
+            .header(wire::ACCEPT, wire::JSON);
         request.body = body.into_bytes();
         let response = send_with_retry(&*self.http, &*self.clock, &self.retry, request).await?;
         if !response.is_success() {

@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::auth::ErpAuth;
 use super::error::ErpError;
 use super::filter::{Filter, Guid, Literal};
+use super::wire;
 use crate::host::{
     Clock, HttpClient, HttpRequest, HttpResponse, Method, RetryPolicy, send_with_retry,
 };
@@ -183,10 +184,10 @@ impl ErpClient {
                 pairs.append_pair(name, value);
             }
             if let Some(id) = &self.config.context.enterprise_company {
-                pairs.append_pair("CurrentEnterpriseCompanyId", id.as_str());
+                pairs.append_pair(wire::CURRENT_ENTERPRISE_COMPANY_ID, id.as_str());
             }
             if let Some(id) = &self.config.context.enterprise_company_location {
-                pairs.append_pair("CurrentEnterpriseCompanyLocationId", id.as_str());
+                pairs.append_pair(wire::CURRENT_ENTERPRISE_COMPANY_LOCATION_ID, id.as_str());
             }
         }
         if url.query() == Some("") {
@@ -208,13 +209,13 @@ impl ErpClient {
         policy.retry_transport &= repeatable == Repeatable::Yes;
         let build = |token: Option<&str>| {
             let mut request = HttpRequest::new(method, url.clone())
-                .header("Accept", "application/json")
-                .header("OData-Version", "4.0");
+                .header(wire::ACCEPT, wire::JSON)
+                .header(wire::ODATA_VERSION, wire::ODATA_VERSION_4);
             for (name, value) in headers {
                 request = request.header(*name, *value);
             }
             if let Some(token) = token {
-                request = request.header("Authorization", format!("Bearer {token}"));
+                request = request.header(wire::AUTHORIZATION, format!("Bearer {token}"));
             }
             if let Some(body) = body {
                 request = request.json_body(body);
@@ -270,16 +271,16 @@ impl ErpClient {
     pub async fn get_all(&self, entity_set: &str, query: &Query) -> Result<Vec<Value>, ErpError> {
         let mut params = Vec::new();
         if !query.filter.is_empty() {
-            params.push(("$filter", query.filter.render()));
+            params.push((wire::FILTER, query.filter.render()));
         }
         if !query.select.is_empty() {
-            params.push(("$select", query.select.join(",")));
+            params.push((wire::SELECT, query.select.join(",")));
         }
         if !query.expand.is_empty() {
-            params.push(("$expand", query.expand.join(",")));
+            params.push((wire::EXPAND, query.expand.join(",")));
         }
         params.push((
-            "$top",
+            wire::TOP,
             self.config.page_size.clamp(1, MAX_PAGE_SIZE).to_string(),
         ));
         let mut next = Some(self.url(entity_set, &params));
@@ -290,11 +291,11 @@ impl ErpClient {
                 .await?;
             let mut page: Value = serde_json::from_slice(&response.body)
                 .map_err(|_| ErpError::Malformed("a page of results".into()))?;
-            match page.get_mut("value").map(Value::take) {
+            match page.get_mut(wire::VALUE).map(Value::take) {
                 Some(Value::Array(values)) => items.extend(values),
                 _ => return Err(ErpError::Malformed("a page without a value array".into())),
             }
-            if let Some(link) = page.get("@odata.nextLink").and_then(Value::as_str) {
+            if let Some(link) = page.get(wire::ODATA_NEXT_LINK).and_then(Value::as_str) {
                 // The link may be relative to the service root.
                 let resolved = url::Url::parse(&url)
                     .and_then(|current| current.join(link))
@@ -314,10 +315,10 @@ impl ErpClient {
     ) -> Result<Value, ErpError> {
         let mut params = Vec::new();
         if !query.select.is_empty() {
-            params.push(("$select", query.select.join(",")));
+            params.push((wire::SELECT, query.select.join(",")));
         }
         if !query.expand.is_empty() {
-            params.push(("$expand", query.expand.join(",")));
+            params.push((wire::EXPAND, query.expand.join(",")));
         }
         let url = self.url(&format!("{entity_set}({id})"), &params);
         let response = self

@@ -1,8 +1,12 @@
-//! `$filter` as ERP.net accepts it: comparisons with `eq`, `ge`, `le` and `in`, joined by `and`.
+//! `$filter` as ERP.net documents it (D domain-api/querying-data/query-options/filter.md):
+//! comparisons with `eq`, `ge`, `le` and `in`, the functions `equalnull` and `startswith`,
+//! joined by `and`.
 //!
 //! ERP.net refuses `or`, so this builder has no way to say it: a query that needs a disjunction
-//! is two queries (see `ActivityQuery`). Property names are `&'static str` chosen in code, and
-//! every value is rendered as a typed literal, so data can never inject operators.
+//! is two queries (see `ErpClient::pull_activities`). There is no `eq null` either (no page
+//! documents it): `equalnull(Prop,null)` says "is null". Property names are `&'static str`
+//! chosen in code (the names of `super::wire`), and every value is rendered as a typed literal,
+//! so data can never inject operators.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
@@ -63,7 +67,7 @@ impl EntityRef {
         Self { entity_set, id }
     }
 
-    /// `General_DocumentTypes(<guid>)`: the form of `@odata.id` and of reference filters.
+    /// `Systems_Documents_DocumentTypes(<guid>)`: the form of `@odata.id` and of reference filters.
     pub fn odata_id(&self) -> String {
         format!("{}({})", self.entity_set, self.id)
     }
@@ -81,7 +85,6 @@ pub enum Literal {
     Enum(&'static str),
     /// A reference property compared with an object: `AssignedToUser eq 'Systems_Security_Users(<guid>)'`.
     Ref(EntityRef),
-    Null,
 }
 
 impl Literal {
@@ -95,7 +98,6 @@ impl Literal {
             Literal::Bool(b) => b.to_string(),
             Literal::Enum(name) => quoted(name),
             Literal::Ref(r) => quoted(&r.odata_id()),
-            Literal::Null => "null".to_owned(),
         }
     }
 }
@@ -147,15 +149,42 @@ impl Filter {
         Self::default()
     }
 
-    fn push(mut self, property: &'static str, op: &str, value: Literal) -> Self {
+    fn check(property: &'static str) {
         debug_assert!(
             property
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'/'),
             "property names come from code"
         );
+    }
+
+    fn push(mut self, property: &'static str, op: &str, value: Literal) -> Self {
+        Self::check(property);
         self.clauses
             .push(format!("{property} {op} {}", value.render()));
+        self
+    }
+
+    /// `equalnull(property,null)`: the property is null. D filter.md documents
+    /// `equalnull(any-type,any-type)` ("equal to the second argument or the first argument is
+    /// null"); with `null` as the second argument only null matches.
+    pub fn is_null(mut self, property: &'static str) -> Self {
+        Self::check(property);
+        self.clauses
+            .push(format!("{}({property},null)", super::wire::EQUAL_NULL));
+        self
+    }
+
+    /// `startswith(property,'prefix')` (D filter.md "Supported standard functions"): how an
+    /// attribute documented as `Filter(like)` only is narrowed. The caller matches exactly on
+    /// what comes back.
+    pub fn starts_with(mut self, property: &'static str, prefix: &str) -> Self {
+        Self::check(property);
+        self.clauses.push(format!(
+            "{}({property},{})",
+            super::wire::STARTS_WITH,
+            Literal::Str(prefix.to_owned()).render()
+        ));
         self
     }
 
@@ -223,7 +252,8 @@ mod tests {
                 "AssignedToUser",
                 EntityRef::new("Systems_Security_Users", guid(7)),
             )
-            .eq("AssignedToUser", Literal::Null)
+            .is_null("AssignedToUser")
+            .starts_with("CreationUser", "o'neil")
             .is_in(
                 "State",
                 [Literal::Enum("Released"), Literal::Enum("Closed")],
@@ -234,7 +264,8 @@ mod tests {
             f.render(),
             "AggregateLastUpdateTimeUtc ge 2026-03-01T08:55:00Z and \
              AssignedToUser eq 'Systems_Security_Users(00000000-0000-4000-8000-000000000007)' and \
-             AssignedToUser eq null and State in ('Released','Closed') and \
+             equalnull(AssignedToUser,null) and startswith(CreationUser,'o''neil') and \
+             State in ('Released','Closed') and \
              Id eq 00000000-0000-4000-8000-000000000001 and Void eq false"
         );
     }

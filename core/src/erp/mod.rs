@@ -2,17 +2,23 @@
 //! paging with `@odata.nextLink`), activities with participants and reminders, incremental pulls
 //! by `AggregateLastUpdateTimeUtc`, find-or-create writes, and the reference data Setup needs.
 //!
-//! Choices where the public ERP.net documentation is silent (the simulator follows them; check
-//! them against a real instance):
+//! Every name on the wire comes from [`wire`], each with the public page it is documented on;
+//! `docs/wire/erpnet.md` lists them with the assumptions no page confirms. Choices where the
+//! public ERP.net documentation is silent (the simulator follows them; check them against a
+//! real instance):
 //! - the owner fallback "AssignedToUser, else CreationUser" is two queries (`AssignedToUser eq
-//!   <user>`, and `AssignedToUser eq null and CreationUser eq <user>`), as there is no `or`;
+//!   <user>`, and `equalnull(AssignedToUser,null) and startswith(CreationUser,'<login>')`,
+//!   matched exactly on the client), as there is no `or` and `CreationUser` is a login that
+//!   filters by `like` only;
+//! - date-time filters are truncated to the date by ERP.net: windows are asked for by whole
+//!   days and cut on the client;
 //! - `$top` is sent as the page size and `@odata.nextLink` followed until absent;
 //! - a refused PATCH (HTTP 500/409/412) is classified by reading the activity again: a later
 //!   state is `ReadOnlyActivity`, another `ObjectVersion` is `StaleVersion`; ERP.net's error
 //!   codes for these are not documented;
 //! - participants are changed one by one (`POST`/`DELETE` on `General_Activities_ActivityParticipants`),
 //!   not by deep update; a create inserts them deeply;
-//! - `@erpnet.findBy: ExternalId` with both `ExternalId` and `ExternalSystem` in the body;
+//! - `@erpnet.findBy: {"ExternalId", "ExternalSystem"}` (documented) with both also in the body;
 //! - `ChangeState` takes `{"newState": "<State>"}`; `MakeVoid` `{"reason", "voidType": "VoidDocument"}`;
 //! - with a zone time basis, document times are that zone's wall-clock written with a `Z`.
 
@@ -22,6 +28,7 @@ mod client;
 mod error;
 mod filter;
 mod reference;
+pub mod wire;
 
 pub use activities::{
     ACTIVITIES, Activity, ActivityDefaults, ActivityPatch, ActivityReminder, ActivityScope,
@@ -33,6 +40,5 @@ pub use client::{ErpClient, ErpConfig, ErpContext, MAX_PAGE_SIZE, Query, TimeBas
 pub use error::{ErpError, ErpErrorBody};
 pub use filter::{EntityRef, Filter, Guid, Literal};
 pub use reference::{
-    ACTIVITY_ENTITY_NAME, CompanyLocation, DocumentType, Ensured, EnterpriseCompany, ErpUser,
-    MEETING_CODE,
+    CompanyLocation, DocumentType, Ensured, EnterpriseCompany, ErpUser, MEETING_CODE,
 };

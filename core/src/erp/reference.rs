@@ -4,16 +4,18 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::activities::{COMPANY_LOCATIONS, DOCUMENT_TYPES, ENTERPRISE_COMPANIES, USERS, read_ref};
+use super::activities::read_ref;
 use super::client::{ErpClient, Query, Repeatable};
 use super::error::ErpError;
 use super::filter::{EntityRef, Filter, Guid};
+use super::wire::{
+    self, ACTIVITIES, COMPANIES, COMPANY_LOCATIONS, DOCUMENT_TYPES, ENTERPRISE_COMPANIES, USERS,
+    activity, company, document_type as dt, enterprise_company as ec, location, user,
+};
 use crate::host::Method;
 
-/// The entity name document types of activities carry.
-pub const ACTIVITY_ENTITY_NAME: &str = "General.Activities.Activities";
-/// The document type code activities created from Outlook use.
-pub const MEETING_CODE: &str = "Meeting";
+/// The document type code activities created from Outlook use (T mssync calendar.md).
+pub use super::wire::MEETING_CODE;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnterpriseCompany {
@@ -80,7 +82,7 @@ fn text_of(value: Option<&Value>) -> String {
 
 fn id_of(value: &Value, what: &str) -> Result<Guid, ErpError> {
     value
-        .get("Id")
+        .get(wire::activity::ID)
         .and_then(Value::as_str)
         .and_then(Guid::parse)
         .ok_or_else(|| ErpError::Malformed(format!("{what} Id")))
@@ -93,10 +95,15 @@ fn flag(value: &Value, name: &str) -> bool {
 impl ErpClient {
     /// Active enterprise companies.
     pub async fn enterprise_companies(&self) -> Result<Vec<EnterpriseCompany>, ErpError> {
+        const EXPAND_COMPANY: &str = "Company($select=Id,Name)";
+        debug_assert_eq!(
+            EXPAND_COMPANY,
+            format!("{}($select={},{})", ec::COMPANY, company::ID, company::NAME)
+        );
         let query = Query {
-            filter: Filter::new().eq("IsActive", true),
-            select: vec!["Id", "IsActive", "Company"],
-            expand: vec!["Company($select=Id,Name)"],
+            filter: Filter::new().eq(ec::IS_ACTIVE, true),
+            select: vec![ec::ID, ec::IS_ACTIVE, ec::COMPANY],
+            expand: vec![EXPAND_COMPANY],
         };
         self.get_all(ENTERPRISE_COMPANIES, &query)
             .await?
@@ -104,9 +111,9 @@ impl ErpClient {
             .map(|v| {
                 Ok(EnterpriseCompany {
                     id: id_of(v, "enterprise company")?,
-                    company: read_ref(v.get("Company")),
-                    name: text_of(v.get("Company").and_then(|c| c.get("Name"))),
-                    is_active: flag(v, "IsActive"),
+                    company: read_ref(v.get(ec::COMPANY)),
+                    name: text_of(v.get(ec::COMPANY).and_then(|c| c.get(company::NAME))),
+                    is_active: flag(v, ec::IS_ACTIVE),
                 })
             })
             .collect()
@@ -120,11 +127,16 @@ impl ErpClient {
         let query = Query {
             filter: Filter::new()
                 .eq(
-                    "Company",
-                    EntityRef::new("General_Contacts_Companies", company.clone()),
+                    location::COMPANY,
+                    EntityRef::new(COMPANIES, company.clone()),
                 )
-                .eq("IsActive", true),
-            select: vec!["Id", "LocationName", "Company", "IsActive"],
+                .eq(location::IS_ACTIVE, true),
+            select: vec![
+                location::ID,
+                location::LOCATION_NAME,
+                location::COMPANY,
+                location::IS_ACTIVE,
+            ],
             expand: vec![],
         };
         self.get_all(COMPANY_LOCATIONS, &query)
@@ -133,9 +145,9 @@ impl ErpClient {
             .map(|v| {
                 Ok(CompanyLocation {
                     id: id_of(v, "location")?,
-                    name: text_of(v.get("LocationName")),
-                    company: read_ref(v.get("Company")),
-                    is_active: flag(v, "IsActive"),
+                    name: text_of(v.get(location::LOCATION_NAME)),
+                    company: read_ref(v.get(location::COMPANY)),
+                    is_active: flag(v, location::IS_ACTIVE),
                 })
             })
             .collect()
@@ -145,8 +157,15 @@ impl ErpClient {
     /// what an inactive user means.
     pub async fn user_by_email(&self, email: &str) -> Result<Option<ErpUser>, ErpError> {
         let query = Query {
-            filter: Filter::new().eq("Email", email.trim()),
-            select: vec!["Id", "Email", "Login", "IsAdmin", "Active", "TimeZone"],
+            filter: Filter::new().eq(user::EMAIL, email.trim()),
+            select: vec![
+                user::ID,
+                user::EMAIL,
+                user::LOGIN,
+                user::IS_ADMIN,
+                user::ACTIVE,
+                user::TIME_ZONE,
+            ],
             expand: vec![],
         };
         let found = self.get_all(USERS, &query).await?;
@@ -155,23 +174,80 @@ impl ErpClient {
             .map(|v| {
                 Ok(ErpUser {
                     id: id_of(v, "user")?,
-                    email: text_of(v.get("Email")),
-                    login: v.get("Login").and_then(Value::as_str).map(str::to_owned),
-                    is_admin: flag(v, "IsAdmin"),
-                    active: flag(v, "Active"),
-                    time_zone: v.get("TimeZone").and_then(Value::as_str).map(str::to_owned),
+                    email: text_of(v.get(user::EMAIL)),
+                    login: v
+                        .get(user::LOGIN)
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                    is_admin: flag(v, user::IS_ADMIN),
+                    active: flag(v, user::ACTIVE),
+                    time_zone: v
+                        .get(user::TIME_ZONE)
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
                 })
             })
             .transpose()
     }
 
+    /// The `Login` of a user (what `CreationUser` of the documents it creates holds).
+    pub async fn user_login(&self, id: &Guid) -> Result<Option<String>, ErpError> {
+        let query = Query {
+            filter: Filter::new(),
+            select: vec![user::LOGIN],
+            expand: vec![],
+        };
+        let value = self.get_one(USERS, id, &query).await?;
+        Ok(value
+            .get(user::LOGIN)
+            .and_then(Value::as_str)
+            .map(str::to_owned))
+    }
+
+    /// `EntityName` of activities as this instance writes it, read from any activity
+    /// (`General_Activities_Activities?$top=1&$select=EntityName`); with no activity at all,
+    /// the base table `Cm_Activities` (an assumption: see [`wire::ACTIVITY_ENTITY_NAME_FALLBACK`]).
+    pub async fn activity_entity_name(&self) -> Result<String, ErpError> {
+        let url = self.url(
+            ACTIVITIES,
+            &[
+                (wire::TOP, "1".to_owned()),
+                (wire::SELECT, activity::ENTITY_NAME.to_owned()),
+            ],
+        );
+        let response = self
+            .send_ok(Method::Get, url, None, &[], Repeatable::Yes)
+            .await?;
+        let page: Value = serde_json::from_slice(&response.body)
+            .map_err(|_| ErpError::Malformed("a page of results".into()))?;
+        let name = page
+            .get(wire::VALUE)
+            .and_then(Value::as_array)
+            .and_then(|v| v.first())
+            .and_then(|a| a.get(activity::ENTITY_NAME))
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|n| !n.is_empty());
+        Ok(name
+            .unwrap_or(wire::ACTIVITY_ENTITY_NAME_FALLBACK)
+            .to_owned())
+    }
+
     /// The `Meeting` document type of activities, if the instance has one.
     pub async fn meeting_document_type(&self) -> Result<Option<DocumentType>, ErpError> {
+        let entity_name = self.activity_entity_name().await?;
+        self.meeting_document_type_of(&entity_name).await
+    }
+
+    async fn meeting_document_type_of(
+        &self,
+        entity_name: &str,
+    ) -> Result<Option<DocumentType>, ErpError> {
         let query = Query {
             filter: Filter::new()
-                .eq("Code", MEETING_CODE)
-                .eq("EntityName", ACTIVITY_ENTITY_NAME),
-            select: vec!["Id", "Code", "EntityName"],
+                .eq(dt::CODE, MEETING_CODE)
+                .eq(dt::ENTITY_NAME, entity_name),
+            select: vec![dt::ID, dt::CODE, dt::ENTITY_NAME],
             expand: vec![],
         };
         let found = self.get_all(DOCUMENT_TYPES, &query).await?;
@@ -181,13 +257,16 @@ impl ErpClient {
     /// Finds the `Meeting` document type, creating it where the credentials allow ("Give
     /// permissions"). Not allowed is [`ErpError::Forbidden`].
     pub async fn ensure_meeting_document_type(&self) -> Result<Ensured, ErpError> {
-        if let Some(existing) = self.meeting_document_type().await? {
+        let entity_name = self.activity_entity_name().await?;
+        if let Some(existing) = self.meeting_document_type_of(&entity_name).await? {
             return Ok(Ensured::Existed(existing));
         }
+        // M Systems.Documents.DocumentTypes.md: Code, EntityName and TypeName (multi-language)
+        // are required without defaults.
         let body = json!({
-            "Code": MEETING_CODE,
-            "EntityName": ACTIVITY_ENTITY_NAME,
-            "Name": {"EN": MEETING_CODE},
+            dt::CODE: MEETING_CODE,
+            dt::ENTITY_NAME: entity_name,
+            dt::TYPE_NAME: {wire::LANGUAGE_EN: MEETING_CODE},
         });
         let response = self
             .send(
@@ -216,7 +295,7 @@ impl ErpClient {
 fn read_document_type(value: &Value) -> Result<DocumentType, ErpError> {
     Ok(DocumentType {
         id: id_of(value, "document type")?,
-        code: text_of(value.get("Code")),
-        entity_name: text_of(value.get("EntityName")),
+        code: text_of(value.get(dt::CODE)),
+        entity_name: text_of(value.get(dt::ENTITY_NAME)),
     })
 }

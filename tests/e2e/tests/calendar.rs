@@ -416,3 +416,101 @@ async fn views_are_pinned() {
     insta::assert_json_snapshot!("permissions_report", permissions);
     insta::assert_json_snapshot!("connect_report", connect);
 }
+
+#[tokio::test]
+async fn an_unassigned_activity_reaches_the_outlook_of_the_user_who_created_it_only() {
+    let env = env().await;
+    env.connect_tenant().await;
+    let session = env.sign_in(&env.world.alice().email).await.unwrap();
+    let alice = session.user_id.clone();
+    env.set_up(&alice).await;
+    let bob = env.world.users[1].clone();
+
+    // Entered in ERP.net by Alice and by Bob (user1), nobody assigned: CreationUser is the login.
+    let at = Utc.with_ymd_and_hms(2026, 6, 3, 7, 0, 0).unwrap();
+    let mut by_alice = ActivitySeed::new("Created by Alice", at);
+    by_alice.creation_user = Some(env.world.alice().erp_login.clone());
+    env.world.erp.seed_activity(by_alice);
+    let mut by_bob = ActivitySeed::new("Created by Bob", at);
+    by_bob.creation_user = Some(bob.erp_login.clone());
+    env.world.erp.seed_activity(by_bob);
+    // A login Alice's is a prefix of ("alice" / "alice2") is not Alice's.
+    let mut by_alice2 = ActivitySeed::new("Created by alice2", at);
+    by_alice2.creation_user = Some(format!("{}2", env.world.alice().erp_login));
+    env.world.erp.seed_activity(by_alice2);
+    env.advance(Duration::from_secs(60));
+
+    let report = env
+        .app
+        .run_job(&alice, JobKind::Calendar, false)
+        .await
+        .unwrap();
+    assert_eq!(report.to_outlook.created, 1, "{report:?}");
+    let subjects: Vec<String> = env
+        .world
+        .graph
+        .events(&alice)
+        .iter()
+        .map(|e| e["subject"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(subjects, ["Created by Alice"]);
+    // Asked for with the documented forms, never `eq` on CreationUser or `eq null`.
+    let filters: Vec<String> = env
+        .world
+        .erp
+        .requests()
+        .iter()
+        .filter_map(|r| r.filter().map(str::to_owned))
+        .filter(|f| f.contains("CreationUser"))
+        .collect();
+    assert!(!filters.is_empty());
+    for f in &filters {
+        assert!(
+            f.contains("equalnull(AssignedToUser,null) and startswith(CreationUser,'alice')"),
+            "{f}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_erp_net_without_the_activities_entity_set_is_a_version_mismatch_on_home() {
+    let env = env().await;
+    env.connect_tenant().await;
+    let session = env.sign_in(&env.world.alice().email).await.unwrap();
+    let alice = session.user_id.clone();
+    env.set_up(&alice).await;
+    // An ERP.net older than 24.1.5.35 calls activities General_Contacts_Activities.
+    env.world
+        .erp
+        .forget_entity_set("General_Activities_Activities");
+
+    let error = env
+        .app
+        .run_job(&alice, JobKind::Calendar, false)
+        .await
+        .unwrap_err();
+    assert_eq!(error.code, ErrorCode::ErpVersionMismatch, "{error}");
+    assert_eq!(
+        error.reason,
+        "ERP.net does not know the entity set General_Activities_Activities (introduced in 24.1.5.35): upgrade ERP.net to a version MsSync supports"
+    );
+    let home = env.app.home(&alice).await.unwrap();
+    assert!(
+        home.state
+            .contains("General_Activities_Activities (introduced in 24.1.5.35)"),
+        "{}",
+        home.state
+    );
+    assert!(
+        home.fix
+            .as_deref()
+            .unwrap_or_default()
+            .contains("versions that work together"),
+        "{:?}",
+        home.fix
+    );
+    assert!(
+        env.world.graph.events(&alice).is_empty(),
+        "nothing deleted or created"
+    );
+}

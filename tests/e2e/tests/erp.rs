@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use mssync_cli::http::ReqwestHttp;
+use mssync_core::erp::wire;
 use mssync_core::erp::{
     ActivityDefaults, ActivityPatch, ActivityScope, ActivityState, ClientCredentials, ErpAuth,
     ErpClient, ErpConfig, ErpError, ExternalLink, Guid, TimeBasis, Watermark,
@@ -18,7 +19,7 @@ use mssync_core::jobs::calendar::map_erp;
 use mssync_core::model::tz::Zone;
 use mssync_core::model::{Attendee, Field, When};
 use mssync_core::{ErrorCode, PublicError};
-use mssync_sim::erp::{ACTIVITIES, ActivitySeed, ErpSim, Fault, RecordedRequest};
+use mssync_sim::erp::{ACTIVITIES, ActivitySeed, DOCUMENT_TYPES, ErpSim, Fault, RecordedRequest};
 use serde_json::{Value, json};
 
 const CLIENT_ID: &str = "https://mssync.test/trusted-app";
@@ -76,7 +77,7 @@ impl Fx {
         let user = sim.add_user("j.doe@abc.test", false, true);
         let (enterprise, company) = sim.add_enterprise_company("ABC Ltd");
         let location = sim.add_location(&company, "Sofia HQ", true);
-        let meeting = sim.add_document_type("Meeting", "General.Activities.Activities");
+        let meeting = sim.add_document_type("Meeting", wire::ACTIVITY_ENTITY_NAME_FALLBACK);
         let clock = Arc::new(ManualClock::new(t0()));
         let http: Arc<dyn HttpClient> = Arc::new(ReqwestHttp::new());
         let tokens = ClientCredentials::new(
@@ -114,6 +115,7 @@ impl Fx {
     fn scope(&self) -> ActivityScope {
         ActivityScope {
             user: guid(&self.user),
+            login: self.sim.login_of(&self.user),
             window: None,
         }
     }
@@ -191,13 +193,20 @@ async fn the_owner_fallback_is_two_queries_not_an_or() {
     let fx = Fx::new().await;
     let other = fx.sim.add_user("other@abc.test", false, true);
     let mine = fx.seed("assigned to me");
+    let login = fx.sim.login_of(&fx.user).unwrap();
     let mut created = ActivitySeed::new("created by me, nobody assigned", t0());
-    created.creation_user = Some(fx.user.clone());
+    created.creation_user = Some(login.clone());
     let created = fx.sim.seed_activity(created);
     let mut theirs = ActivitySeed::new("created by me, assigned to another", t0());
-    theirs.creation_user = Some(fx.user.clone());
-    theirs.assigned_to = Some(other);
+    theirs.creation_user = Some(login.clone());
+    theirs.assigned_to = Some(other.clone());
     fx.sim.seed_activity(theirs);
+    let mut by_other = ActivitySeed::new("created by another, nobody assigned", t0());
+    by_other.creation_user = fx.sim.login_of(&other);
+    fx.sim.seed_activity(by_other);
+    let mut longer = ActivitySeed::new("created by a login mine is a prefix of", t0());
+    longer.creation_user = Some(format!("{login}x"));
+    fx.sim.seed_activity(longer);
     let mut later = ActivitySeed::new("outside the window", t0() + chrono::Duration::days(400));
     later.assigned_to = Some(fx.user.clone());
     fx.sim.seed_activity(later);
@@ -385,7 +394,10 @@ async fn a_retried_create_returns_the_same_activity() {
     assert_eq!(stored["SystemType"], "Meeting");
     assert_eq!(
         stored["DocumentType"]["@odata.id"],
-        format!("General_DocumentTypes({})", fx.defaults.document_type)
+        format!(
+            "Systems_Documents_DocumentTypes({})",
+            fx.defaults.document_type
+        )
     );
     assert_eq!(
         stored["AssignedToUser"]["@odata.id"],
@@ -738,9 +750,18 @@ async fn give_permissions_creates_the_meeting_document_type_where_allowed() {
     sim.allow_document_type_create(true);
     let created = erp.ensure_meeting_document_type().await.unwrap();
     assert!(matches!(created, mssync_core::erp::Ensured::Created(_)));
+    // No activity to read EntityName from: the base table.
+    assert_eq!(created.document_type().entity_name, "Cm_Activities");
+    let create = sim
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST" && r.path.ends_with(DOCUMENT_TYPES))
+        .unwrap();
     assert_eq!(
-        created.document_type().entity_name,
-        "General.Activities.Activities"
+        create.body,
+        Some(
+            json!({"Code": "Meeting", "EntityName": "Cm_Activities", "TypeName": {"EN": "Meeting"}})
+        )
     );
     assert!(matches!(
         erp.ensure_meeting_document_type().await.unwrap(),
@@ -851,4 +872,453 @@ async fn a_slow_read_times_out_and_is_tried_again() {
         "one timed out, then one answered"
     );
     assert_eq!(fx.clock.sleeps().len(), 1, "backed off once");
+}
+
+// --- the simulator refuses what the public pages do not name --------------------------------
+
+const PAT: &str = "enrt_strict_pat";
+
+/// One request straight to the simulator, past the connector: (status, body).
+async fn raw(sim: &ErpSim, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    sim.add_personal_token(PAT);
+    let mut request = HttpRequest::new(method, format!("{}{path}", sim.odata_root()))
+        .header("Authorization", format!("Bearer {PAT}"));
+    if let Some(body) = &body {
+        request = request.json_body(body);
+    }
+    let response = ReqwestHttp::new().send(request).await.unwrap();
+    let body = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+    (response.status, body)
+}
+
+/// `message` of an ERP.net error body (D error-handling.md: message, code, type, info).
+fn message(body: &Value) -> &str {
+    for key in ["code", "type", "info"] {
+        assert!(
+            body.get(key).is_some(),
+            "ERP.net error bodies carry {key}: {body}"
+        );
+    }
+    body["message"].as_str().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn an_unknown_entity_set_is_a_404_for_the_segment() {
+    let sim = ErpSim::start(t0()).await;
+    let (status, body) = raw(&sim, Method::Get, "General_Nonsense?$top=1", None).await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        message(&body),
+        "Resource not found for the segment 'General_Nonsense'."
+    );
+    // So is an unknown bound action.
+    let id = sim.seed_activity(ActivitySeed::new("x", t0()));
+    let (status, body) = raw(
+        &sim,
+        Method::Post,
+        &format!("{ACTIVITIES}({id})/Explode"),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert!(message(&body).contains("'Explode'"));
+}
+
+#[tokio::test]
+async fn the_old_document_types_set_is_refused_with_its_new_name() {
+    let sim = ErpSim::start(t0()).await;
+    let (status, body) = raw(&sim, Method::Get, "General_DocumentTypes", None).await;
+    assert_eq!(status, 404);
+    let text = message(&body);
+    assert!(
+        text.contains("'General_DocumentTypes' is no more supported"),
+        "{text}"
+    );
+    assert!(text.contains("'Systems_Documents_DocumentTypes'"), "{text}");
+    let (status, _) = raw(&sim, Method::Get, "Systems_Documents_DocumentTypes", None).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn an_erp_net_older_than_the_document_types_set_is_a_version_mismatch() {
+    let fx = Fx::new().await;
+    fx.sim.forget_entity_set(DOCUMENT_TYPES);
+    let error = fx.erp.ensure_meeting_document_type().await.unwrap_err();
+    assert_eq!(
+        error,
+        ErpError::VersionMismatch {
+            name: Some(DOCUMENT_TYPES.into()),
+            renamed: false
+        }
+    );
+    let public = PublicError::from(error);
+    assert_eq!(public.code, ErrorCode::ErpVersionMismatch);
+    assert_eq!(public.code.number(), 406);
+    assert_eq!(
+        public.reason,
+        "ERP.net does not know the entity set Systems_Documents_DocumentTypes (introduced in 24.1.5.35): upgrade ERP.net to a version MsSync supports"
+    );
+    // Not "the object no longer exists".
+    assert_ne!(public.code, ErrorCode::NotFound);
+}
+
+#[tokio::test]
+async fn a_document_type_create_with_name_instead_of_type_name_is_refused() {
+    let sim = ErpSim::start(t0()).await;
+    let (status, body) = raw(
+        &sim,
+        Method::Post,
+        DOCUMENT_TYPES,
+        Some(json!({"Code": "Meeting", "EntityName": "Cm_Activities", "Name": {"EN": "Meeting"}})),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(message(&body).contains("property named 'Name'"), "{body}");
+    assert!(sim.list(DOCUMENT_TYPES).is_empty(), "nothing created");
+    // With TypeName it is created.
+    let (status, _) = raw(
+        &sim,
+        Method::Post,
+        DOCUMENT_TYPES,
+        Some(json!({"Code": "Meeting", "EntityName": "Cm_Activities", "TypeName": {"EN": "Meeting"}})),
+    )
+    .await;
+    assert_eq!(status, 201);
+}
+
+#[tokio::test]
+async fn an_unknown_property_in_select_is_refused() {
+    let sim = ErpSim::start(t0()).await;
+    let (status, body) = raw(
+        &sim,
+        Method::Get,
+        &format!("{ACTIVITIES}?$select=Id,Location"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(message(&body).contains("'Location'"));
+}
+
+#[tokio::test]
+async fn an_unknown_property_in_expand_is_refused() {
+    let sim = ErpSim::start(t0()).await;
+    let (status, body) = raw(
+        &sim,
+        Method::Get,
+        &format!("{ACTIVITIES}?$expand=Attendees"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(message(&body).contains("'Attendees'"));
+    // And inside an expanded collection's $select.
+    let (status, body) = raw(
+        &sim,
+        Method::Get,
+        &format!("{ACTIVITIES}?$expand=Participants($select=Id,Mail)"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(message(&body).contains("'Mail'"));
+}
+
+#[tokio::test]
+async fn an_unknown_property_in_filter_is_refused() {
+    let sim = ErpSim::start(t0()).await;
+    let (status, body) = raw(
+        &sim,
+        Method::Get,
+        &format!("{ACTIVITIES}?$filter=Owner%20eq%20'x'"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(message(&body).contains("'Owner'"));
+}
+
+#[tokio::test]
+async fn an_unknown_property_in_orderby_is_refused() {
+    let sim = ErpSim::start(t0()).await;
+    let (status, body) = raw(
+        &sim,
+        Method::Get,
+        &format!("{ACTIVITIES}?$orderby=Starts%20desc"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(message(&body).contains("'Starts'"));
+    let (status, _) = raw(
+        &sim,
+        Method::Get,
+        &format!("{ACTIVITIES}?$orderby=StartTime%20desc"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn eq_on_creation_user_is_refused_as_it_filters_by_like_only() {
+    let sim = ErpSim::start(t0()).await;
+    let (status, body) = raw(
+        &sim,
+        Method::Get,
+        &format!("{ACTIVITIES}?$filter=CreationUser%20eq%20'j.doe'"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        message(&body).contains("does not support the 'eq' filter"),
+        "{body}"
+    );
+    let (status, _) = raw(
+        &sim,
+        Method::Get,
+        &format!("{ACTIVITIES}?$filter=startswith(CreationUser,'j.doe')"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn eq_null_is_refused_and_equalnull_is_served() {
+    let sim = ErpSim::start(t0()).await;
+    let (status, body) = raw(
+        &sim,
+        Method::Get,
+        &format!("{ACTIVITIES}?$filter=AssignedToUser%20eq%20null"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 500);
+    assert!(message(&body).contains("equalnull"), "{body}");
+    sim.seed_activity(ActivitySeed::new("nobody assigned", t0()));
+    let (status, body) = raw(
+        &sim,
+        Method::Get,
+        &format!("{ACTIVITIES}?$filter=equalnull(AssignedToUser,null)"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["value"].as_array().unwrap().len(), 1);
+}
+
+fn activity_body(fx: &Fx, external_id: &str) -> Value {
+    json!({
+        "@erpnet.action": "findOrCreate",
+        "ExternalId": external_id,
+        "ExternalSystem": "MsSync/Graph",
+        "Subject": "Raw",
+        "StartTime": "2026-03-05T08:00:00Z",
+        "DocumentType": {"@odata.id": format!("{DOCUMENT_TYPES}({})", fx.defaults.document_type)},
+        "EnterpriseCompany": {"@odata.id": format!("General_EnterpriseCompanies({})", fx.defaults.enterprise_company)},
+        "EnterpriseCompanyLocation": {"@odata.id": format!("General_Contacts_CompanyLocations({})", fx.defaults.enterprise_company_location)},
+    })
+}
+
+#[tokio::test]
+async fn find_by_as_a_string_is_refused() {
+    let fx = Fx::new().await;
+    let mut body = activity_body(&fx, "AAMk-raw-1");
+    body["@erpnet.findBy"] = json!("ExternalId");
+    let (status, reply) = raw(&fx.sim, Method::Post, ACTIVITIES, Some(body.clone())).await;
+    assert_eq!(status, 400);
+    assert!(message(&reply).contains("must be an object"), "{reply}");
+    assert!(fx.sim.activities().is_empty());
+    // The documented object is served, and finds what it created.
+    body["@erpnet.findBy"] = json!({"ExternalId": "AAMk-raw-1", "ExternalSystem": "MsSync/Graph"});
+    let (status, first) = raw(&fx.sim, Method::Post, ACTIVITIES, Some(body.clone())).await;
+    assert_eq!(status, 201);
+    let (status, again) = raw(&fx.sim, Method::Post, ACTIVITIES, Some(body)).await;
+    assert_eq!(status, 200);
+    assert_eq!(first["Id"], again["Id"]);
+    // An unknown criterion is refused too.
+    let mut odd = activity_body(&fx, "AAMk-raw-2");
+    odd["@erpnet.findBy"] = json!({"EventId": "x"});
+    assert_eq!(
+        raw(&fx.sim, Method::Post, ACTIVITIES, Some(odd)).await.0,
+        400
+    );
+}
+
+#[tokio::test]
+async fn a_bind_to_a_set_that_does_not_exist_is_refused() {
+    let fx = Fx::new().await;
+    let mut body = activity_body(&fx, "AAMk-raw-3");
+    body["DocumentType"] =
+        json!({"@odata.id": format!("General_DocumentTypes({})", fx.defaults.document_type)});
+    let (status, reply) = raw(&fx.sim, Method::Post, ACTIVITIES, Some(body)).await;
+    assert_eq!(status, 404);
+    assert!(
+        message(&reply).contains("'General_DocumentTypes'"),
+        "{reply}"
+    );
+    let mut body = activity_body(&fx, "AAMk-raw-4");
+    body["AssignedToUser"] = json!({"@odata.id": format!("Users({})", fx.user)});
+    let (status, reply) = raw(&fx.sim, Method::Post, ACTIVITIES, Some(body)).await;
+    assert_eq!(status, 404);
+    assert!(message(&reply).contains("'Users'"), "{reply}");
+    assert!(fx.sim.activities().is_empty());
+}
+
+#[tokio::test]
+async fn an_unknown_property_in_a_body_is_refused() {
+    let fx = Fx::new().await;
+    let mut body = activity_body(&fx, "AAMk-raw-5");
+    body["Location"] = json!("Room 1");
+    let (status, reply) = raw(&fx.sim, Method::Post, ACTIVITIES, Some(body)).await;
+    assert_eq!(status, 400);
+    assert!(message(&reply).contains("'Location'"));
+    assert!(fx.sim.activities().is_empty());
+}
+
+#[tokio::test]
+async fn creation_user_is_the_login_of_the_token() {
+    let fx = Fx::new().await;
+    fx.sim.set_client_login(CLIENT_ID, "svc-mssync");
+    let new = map_erp::item_to_new_activity(
+        &outlook_item(),
+        &sofia(),
+        link("AAMk-login"),
+        fx.defaults.clone(),
+    );
+    let created = fx.erp.create_activity(&new).await.unwrap();
+    assert_eq!(created.creation_user.as_deref(), Some("svc-mssync"));
+    assert_eq!(
+        fx.sim.activity(created.id.as_str()).unwrap()["CreationUser"],
+        "svc-mssync"
+    );
+    // A personal access token's user.
+    fx.sim.add_personal_token_for("enrt_jdoe", "j.doe");
+    let mut body = activity_body(&fx, "AAMk-pat");
+    body["@erpnet.findBy"] = json!({"ExternalId": "AAMk-pat"});
+    let response = ReqwestHttp::new()
+        .send(
+            HttpRequest::new(Method::Post, format!("{}{ACTIVITIES}", fx.sim.odata_root()))
+                .header("Authorization", "Bearer enrt_jdoe")
+                .json_body(&body),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status, 201);
+    let stored: Value = serde_json::from_slice(&response.body).unwrap();
+    assert_eq!(stored["CreationUser"], "j.doe");
+}
+
+// --- the connector's documented forms -------------------------------------------------------
+
+#[tokio::test]
+async fn the_window_is_asked_for_by_whole_days_and_cut_exactly() {
+    let fx = Fx::new().await;
+    let to = t0() + chrono::Duration::days(3); // 2026-03-05T08:00Z
+    let mut last_day = ActivitySeed::new(
+        "late on the last day, inside",
+        to - chrono::Duration::hours(1),
+    );
+    last_day.assigned_to = Some(fx.user.clone());
+    let inside = fx.sim.seed_activity(last_day);
+    let mut after = ActivitySeed::new(
+        "the same day, after the end",
+        to + chrono::Duration::hours(2),
+    );
+    after.assigned_to = Some(fx.user.clone());
+    fx.sim.seed_activity(after);
+    let mut before = ActivitySeed::new("before the start", t0() - chrono::Duration::hours(2));
+    before.assigned_to = Some(fx.user.clone());
+    fx.sim.seed_activity(before);
+
+    let mut scope = fx.scope();
+    scope.window = Some((t0(), to));
+    let pulled = fx.erp.pull_activities(&scope).await.unwrap();
+    let ids: Vec<String> = pulled.iter().map(|a| a.id.to_string()).collect();
+    assert_eq!(ids, [inside]);
+    let filter = fx.api_requests()[0].filter().unwrap().to_owned();
+    assert!(
+        filter
+            .starts_with("StartTime ge 2026-03-02T00:00:00Z and StartTime le 2026-03-06T00:00:00Z"),
+        "{filter}"
+    );
+}
+
+#[tokio::test]
+async fn set_external_link_patches_the_link_and_is_refused_on_a_released_activity() {
+    let fx = Fx::new().await;
+    let id = fx.seed("Planned in ERP.net");
+    let event = link("AAMk-linked");
+    fx.erp.set_external_link(&guid(&id), &event).await.unwrap();
+    let patch = fx
+        .api_requests()
+        .into_iter()
+        .find(|r| r.method == "PATCH")
+        .unwrap();
+    assert_eq!(
+        patch.body,
+        Some(json!({"ExternalId": "AAMk-linked", "ExternalSystem": "MsSync/Graph"}))
+    );
+    let found = fx.erp.find_by_external_id(&event).await.unwrap().unwrap();
+    assert_eq!(found.id.as_str(), id);
+    assert_eq!(found.external_system.as_deref(), Some("MsSync/Graph"));
+
+    let released = fx.seed("Signed off");
+    fx.sim.set_state(&released, "Released");
+    let error = fx
+        .erp
+        .set_external_link(&guid(&released), &link("AAMk-other"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error,
+        ErpError::ReadOnlyActivity {
+            state: "Released".into()
+        }
+    );
+    assert_eq!(
+        fx.sim.activity(&released).unwrap()["ExternalId"],
+        Value::Null
+    );
+    // An activity that does not exist is NotFound (a 404 without a segment message).
+    let missing = guid("00000000-0000-4000-8000-0000000000ff");
+    assert_eq!(
+        fx.erp
+            .set_external_link(&missing, &event)
+            .await
+            .unwrap_err(),
+        ErpError::NotFound
+    );
+}
+
+#[tokio::test]
+async fn give_permissions_reads_the_entity_name_from_an_activity() {
+    let sim = ErpSim::start(t0()).await;
+    sim.add_personal_token("enrt_admin");
+    sim.set_activity_entity_name("General.Activities.Activities");
+    sim.seed_activity(ActivitySeed::new("any", t0()));
+    let erp = ErpClient::new(
+        Arc::new(ReqwestHttp::new()),
+        Arc::new(ManualClock::new(t0())),
+        ErpAuth::Bearer(Arc::new(StaticToken("enrt_admin".into()))),
+        ErpConfig::new(sim.odata_root()),
+    )
+    .unwrap();
+    let created = erp.ensure_meeting_document_type().await.unwrap();
+    assert_eq!(
+        created.document_type().entity_name,
+        "General.Activities.Activities"
+    );
+    let read = sim
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with(ACTIVITIES))
+        .unwrap();
+    assert!(read.query.contains(&("$top".into(), "1".into())));
+    assert!(
+        read.query
+            .contains(&("$select".into(), "EntityName".into()))
+    );
 }

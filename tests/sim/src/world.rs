@@ -18,6 +18,8 @@ pub struct WorldUser {
     pub email: String,
     pub name: String,
     pub erp_user_id: String,
+    /// The ERP.net `Login` (`CreationUser` of the activities this user creates in ERP.net).
+    pub erp_login: String,
 }
 
 /// The simulators and what was seeded in them.
@@ -133,11 +135,13 @@ impl World {
             }
             graph.add_mailbox(&oid);
             let erp_user_id = erp.add_user(&email, admin, true);
+            let erp_login = erp.login_of(&erp_user_id).expect("just added");
             seeded.push(WorldUser {
                 oid,
                 email,
                 name,
                 erp_user_id,
+                erp_login,
             });
         }
         let admin = seeded.remove(0);

@@ -26,6 +26,8 @@ pub struct ErpSide {
     client: ErpClient,
     requests: Arc<CountingHttp>,
     user: Guid,
+    /// The user's ERP.net `Login`: activities the user created with nobody assigned are theirs.
+    login: Option<String>,
     zone: Zone,
     defaults: ActivityDefaults,
     /// Activities as last read, for partial updates (participants are diffed against them).
@@ -33,11 +35,13 @@ pub struct ErpSide {
 }
 
 impl ErpSide {
-    /// `client` must send through `requests`, so the run can report what it sent.
+    /// `client` must send through `requests`, so the run can report what it sent. `login` is
+    /// the user's ERP.net `Login` (`CreationUser` of what the user creates).
     pub fn new(
         client: ErpClient,
         requests: Arc<CountingHttp>,
         user: Guid,
+        login: Option<String>,
         zone: Zone,
         defaults: ActivityDefaults,
     ) -> Self {
@@ -45,6 +49,7 @@ impl ErpSide {
             client,
             requests,
             user,
+            login,
             zone,
             defaults,
             seen: Mutex::new(HashMap::new()),
@@ -160,6 +165,7 @@ impl ErpSide {
                 e @ (ErpError::Throttled { .. }
                 | ErpError::Transport(_)
                 | ErpError::Unauthorized
+                | ErpError::VersionMismatch { .. }
                 | ErpError::InvalidClient { .. }),
             ) => WriteOutcome::Failed(e.into()),
             Err(e @ ErpError::Remote { status, .. }) if status >= 500 || status == 429 => {
@@ -183,6 +189,7 @@ impl CalendarSide for ErpSide {
     async fn pull(&self, window: &Window, checkpoint: Option<&str>) -> Result<Pull, PublicError> {
         let scope = ActivityScope {
             user: self.user.clone(),
+            login: self.login.clone(),
             window: Some((window.start, window.end)),
         };
         let since = checkpoint.and_then(|c| serde_json::from_str::<Watermark>(c).ok());

@@ -10,10 +10,13 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 use wiremock::{Request, Respond, ResponseTemplate};
 
-use super::odata::{Expand, parse_expand, parse_filter, parse_select};
+use mssync_core::erp::wire::{self, EntitySet, Kind};
+
+use super::odata::{Expand, Refusal, parse_expand, parse_filter, parse_select};
 use super::{
-    ACTIVITIES, COMPANY_LOCATIONS, DOCUMENT_TYPES, ENTERPRISE_COMPANIES, Fault, MAX_TOP,
-    ODATA_PATH, PARTICIPANTS, RecordedRequest, State, parse_odata_id, reference,
+    ACTIVITIES, COMPANY_LOCATIONS, DOCUMENT_TYPES, ENTERPRISE_COMPANIES, Fault, HOST_LOGIN,
+    MAX_TOP, ODATA_PATH, PARTICIPANTS, RecordedRequest, SERVICE_LOGIN, State, parse_odata_id,
+    reference,
 };
 
 pub(crate) struct Handler {
@@ -34,35 +37,45 @@ pub(crate) fn erp_error(status: u16, message: &str, kind: &str) -> Reply {
     }))
 }
 
-const STATES: &[&str] = &[
-    "New",
-    "Adjustment",
-    "Planned",
-    "FirmPlanned",
-    "Released",
-    "Completed",
-    "Closed",
+const STATES: &[&str] = wire::DOCUMENT_STATES;
+const PRIORITIES: &[&str] = wire::PRIORITIES;
+
+/// A refused query or body, answered with ERP.net's error body.
+fn refused(refusal: Refusal) -> Reply {
+    erp_error(refusal.status, &refusal.message, "ODataException")
+}
+
+/// Old entity set names and their new ones (M reference/renames.md), for the rename message of
+/// D common-tasks/handling-renames.md.
+const RENAMED: &[(&str, &str)] = &[
+    ("General_DocumentTypes", DOCUMENT_TYPES),
+    ("General_Contacts_Activities", ACTIVITIES),
+    ("General_Contacts_ActivityParticipants", PARTICIPANTS),
+    ("General_Contacts_Reminders", wire::REMINDERS),
 ];
-const PRIORITIES: &[&str] = &["Lowest", "Low", "Medium", "High", "Highest"];
-/// Properties a create or PATCH of an activity may carry.
-const ACTIVITY_WRITABLE: &[&str] = &[
-    "Subject",
-    "StartTime",
-    "EndTime",
-    "Notes",
-    "Priority",
-    "Private",
-    "ReminderTime",
-    "SystemType",
-    "ExternalId",
-    "ExternalSystem",
-    "DocumentType",
-    "EnterpriseCompany",
-    "EnterpriseCompanyLocation",
-    "AssignedToUser",
-    "FromParty",
-    "State",
-];
+
+/// An entity set or segment ERP.net does not know: 404 with the OData routing message; a
+/// renamed set with the message D handling-renames.md quotes.
+pub(crate) fn unknown_segment(name: &str) -> Reply {
+    if let Some((_, new)) = RENAMED.iter().find(|(old, _)| *old == name) {
+        return erp_error(
+            404,
+            &format!(
+                "The provided entity set name '{name}' is no more supported.\nThe new name of this entity is '{new}'."
+            ),
+            "ODataException",
+        );
+    }
+    erp_error(
+        404,
+        &format!("{} '{name}'.", wire::UNKNOWN_SEGMENT_MESSAGE),
+        "ODataException",
+    )
+}
+
+fn set_of(name: &str) -> &'static EntitySet {
+    wire::entity_set(name).expect("served sets are in the wire table")
+}
 
 fn state_rank(state: Option<&str>) -> usize {
     state
@@ -138,9 +151,13 @@ impl Respond for Handler {
         let Some(rest) = path.strip_prefix(ODATA_PATH) else {
             return ResponseTemplate::new(404);
         };
-        if let Some(reply) = authenticate(&state, request) {
-            return reply;
-        }
+        let login = match authenticate(&state, request) {
+            Ok(login) => login,
+            Err(reply) => return reply,
+        };
+        let dispatch = |state: &mut State, request: &Request, rest: &str| {
+            dispatch(state, request, rest, &login)
+        };
         let is_write = request.method.as_str() != "GET";
         if let Some(held) = state.stall.hold(is_write) {
             return dispatch(&mut state, request, rest).set_delay(held);
@@ -191,7 +208,12 @@ fn token(state: &mut State, request: &Request) -> Reply {
     state.issued += 1;
     let token = format!("sim-access-token-{}", state.issued);
     let expires = state.now + chrono::Duration::seconds(state.token_lifetime);
-    state.tokens.insert(token.clone(), expires);
+    let login = state
+        .client_logins
+        .get(get("client_id"))
+        .cloned()
+        .unwrap_or_else(|| SERVICE_LOGIN.to_owned());
+    state.tokens.insert(token.clone(), (expires, login));
     ResponseTemplate::new(200).set_body_json(json!({
         "access_token": token,
         "expires_in": state.token_lifetime,
@@ -200,21 +222,30 @@ fn token(state: &mut State, request: &Request) -> Reply {
     }))
 }
 
-fn authenticate(state: &State, request: &Request) -> Option<Reply> {
+/// The login of the user the request's token belongs to, or the 401 to answer.
+fn authenticate(state: &State, request: &Request) -> Result<String, Reply> {
     if !state.require_auth {
-        return None;
+        return Ok(HOST_LOGIN.to_owned());
     }
     let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok());
-    let ok = if let Some(key) = header("x-api-key") {
-        state.pats.contains(key)
+    let login = if let Some(key) = header("x-api-key") {
+        state.pats.get(key).cloned()
     } else if let Some(token) = header("authorization").and_then(|v| v.strip_prefix("Bearer ")) {
-        !state.reject_tokens
-            && (state.pats.contains(token)
-                || state.tokens.get(token).is_some_and(|exp| *exp > state.now))
+        if state.reject_tokens {
+            None
+        } else if let Some(login) = state.pats.get(token) {
+            Some(login.clone())
+        } else {
+            state
+                .tokens
+                .get(token)
+                .filter(|(exp, _)| *exp > state.now)
+                .map(|(_, login)| login.clone())
+        }
     } else {
-        false
+        None
     };
-    (!ok).then(|| ResponseTemplate::new(401).insert_header("WWW-Authenticate", "Bearer"))
+    login.ok_or_else(|| ResponseTemplate::new(401).insert_header("WWW-Authenticate", "Bearer"))
 }
 
 /// `Set`, `Set(<id>)` or `Set(<id>)/Action`.
@@ -248,24 +279,21 @@ fn body_object(request: &Request) -> Result<Map<String, Value>, Reply> {
     }
 }
 
-fn dispatch(state: &mut State, request: &Request, rest: &str) -> Reply {
+fn dispatch(state: &mut State, request: &Request, rest: &str, login: &str) -> Reply {
     let (set, id, action) = segments(rest);
-    let known = [
-        ACTIVITIES,
-        PARTICIPANTS,
-        super::USERS,
-        DOCUMENT_TYPES,
-        ENTERPRISE_COMPANIES,
-        super::COMPANIES,
-        COMPANY_LOCATIONS,
-    ];
-    if !known.contains(&set.as_str()) {
-        return ResponseTemplate::new(404);
+    // Only what the wire table names exists.
+    if wire::entity_set(&set).is_none() || state.forgotten.contains(&set) {
+        return unknown_segment(&set);
+    }
+    if let Some(action) = action.as_deref()
+        && ![wire::MAKE_VOID, wire::CHANGE_STATE].contains(&action)
+    {
+        return unknown_segment(action);
     }
     let result = match (request.method.as_str(), id, action.as_deref()) {
         ("GET", None, None) => list(state, request, &set),
         ("GET", Some(id), None) => get_one(state, request, &set, &id),
-        ("POST", None, None) if set == ACTIVITIES => create_activity(state, request),
+        ("POST", None, None) if set == ACTIVITIES => create_activity(state, request, login),
         ("POST", None, None) if set == PARTICIPANTS => add_participant(state, request),
         ("POST", None, None) if set == DOCUMENT_TYPES => create_document_type(state, request),
         ("PATCH", Some(id), None) if set == ACTIVITIES => patch_activity(state, request, &id),
@@ -324,23 +352,84 @@ fn project(
     Value::Object(out)
 }
 
-fn read_options(request: &Request) -> Result<(Vec<String>, Vec<Expand>), Reply> {
-    let select = query_param(request, "$select")
+/// Every `$select` item must be a property of the set.
+fn check_select(set: &EntitySet, select: &[String]) -> Result<(), Reply> {
+    for item in select {
+        if set.property(item).is_none() {
+            return Err(refused(Refusal::unknown_property(set.name, item)));
+        }
+    }
+    Ok(())
+}
+
+fn read_options(request: &Request, set: &str) -> Result<(Vec<String>, Vec<Expand>), Reply> {
+    let set = set_of(set);
+    let select = query_param(request, wire::SELECT)
         .map(|s| parse_select(&s))
         .unwrap_or_default();
-    let expand = match query_param(request, "$expand") {
+    check_select(set, &select)?;
+    let expand = match query_param(request, wire::EXPAND) {
         Some(e) => parse_expand(&e).map_err(|m| erp_error(500, &m, "ODataException"))?,
         None => Vec::new(),
     };
+    for item in &expand {
+        let property = set
+            .property(&item.property)
+            .ok_or_else(|| refused(Refusal::unknown_property(set.name, &item.property)))?;
+        match property.kind {
+            Kind::Reference(target) | Kind::Collection(target) => {
+                check_select(set_of(target), &item.select)?
+            }
+            Kind::Value => {
+                return Err(refused(Refusal::bad_request(format!(
+                    "The property '{}' cannot be expanded.",
+                    item.property
+                ))));
+            }
+        }
+    }
     Ok((select, expand))
 }
 
+/// `$orderby`: each item a property of the set, optionally `asc` or `desc`. Sorts by the
+/// property's text.
+fn order_by(request: &Request, set: &str) -> Result<Vec<(String, bool)>, Reply> {
+    let set = set_of(set);
+    let Some(text) = query_param(request, "$orderby") else {
+        return Ok(Vec::new());
+    };
+    text.split(',')
+        .map(|item| {
+            let mut words = item.split_whitespace();
+            let name = words.next().unwrap_or("");
+            let descending = match words.next() {
+                None | Some("asc") => false,
+                Some("desc") => true,
+                Some(other) => {
+                    return Err(refused(Refusal::bad_request(format!(
+                        "Invalid $orderby direction '{other}'."
+                    ))));
+                }
+            };
+            if set.property(name).is_none() {
+                return Err(refused(Refusal::unknown_property(set.name, name)));
+            }
+            Ok((name.to_owned(), descending))
+        })
+        .collect()
+}
+
 fn list(state: &mut State, request: &Request, set: &str) -> Result<Reply, Reply> {
-    let filter = match query_param(request, "$filter") {
-        Some(text) => Some(parse_filter(&text).map_err(|m| erp_error(500, &m, "ODataException"))?),
+    let filter = match query_param(request, wire::FILTER) {
+        Some(text) => {
+            let filter = parse_filter(&text).map_err(|m| erp_error(500, &m, "ODataException"))?;
+            filter.check(set_of(set)).map_err(refused)?;
+            Some(filter)
+        }
         None => None,
     };
-    let (select, expand) = read_options(request)?;
+    let (select, expand) = read_options(request, set)?;
+    let order = order_by(request, set)?;
     let parse_count = |name: &str, default: usize| -> Result<usize, Reply> {
         match query_param(request, name) {
             Some(v) => v
@@ -352,7 +441,7 @@ fn list(state: &mut State, request: &Request, set: &str) -> Result<Reply, Reply>
     // `$top` is the page size here, as ERP.net pages sync reads: at most 1000 a page.
     let top = parse_count("$top", MAX_TOP)?.min(MAX_TOP);
     let skip = parse_count("$skip", 0)?;
-    let matching: Vec<&Map<String, Value>> = state
+    let mut matching: Vec<&Map<String, Value>> = state
         .sets
         .get(set)
         .map(|objects| {
@@ -362,6 +451,17 @@ fn list(state: &mut State, request: &Request, set: &str) -> Result<Reply, Reply>
                 .collect()
         })
         .unwrap_or_default();
+    for (name, descending) in order.iter().rev() {
+        let key = |o: &Map<String, Value>| o.get(name).map(Value::to_string).unwrap_or_default();
+        matching.sort_by(|a, b| {
+            let ordering = key(a).cmp(&key(b));
+            if *descending {
+                ordering.reverse()
+            } else {
+                ordering
+            }
+        });
+    }
     let page: Vec<Value> = matching
         .iter()
         .skip(skip)
@@ -397,7 +497,7 @@ fn list(state: &mut State, request: &Request, set: &str) -> Result<Reply, Reply>
 }
 
 fn get_one(state: &mut State, request: &Request, set: &str, id: &str) -> Result<Reply, Reply> {
-    let (select, expand) = read_options(request)?;
+    let (select, expand) = read_options(request, set)?;
     let object = state
         .find(set, id)
         .ok_or_else(|| ResponseTemplate::new(404))?;
@@ -424,14 +524,78 @@ fn parse_time(value: &Value, name: &str) -> Result<Option<DateTime<Utc>>, Reply>
     }
 }
 
-/// Checks one written property of an activity.
-fn check_property(state: &State, key: &str, value: &Value) -> Result<(), Reply> {
-    if !ACTIVITY_WRITABLE.contains(&key) {
+/// Checks a bind (`{"@odata.id": "Set(<id>)"}`) to a reference of `target`: the set must exist
+/// (else the segment is unknown) and be the reference's, and the object must exist.
+fn check_bind(state: &State, key: &str, target: &str, value: &Value) -> Result<(), Reply> {
+    if value.is_null() {
+        return Ok(());
+    }
+    let bad = || {
+        erp_error(
+            500,
+            &format!("Invalid value for {key}."),
+            "ArgumentException",
+        )
+    };
+    let odata_id = value
+        .get(wire::ODATA_ID)
+        .and_then(Value::as_str)
+        .ok_or_else(bad)?;
+    let (set, _) = parse_odata_id(odata_id).ok_or_else(bad)?;
+    if wire::entity_set(&set).is_none() || state.forgotten.contains(&set) {
+        return Err(unknown_segment(&set));
+    }
+    // Parties are the base of companies (M General.Contacts.Parties.md).
+    let compatible = set == target || (target == wire::PARTIES && set == wire::COMPANIES);
+    if !compatible {
+        return Err(refused(Refusal::bad_request(format!(
+            "{key} refers to '{target}', not '{set}'."
+        ))));
+    }
+    if !state.resolves(odata_id) {
         return Err(erp_error(
             500,
-            &format!("The property '{key}' cannot be written."),
+            &format!("The object referenced by {key} was not found."),
+            "ObjectNotFoundException",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a body's property names against the set: each documented and writable (annotations
+/// aside).
+fn check_body_names(set: &str, body: &Map<String, Value>) -> Result<(), Reply> {
+    let set = set_of(set);
+    for key in body.keys().filter(|k| !k.starts_with('@')) {
+        let property = set
+            .property(key)
+            .ok_or_else(|| refused(Refusal::unknown_property(set.name, key)))?;
+        if !property.writable {
+            return Err(erp_error(
+                500,
+                &format!("The property '{key}' is read-only."),
+                "ODataException",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks one written property of an activity.
+fn check_property(state: &State, key: &str, value: &Value) -> Result<(), Reply> {
+    let set = set_of(ACTIVITIES);
+    let property = set
+        .property(key)
+        .ok_or_else(|| refused(Refusal::unknown_property(ACTIVITIES, key)))?;
+    if !property.writable {
+        return Err(erp_error(
+            500,
+            &format!("The property '{key}' is read-only."),
             "ODataException",
         ));
+    }
+    if let Kind::Reference(target) = property.kind {
+        return check_bind(state, key, target, value);
     }
     let bad = || {
         erp_error(
@@ -458,84 +622,102 @@ fn check_property(state: &State, key: &str, value: &Value) -> Result<(), Reply> 
         {
             return Err(bad());
         }
-        "State" if !value.as_str().is_some_and(|p| STATES.contains(&p)) => return Err(bad()),
-        "Private" if !value.is_boolean() => return Err(bad()),
-        "DocumentType" | "EnterpriseCompany" | "EnterpriseCompanyLocation" | "AssignedToUser" => {
-            if value.is_null() {
-                return Ok(());
-            }
-            let id = value
-                .get("@odata.id")
-                .and_then(Value::as_str)
-                .ok_or_else(bad)?;
-            if !state.resolves(id) {
-                return Err(erp_error(
-                    500,
-                    &format!("The object referenced by {key} was not found."),
-                    "ObjectNotFoundException",
-                ));
-            }
+        "SystemType"
+            if !value
+                .as_str()
+                .is_some_and(|p| wire::SYSTEM_TYPES.contains(&p)) =>
+        {
+            return Err(bad());
         }
+        "Private" if !value.is_boolean() => return Err(bad()),
         _ => {}
     }
     Ok(())
 }
 
-fn find_activity_by(
-    state: &State,
-    find_by: &str,
+/// The search criteria of `@erpnet.findBy` (D erpnet-action.md): an object of string
+/// properties among ExternalId, ExternalSystem, Id, Code, Name, DisplayText; when absent, taken
+/// from the body (ExternalId if it has one, else Id).
+fn find_criteria(
+    annotation: Option<&Value>,
     body: &Map<String, Value>,
-) -> Result<Option<String>, Reply> {
+) -> Result<Map<String, Value>, Reply> {
+    let shape = || {
+        refused(Refusal::bad_request(format!(
+            "The value of {} must be an object with string properties among {}.",
+            wire::ERPNET_FIND_BY,
+            wire::FIND_BY_KEYS.join(", ")
+        )))
+    };
+    match annotation {
+        None => {
+            let keys: &[&str] = if body.contains_key(wire::activity::EXTERNAL_ID) {
+                &[wire::activity::EXTERNAL_ID, wire::activity::EXTERNAL_SYSTEM]
+            } else {
+                &[wire::activity::ID]
+            };
+            Ok(keys
+                .iter()
+                .filter_map(|k| body.get(*k).map(|v| ((*k).to_owned(), v.clone())))
+                .collect())
+        }
+        Some(Value::Object(criteria)) => {
+            let ok = !criteria.is_empty()
+                && criteria
+                    .iter()
+                    .all(|(k, v)| wire::FIND_BY_KEYS.contains(&k.as_str()) && v.is_string());
+            if ok {
+                Ok(criteria.clone())
+            } else {
+                Err(shape())
+            }
+        }
+        Some(_) => Err(shape()),
+    }
+}
+
+fn find_activity_by(state: &State, criteria: &Map<String, Value>) -> Result<Option<String>, Reply> {
     let activities = state.sets.get(ACTIVITIES).map(Vec::as_slice).unwrap_or(&[]);
     let field =
         |o: &Map<String, Value>, k: &str| o.get(k).and_then(Value::as_str).map(str::to_owned);
-    let found = match find_by {
-        "ExternalId" => {
-            let external_id = field(body, "ExternalId").ok_or_else(|| {
-                erp_error(
-                    500,
-                    "findBy ExternalId needs ExternalId.",
-                    "ArgumentException",
-                )
-            })?;
-            let system = field(body, "ExternalSystem");
-            activities.iter().find(|o| {
-                field(o, "ExternalId").as_deref() == Some(external_id.as_str())
-                    && (system.is_none() || field(o, "ExternalSystem") == system)
-            })
-        }
-        "Id" => {
-            let id = field(body, "Id").map(|s| s.to_ascii_lowercase());
-            activities.iter().find(|o| field(o, "Id") == id)
-        }
-        other => {
-            return Err(erp_error(
-                500,
-                &format!("Unsupported @erpnet.findBy '{other}'."),
-                "NotSupportedException",
-            ));
-        }
+    // The first criterion in the documented priority order is used.
+    let found = if let Some(external_id) = field(criteria, "ExternalId") {
+        let system = field(criteria, "ExternalSystem");
+        activities.iter().find(|o| {
+            field(o, "ExternalId").as_deref() == Some(external_id.as_str())
+                && (system.is_none() || field(o, "ExternalSystem") == system)
+        })
+    } else if let Some(id) = field(criteria, "Id") {
+        let id = id.to_ascii_lowercase();
+        activities
+            .iter()
+            .find(|o| field(o, "Id").as_deref() == Some(id.as_str()))
+    } else if criteria.is_empty() {
+        None
+    } else {
+        return Err(erp_error(
+            500,
+            "The simulator finds activities by ExternalId or Id only.",
+            "NotSupportedException",
+        ));
     };
     Ok(found.and_then(|o| field(o, "Id")))
 }
 
-fn create_activity(state: &mut State, request: &Request) -> Result<Reply, Reply> {
+fn create_activity(state: &mut State, request: &Request, login: &str) -> Result<Reply, Reply> {
     let mut body = body_object(request)?;
     let action = body
-        .get("@erpnet.action")
+        .get(wire::ERPNET_ACTION)
         .and_then(Value::as_str)
         .unwrap_or("create")
         .to_owned();
-    let find_by = body
-        .get("@erpnet.findBy")
-        .and_then(Value::as_str)
-        .unwrap_or("Id")
-        .to_owned();
+    let criteria = find_criteria(body.get(wire::ERPNET_FIND_BY), &body)?;
     body.retain(|k, _| !k.starts_with('@'));
+    check_body_names(ACTIVITIES, &body)?;
     match action.as_str() {
         "create" => {}
         "findOrCreate" | "find" | "findOrNull" | "findSingle" => {
-            if let Some(id) = find_activity_by(state, &find_by, &body)? {
+            if let Some(id) = find_activity_by(state, &criteria)? {
                 let object = state.find(ACTIVITIES, &id).expect("just found");
                 return Ok(ResponseTemplate::new(200).set_body_json(project(
                     state,
@@ -584,6 +766,16 @@ fn create_activity(state: &mut State, request: &Request) -> Result<Reply, Reply>
         }
     }
     let participants = body.remove("Participants").unwrap_or(json!([]));
+    for p in participants.as_array().cloned().unwrap_or_default() {
+        let Value::Object(p) = p else {
+            return Err(erp_error(
+                500,
+                "Invalid value for Participants.",
+                "ArgumentException",
+            ));
+        };
+        check_body_names(PARTICIPANTS, &p)?;
+    }
     for (key, value) in &body {
         check_property(state, key, value)?;
     }
@@ -627,7 +819,7 @@ fn create_activity(state: &mut State, request: &Request) -> Result<Reply, Reply>
         "Subject": null, "StartTime": null, "EndTime": null, "Notes": null, "Priority": "Medium",
         "Private": false, "ReminderTime": null, "State": "New", "Void": false, "VoidReason": null,
         "SystemType": "Meeting", "ExternalId": null, "ExternalSystem": null,
-        "AssignedToUser": null, "CreationUser": null,
+        "AssignedToUser": null, "CreationUser": login, "EntityName": state.activity_entity_name,
     }));
     object.extend(body);
     object.insert("Participants".into(), Value::Array(participant_list));
@@ -667,13 +859,6 @@ fn patch_activity(state: &mut State, request: &Request, id: &str) -> Result<Repl
         ));
     }
     for (key, value) in &body {
-        if key == "State" {
-            return Err(erp_error(
-                500,
-                "Use ChangeState to change the state.",
-                "ArgumentException",
-            ));
-        }
         check_property(state, key, value)?;
     }
     let object = state.find_mut(ACTIVITIES, id).expect("found above");
@@ -721,6 +906,10 @@ fn writable_parent(state: &State, id: &str) -> Result<(), Reply> {
 
 fn add_participant(state: &mut State, request: &Request) -> Result<Reply, Reply> {
     let body = body_object(request)?;
+    check_body_names(PARTICIPANTS, &body)?;
+    if let Some(activity) = body.get(wire::participant::ACTIVITY) {
+        check_bind(state, wire::participant::ACTIVITY, ACTIVITIES, activity)?;
+    }
     let parent = body
         .get("Activity")
         .and_then(|a| a.get("@odata.id"))
@@ -770,7 +959,7 @@ fn make_void(state: &mut State, request: &Request, id: &str) -> Result<Reply, Re
         .unwrap_or("")
         .to_owned();
     let void_type = body.get("voidType").and_then(Value::as_str).unwrap_or("");
-    if !["VoidDocument", "VoidDocumentAndAdjustments"].contains(&void_type) {
+    if !wire::VOID_TYPES.contains(&void_type) {
         return Err(erp_error(500, "Invalid voidType.", "ArgumentException"));
     }
     let now = state.stamp();
@@ -821,7 +1010,10 @@ fn create_document_type(state: &mut State, request: &Request) -> Result<Reply, R
     }
     let mut body = body_object(request)?;
     body.retain(|k, _| !k.starts_with('@'));
-    for required in ["Code", "EntityName"] {
+    check_body_names(DOCUMENT_TYPES, &body)?;
+    // M Systems.Documents.DocumentTypes.md: Code, EntityName and TypeName are required.
+    use wire::document_type as dt;
+    for required in [dt::CODE, dt::ENTITY_NAME] {
         if !body.get(required).is_some_and(Value::is_string) {
             return Err(erp_error(
                 500,
@@ -829,6 +1021,17 @@ fn create_document_type(state: &mut State, request: &Request) -> Result<Reply, R
                 "ArgumentException",
             ));
         }
+    }
+    let multilanguage = body
+        .get(dt::TYPE_NAME)
+        .and_then(Value::as_object)
+        .is_some_and(|m| !m.is_empty() && m.values().all(Value::is_string));
+    if !multilanguage {
+        return Err(erp_error(
+            500,
+            &format!("The property '{}' is required.", dt::TYPE_NAME),
+            "ArgumentException",
+        ));
     }
     let id = state.new_id();
     body.insert("Id".into(), json!(id));

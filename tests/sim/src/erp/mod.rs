@@ -2,6 +2,16 @@
 //! enterprise companies, company locations, users and document types, behind the identity
 //! server's token endpoint.
 //!
+//! It is built from the connector's wire table (`mssync_core::erp::wire`) and refuses what the
+//! public pages do not name, as the Domain API would: an unknown entity set or segment is a 404
+//! "Resource not found for the segment '<name>'." (a renamed one answers with the rename
+//! message of D common-tasks/handling-renames.md); an unknown property in `$select`,
+//! `$expand`, `$filter`, `$orderby` or a body, a filter the property's model page does not list
+//! (`eq` on `CreationUser`), `eq null`, an `@erpnet.findBy` that is not the documented object,
+//! and a bind (`@odata.id`) to a set that does not exist are refused. Date-time filter values
+//! are truncated to the date (D filter.md). `CreationUser` is the login of the user the access
+//! token belongs to.
+//!
 //! What it holds to, as ERP.net does: `$filter` without `or` (refused with an ERP.net-style 500
 //! body), `$top` pages of at most 1000 with `@odata.nextLink`, `@erpnet.action` create and
 //! findOrCreate, `ObjectVersion` checked on PATCH, Released and later activities refusing
@@ -13,7 +23,7 @@
 mod handler;
 pub mod odata;
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,13 +33,15 @@ use serde_json::{Map, Value, json};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer};
 
-pub const ACTIVITIES: &str = "General_Activities_Activities";
-pub const PARTICIPANTS: &str = "General_Activities_ActivityParticipants";
-pub const USERS: &str = "Systems_Security_Users";
-pub const DOCUMENT_TYPES: &str = "General_DocumentTypes";
-pub const ENTERPRISE_COMPANIES: &str = "General_EnterpriseCompanies";
-pub const COMPANIES: &str = "General_Contacts_Companies";
-pub const COMPANY_LOCATIONS: &str = "General_Contacts_CompanyLocations";
+pub use mssync_core::erp::wire::{
+    ACTIVITIES, COMPANIES, COMPANY_LOCATIONS, DOCUMENT_TYPES, ENTERPRISE_COMPANIES, PARTICIPANTS,
+    USERS,
+};
+/// The login `CreationUser` gets for a Trusted Application's tokens, unless
+/// [`ErpSim::set_client_login`] says otherwise (the application's service user).
+pub const SERVICE_LOGIN: &str = "mssync-service";
+/// The login of requests made inside the ERP.net host (no token).
+pub const HOST_LOGIN: &str = "host";
 pub const ODATA_PATH: &str = "/api/domain/odata/";
 /// Largest page the simulator serves.
 pub const MAX_TOP: usize = 1000;
@@ -80,6 +92,7 @@ pub struct ActivitySeed {
     pub reminder_time: Option<DateTime<Utc>>,
     pub state: &'static str,
     pub assigned_to: Option<String>,
+    /// The creator's login (`CreationUser`); the service user's when `None`.
     pub creation_user: Option<String>,
     pub participants: Vec<String>,
     pub external_id: Option<String>,
@@ -111,8 +124,16 @@ pub(crate) struct State {
     now: DateTime<Utc>,
     next_id: u64,
     clients: HashMap<String, String>,
-    pats: HashSet<String>,
-    tokens: HashMap<String, DateTime<Utc>>,
+    client_logins: HashMap<String, String>,
+    /// Personal access token -> its user's login.
+    pats: HashMap<String, String>,
+    /// Access token -> (expiry, the login of the user it belongs to).
+    tokens: HashMap<String, (DateTime<Utc>, String)>,
+    /// `EntityName` of activities (what the instance writes; read back by Give permissions).
+    activity_entity_name: String,
+    /// Entity sets this instance does not know (an ERP.net older than the version that
+    /// introduced them).
+    forgotten: Vec<String>,
     token_lifetime: i64,
     issued: u64,
     reject_tokens: bool,
@@ -201,8 +222,11 @@ impl ErpSim {
             now,
             next_id: 0,
             clients: HashMap::new(),
-            pats: HashSet::new(),
+            client_logins: HashMap::new(),
+            pats: HashMap::new(),
             tokens: HashMap::new(),
+            activity_entity_name: mssync_core::erp::wire::ACTIVITY_ENTITY_NAME_FALLBACK.into(),
+            forgotten: Vec::new(),
             token_lifetime: 3600,
             issued: 0,
             reject_tokens: false,
@@ -266,9 +290,34 @@ impl ErpSim {
             .insert(client_id.to_owned(), secret.to_owned());
     }
 
-    /// A personal access token (`enrt_...`), accepted as Bearer or `X-Api-Key`.
+    /// The login of the service user behind a Trusted Application: `CreationUser` of what it
+    /// creates ([`SERVICE_LOGIN`] by default).
+    pub fn set_client_login(&self, client_id: &str, login: &str) {
+        self.lock()
+            .client_logins
+            .insert(client_id.to_owned(), login.to_owned());
+    }
+
+    /// A personal access token (`enrt_...`), accepted as Bearer or `X-Api-Key`, of the
+    /// service user.
     pub fn add_personal_token(&self, token: &str) {
-        self.lock().pats.insert(token.to_owned());
+        self.add_personal_token_for(token, SERVICE_LOGIN);
+    }
+
+    /// A personal access token of the user with this login.
+    pub fn add_personal_token_for(&self, token: &str, login: &str) {
+        self.lock().pats.insert(token.to_owned(), login.to_owned());
+    }
+
+    /// Plays an ERP.net older than the version that introduced `entity_set`: requests to it
+    /// (and binds to it) answer as for an unknown segment.
+    pub fn forget_entity_set(&self, entity_set: &str) {
+        self.lock().forgotten.push(entity_set.to_owned());
+    }
+
+    /// `EntityName` the instance gives activities (`Cm_Activities` by default).
+    pub fn set_activity_entity_name(&self, name: &str) {
+        self.lock().activity_entity_name = name.to_owned();
     }
 
     /// Lifetime of issued access tokens (3600 s by default).
@@ -329,6 +378,7 @@ impl ErpSim {
 
     // --- reference data -----------------------------------------------------------------
 
+    /// A user whose `Login` is the local part of `email` (see [`ErpSim::login_of`]).
     pub fn add_user(&self, email: &str, is_admin: bool, active: bool) -> String {
         let mut s = self.lock();
         let id = s.new_id();
@@ -351,6 +401,15 @@ impl ErpSim {
             "Id": enterprise, "IsActive": true, "Company": reference(COMPANIES, &company),
         })));
         (enterprise, company)
+    }
+
+    /// The `Login` of a user.
+    pub fn login_of(&self, user: &str) -> Option<String> {
+        self.lock()
+            .find(USERS, user)
+            .and_then(|u| u.get("Login"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
     }
 
     /// Changes a user's e-mail, as an ERP.net admin would.
@@ -388,7 +447,7 @@ impl ErpSim {
         let mut s = self.lock();
         let id = s.new_id();
         s.set_mut(DOCUMENT_TYPES).push(obj(json!({
-            "Id": id, "Code": code, "EntityName": entity_name, "Name": {"EN": code},
+            "Id": id, "Code": code, "EntityName": entity_name, "TypeName": {"EN": code},
         })));
         id
     }
@@ -426,6 +485,11 @@ impl ErpSim {
                 .map(|u| reference(USERS, u))
                 .unwrap_or(Value::Null)
         };
+        let creator = seed
+            .creation_user
+            .clone()
+            .unwrap_or_else(|| SERVICE_LOGIN.to_owned());
+        let entity_name = s.activity_entity_name.clone();
         let object = obj(json!({
             "Id": id,
             "ObjectVersion": 1,
@@ -444,7 +508,8 @@ impl ErpSim {
             "ExternalId": seed.external_id,
             "ExternalSystem": seed.external_system,
             "AssignedToUser": user_ref(&seed.assigned_to),
-            "CreationUser": user_ref(&seed.creation_user),
+            "CreationUser": creator,
+            "EntityName": entity_name,
             "Participants": participants,
             "Reminders": reminders,
         }));

@@ -1,8 +1,12 @@
-//! The OData subset ERP.net serves: `$filter` with `eq`, `ge`, `le`, `in` and `and` (an `or`, or
-//! anything else, is refused the way ERP.net refuses it), `$select` and `$expand` with nested
-//! `$select`.
+//! The OData subset ERP.net documents (D domain-api/querying-data/query-options/filter.md):
+//! `$filter` with `eq`, `ge`, `le`, `in` and `and`, the functions `equalnull`, `startswith`,
+//! `contains` and `endswith` (an `or`, `eq null` or anything else is refused), date-time values
+//! truncated to the date as the page says; `$select` and `$expand` with nested `$select`. Each
+//! property must be one the connector's wire table names, used with a filter its model page
+//! lists.
 
 use chrono::{DateTime, Utc};
+use mssync_core::erp::wire::{self, EntitySet, FilterOp};
 use serde_json::{Map, Value};
 
 /// A parsed `$filter`: every comparison must hold.
@@ -22,6 +26,59 @@ pub enum Op {
     Ge,
     Le,
     In,
+    /// `equalnull(P,v)`: equal, or P is null.
+    EqualNull,
+    StartsWith,
+    Contains,
+    EndsWith,
+}
+
+impl Op {
+    fn name(self) -> &'static str {
+        match self {
+            Op::Eq => "eq",
+            Op::Ge => "ge",
+            Op::Le => "le",
+            Op::In => "in",
+            Op::EqualNull => wire::EQUAL_NULL,
+            Op::StartsWith => wire::STARTS_WITH,
+            Op::Contains => wire::CONTAINS,
+            Op::EndsWith => wire::ENDS_WITH,
+        }
+    }
+
+    /// The model page's filter this operator needs.
+    fn needs(self) -> FilterOp {
+        match self {
+            Op::Eq | Op::EqualNull => FilterOp::Eq,
+            Op::In => FilterOp::In,
+            Op::Ge => FilterOp::Ge,
+            Op::Le => FilterOp::Le,
+            Op::StartsWith | Op::Contains | Op::EndsWith => FilterOp::Like,
+        }
+    }
+}
+
+/// Why a query was refused: a 400 for names ERP.net does not know, else ERP.net's 500.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub status: u16,
+    pub message: String,
+}
+
+impl Refusal {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self {
+            status: 400,
+            message: message.into(),
+        }
+    }
+
+    pub fn unknown_property(set: &str, property: &str) -> Self {
+        Self::bad_request(format!(
+            "Could not find a property named '{property}' on entity set '{set}'."
+        ))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -147,7 +204,44 @@ pub fn parse_filter(text: &str) -> Result<FilterExpr, String> {
             _ => return Err("Property name expected.".into()),
         };
         if matches!(tokens.get(i + 1), Some(Token::Open)) {
-            return Err(format!("Function '{property}' is not supported here."));
+            let op = match property.as_str() {
+                wire::EQUAL_NULL => Op::EqualNull,
+                wire::STARTS_WITH => Op::StartsWith,
+                wire::CONTAINS => Op::Contains,
+                wire::ENDS_WITH => Op::EndsWith,
+                other => return Err(format!("Function '{other}' is not supported.")),
+            };
+            let (Some(Token::Word(argument)), Some(Token::Comma), Some(value), Some(Token::Close)) = (
+                tokens.get(i + 2),
+                tokens.get(i + 3),
+                tokens.get(i + 4),
+                tokens.get(i + 5),
+            ) else {
+                return Err(format!(
+                    "Function '{property}' takes a property and a value."
+                ));
+            };
+            let value = literal(value)?;
+            if op != Op::EqualNull && !matches!(value, Lit::Str(_)) {
+                return Err(format!("Function '{property}' takes a string."));
+            }
+            comparisons.push(Comparison {
+                property: argument.clone(),
+                op,
+                values: vec![value],
+            });
+            i += 6;
+            match tokens.get(i) {
+                None => break,
+                Some(Token::Word(w)) if w == "and" => {
+                    i += 1;
+                    continue;
+                }
+                Some(Token::Word(w)) if w.eq_ignore_ascii_case("or") => {
+                    return Err("The 'or' operator is not supported.".into());
+                }
+                _ => return Err("'and' expected.".into()),
+            }
         }
         let op = match tokens.get(i + 1) {
             Some(Token::Word(w)) => match w.as_str() {
@@ -182,6 +276,13 @@ pub fn parse_filter(text: &str) -> Result<FilterExpr, String> {
             values
         } else {
             let value = literal(tokens.get(i).ok_or("Literal expected.")?)?;
+            if value == Lit::Null {
+                // No page documents `eq null`; D filter.md documents `equalnull`.
+                return Err(format!(
+                    "Comparison with null is not supported; use {}().",
+                    wire::EQUAL_NULL
+                ));
+            }
             i += 1;
             vec![value]
         };
@@ -229,16 +330,71 @@ fn compare(value: Option<&Value>, lit: &Lit) -> Option<std::cmp::Ordering> {
     }
 }
 
+/// D filter.md: "A date-time value in the filter is truncated to date only".
+fn truncated(lit: &Lit) -> Lit {
+    match lit {
+        Lit::Instant(t) => Lit::Instant(
+            t.date_naive()
+                .and_hms_opt(0, 0, 0)
+                .expect("midnight")
+                .and_utc(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn text_of(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::String(s) => Some(s.to_lowercase()),
+        Value::Object(o) => o
+            .get("@odata.id")
+            .and_then(Value::as_str)
+            .map(str::to_lowercase),
+        _ => None,
+    }
+}
+
 impl FilterExpr {
+    /// Refuses properties the entity set does not have and filters their pages do not list.
+    pub fn check(&self, set: &EntitySet) -> Result<(), Refusal> {
+        for c in &self.0 {
+            let property = set
+                .property(&c.property)
+                .ok_or_else(|| Refusal::unknown_property(set.name, &c.property))?;
+            if !property.filters.contains(&c.op.needs()) {
+                return Err(Refusal::bad_request(format!(
+                    "The property '{}' of '{}' does not support the '{}' filter.",
+                    c.property,
+                    set.name,
+                    c.op.name()
+                )));
+            }
+        }
+        Ok(())
+    }
+
     pub fn matches(&self, object: &Map<String, Value>) -> bool {
         use std::cmp::Ordering::*;
         self.0.iter().all(|c| {
             let value = object.get(&c.property);
+            let like = |test: &dyn Fn(&str, &str) -> bool| match (&c.values[0], text_of(value)) {
+                (Lit::Str(needle), Some(hay)) => test(&hay, &needle.to_lowercase()),
+                _ => false,
+            };
             match c.op {
                 Op::Eq => compare(value, &c.values[0]) == Some(Equal),
-                Op::Ge => matches!(compare(value, &c.values[0]), Some(Greater | Equal)),
-                Op::Le => matches!(compare(value, &c.values[0]), Some(Less | Equal)),
+                Op::Ge => matches!(
+                    compare(value, &truncated(&c.values[0])),
+                    Some(Greater | Equal)
+                ),
+                Op::Le => matches!(compare(value, &truncated(&c.values[0])), Some(Less | Equal)),
                 Op::In => c.values.iter().any(|v| compare(value, v) == Some(Equal)),
+                Op::EqualNull => {
+                    value.is_none_or(Value::is_null) || compare(value, &c.values[0]) == Some(Equal)
+                }
+                Op::StartsWith => like(&|h, n| h.starts_with(n)),
+                Op::Contains => like(&|h, n| h.contains(n)),
+                Op::EndsWith => like(&|h, n| h.ends_with(n)),
             }
         })
     }
@@ -327,14 +483,33 @@ mod tests {
     #[test]
     fn parses_what_the_connector_sends() {
         let f = parse_filter(
-            "AggregateLastUpdateTimeUtc ge 2026-03-01T08:55:00Z and AssignedToUser eq null and \
-             State in ('Released','Closed') and Id eq 00000000-0000-4000-8000-000000000001",
+            "AggregateLastUpdateTimeUtc ge 2026-03-01T08:55:00Z and equalnull(AssignedToUser,null) and \
+             State in ('Released','Closed') and Id eq 00000000-0000-4000-8000-000000000001 and \
+             startswith(CreationUser,'alice')",
         )
         .unwrap();
-        assert_eq!(f.0.len(), 4);
+        assert_eq!(f.0.len(), 5);
+        assert_eq!(f.0[1].op, Op::EqualNull);
         assert_eq!(f.0[2].op, Op::In);
+        assert_eq!(f.0[4].op, Op::StartsWith);
+        let activities = wire::entity_set(wire::ACTIVITIES).unwrap();
+        assert_eq!(f.check(activities), Ok(()));
         assert!(parse_filter("Subject ne 'a'").is_err());
-        assert!(parse_filter("contains(Subject,'a')").is_err());
+        assert!(
+            parse_filter("AssignedToUser eq null").is_err(),
+            "undocumented"
+        );
+        assert!(parse_filter("substringof('a',Subject)").is_err());
+        let eq_on_like_only = parse_filter("CreationUser eq 'alice'").unwrap();
+        assert_eq!(eq_on_like_only.check(activities).unwrap_err().status, 400);
+        let unknown = parse_filter("Name eq 'x'").unwrap();
+        assert!(
+            unknown
+                .check(activities)
+                .unwrap_err()
+                .message
+                .contains("'Name'")
+        );
         let e = parse_expand("Participants($select=Id,Email),Reminders").unwrap();
         assert_eq!(e[0].select, vec!["Id", "Email"]);
         assert_eq!(e[1].property, "Reminders");
