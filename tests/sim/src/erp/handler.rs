@@ -207,7 +207,10 @@ fn token(state: &mut State, request: &Request) -> Reply {
     }
     state.issued += 1;
     let token = format!("sim-access-token-{}", state.issued);
-    let expires = state.now + chrono::Duration::seconds(state.token_lifetime);
+    // A lifetime past the calendar's end (tests send absurd ones) is a token that never expires.
+    let expires = chrono::Duration::try_seconds(state.token_lifetime)
+        .and_then(|lifetime| state.now.checked_add_signed(lifetime))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
     let login = state
         .client_logins
         .get(get("client_id"))
