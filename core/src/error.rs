@@ -68,6 +68,9 @@ pub enum ErrorCode {
     /// ERP.net does not know an entity set or name MsSync uses: its version is older (or newer)
     /// than the versions MsSync supports.
     ErpVersionMismatch = 406,
+    /// A service sent a link (a next page, a delta link) outside its own origin and base path,
+    /// or kept sending pages past the cap: it was not followed, and no credential went with it.
+    UntrustedLink = 407,
 
     // 5xx sync
     EditConflict = 500,
@@ -129,6 +132,7 @@ impl ErrorCode {
         Self::ErpError,
         Self::MalformedResponse,
         Self::ErpVersionMismatch,
+        Self::UntrustedLink,
         Self::EditConflict,
         Self::ReadOnlyActivity,
         Self::StaleVersion,
@@ -350,6 +354,10 @@ impl From<crate::erp::ErpError> for PublicError {
                 ErrorCode::MalformedResponse,
                 "ERP.net sent a response MsSync could not read",
             ),
+            ErpError::UntrustedLink(what) => Self::new(
+                ErrorCode::UntrustedLink,
+                format!("ERP.net sent {what}; it was not followed"),
+            ),
         }
     }
 }
@@ -393,6 +401,10 @@ impl From<crate::graph::GraphError> for PublicError {
             GraphError::Malformed(_) => Self::new(
                 ErrorCode::MalformedResponse,
                 "Microsoft Graph answered something unreadable",
+            ),
+            GraphError::UntrustedLink(what) => Self::new(
+                ErrorCode::UntrustedLink,
+                format!("Microsoft Graph sent {what}; it was not followed"),
             ),
             GraphError::Transport(error) => error.into(),
             GraphError::Token(error) => error,

@@ -91,6 +91,8 @@ impl EngineConfig {
             runner_id: self.runner_id.unwrap_or_else(|| "mssync".into()),
             local_process: None,
         };
+        // Checked here, before the engine takes the host's user_data.
+        config.validate()?;
         Ok(Some((config, key)))
     }
 }
@@ -135,7 +137,8 @@ impl MssEngine {
             clock: Arc::new(SystemClock::new(|d: Duration| futures_timer::Delay::new(d))),
         };
         let app = match app_config {
-            Some((config, key)) => App::with_config(host.clone(), config, key),
+            Some((config, key)) => App::with_config(host.clone(), config, key)
+                .expect("endpoints were checked by into_app_config"),
             None => App::new(host.clone()),
         };
         Self {
@@ -216,7 +219,7 @@ mod tests {
     fn config_is_a_json_object_without_unknown_fields() {
         assert!(parse_config("").is_ok());
         let full = format!(
-            "{{\"authority\": \"a\", \"graph_base_url\": \"g\", \"erp_base_url\": \"e\", \"erp_access\": {{\"kind\": \"host\"}}, \"redirect_uri\": \"r\", \"sealing_key\": \"{}\"}}",
+            "{{\"authority\": \"https://login.example\", \"graph_base_url\": \"https://graph.example/v1.0\", \"erp_base_url\": \"https://erp.example/api/domain/odata/\", \"erp_access\": {{\"kind\": \"host\"}}, \"redirect_uri\": \"http://127.0.0.1:1/signin\", \"sealing_key\": \"{}\"}}",
             base64::engine::general_purpose::STANDARD.encode([7u8; 32])
         );
         let (config, key) = parse_config(&full)

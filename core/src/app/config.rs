@@ -62,6 +62,53 @@ fn default_runner() -> String {
     "mssync".into()
 }
 
+/// The rule for every address MsSync sends a credential to or has a code sent back to: https,
+/// or plain http only to this machine (the simulators, a loopback sign-in), with no user name,
+/// password, query or fragment. Over plain http anyone on the path could read the tokens, or
+/// serve their own signing keys and sign in as anyone. `Err` says what is wrong.
+pub fn check_endpoint(address: &str) -> Result<url::Url, &'static str> {
+    let url = url::Url::parse(address).map_err(|_| "is not a URL")?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" if url.host().is_some() => {}
+        "http" if loopback => {}
+        _ => return Err("must be an https URL (http only for 127.0.0.1, [::1] or localhost)"),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not carry a user name or password");
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("must not carry a query or fragment");
+    }
+    Ok(url)
+}
+
+impl AppConfig {
+    /// Every endpoint against [`check_endpoint`]; the error names the setting.
+    pub fn validate(&self) -> Result<(), PublicError> {
+        let mut endpoints = vec![
+            ("authority", self.authority.as_str()),
+            ("graph_base_url", self.graph_base_url.as_str()),
+            ("erp_base_url", self.erp_base_url.as_str()),
+            ("redirect_uri", self.redirect_uri.as_str()),
+        ];
+        if let ErpAccess::TrustedApp { identity_base, .. } = &self.erp_access {
+            endpoints.push(("erp_access.identity_base", identity_base.as_str()));
+        }
+        for (setting, address) in endpoints {
+            check_endpoint(address).map_err(|reason| {
+                PublicError::new(ErrorCode::InvalidArgument, format!("`{setting}` {reason}"))
+            })?;
+        }
+        Ok(())
+    }
+}
+
 /// Operation mode, as Service offers it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -158,4 +205,36 @@ pub(crate) fn open_credential(
             "the stored credential is unreadable",
         )
     })
+}
+
+#[cfg(test)]
+mod endpoint_tests {
+    use super::check_endpoint;
+
+    #[test]
+    fn credentials_go_only_over_tls_or_to_this_machine() {
+        for good in [
+            "https://login.microsoftonline.com",
+            "https://graph.microsoft.com/v1.0",
+            "http://127.0.0.1:4321/v1.0",
+            "http://localhost:8080/signin",
+            "http://[::1]:9000/",
+        ] {
+            assert!(check_endpoint(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "http://graph.microsoft.com/v1.0",
+            "http://10.0.0.5/api/domain/odata/",
+            "ftp://example.com/",
+            "https://user:pass@example.my.erp.net/api/domain/odata/",
+            "https://token@example.my.erp.net/",
+            "https://example.my.erp.net/api?x=1",
+            "https://example.my.erp.net/api#frag",
+            "//graph.microsoft.com/v1.0",
+            "not a url",
+            "http://127.0.0.1.evil.example/",
+        ] {
+            assert!(check_endpoint(bad).is_err(), "{bad}");
+        }
+    }
 }

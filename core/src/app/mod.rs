@@ -9,7 +9,7 @@ mod service;
 mod status;
 
 pub use crate::engine::LocalProcess;
-pub use config::{AppConfig, CredentialInput, ErpAccess, OperationMode};
+pub use config::{AppConfig, CredentialInput, ErpAccess, OperationMode, check_endpoint};
 pub use service::{
     Actor, CompanyOption, ConnectReport, LOCAL_PROVIDER, LocationOption, PermissionsReport,
     ServiceChange, ServiceView, Session, SetupOptions, SignInStart,
@@ -117,14 +117,21 @@ impl App {
     }
 
     /// The full application. `sealing_key` seals secrets and tokens before they reach the store.
-    pub fn with_config(host: Host, config: AppConfig, sealing_key: [u8; 32]) -> Self {
+    /// Every endpoint must pass [`check_endpoint`] (https, or http to this machine
+    /// only); otherwise this is `InvalidArgument` naming the setting, and nothing is created.
+    pub fn with_config(
+        host: Host,
+        config: AppConfig,
+        sealing_key: [u8; 32],
+    ) -> Result<Self, PublicError> {
+        config.validate()?;
         let erp_tokens = service::erp_token_source(&host, &config.erp_access);
-        Self {
+        Ok(Self {
             host,
             config: Some(std::sync::Arc::new(config)),
             sealer: Some(crate::identity::Sealer::new(sealing_key)),
             erp_tokens,
-        }
+        })
     }
 
     pub fn host(&self) -> &Host {

@@ -18,6 +18,9 @@ use crate::model::tz::Zone;
 
 /// Largest page ERP.net serves for sync reads.
 pub const MAX_PAGE_SIZE: u32 = 1000;
+/// The most pages of one query MsSync follows: a million objects at the largest page size, far
+/// beyond a calendar, so a paging that never ends is stopped.
+const MAX_PAGES: usize = 1_000;
 
 /// How the instance stores `StartTime`, `EndTime` and the other document times. Fields ending
 /// in `Utc` are UTC whatever this says.
@@ -267,6 +270,18 @@ impl ErpClient {
         }
     }
 
+    /// A link ERP.net gave us is followed only within the configured service root (same
+    /// scheme, host and port, under its path), so a bearer token, or the host's own credentials
+    /// in host-authenticated mode, never go anywhere else.
+    fn check_link(&self, link: &url::Url) -> Result<(), ErpError> {
+        let base = url::Url::parse(&self.config.base_url)
+            .map_err(|_| ErpError::BadConfig("the Domain API URL is not a URL".into()))?;
+        if link.origin() != base.origin() || !link.path().starts_with(base.path()) {
+            return Err(ErpError::UntrustedLink("a link to another address"));
+        }
+        Ok(())
+    }
+
     /// Every object the query matches, page by page (`$top` then `@odata.nextLink`).
     pub async fn get_all(&self, entity_set: &str, query: &Query) -> Result<Vec<Value>, ErpError> {
         let mut params = Vec::new();
@@ -285,7 +300,11 @@ impl ErpClient {
         ));
         let mut next = Some(self.url(entity_set, &params));
         let mut items = Vec::new();
+        let mut followed = std::collections::HashSet::new();
         while let Some(url) = next.take() {
+            if followed.len() >= MAX_PAGES {
+                return Err(ErpError::UntrustedLink("more pages than MsSync reads"));
+            }
             let response = self
                 .send_ok(Method::Get, url.clone(), None, &[], Repeatable::Yes)
                 .await?;
@@ -296,11 +315,17 @@ impl ErpClient {
                 _ => return Err(ErpError::Malformed("a page without a value array".into())),
             }
             if let Some(link) = page.get(wire::ODATA_NEXT_LINK).and_then(Value::as_str) {
-                // The link may be relative to the service root.
+                // The link may be relative to the service root; wherever it points, it is
+                // followed (with our credentials) only within the service.
                 let resolved = url::Url::parse(&url)
                     .and_then(|current| current.join(link))
                     .map_err(|_| ErpError::Malformed("@odata.nextLink".into()))?;
-                next = Some(resolved.to_string());
+                self.check_link(&resolved)?;
+                let resolved = resolved.to_string();
+                if !followed.insert(resolved.clone()) {
+                    return Err(ErpError::UntrustedLink("a page linking back to itself"));
+                }
+                next = Some(resolved);
             }
         }
         Ok(items)

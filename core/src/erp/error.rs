@@ -51,6 +51,10 @@ pub enum ErpError {
     /// A response we could not read; the text is ours, naming what was wrong.
     #[error("unreadable ERP.net response: {0}")]
     Malformed(String),
+    /// A link outside the service (another origin or path, plain http) or a paging that does
+    /// not end; the text is ours, naming which.
+    #[error("ERP.net sent {0}")]
+    UntrustedLink(&'static str),
 }
 
 impl From<RetryOutcome> for ErpError {

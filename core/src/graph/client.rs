@@ -215,9 +215,7 @@ impl GraphClient {
             .map_err(|_| GraphError::Malformed("a link that is not a URL".into()))?;
         let base = &self.inner.base;
         if url.origin() != base.origin() || !url.path().starts_with(base.path()) {
-            return Err(GraphError::Malformed(
-                "a link to a different service".into(),
-            ));
+            return Err(GraphError::UntrustedLink("a link to another address"));
         }
         Ok(())
     }
@@ -428,7 +426,8 @@ impl GraphClient {
     ) -> Result<Vec<GraphEvent>, GraphError> {
         let mut events = Vec::new();
         let mut url = first;
-        loop {
+        let mut followed = std::collections::HashSet::new();
+        for _ in 0..MAX_COLLECTION_PAGES {
             let page: Page = self
                 .execute_json(self.request(Method::Get, url, None, prefer))
                 .await?;
@@ -436,13 +435,21 @@ impl GraphClient {
             match page.next_link {
                 Some(next) => {
                     self.check_link(&next)?;
+                    if !followed.insert(next.clone()) {
+                        return Err(GraphError::UntrustedLink("a page linking back to itself"));
+                    }
                     url = next;
                 }
                 None => return Ok(events),
             }
         }
+        Err(GraphError::UntrustedLink("more pages than MsSync reads"))
     }
 }
+
+/// The most pages of one listing MsSync follows (a mailbox's events carrying one property, an
+/// event's instances): far beyond any real calendar, so a paging that never ends is stopped.
+const MAX_COLLECTION_PAGES: usize = 1_000;
 
 #[derive(serde::Deserialize)]
 struct Page {

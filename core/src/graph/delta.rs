@@ -51,7 +51,7 @@ struct DeltaPage {
 }
 
 /// A guard against a server that links pages in a circle.
-const MAX_PAGES: u32 = 100_000;
+const MAX_PAGES: u32 = 10_000;
 
 impl GraphClient {
     /// Reads `calendarView/delta` for `window`, from `delta_link` if one was stored, to the next
@@ -79,6 +79,7 @@ impl GraphClient {
             }
         };
         let mut fold = Fold::default();
+        let mut followed = std::collections::HashSet::new();
         for pages in 1..=MAX_PAGES {
             let response = self
                 .execute(self.request(Method::Get, url, None, Prefer::Delta))
@@ -94,6 +95,9 @@ impl GraphClient {
             match (page.next_link, page.delta_link) {
                 (Some(next), _) => {
                     self.check_link(&next)?;
+                    if !followed.insert(next.clone()) {
+                        return Err(GraphError::UntrustedLink("a page linking back to itself"));
+                    }
                     url = next;
                 }
                 (None, Some(delta_link)) => {
@@ -113,7 +117,9 @@ impl GraphClient {
                 }
             }
         }
-        Err(GraphError::Malformed("delta pages never end".into()))
+        Err(GraphError::UntrustedLink(
+            "more delta pages than MsSync reads",
+        ))
     }
 }
 

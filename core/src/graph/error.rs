@@ -28,6 +28,10 @@ pub enum GraphError {
     /// Graph answered something we could not read.
     #[error("malformed Graph response: {0}")]
     Malformed(String),
+    /// A link outside the service (another origin or path, plain http) or a paging that does
+    /// not end; the text is ours, naming which.
+    #[error("Graph sent {0}")]
+    UntrustedLink(&'static str),
     #[error(transparent)]
     Transport(TransportError),
     /// The token source failed (sign-in or refresh); passed on as it came.

@@ -55,7 +55,7 @@ async fn world_and_app(
         store: Arc::new(store),
         clock: clock.clone(),
     };
-    let app = App::with_config(host, world.app_config("bench"), [9u8; 32]);
+    let app = App::with_config(host, world.app_config("bench"), [9u8; 32])?;
     Ok((world, clock, app))
 }
 

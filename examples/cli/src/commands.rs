@@ -93,7 +93,7 @@ impl Console {
                 local_process: local_process(),
             },
             *credentials.sealing_key.expose(),
-        );
+        )?;
         Ok(Self {
             app,
             store,

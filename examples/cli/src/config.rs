@@ -408,39 +408,14 @@ fn guid(field: &'static str, value: Option<String>, hint: &str) -> Result<String
     Ok(value.to_ascii_lowercase())
 }
 
-/// A URL MsSync sends credentials to: https, or http only to this machine (simulators).
+/// A URL MsSync sends credentials to, by the core's one rule for endpoints
+/// ([`mssync_core::app::check_endpoint`]: https, or http only to this machine).
 fn endpoint(field: &'static str, value: Option<String>, hint: &str) -> Result<Url, ConfigError> {
     let value = non_empty(field, value, hint)?;
-    let url = Url::parse(&value).map_err(|e| ConfigError::Invalid {
+    mssync_core::app::check_endpoint(&value).map_err(|reason| ConfigError::Invalid {
         field,
-        reason: format!("not a URL ({e})"),
-    })?;
-    let loopback = matches!(url.host(), Some(url::Host::Domain("localhost")))
-        || matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
-        || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
-    match url.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        _ => {
-            return Err(ConfigError::Invalid {
-                field,
-                reason: "must be an https URL (http only for 127.0.0.1 or localhost)".into(),
-            });
-        }
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(ConfigError::Invalid {
-            field,
-            reason: "must not carry a user name or password".into(),
-        });
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(ConfigError::Invalid {
-            field,
-            reason: "must not carry a query or fragment".into(),
-        });
-    }
-    Ok(url)
+        reason: reason.to_owned(),
+    })
 }
 
 /// The Entra ID client credential.

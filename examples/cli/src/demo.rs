@@ -47,7 +47,7 @@ pub async fn run(out: &mut dyn std::io::Write) -> Result<(), PublicError> {
         store,
         clock: clock.clone(),
     };
-    let app = App::with_config(host, world.app_config("demo"), demo_sealing_key());
+    let app = App::with_config(host, world.app_config("demo"), demo_sealing_key())?;
     let advance = |minutes: i64| {
         clock.advance(Duration::from_secs(minutes as u64 * 60));
         world.erp.set_now(clock.now());

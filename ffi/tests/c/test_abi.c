@@ -263,6 +263,18 @@ static void null_arguments_are_invalid_arguments(void) {
     CHECK_STATUS(mss_engine_new(&v, NULL, 5, &engine, NULL), MSS_STATUS_INVALID_ARGUMENT);
     v.http_send = NULL;
     CHECK_STATUS(mss_engine_new(&v, SPAN("{}"), &engine, NULL), MSS_STATUS_INVALID_ARGUMENT);
+    /* Credentials go only over TLS, or to this machine: a plain-http endpoint elsewhere is
+     * refused before the engine exists (and before it owns user_data). */
+    const char *insecure =
+        "{\"authority\":\"https://login.microsoftonline.com\","
+        "\"graph_base_url\":\"http://graph.microsoft.com/v1.0\","
+        "\"erp_base_url\":\"https://acme.my.erp.net/api/domain/odata/\","
+        "\"erp_access\":{\"kind\":\"host\"},\"redirect_uri\":\"https://erp.example/signin\","
+        "\"sealing_key\":\"BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=\"}";
+    CHECK_STATUS(mss_engine_new(&v, SPAN(insecure), &engine, &error), MSS_STATUS_INVALID_ARGUMENT);
+    CHECK(engine == NULL && error && strstr(error->message, "graph_base_url") != NULL);
+    mss_error_free(error);
+    error = NULL;
     CHECK(host->releases == 0); /* a failed new never releases the host's user_data */
     CHECK_STATUS(mss_time_zones(NULL, NULL), MSS_STATUS_INVALID_ARGUMENT);
     CHECK_STATUS(mss_test_store_conformance(NULL, NULL), MSS_STATUS_INVALID_ARGUMENT);

@@ -1145,6 +1145,6 @@ async fn linked_events_follow_next_links_only_to_graph() {
         Arc::new(StaticToken("t".into())),
     );
     let err = s.graph.list_linked_events().await.unwrap_err();
-    assert!(matches!(err, GraphError::Malformed(_)), "{err:?}");
+    assert!(matches!(err, GraphError::UntrustedLink(_)), "{err:?}");
     assert_eq!(base.sim.requests().len(), 1);
 }

@@ -70,3 +70,166 @@ async fn a_huge_token_lifetime_is_believed_up_to_a_day() {
     env.run(&alice).await.expect("a run a day later");
     assert!(env.world.erp.tokens_issued() > issued);
 }
+
+/// Answers of one service get a chosen `@odata.nextLink`; every address asked is recorded.
+struct HostileLinks {
+    inner: mssync_cli::http::ReqwestHttp,
+    /// (service URL prefix whose collection answers are rewritten, the link to put in them)
+    rewrite: std::sync::Mutex<Option<(String, String)>>,
+    asked: std::sync::Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait(?Send)]
+impl mssync_core::host::HttpClient for HostileLinks {
+    async fn send(
+        &self,
+        request: mssync_core::host::HttpRequest,
+    ) -> Result<mssync_core::host::HttpResponse, mssync_core::host::TransportError> {
+        self.asked.lock().unwrap().push(request.url.clone());
+        let rewrite = self.rewrite.lock().unwrap().clone();
+        let mut response = self.inner.send(request.clone()).await?;
+        if let Some((prefix, link)) = rewrite
+            && request.url.starts_with(&prefix)
+            && let Ok(mut body) = serde_json::from_slice::<serde_json::Value>(&response.body)
+            && body.get("value").is_some_and(serde_json::Value::is_array)
+        {
+            let link = if link == "SELF" {
+                request.url.clone()
+            } else {
+                link
+            };
+            body["@odata.nextLink"] = serde_json::json!(link);
+            body.as_object_mut().unwrap().remove("@odata.deltaLink");
+            response.body = serde_json::to_vec(&body).unwrap();
+        }
+        Ok(response)
+    }
+}
+
+/// A service's next link is followed only within that service: never to another host, a
+/// scheme-relative address, plain http, another port or path, and never round in a circle.
+/// The run stops with its own code, and no request reaches the foreign address.
+#[tokio::test]
+async fn links_a_service_sends_are_followed_only_within_that_service() {
+    let (env, alice) = common::alice_env().await;
+    let http = std::sync::Arc::new(HostileLinks {
+        inner: mssync_cli::http::ReqwestHttp::new(),
+        rewrite: Default::default(),
+        asked: Default::default(),
+    });
+    let app = mssync_core::app::App::with_config(
+        mssync_core::host::Host {
+            http: http.clone(),
+            store: env.store.clone(),
+            clock: env.clock.clone(),
+        },
+        env.world.app_config("hostile-links"),
+        common::SEALING_KEY,
+    )
+    .unwrap();
+    let erp_root = env.world.erp.odata_root();
+    let graph_root = env.world.graph.base_url();
+    let erp_origin = url::Url::parse(&erp_root).unwrap();
+    let erp_host_port = format!(
+        "{}:{}",
+        erp_origin.host_str().unwrap(),
+        erp_origin.port().unwrap()
+    );
+    let cases = [
+        (
+            &erp_root,
+            "https://attacker.example/api/domain/odata/General_Activities_Activities".to_owned(),
+        ),
+        (
+            &erp_root,
+            "//attacker.example/api/domain/odata/General_Activities_Activities".to_owned(),
+        ),
+        (
+            &erp_root,
+            format!(
+                "http://{}:1/api/domain/odata/x",
+                erp_origin.host_str().unwrap()
+            ),
+        ),
+        (&erp_root, format!("http://{erp_host_port}/elsewhere/x")),
+        (&erp_root, "SELF".to_owned()),
+        (
+            &graph_root,
+            "https://attacker.example/v1.0/users/x/calendarView/delta".to_owned(),
+        ),
+        (&graph_root, "SELF".to_owned()),
+    ];
+    for (service, link) in cases {
+        *http.rewrite.lock().unwrap() = Some((service.clone(), link.clone()));
+        http.asked.lock().unwrap().clear();
+        env.advance(Duration::from_secs(16 * 60));
+        let error = app
+            .run_job(&alice, mssync_core::app::JobKind::Calendar, true)
+            .await
+            .expect_err(&link);
+        assert_eq!(
+            error.code,
+            mssync_core::ErrorCode::UntrustedLink,
+            "{link}: {error:?}"
+        );
+        let asked = http.asked.lock().unwrap().clone();
+        assert!(
+            asked.iter().all(|u| u.starts_with(&erp_root)
+                || u.starts_with(&graph_root)
+                || u.contains("/connect/token")
+                || u.contains("/oauth2/")),
+            "{link}: {asked:#?}"
+        );
+        if link == "SELF" {
+            assert!(
+                asked.len() < 20,
+                "a circle is noticed at once: {}",
+                asked.len()
+            );
+        }
+    }
+    *http.rewrite.lock().unwrap() = None;
+    env.advance(Duration::from_secs(16 * 60));
+    app.run_job(&alice, mssync_core::app::JobKind::Calendar, true)
+        .await
+        .expect("honest links work");
+}
+
+/// Every binding gets the one endpoint rule from the core: https, or http to this machine only,
+/// never a user name or password in the address.
+#[tokio::test]
+async fn endpoints_must_be_https_or_this_machine() {
+    let env = env().await;
+    let host = || mssync_core::host::Host {
+        http: env.http.clone(),
+        store: env.store.clone(),
+        clock: env.clock.clone(),
+    };
+    let good = env.world.app_config("rule");
+    assert!(mssync_core::app::App::with_config(host(), good.clone(), common::SEALING_KEY).is_ok());
+    let mut cases = Vec::new();
+    let mut c = good.clone();
+    c.authority = "http://login.microsoftonline.com".into();
+    cases.push(("authority", c));
+    let mut c = good.clone();
+    c.graph_base_url = "http://graph.microsoft.com/v1.0".into();
+    cases.push(("graph_base_url", c));
+    let mut c = good.clone();
+    c.erp_base_url = "https://svc:secret@acme.my.erp.net/api/domain/odata/".into();
+    cases.push(("erp_base_url", c));
+    let mut c = good.clone();
+    c.erp_access = mssync_core::app::ErpAccess::TrustedApp {
+        identity_base: "http://acme.my.erp.net/id".into(),
+        client_id: "x".into(),
+        client_secret: "y".into(),
+    };
+    cases.push(("identity_base", c));
+    for (setting, config) in cases {
+        let error = mssync_core::app::App::with_config(host(), config, common::SEALING_KEY)
+            .err()
+            .expect(setting);
+        assert_eq!(error.code, mssync_core::ErrorCode::InvalidArgument);
+        assert!(error.reason.contains(setting), "{}", error.reason);
+        assert!(!error.reason.contains("secret"), "{}", error.reason);
+    }
+}

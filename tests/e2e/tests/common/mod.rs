@@ -240,7 +240,7 @@ impl Env {
             runner_id: runner_id.into(),
             local_process: None,
         };
-        App::with_config(host, config, SEALING_KEY)
+        App::with_config(host, config, SEALING_KEY).expect("the simulators' endpoints are loopback")
     }
 
     /// Moves every clock (ours and ERP.net's stamps) forward.
