@@ -57,6 +57,9 @@ pub enum ErrorCode {
     /// The app registration is not in the tenant: never consented there, or a wrong client id
     /// or tenant (AADSTS700016).
     AppNotInTenant = 320,
+    /// The ERP.net user is linked to another Microsoft account (tenant and object id), or this
+    /// account to another ERP.net user: links are pinned at the first sign-in.
+    IdentityLinkedElsewhere = 321,
 
     // 4xx remote services
     Throttled = 400,
@@ -125,6 +128,7 @@ impl ErrorCode {
         Self::InvalidGrant,
         Self::ServiceNotSubscribed,
         Self::AppNotInTenant,
+        Self::IdentityLinkedElsewhere,
         Self::Throttled,
         Self::RemoteUnavailable,
         Self::GraphError,

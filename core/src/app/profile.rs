@@ -26,6 +26,47 @@ pub struct UserProfile {
     pub location_id: Option<String>,
     pub zone: Zone,
     pub policy: ConflictPolicy,
+    /// When `is_admin` and the user's being active were last read from ERP.net: rights are
+    /// re-read before Service operations and runs once this is older than a short while.
+    #[serde(default)]
+    pub rights_checked_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The Microsoft account an ERP.net user is pinned to at its first sign-in: another account
+/// (a renamed or reassigned user name, a guest) can never take it over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct IdentityPin {
+    pub tenant_id: String,
+    pub object_id: String,
+}
+
+fn pin_key(erp_user_id: &str) -> String {
+    format!("identity/erp-user/{erp_user_id}")
+}
+
+pub(crate) async fn load_pin(
+    store: &dyn Store,
+    erp_user_id: &str,
+) -> Result<Option<IdentityPin>, PublicError> {
+    match store.get(&pin_key(erp_user_id)).await? {
+        Some(v) => serde_json::from_slice(&v.value).map(Some).map_err(|_| {
+            PublicError::new(
+                ErrorCode::StoreFailure,
+                "a stored identity link is unreadable",
+            )
+        }),
+        None => Ok(None),
+    }
+}
+
+/// Pins `erp_user_id` to `pin`; only where no pin is, so two accounts racing to link one
+/// ERP.net user cannot both win.
+pub(crate) fn put_pin(batch: WriteBatch, erp_user_id: &str, pin: &IdentityPin) -> WriteBatch {
+    batch.put(
+        pin_key(erp_user_id),
+        serde_json::to_vec(pin).expect("a pin serializes"),
+        Expect::Absent,
+    )
 }
 
 fn key(user_id: &str) -> String {

@@ -10,7 +10,7 @@ use super::config::{
     CredentialInput, ErpAccess, OperationMode, ServiceRecord, load_service, open_credential,
     put_service, seal_credential,
 };
-use super::profile::{self, UserProfile};
+use super::profile::{self, IdentityPin, UserProfile};
 use super::status::{JobKind, load_status};
 use super::{App, WRITE_ATTEMPTS};
 use crate::engine::ConflictPolicy;
@@ -120,6 +120,11 @@ const SIGN_IN_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"
 const DELEGATED_GRAPH_SCOPES: &[&str] = &["Calendars.ReadWrite", "User.Read"];
 /// The local ERP.net sign-in provider; anything else is an external (Microsoft) identity.
 pub const LOCAL_PROVIDER: &str = "local";
+/// How long `IsAdmin` read from ERP.net is trusted for Service operations.
+const ADMIN_RIGHTS_MAX_AGE: chrono::Duration = chrono::Duration::minutes(5);
+/// How long a user's being active in ERP.net is trusted for runs: an hour keeps a quiet run
+/// at its two ERP.net reads while a deactivated user stops within the hour.
+const RUN_RIGHTS_MAX_AGE: chrono::Duration = chrono::Duration::hours(1);
 
 fn forbidden() -> PublicError {
     PublicError::new(
@@ -152,7 +157,7 @@ impl App {
         match actor {
             Actor::Host => Ok(()),
             Actor::User(user_id) => {
-                let (profile, _) = profile::require(self.host.store.as_ref(), user_id).await?;
+                let profile = self.fresh_rights(user_id, ADMIN_RIGHTS_MAX_AGE).await?;
                 if profile.is_admin {
                     Ok(())
                 } else {
@@ -160,6 +165,59 @@ impl App {
                 }
             }
         }
+    }
+
+    /// The user's profile with `IsAdmin` as ERP.net says now, re-read when the last reading is
+    /// older than `max_age`: a demoted admin loses Service, and a deactivated or removed
+    /// ERP.net user, or one pinned to another account, is refused.
+    pub(crate) async fn fresh_rights(
+        &self,
+        user_id: &str,
+        max_age: chrono::Duration,
+    ) -> Result<UserProfile, PublicError> {
+        let store = self.host.store.as_ref();
+        let (mut p, version) = profile::require(store, user_id).await?;
+        let now = self.host.clock.now();
+        if p.rights_checked_at
+            .is_some_and(|at| at <= now && now - at < max_age)
+        {
+            return Ok(p);
+        }
+        if let Some(pin) = profile::load_pin(store, &p.erp_user_id).await?
+            && (pin.tenant_id != p.tenant_id || pin.object_id != p.user_id)
+        {
+            return Err(PublicError::new(
+                ErrorCode::IdentityLinkedElsewhere,
+                "this ERP.net user is linked to another Microsoft account",
+            ));
+        }
+        let erp_user_id = Guid::parse(&p.erp_user_id).ok_or_else(|| {
+            PublicError::new(ErrorCode::NoErpUser, "the ERP.net user id is not valid")
+        })?;
+        let erp = self.erp_client(self.host.http.clone(), None, None)?;
+        let user = erp.user_by_id(&erp_user_id).await?.ok_or_else(|| {
+            PublicError::new(
+                ErrorCode::NoErpUser,
+                "your ERP.net user no longer exists; ask an administrator",
+            )
+        })?;
+        if !user.active {
+            return Err(PublicError::new(
+                ErrorCode::InactiveErpUser,
+                "your ERP.net user is inactive; ask an administrator to activate it",
+            ));
+        }
+        p.is_admin = user.is_admin;
+        p.rights_checked_at = Some(now);
+        // Best effort: a profile changed meanwhile (Setup) is simply read again next time.
+        let _ = store
+            .commit(profile::put(
+                WriteBatch::new(),
+                &p,
+                Expect::Version(version),
+            ))
+            .await;
+        Ok(p)
     }
 
     fn view(record: &ServiceRecord) -> ServiceView {
@@ -541,10 +599,12 @@ impl App {
         let client = self.entra_client(&record)?;
         let signed_in = client.complete_sign_in(&pending, state, code).await?;
         let claims = signed_in.claims;
+        // The user principal name, as the original MsSync links users; never the `email`
+        // claim, which Entra ID does not guarantee and says never to authorize with. The name
+        // is mutable too, so the link it makes is pinned to the account's tenant and object id.
         let email = claims
-            .email
+            .preferred_username
             .clone()
-            .or(claims.preferred_username.clone())
             .unwrap_or_default()
             .to_lowercase();
         let domain = email
@@ -571,6 +631,25 @@ impl App {
             ));
         }
         let existing = profile::load(store, &claims.oid).await?;
+        let pin = profile::load_pin(store, erp_user.id.as_str()).await?;
+        let ours = IdentityPin {
+            tenant_id: claims.tid.clone(),
+            object_id: claims.oid.clone(),
+        };
+        if pin.as_ref().is_some_and(|p| *p != ours) {
+            return Err(PublicError::new(
+                ErrorCode::IdentityLinkedElsewhere,
+                "this ERP.net user is already linked to another Microsoft account",
+            ));
+        }
+        if let Some((p, _)) = &existing
+            && p.erp_user_id != erp_user.id.as_str()
+        {
+            return Err(PublicError::new(
+                ErrorCode::IdentityLinkedElsewhere,
+                "your Microsoft account is linked to another ERP.net user (was your user name changed?)",
+            ));
+        }
         let first = existing.is_none();
         let expect = existing
             .as_ref()
@@ -615,6 +694,7 @@ impl App {
                     location_id,
                     zone,
                     policy: ConflictPolicy::default(),
+                    rights_checked_at: None,
                 }
             }
         };
@@ -624,7 +704,12 @@ impl App {
                 .await?;
         }
         let now = self.host.clock.now();
+        let mut profile = profile;
+        profile.rights_checked_at = Some(now);
         let mut batch = profile::put(WriteBatch::new(), &profile, expect);
+        if pin.is_none() {
+            batch = profile::put_pin(batch, erp_user.id.as_str(), &ours);
+        }
         journal::append(
             store,
             &mut batch,
@@ -807,7 +892,7 @@ impl App {
         dry_run: bool,
     ) -> Result<RunReport, PublicError> {
         let store = self.host.store.as_ref();
-        let (p, _) = profile::require(store, user_id).await?;
+        profile::require(store, user_id).await?;
         let (status, _) = load_status(store, user_id, job).await?;
         if !status.enabled && !dry_run {
             return Err(PublicError::new(
@@ -815,6 +900,16 @@ impl App {
                 "the job is turned off; turn it on in Setup",
             ));
         }
+        // A deactivated ERP.net user stops syncing: the job shows the error and its fix.
+        let p = match self.fresh_rights(user_id, RUN_RIGHTS_MAX_AGE).await {
+            Ok(p) => p,
+            Err(e) => {
+                if !dry_run {
+                    self.record_outcome(user_id, job, &Err(e.clone())).await?;
+                }
+                return Err(e);
+            }
+        };
         let (record, _) = load_service(store).await?;
         let config = self.config()?;
         let sides = self.calendar_sides(&record, &p).await;

@@ -181,6 +181,14 @@ pub fn fix_for(job: JobKind, error: &PublicError) -> (String, String) {
             error.reason.clone(),
             "Ask a Microsoft 365 administrator to enable Exchange Online for the tenant, then go to Service and click 'Connect to Microsoft Entra ID'.".into(),
         ),
+        IdentityLinkedElsewhere => (
+            error.reason.clone(),
+            "Ask an ERP.net administrator: each ERP.net user may be linked to one Microsoft account only.".into(),
+        ),
+        InactiveErpUser => (
+            error.reason.clone(),
+            "Ask an ERP.net administrator to activate your ERP.net user.".into(),
+        ),
         AppNotInTenant => (
             error.reason.clone(),
             "Go to Service: check the tenant id and client id, then open the consent URL as a tenant administrator.".into(),

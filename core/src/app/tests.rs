@@ -54,6 +54,7 @@ impl World {
             name: "J. Doe".into(),
             erp_user_id: "e1".into(),
             erp_login: Some("jdoe".into()),
+            rights_checked_at: None,
             is_admin: false,
             company_id: Some("c1".into()),
             location_id: Some("l1".into()),

@@ -45,6 +45,33 @@ pub struct ErpUser {
     pub time_zone: Option<String>,
 }
 
+/// What MsSync reads of a user.
+const USER_ATTRIBUTES: [&str; 6] = [
+    user::ID,
+    user::EMAIL,
+    user::LOGIN,
+    user::IS_ADMIN,
+    user::ACTIVE,
+    user::TIME_ZONE,
+];
+
+fn read_user(v: &Value) -> Result<ErpUser, ErpError> {
+    Ok(ErpUser {
+        id: id_of(v, "user")?,
+        email: text_of(v.get(user::EMAIL)),
+        login: v
+            .get(user::LOGIN)
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        is_admin: flag(v, user::IS_ADMIN),
+        active: flag(v, user::ACTIVE),
+        time_zone: v
+            .get(user::TIME_ZONE)
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+    })
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DocumentType {
     pub id: Guid,
@@ -158,36 +185,26 @@ impl ErpClient {
     pub async fn user_by_email(&self, email: &str) -> Result<Option<ErpUser>, ErpError> {
         let query = Query {
             filter: Filter::new().eq(user::EMAIL, email.trim()),
-            select: vec![
-                user::ID,
-                user::EMAIL,
-                user::LOGIN,
-                user::IS_ADMIN,
-                user::ACTIVE,
-                user::TIME_ZONE,
-            ],
+            select: USER_ATTRIBUTES.to_vec(),
             expand: vec![],
         };
         let found = self.get_all(USERS, &query).await?;
-        found
-            .first()
-            .map(|v| {
-                Ok(ErpUser {
-                    id: id_of(v, "user")?,
-                    email: text_of(v.get(user::EMAIL)),
-                    login: v
-                        .get(user::LOGIN)
-                        .and_then(Value::as_str)
-                        .map(str::to_owned),
-                    is_admin: flag(v, user::IS_ADMIN),
-                    active: flag(v, user::ACTIVE),
-                    time_zone: v
-                        .get(user::TIME_ZONE)
-                        .and_then(Value::as_str)
-                        .map(str::to_owned),
-                })
-            })
-            .transpose()
+        found.first().map(read_user).transpose()
+    }
+
+    /// The ERP.net user with this id as it is now (rights and state are re-read, never trusted
+    /// from sign-in for long); `None` if it no longer exists.
+    pub async fn user_by_id(&self, id: &Guid) -> Result<Option<ErpUser>, ErpError> {
+        let query = Query {
+            filter: Filter::new(),
+            select: USER_ATTRIBUTES.to_vec(),
+            expand: vec![],
+        };
+        match self.get_one(USERS, id, &query).await {
+            Ok(value) => read_user(&value).map(Some),
+            Err(ErpError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// The `Login` of a user (what `CreationUser` of the documents it creates holds).

@@ -233,3 +233,74 @@ async fn endpoints_must_be_https_or_this_machine() {
         assert!(!error.reason.contains("secret"), "{}", error.reason);
     }
 }
+
+/// An ERP.net user is pinned to the Microsoft account (tenant, object id) that first signed in
+/// for it: when the address is reassigned to another account, that account inherits nothing.
+#[tokio::test]
+async fn an_erp_user_is_pinned_to_the_account_that_first_linked_it() {
+    use mssync_sim::entra::{SimUser, fixture};
+    let (env, alice) = common::alice_env().await;
+    assert_eq!(alice, fixture::ALICE_OID);
+    // Alice's account is renamed and her old address given to a new account.
+    env.world
+        .entra
+        .rename_user(fixture::ALICE_OID, "alice.former@contoso.example");
+    env.world.entra.add_user(SimUser {
+        oid: "0e0e0e0e-0000-4000-8000-000000000099".into(),
+        tid: fixture::TENANT.into(),
+        preferred_username: fixture::ALICE.into(),
+        email: Some(fixture::ALICE.into()),
+        name: "Someone Else".into(),
+    });
+    let error = env.sign_in(fixture::ALICE).await.expect_err("refused");
+    assert_eq!(error.code, mssync_core::ErrorCode::IdentityLinkedElsewhere);
+    assert!(
+        env.store
+            .get("user/0e0e0e0e-0000-4000-8000-000000000099")
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing stored for the newcomer"
+    );
+    // Alice keeps syncing as herself.
+    env.advance(Duration::from_secs(60));
+    env.run(&alice).await.expect("Alice's runs go on");
+}
+
+/// Rights are read from ERP.net again: a demoted admin loses Service within minutes, and a
+/// deactivated user's job stops with the error and its fix within the hour.
+#[tokio::test]
+async fn a_demoted_admin_and_a_deactivated_user_lose_their_rights() {
+    use mssync_core::app::Actor;
+    let (env, alice) = common::alice_env().await;
+    let admin = env.sign_in(&env.world.admin.email).await.unwrap();
+    assert!(admin.is_admin);
+    let as_admin = Actor::User(admin.user_id.clone());
+    env.app
+        .service(&as_admin)
+        .await
+        .expect("an admin uses Service");
+    env.world
+        .erp
+        .set_user_admin(&env.world.admin.erp_user_id, false);
+    env.advance(Duration::from_secs(6 * 60));
+    let error = env.app.service(&as_admin).await.expect_err("demoted");
+    assert_eq!(error.code, mssync_core::ErrorCode::Forbidden);
+
+    env.advance(Duration::from_secs(60));
+    env.run(&alice).await.expect("an active user syncs");
+    env.world
+        .erp
+        .set_user_active(&env.world.alice().erp_user_id, false);
+    env.advance(Duration::from_secs(61 * 60));
+    let error = env.run(&alice).await.expect_err("deactivated");
+    assert_eq!(error.code, mssync_core::ErrorCode::InactiveErpUser);
+    let home = env.app.home(&alice).await.unwrap();
+    assert!(home.state.starts_with("Error:"), "{}", home.state);
+    assert!(home.state.contains("activate"), "{}", home.state);
+    env.world
+        .erp
+        .set_user_active(&env.world.alice().erp_user_id, true);
+    env.advance(Duration::from_secs(16 * 60));
+    env.run(&alice).await.expect("active again, syncing again");
+}

@@ -345,6 +345,17 @@ impl EntraSim {
         self.with(|s| s.users.push(user));
     }
 
+    /// A tenant admin renames a user: a new user principal name (and e-mail) for the same
+    /// account (object id).
+    pub fn rename_user(&self, oid: &str, upn: &str) {
+        self.with(|s| {
+            if let Some(user) = s.users.iter_mut().find(|u| u.oid == oid) {
+                user.preferred_username = upn.to_owned();
+                user.email = Some(upn.to_owned());
+            }
+        });
+    }
+
     /// Registers an app; registering a client id again replaces its registration.
     pub fn register_app(&self, app: SimApp) {
         self.with(|s| {

@@ -419,6 +419,13 @@ impl ErpSim {
         }
     }
 
+    /// Makes a user an ERP.net administrator or takes that away.
+    pub fn set_user_admin(&self, id: &str, is_admin: bool) {
+        if let Some(user) = self.lock().find_mut(USERS, id) {
+            user.insert("IsAdmin".into(), json!(is_admin));
+        }
+    }
+
     pub fn set_user_active(&self, id: &str, active: bool) {
         if let Some(user) = self.lock().find_mut(USERS, id) {
             user.insert("Active".into(), json!(active));
