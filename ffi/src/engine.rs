@@ -9,7 +9,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use mssync_core::ErrorCode;
 use mssync_core::app::{App, AppConfig, ErpAccess};
-use mssync_core::host::{Host, SystemClock};
+use mssync_core::host::{Host, MAX_RESPONSE_BYTES, SystemClock};
 use serde::Deserialize;
 
 use crate::buffer::str_arg;
@@ -28,6 +28,8 @@ pub struct MssEngine {
     pub(crate) http: Arc<CallbackHttp>,
     pub(crate) app: App,
     pub(crate) events: EventQueue,
+    /// Response bodies longer than this are refused by `mss_http_complete`.
+    pub(crate) max_response_bytes: usize,
 }
 
 /// Engine settings passed to `mss_engine_new` as a JSON object; unknown fields are refused so a
@@ -45,6 +47,8 @@ struct EngineConfig {
     redirect_uri: Option<String>,
     runner_id: Option<String>,
     sealing_key: Option<String>,
+    /// At most `mssync_core::host::MAX_RESPONSE_BYTES`, which is also the default.
+    max_response_bytes: Option<usize>,
 }
 
 impl EngineConfig {
@@ -128,7 +132,11 @@ fn parse_config(json: &str) -> Result<EngineConfig, Failure> {
 }
 
 impl MssEngine {
-    fn new(callbacks: HostCallbacks, app_config: Option<(AppConfig, [u8; 32])>) -> Self {
+    fn new(
+        callbacks: HostCallbacks,
+        app_config: Option<(AppConfig, [u8; 32])>,
+        max_response_bytes: usize,
+    ) -> Self {
         let callbacks = Arc::new(callbacks);
         let http = Arc::new(CallbackHttp::new(callbacks.clone()));
         let host = Host {
@@ -146,6 +154,7 @@ impl MssEngine {
             http,
             app,
             events: EventQueue::default(),
+            max_response_bytes,
         }
     }
 
@@ -185,12 +194,21 @@ pub unsafe extern "C" fn mss_engine_new(
         *out = ptr::null_mut();
         // SAFETY: NULL or valid, per the contract.
         let vtable = unsafe { host.as_ref() }.ok_or_else(|| Failure::invalid("host is NULL"))?;
-        let config =
-            parse_config(unsafe { str_arg(config_json, config_json_len, "config_json") }?)?
-                .into_app_config()?;
+        let mut config =
+            parse_config(unsafe { str_arg(config_json, config_json_len, "config_json") }?)?;
+        let max_response_bytes = config
+            .max_response_bytes
+            .take()
+            .unwrap_or(MAX_RESPONSE_BYTES)
+            .min(MAX_RESPONSE_BYTES);
+        let config = config.into_app_config()?;
         // Last: from here on the engine owns user_data and will release it.
         let callbacks = HostCallbacks::take(vtable)?;
-        *out = Box::into_raw(Box::new(MssEngine::new(callbacks, config)));
+        *out = Box::into_raw(Box::new(MssEngine::new(
+            callbacks,
+            config,
+            max_response_bytes,
+        )));
         Ok(())
     })
 }

@@ -228,6 +228,12 @@ pub unsafe extern "C" fn mss_http_complete(
                     response.status
                 )));
             }
+            if response.body_len > engine.max_response_bytes {
+                return Err(Failure::invalid(format!(
+                    "the response body is longer than {} bytes (max_response_bytes)",
+                    engine.max_response_bytes
+                )));
+            }
             // SAFETY: per the contract.
             let headers = unsafe { headers_arg(response.headers, response.header_count) }?;
             let body = unsafe { bytes_arg(response.body, response.body_len, "body") }?.to_vec();

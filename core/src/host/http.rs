@@ -48,6 +48,13 @@ pub struct HttpRequest {
     pub timeout: Duration,
 }
 
+/// The largest response body MsSync accepts: a page of 1,000 activities with their participants
+/// is a few megabytes, so this is far beyond any honest answer, and a server cannot make us hold
+/// more. Hosts stop reading at their own limit (at most this; the command line and the C ABI
+/// take it as a setting) and answer [`TransportError`] kind `Host`; the engine refuses a longer
+/// body from a host that did not.
+pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+
 /// Default per-request timeout; long enough for a `$batch` of 20 writes.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 

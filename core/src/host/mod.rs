@@ -20,7 +20,10 @@ pub mod testing;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use counting::CountingHttp;
-pub use http::{HttpClient, HttpRequest, HttpResponse, Method, TransportError, TransportErrorKind};
+pub use http::{
+    HttpClient, HttpRequest, HttpResponse, MAX_RESPONSE_BYTES, Method, TransportError,
+    TransportErrorKind,
+};
 pub(crate) use retry::parse_retry_after;
 pub use retry::{
     Backoff, MAX_SERVER_WAIT, MAX_TOKEN_LIFETIME, RetryOutcome, RetryPolicy, later_by,

@@ -168,6 +168,12 @@ pub async fn send_with_retry(
                 }
                 wait
             }
+            Ok(response) if response.body.len() > super::http::MAX_RESPONSE_BYTES => {
+                return Err(RetryOutcome::Transport(TransportError::new(
+                    TransportErrorKind::Host,
+                    "a response longer than MsSync accepts was refused",
+                )));
+            }
             Ok(response) => return Ok(response),
             Err(error) => {
                 let transient = matches!(

@@ -67,7 +67,7 @@ impl Console {
             _ => ErpAccess::Host,
         };
         let host = Host {
-            http: Arc::new(ReqwestHttp::new()),
+            http: Arc::new(ReqwestHttp::with_limit(config.max_response_bytes)),
             store: store.clone(),
             clock: clock.clone(),
         };

@@ -10,6 +10,7 @@
 //! mode = "application"               # or "delegated"
 //! store_path = "mssync.db"           # relative paths are relative to this file
 //! redirect_port = 0                  # signin's loopback port; 0 or absent: any free port
+//! max_response_bytes = 33554432      # longest response body read (absent: 32 MiB, the most)
 //! sealing_key_file = "sealing.key"   # or MSSYNC_SEALING_KEY (32 bytes: base64 or hex)
 //!
 //! [entra]
@@ -176,6 +177,8 @@ pub struct Config {
     /// The loopback port for sign-in redirects; 0 means any free port.
     pub redirect_port: u16,
     pub sealing_key_file: Option<PathBuf>,
+    /// Response bodies longer than this are not read (at most the engine's own limit).
+    pub max_response_bytes: usize,
 }
 
 #[derive(Deserialize)]
@@ -185,6 +188,7 @@ struct RawConfig {
     store_path: Option<PathBuf>,
     redirect_port: Option<u16>,
     sealing_key_file: Option<PathBuf>,
+    max_response_bytes: Option<usize>,
     entra: Option<RawEntra>,
     graph: Option<RawGraph>,
     erp: Option<RawErp>,
@@ -347,6 +351,10 @@ impl Config {
             store_path,
             redirect_port: raw.redirect_port.unwrap_or(0),
             sealing_key_file: raw.sealing_key_file.map(resolve),
+            max_response_bytes: raw
+                .max_response_bytes
+                .unwrap_or(mssync_core::host::MAX_RESPONSE_BYTES)
+                .min(mssync_core::host::MAX_RESPONSE_BYTES),
         })
     }
 }

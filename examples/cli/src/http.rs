@@ -5,24 +5,35 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use mssync_core::host::{
-    Clock, HttpClient, HttpRequest, HttpResponse, Method, SystemClock, TransportError,
-    TransportErrorKind,
+    Clock, HttpClient, HttpRequest, HttpResponse, MAX_RESPONSE_BYTES, Method, SystemClock,
+    TransportError, TransportErrorKind,
 };
 
 /// Sends MsSync's requests with one shared reqwest client (connection pooling, rustls).
 #[derive(Clone)]
 pub struct ReqwestHttp {
     client: reqwest::Client,
+    /// Bodies longer than this are not read (a server cannot make us hold more).
+    max_response_bytes: usize,
 }
 
 impl ReqwestHttp {
     pub fn new() -> Self {
+        Self::with_limit(MAX_RESPONSE_BYTES)
+    }
+
+    /// A client that stops reading a response body at `max_response_bytes` (at most the
+    /// engine's [`MAX_RESPONSE_BYTES`]) and answers a transport error instead.
+    pub fn with_limit(max_response_bytes: usize) -> Self {
         let client = reqwest::Client::builder()
             // MsSync reads Location headers itself (Graph's 410 carries one).
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("the TLS backend initializes");
-        Self { client }
+        Self {
+            client,
+            max_response_bytes: max_response_bytes.min(MAX_RESPONSE_BYTES),
+        }
     }
 }
 
@@ -67,7 +78,29 @@ impl HttpClient for ReqwestHttp {
                 )
             })
             .collect();
-        let body = response.bytes().await.map_err(transport_error)?.to_vec();
+        let too_large = || {
+            TransportError::new(
+                TransportErrorKind::Host,
+                format!(
+                    "the response is longer than {} bytes (max_response_bytes)",
+                    self.max_response_bytes
+                ),
+            )
+        };
+        if response
+            .content_length()
+            .is_some_and(|n| n > self.max_response_bytes as u64)
+        {
+            return Err(too_large());
+        }
+        let mut response = response;
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+            if body.len() + chunk.len() > self.max_response_bytes {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
         Ok(HttpResponse {
             status,
             headers,

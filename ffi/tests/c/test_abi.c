@@ -390,6 +390,28 @@ static void http_status_404_is_a_response(void) {
     host_free(host);
 }
 
+/* A body longer than the engine's max_response_bytes is refused by mss_http_complete: the
+ * request fails instead of the engine holding whatever a server sent. */
+static void a_body_over_the_limit_is_refused(void) {
+    Host *host = host_new();
+    MssHostVtable v = vtable_of(host);
+    CHECK_STATUS(mss_engine_new(&v, SPAN("{\"max_response_bytes\":16}"), &host->engine, NULL), 0);
+    MssBuffer out = {0};
+    MssError *error = NULL;
+    int32_t status = http_get(host->engine, "/hello.txt", &out, &error);
+    CHECK(status == MSS_STATUS_TRANSPORT_FAILURE);
+    mss_error_free(error);
+    mss_buffer_free(&out);
+    host_free(host);
+    /* Within the limit (the default), the same body arrives. */
+    host = host_new();
+    MssEngine *engine = engine_new(host);
+    CHECK_STATUS(http_get(engine, "/hello.txt", &out, NULL), 0);
+    check_hello(&out);
+    mss_buffer_free(&out);
+    host_free(host);
+}
+
 typedef struct Caller { MssEngine *engine; int ok; } Caller;
 
 static void *call_from_thread(void *arg) {
@@ -921,6 +943,7 @@ int main(void) {
     run("http_completed_from_another_thread", http_completed_from_another_thread);
     run("http_completed_before_send_returns", http_completed_before_send_returns);
     run("http_status_404_is_a_response", http_status_404_is_a_response);
+    run("a_body_over_the_limit_is_refused", a_body_over_the_limit_is_refused);
     run("engine_calls_from_several_threads", engine_calls_from_several_threads);
     run("transport_failures_come_back_as_statuses", transport_failures_come_back_as_statuses);
     run("unknown_request_ids_are_not_found", unknown_request_ids_are_not_found);
