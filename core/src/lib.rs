@@ -14,4 +14,7 @@ pub mod identity;
 pub mod jobs;
 pub mod model;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 pub use error::{ErrorCode, PublicError};

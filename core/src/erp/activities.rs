@@ -652,7 +652,7 @@ pub(crate) fn read_ref(value: Option<&Value>) -> Option<Guid> {
     Guid::parse(inner)
 }
 
-fn read_activity(value: &Value, basis: &TimeBasis) -> Result<Activity, ErpError> {
+pub(crate) fn read_activity(value: &Value, basis: &TimeBasis) -> Result<Activity, ErpError> {
     let bad = |what: &str| ErpError::Malformed(format!("activity {what}"));
     let text = |name: &str| value.get(name).and_then(Value::as_str);
     let enum_of = |name: &str| -> Result<Option<Value>, ErpError> {

@@ -22,7 +22,7 @@
 //! - `ChangeState` takes `{"newState": "<State>"}`; `MakeVoid` `{"reason", "voidType": "VoidDocument"}`;
 //! - with a zone time basis, document times are that zone's wall-clock written with a `Z`.
 
-mod activities;
+pub(crate) mod activities;
 mod auth;
 mod client;
 mod error;

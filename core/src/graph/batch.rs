@@ -82,12 +82,12 @@ pub struct BatchItemResult {
 }
 
 #[derive(serde::Deserialize)]
-struct BatchResponse {
-    responses: Vec<SubResponse>,
+pub(crate) struct BatchResponse {
+    pub(crate) responses: Vec<SubResponse>,
 }
 
 #[derive(serde::Deserialize)]
-struct SubResponse {
+pub(crate) struct SubResponse {
     id: String,
     status: u16,
     #[serde(default)]
@@ -98,7 +98,7 @@ struct SubResponse {
 
 impl SubResponse {
     /// The item's own `Retry-After` (seconds, decimal seconds or an HTTP date).
-    fn retry_after(&self, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+    pub(crate) fn retry_after(&self, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(header::RETRY_AFTER))
@@ -271,7 +271,7 @@ fn concurrent_items(items: &[BatchItem]) -> usize {
     }
 }
 
-fn item_result(response: SubResponse) -> BatchItemResult {
+pub(crate) fn item_result(response: SubResponse) -> BatchItemResult {
     let result = if (200..300).contains(&response.status) {
         match response.body {
             Some(body) if !body.is_null() => serde_json::from_value(body)

@@ -482,7 +482,7 @@ pub(super) fn encode_segment(segment: &str) -> String {
     url.path()[1..].to_owned()
 }
 
-pub(super) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, GraphError> {
+pub(crate) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, GraphError> {
     serde_json::from_slice(body).map_err(|e| {
         // serde's message names the position and expected shape, never the payload.
         GraphError::Malformed(format!("unreadable JSON ({e})"))

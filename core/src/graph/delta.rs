@@ -41,7 +41,7 @@ pub struct DeltaChanges {
 }
 
 #[derive(serde::Deserialize)]
-struct DeltaPage {
+pub(crate) struct DeltaPage {
     #[serde(default)]
     value: Vec<Value>,
     #[serde(rename = "@odata.nextLink")]

@@ -18,9 +18,9 @@
 //! - Links from Graph (`@odata.nextLink`, delta links) are followed only to the configured
 //!   service, so a token never leaves it.
 
-mod batch;
-mod client;
-mod delta;
+pub(crate) mod batch;
+pub(crate) mod client;
+pub(crate) mod delta;
 mod error;
 mod event;
 pub mod wire;

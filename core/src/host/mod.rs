@@ -8,7 +8,7 @@
 mod clock;
 mod counting;
 mod http;
-mod retry;
+pub(crate) mod retry;
 mod store;
 
 #[cfg(any(test, feature = "test-support"))]

@@ -203,10 +203,12 @@ pub fn patch_body(item: &CalendarItem, changed: &[Field], user_zone: &Zone) -> V
 
 /// HTML reduced to plain text: head, style, script and comments dropped, block ends and `<br>`
 /// as line breaks, list items as "- " lines, runs of white space as one space, entities decoded,
-/// then [`normalize_text`] with at most one blank line in a row. Deterministic and idempotent on
-/// its own output, and linear in the length of the HTML (bodies come from anyone who can send a
-/// meeting invitation). A hand-written reducer because the maintained HTML-to-text crates pull a full
-/// HTML5 parser into the WASM build for what Outlook bodies need.
+/// then [`normalize_text`] with at most one blank line in a row. Deterministic (the same HTML
+/// always gives the same text, so a body does not echo as a change) and linear in the length of
+/// the HTML (bodies come from anyone who can send a meeting invitation). Not idempotent on its
+/// output: text with '<', '&' or line breaks reads as markup again (found by the property
+/// tests), and it is only ever given HTML. A hand-written reducer because the maintained
+/// HTML-to-text crates pull a full HTML5 parser into the WASM build for what Outlook bodies need.
 pub fn html_to_text(html: &str) -> String {
     let mut out = String::new();
     let mut rest = html;
