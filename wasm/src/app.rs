@@ -57,7 +57,7 @@ impl AppOptions {
                 let key: [u8; 32] = key
                     .try_into()
                     .map_err(|_| invalid_argument("options.sealingKey must be 32 bytes"))?;
-                Ok(App::with_config(host, config, key)?)
+                App::with_config(host, config, key).map_err(|e| crate::error::to_js_error(&e))
             }
             (Some(_), None) => Err(invalid_argument(
                 "options.sealingKey (32 bytes) is required with options.config",
