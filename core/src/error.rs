@@ -60,6 +60,9 @@ pub enum ErrorCode {
     /// The ERP.net user is linked to another Microsoft account (tenant and object id), or this
     /// account to another ERP.net user: links are pinned at the first sign-in.
     IdentityLinkedElsewhere = 321,
+    /// A sign-in's redirect came back to another browser session than the one that began it
+    /// (login CSRF): refused.
+    SignInOtherSession = 322,
 
     // 4xx remote services
     Throttled = 400,
@@ -129,6 +132,7 @@ impl ErrorCode {
         Self::ServiceNotSubscribed,
         Self::AppNotInTenant,
         Self::IdentityLinkedElsewhere,
+        Self::SignInOtherSession,
         Self::Throttled,
         Self::RemoteUnavailable,
         Self::GraphError,
@@ -490,6 +494,10 @@ impl From<crate::identity::IdentityError> for PublicError {
             E::SignInStateUnknown => (
                 ErrorCode::SignInStateUnknown,
                 "the sign-in is unknown or was already completed; start again",
+            ),
+            E::SignInOtherSession => (
+                ErrorCode::SignInOtherSession,
+                "this sign-in was begun in another browser; sign in again from this one",
             ),
             E::InvalidGrant => (
                 ErrorCode::InvalidGrant,

@@ -98,9 +98,9 @@ namespace MsSync.Native.Tests
                 Assert(permissions.Contains("\"missing\":[]"), permissions);
                 engine.GrantDomain(host, Sim("domain"));
 
-                var start = engine.BeginSignIn(Sim("alice_email"));
+                var start = engine.BeginSignIn(Sim("alice_email"), "dotnet-browser-session");
                 var back = Follow(Json(start, "authorize_url"));
-                var session = engine.CompleteSignIn(Query(back, "state"), Query(back, "code"));
+                var session = engine.CompleteSignIn(Query(back, "state"), Query(back, "code"), "dotnet-browser-session");
                 var user = Json(session, "user_id");
                 Assert(Json(session, "email") == Sim("alice_email"), session);
 
@@ -161,7 +161,7 @@ namespace MsSync.Native.Tests
             {
                 var e = Expect(() => engine.Service("{\"kind\":"));
                 Assert(e.StatusName == "invalid_json", e.StatusName);
-                e = Expect(() => engine.BeginSignIn(null));
+                e = Expect(() => engine.BeginSignIn(null, "dotnet-browser-session"));
                 Assert(e.StatusName == "not_configured", e.StatusName);
                 e = Expect(() => engine.Home("nobody"));
                 Assert(e.StatusName == "not_found", e.StatusName);

@@ -62,18 +62,21 @@ namespace MsSync.Native
             return CallForBuffer((ref Native.MssBuffer o, out ErrorHandle e) => Native.mss_service_revoke_domain(h, a, Len(a), d, Len(d), ref o, out e));
         }
 
-        /// <summary>{"authorize_url", "state"}; <paramref name="loginHint"/> may be null.</summary>
-        public string BeginSignIn(string loginHint)
+        /// <summary>{"authorize_url", "state"}; <paramref name="loginHint"/> may be null.
+        /// <paramref name="binding"/> is the host's value for the browser session that signs in
+        /// (a hash of its session cookie): only the same binding completes the sign-in.</summary>
+        public string BeginSignIn(string loginHint, string binding)
         {
-            var h = Handle; var l = Utf8(loginHint);
-            return CallForBuffer((ref Native.MssBuffer o, out ErrorHandle e) => Native.mss_signin_begin(h, l, Len(l), ref o, out e));
+            var h = Handle; var l = Utf8(loginHint); var b = Utf8(binding);
+            return CallForBuffer((ref Native.MssBuffer o, out ErrorHandle e) => Native.mss_signin_begin(h, l, Len(l), b, Len(b), ref o, out e));
         }
 
-        /// <summary>The session: {"user_id", "email", "name", "is_admin", "first_sign_in"}.</summary>
-        public string CompleteSignIn(string state, string code)
+        /// <summary>The session: {"user_id", "email", "name", "is_admin", "first_sign_in"}, for the
+        /// browser session <paramref name="binding"/> names (the one that began the sign-in).</summary>
+        public string CompleteSignIn(string state, string code, string binding)
         {
-            var h = Handle; var s = Utf8(state); var c = Utf8(code);
-            return CallForBuffer((ref Native.MssBuffer o, out ErrorHandle e) => Native.mss_signin_complete(h, s, Len(s), c, Len(c), ref o, out e));
+            var h = Handle; var s = Utf8(state); var c = Utf8(code); var b = Utf8(binding);
+            return CallForBuffer((ref Native.MssBuffer o, out ErrorHandle e) => Native.mss_signin_complete(h, s, Len(s), c, Len(c), b, Len(b), ref o, out e));
         }
 
         /// <summary>Entra ID redirected back with an error: always throws the refusal explained.</summary>

@@ -36,11 +36,11 @@ namespace MsSync.Native
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern int mss_signin_begin(EngineHandle engine, byte[] loginHint, UIntPtr loginHintLen,
-            ref MssBuffer output, out ErrorHandle error);
+            byte[] binding, UIntPtr bindingLen, ref MssBuffer output, out ErrorHandle error);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern int mss_signin_complete(EngineHandle engine, byte[] state, UIntPtr stateLen, byte[] code,
-            UIntPtr codeLen, ref MssBuffer output, out ErrorHandle error);
+            UIntPtr codeLen, byte[] binding, UIntPtr bindingLen, ref MssBuffer output, out ErrorHandle error);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern int mss_signin_fail(EngineHandle engine, byte[] state, UIntPtr stateLen, byte[] error,

@@ -258,10 +258,12 @@ static void sync_with_simulators(const char *sims) {
     check(mss_service_grant_domain(the_engine, SPAN(ACTOR), SPAN(domain), &out, &error), error, "grant domain");
     mss_buffer_free(&out);
 
-    check(mss_signin_begin(the_engine, SPAN(email), &out, &error), error, "sign-in");
+    /* A real host passes a value of its own session of the browser (a session cookie's hash). */
+    check(mss_signin_begin(the_engine, SPAN(email), SPAN("c-host-browser-session"), &out, &error), error, "sign-in");
     char *start = text(&out), *authorize = json_string(start, "authorize_url");
     char *code = redirect_param(authorize, "code"), *state = redirect_param(authorize, "state");
-    check(mss_signin_complete(the_engine, SPAN(state), SPAN(code), &out, &error), error, "sign-in");
+    check(mss_signin_complete(the_engine, SPAN(state), SPAN(code), SPAN("c-host-browser-session"), &out, &error),
+          error, "sign-in");
     char *session = text(&out), *user = json_string(session, "user_id");
     printf("signed in: %s\n", session);
     free(start); free(authorize); free(code); free(state); free(session);

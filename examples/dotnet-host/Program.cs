@@ -67,8 +67,8 @@ namespace MsSync.Examples
                     engine.GivePermissions(host);
                     engine.GrantDomain(host, Sim("domain"));
 
-                    var authorize = Field(engine.BeginSignIn(Sim("alice_email")), "authorize_url");
-                    var session = engine.CompleteSignIn(Redirected(authorize, "state"), Redirected(authorize, "code"));
+                    var authorize = Field(engine.BeginSignIn(Sim("alice_email"), "dotnet-host-browser-session"), "authorize_url");
+                    var session = engine.CompleteSignIn(Redirected(authorize, "state"), Redirected(authorize, "code"), "dotnet-host-browser-session");
                     var user = Field(session, "user_id");
                     engine.SetCompany(user, Sim("company_id"), Sim("location_id"));
                     engine.SetJobEnabled(user, "calendar", true);

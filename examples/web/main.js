@@ -5,6 +5,18 @@ import init, { MsSync, mountHomePanel, mountSetupPanel } from "/pkg/mssync.js";
 import { WebStorageStore } from "/pkg/web-storage-store.js";
 
 const NAMESPACE = "mssync-demo";
+
+/* This tab's binding of a sign-in: a random value kept in session storage, so a sign-in only
+ * completes in the tab that began it (a real web client hashes its server session instead). */
+function browserSession() {
+  const key = `${NAMESPACE}:sign-in-binding`;
+  let value = sessionStorage.getItem(key);
+  if (!value) {
+    value = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+    sessionStorage.setItem(key, value);
+  }
+  return value;
+}
 const ADMIN_CONSENT_STATE = "mssync-admin-consent";
 const $ = (id) => document.getElementById(id);
 
@@ -89,7 +101,7 @@ async function main() {
       } else if (query.has("error")) {
         await app.failSignIn(state, query.get("error"), query.get("error_description") ?? "");
       } else {
-        const session = await app.completeSignIn(state, query.get("code") ?? "");
+        const session = await app.completeSignIn(state, query.get("code") ?? "", browserSession());
         localStorage.setItem(`${NAMESPACE}:user`, JSON.stringify(session));
       }
     } catch (error) {
@@ -114,7 +126,7 @@ async function main() {
   $("login-hint").value = sims.alice_email;
   $("sign-in").addEventListener("click", async () => {
     try {
-      const start = await app.beginSignIn($("login-hint").value || undefined);
+      const start = await app.beginSignIn(browserSession(), $("login-hint").value || undefined);
       location.assign(start.authorizeUrl);
     } catch (error) {
       $("signin-status").textContent = describe(error);

@@ -173,6 +173,7 @@ enum MssStatus
   MSS_STATUS_SERVICE_NOT_SUBSCRIBED = 319,
   MSS_STATUS_APP_NOT_IN_TENANT = 320,
   MSS_STATUS_IDENTITY_LINKED_ELSEWHERE = 321,
+  MSS_STATUS_SIGN_IN_OTHER_SESSION = 322,
   MSS_STATUS_THROTTLED = 400,
   MSS_STATUS_REMOTE_UNAVAILABLE = 401,
   MSS_STATUS_GRAPH_ERROR = 402,
@@ -714,7 +715,10 @@ int32_t mss_setup_full_refresh(const struct MssEngine *engine,
  * Step one of sign-in: writes `{"authorize_url": "...", "state": "..."}`. Send the browser to
  * `authorize_url`; Entra ID redirects back to the configured `redirect_uri` with `code` and
  * `state` (then call `mss_signin_complete`) or `error` and `error_description` (then call
- * `mss_signin_fail`). `login_hint` may be empty.
+ * `mss_signin_fail`). `login_hint` may be empty. `binding` (not empty) is the host's value for
+ * the browser session that signs in, such as a hash of its session cookie: only the same
+ * `binding` completes the sign-in (`SIGN_IN_OTHER_SESSION` otherwise), so an attacker's
+ * sign-in cannot be finished in a victim's browser.
  *
  * # Safety
  * `engine` is NULL or live; spans are NULL (length 0) or readable; `out` is NULL or writable.
@@ -722,15 +726,18 @@ int32_t mss_setup_full_refresh(const struct MssEngine *engine,
 int32_t mss_signin_begin(const struct MssEngine *engine,
                          const uint8_t *login_hint,
                          size_t login_hint_len,
+                         const uint8_t *binding,
+                         size_t binding_len,
                          struct MssBuffer *out,
                          struct MssError **out_error);
 
 /**
- * Step two of sign-in, with the `state` and `code` of the redirect. Links the Microsoft
- * identity to the ERP.net user with the same e-mail within a granted domain, and writes the
- * session: `{"user_id", "email", "name", "is_admin", "first_sign_in"}`. A refusal
- * (`DOMAIN_NOT_GRANTED`, `NO_ERP_USER`, `INACTIVE_ERP_USER`, `SIGN_IN_STATE_UNKNOWN`, ...)
- * stores nothing.
+ * Step two of sign-in, with the `state` and `code` of the redirect and the `binding` of the
+ * browser session it came back to (as given to `mss_signin_begin`). Links the Microsoft
+ * identity to the ERP.net user with the same user principal name within a granted domain, and
+ * writes the session: `{"user_id", "email", "name", "is_admin", "first_sign_in"}`. A refusal
+ * (`DOMAIN_NOT_GRANTED`, `NO_ERP_USER`, `INACTIVE_ERP_USER`, `SIGN_IN_STATE_UNKNOWN`,
+ * `SIGN_IN_OTHER_SESSION`, `IDENTITY_LINKED_ELSEWHERE`, ...) stores nothing.
  *
  * # Safety
  * As `mss_signin_begin`.
@@ -740,6 +747,8 @@ int32_t mss_signin_complete(const struct MssEngine *engine,
                             size_t state_len,
                             const uint8_t *code,
                             size_t code_len,
+                            const uint8_t *binding,
+                            size_t binding_len,
                             struct MssBuffer *out,
                             struct MssError **out_error);
 

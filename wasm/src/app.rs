@@ -186,21 +186,30 @@ impl MsSyncJs {
     }
 
     /// Step one of "Sign in with Microsoft": `{ authorizeUrl, state }`; send the browser there.
+    /// `binding` names this browser session (a random value the page keeps in its session
+    /// storage): only the same binding completes the sign-in.
     #[wasm_bindgen(js_name = beginSignIn, unchecked_return_type = "Promise<SignInStart>")]
     pub fn begin_sign_in(
         &self,
+        binding: String,
         #[wasm_bindgen(js_name = loginHint)] login_hint: Option<String>,
     ) -> js_sys::Promise {
         call(&self.app, move |app| async move {
-            app.begin_sign_in(login_hint.as_deref()).await
+            app.begin_sign_in(login_hint.as_deref(), &binding).await
         })
     }
 
-    /// Step two, with the `state` and `code` the redirect brought back: the signed-in `Session`.
+    /// Step two, with the `state` and `code` the redirect brought back and the `binding` given
+    /// to `beginSignIn`: the signed-in `Session`.
     #[wasm_bindgen(js_name = completeSignIn, unchecked_return_type = "Promise<Session>")]
-    pub fn complete_sign_in(&self, state: String, code: String) -> js_sys::Promise {
+    pub fn complete_sign_in(
+        &self,
+        state: String,
+        code: String,
+        binding: String,
+    ) -> js_sys::Promise {
         call(&self.app, move |app| async move {
-            app.complete_sign_in(&state, &code).await
+            app.complete_sign_in(&state, &code, &binding).await
         })
     }
 

@@ -546,11 +546,22 @@ impl App {
         Ok(report)
     }
 
-    /// Step one of sign-in: the authorize URL; the pending state is kept (sealed) in the store.
+    /// Step one of sign-in: the authorize URL; the pending state is kept (sealed) in the store,
+    /// bound to `binding`: a value the host derives from its own session of the browser that
+    /// signs in (a session cookie's hash, a random value it keeps for the console). Only that
+    /// session can complete the sign-in, so an attacker's sign-in cannot be finished in a
+    /// victim's browser.
     pub async fn begin_sign_in(
         &self,
         login_hint: Option<&str>,
+        binding: &str,
     ) -> Result<SignInStart, PublicError> {
+        if binding.trim().is_empty() {
+            return Err(PublicError::new(
+                ErrorCode::InvalidArgument,
+                "a sign-in needs the host's binding of the browser session",
+            ));
+        }
         let (record, _) = load_service(self.host.store.as_ref()).await?;
         let client = self.entra_client(&record)?;
         let mut scopes: Vec<&str> = SIGN_IN_SCOPES.to_vec();
@@ -563,7 +574,7 @@ impl App {
         // dropped here, so they cannot pile up. Best effort: a purge that races another
         // sign-in is simply done by the next one.
         let _ = sign_ins.purge_abandoned().await;
-        sign_ins.put(&request.pending).await?;
+        sign_ins.put(&request.pending, binding).await?;
         Ok(SignInStart {
             authorize_url: request.url,
             state: request.pending.state,
@@ -589,13 +600,19 @@ impl App {
         Ok(())
     }
 
-    /// Step two of sign-in: the code and state from the redirect. Links the Microsoft identity
-    /// to the ERP.net user with the same e-mail, within a granted domain; stores nothing when
-    /// it refuses.
-    pub async fn complete_sign_in(&self, state: &str, code: &str) -> Result<Session, PublicError> {
+    /// Step two of sign-in: the code and state from the redirect, in the browser session
+    /// `binding` names (the one that began it). Links the Microsoft identity to the ERP.net user
+    /// with the same user principal name, within a granted domain; stores nothing when it
+    /// refuses.
+    pub async fn complete_sign_in(
+        &self,
+        state: &str,
+        code: &str,
+        binding: &str,
+    ) -> Result<Session, PublicError> {
         let store = self.host.store.as_ref();
         let (record, _) = load_service(store).await?;
-        let pending = self.sign_ins()?.take(state).await?;
+        let pending = self.sign_ins()?.take_bound(state, binding).await?;
         let client = self.entra_client(&record)?;
         let signed_in = client.complete_sign_in(&pending, state, code).await?;
         let claims = signed_in.claims;

@@ -243,6 +243,17 @@ const PENDING_PREFIX: &str = "identity/pending-sign-in/";
 struct PendingRecord {
     pending: PendingSignIn,
     started_at: DateTime<Utc>,
+    /// SHA-256 of the host's binding of the browser session that began the sign-in; the
+    /// sign-in completes only in that session.
+    #[serde(default)]
+    binding: String,
+}
+
+/// What a pending sign-in keeps of the host's session binding.
+fn binding_digest(binding: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(binding.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Keeps [`PendingSignIn`]s sealed in the store between the redirect out and the redirect back,
@@ -266,10 +277,12 @@ impl SignInStore {
         format!("{PENDING_PREFIX}{state}")
     }
 
-    pub async fn put(&self, pending: &PendingSignIn) -> Result<(), PublicError> {
+    /// Keeps `pending`, bound to the host's `binding` of the browser session that began it.
+    pub async fn put(&self, pending: &PendingSignIn, binding: &str) -> Result<(), PublicError> {
         let record = PendingRecord {
             pending: pending.clone(),
             started_at: self.clock.now(),
+            binding: binding_digest(binding),
         };
         let batch = self.sealed.put(
             WriteBatch::new(),
@@ -285,8 +298,27 @@ impl SignInStore {
         Ok(())
     }
 
+    /// The pending sign-in for a returned `state`, removed so it cannot be replayed, if the
+    /// session that returns it is the one that began it (`binding`); another session (a
+    /// sign-in an attacker began, its redirect opened in a victim's browser) is refused.
+    pub async fn take_bound(
+        &self,
+        state: &str,
+        binding: &str,
+    ) -> Result<PendingSignIn, PublicError> {
+        let (pending, bound_to) = self.take_record(state).await?;
+        if bound_to != binding_digest(binding) {
+            return Err(IdentityError::SignInOtherSession.into());
+        }
+        Ok(pending)
+    }
+
     /// The pending sign-in for a returned `state`, removed so it cannot be replayed.
     pub async fn take(&self, state: &str) -> Result<PendingSignIn, PublicError> {
+        Ok(self.take_record(state).await?.0)
+    }
+
+    async fn take_record(&self, state: &str) -> Result<(PendingSignIn, String), PublicError> {
         let key = Self::key(state);
         let (record, version) = self
             .sealed
@@ -301,7 +333,7 @@ impl SignInStore {
         if self.clock.now() - record.started_at > SIGN_IN_LIFETIME {
             return Err(IdentityError::SignInStateUnknown.into());
         }
-        Ok(record.pending)
+        Ok((record.pending, record.binding))
     }
 
     /// Deletes sign-ins that were started and never finished; returns how many.

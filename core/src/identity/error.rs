@@ -31,6 +31,8 @@ pub enum IdentityError {
     WrongTenant,
     #[error("the sign-in state is unknown or was already used")]
     SignInStateUnknown,
+    #[error("the sign-in was begun in another browser session")]
+    SignInOtherSession,
     #[error("the grant was refused (expired, used or revoked); sign in again")]
     InvalidGrant,
     #[error("the application has no admin consent in this tenant")]

@@ -156,7 +156,14 @@ impl Console {
         receiver: RedirectReceiver,
         open_browser: bool,
     ) -> Result<(), PublicError> {
-        let start = self.app.begin_sign_in(None).await?;
+        // The console's binding of this sign-in: a random value only this process knows, so
+        // only the redirect this process receives can complete it.
+        let mut random = [0u8; 16];
+        getrandom::getrandom(&mut random).map_err(|_| {
+            PublicError::new(ErrorCode::Internal, "no randomness for the sign-in binding")
+        })?;
+        let binding: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let start = self.app.begin_sign_in(None, &binding).await?;
         // One line on standard output, for the person or a script to open.
         println!("{}", start.authorize_url);
         if open_browser {
@@ -172,7 +179,7 @@ impl Console {
         {
             RedirectParams::Code { code, state } => {
                 self.app
-                    .complete_sign_in(&state, code.expose_secret())
+                    .complete_sign_in(&state, code.expose_secret(), &binding)
                     .await?
             }
             RedirectParams::Error {

@@ -10,7 +10,10 @@ use super::{answer, text};
 /// Step one of sign-in: writes `{"authorize_url": "...", "state": "..."}`. Send the browser to
 /// `authorize_url`; Entra ID redirects back to the configured `redirect_uri` with `code` and
 /// `state` (then call `mss_signin_complete`) or `error` and `error_description` (then call
-/// `mss_signin_fail`). `login_hint` may be empty.
+/// `mss_signin_fail`). `login_hint` may be empty. `binding` (not empty) is the host's value for
+/// the browser session that signs in, such as a hash of its session cookie: only the same
+/// `binding` completes the sign-in (`SIGN_IN_OTHER_SESSION` otherwise), so an attacker's
+/// sign-in cannot be finished in a victim's browser.
 ///
 /// # Safety
 /// `engine` is NULL or live; spans are NULL (length 0) or readable; `out` is NULL or writable.
@@ -19,21 +22,25 @@ pub unsafe extern "C" fn mss_signin_begin(
     engine: *const MssEngine,
     login_hint: *const u8,
     login_hint_len: usize,
+    binding: *const u8,
+    binding_len: usize,
     out: *mut MssBuffer,
     out_error: *mut *mut MssError,
 ) -> i32 {
     answer(engine, out, out_error, |e| {
         let hint = unsafe { text(login_hint, login_hint_len, "login_hint") }?;
         let hint = (!hint.is_empty()).then_some(hint);
-        Ok(e.run(e.app.begin_sign_in(hint))?)
+        let binding = unsafe { text(binding, binding_len, "binding") }?;
+        Ok(e.run(e.app.begin_sign_in(hint, binding))?)
     })
 }
 
-/// Step two of sign-in, with the `state` and `code` of the redirect. Links the Microsoft
-/// identity to the ERP.net user with the same e-mail within a granted domain, and writes the
-/// session: `{"user_id", "email", "name", "is_admin", "first_sign_in"}`. A refusal
-/// (`DOMAIN_NOT_GRANTED`, `NO_ERP_USER`, `INACTIVE_ERP_USER`, `SIGN_IN_STATE_UNKNOWN`, ...)
-/// stores nothing.
+/// Step two of sign-in, with the `state` and `code` of the redirect and the `binding` of the
+/// browser session it came back to (as given to `mss_signin_begin`). Links the Microsoft
+/// identity to the ERP.net user with the same user principal name within a granted domain, and
+/// writes the session: `{"user_id", "email", "name", "is_admin", "first_sign_in"}`. A refusal
+/// (`DOMAIN_NOT_GRANTED`, `NO_ERP_USER`, `INACTIVE_ERP_USER`, `SIGN_IN_STATE_UNKNOWN`,
+/// `SIGN_IN_OTHER_SESSION`, `IDENTITY_LINKED_ELSEWHERE`, ...) stores nothing.
 ///
 /// # Safety
 /// As `mss_signin_begin`.
@@ -44,13 +51,16 @@ pub unsafe extern "C" fn mss_signin_complete(
     state_len: usize,
     code: *const u8,
     code_len: usize,
+    binding: *const u8,
+    binding_len: usize,
     out: *mut MssBuffer,
     out_error: *mut *mut MssError,
 ) -> i32 {
     answer(engine, out, out_error, |e| {
         let state = unsafe { text(state, state_len, "state") }?;
         let code = unsafe { text(code, code_len, "code") }?;
-        Ok(e.run(e.app.complete_sign_in(state, code))?)
+        let binding = unsafe { text(binding, binding_len, "binding") }?;
+        Ok(e.run(e.app.complete_sign_in(state, code, binding))?)
     })
 }
 

@@ -670,7 +670,7 @@ static void connect_tenant(MssEngine *engine) {
 static char *sign_in(MssEngine *engine, const char *email) {
     MssBuffer out = {0};
     MssError *error = NULL;
-    CHECK_STATUS(mss_signin_begin(engine, SPAN(email), &out, &error), 0);
+    CHECK_STATUS(mss_signin_begin(engine, SPAN(email), SPAN("c-browser-session"), &out, &error), 0);
     report(error);
     char *start = buffer_text(&out);
     char *url = json_string(start, "authorize_url");
@@ -681,7 +681,7 @@ static char *sign_in(MssEngine *engine, const char *email) {
     CHECK(code && state);
     char *user_id = NULL;
     if (code && state) {
-        CHECK_STATUS(mss_signin_complete(engine, SPAN(state), SPAN(code), &out, &error), 0);
+        CHECK_STATUS(mss_signin_complete(engine, SPAN(state), SPAN(code), SPAN("c-browser-session"), &out, &error), 0);
         report(error);
         char *session = buffer_text(&out);
         CHECK(strstr(session, "\"is_admin\":false") != NULL);
@@ -801,10 +801,10 @@ static void app_functions_refuse_bad_input(void) {
                  MSS_STATUS_INVALID_JSON);
     CHECK_STATUS(mss_service_set(engine, SPAN(ACTOR_HOST), NULL, 3, &out, NULL), MSS_STATUS_INVALID_ARGUMENT);
     CHECK_STATUS(mss_service_consent_url(engine, SPAN(ACTOR_HOST), &out, NULL), MSS_STATUS_NOT_CONFIGURED);
-    CHECK_STATUS(mss_signin_begin(engine, NULL, 0, &out, &error), MSS_STATUS_NOT_CONFIGURED);
+    CHECK_STATUS(mss_signin_begin(engine, NULL, 0, SPAN("b"), &out, &error), MSS_STATUS_NOT_CONFIGURED);
     CHECK(error && error->is_panic == 0);
     mss_error_free(error);
-    CHECK_STATUS(mss_signin_complete(engine, (const uint8_t *)bad_utf8, sizeof bad_utf8, SPAN("c"), &out, NULL),
+    CHECK_STATUS(mss_signin_complete(engine, (const uint8_t *)bad_utf8, sizeof bad_utf8, SPAN("c"), SPAN("b"), &out, NULL),
                  MSS_STATUS_INVALID_ARGUMENT);
     CHECK_STATUS(mss_signin_fail(engine, SPAN("s"), SPAN("access_denied"),
                                  SPAN("AADSTS50020: User account from identity provider 'live.com' does not exist"),

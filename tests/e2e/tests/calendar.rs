@@ -261,7 +261,11 @@ async fn every_denial_has_its_own_code_and_stores_nothing() {
     let env = env().await;
     // Before Service is set up, sign-in says so.
     assert_eq!(
-        env.app.begin_sign_in(None).await.unwrap_err().code,
+        env.app
+            .begin_sign_in(None, common::BROWSER_SESSION)
+            .await
+            .unwrap_err()
+            .code,
         ErrorCode::NotConfigured
     );
     env.connect_tenant().await;

@@ -139,7 +139,10 @@ async fn auth_code_with_pkce_signs_the_user_in() {
     // The pending sign-in survives in the store (sealed) until the redirect comes back, once.
     let pending_store =
         SignInStore::new(env.store.clone(), Sealer::new([3; 32]), env.clock.clone());
-    pending_store.put(&request.pending).await.unwrap();
+    pending_store
+        .put(&request.pending, "browser")
+        .await
+        .unwrap();
     let back = follow(&env, &request.url).await;
     let pending = pending_store.take(param(&back, "state")).await.unwrap();
     assert_eq!(
@@ -153,9 +156,12 @@ async fn auth_code_with_pkce_signs_the_user_in() {
 
     // A sign-in started and never finished is refused after 15 minutes and purged.
     let abandoned = client.authorization_request(SIGN_IN_SCOPES, None).unwrap();
-    pending_store.put(&abandoned.pending).await.unwrap();
+    pending_store
+        .put(&abandoned.pending, "browser")
+        .await
+        .unwrap();
     let stale = client.authorization_request(SIGN_IN_SCOPES, None).unwrap();
-    pending_store.put(&stale.pending).await.unwrap();
+    pending_store.put(&stale.pending, "browser").await.unwrap();
     env.clock.advance(Duration::from_secs(16 * 60));
     assert_eq!(
         pending_store

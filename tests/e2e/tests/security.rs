@@ -15,11 +15,18 @@ async fn abandoned_sign_ins_are_purged_and_never_pile_up() {
     env.connect_tenant().await;
     // Anyone who can reach the sign-in page can start sign-ins and walk away.
     for _ in 0..50 {
-        env.app.begin_sign_in(None).await.unwrap();
+        env.app
+            .begin_sign_in(None, common::BROWSER_SESSION)
+            .await
+            .unwrap();
     }
     assert_eq!(env.store.scan(PENDING_SIGN_INS).await.unwrap().len(), 50);
     env.advance(Duration::from_secs(16 * 60));
-    let fresh = env.app.begin_sign_in(None).await.unwrap();
+    let fresh = env
+        .app
+        .begin_sign_in(None, common::BROWSER_SESSION)
+        .await
+        .unwrap();
     let left = env.store.scan(PENDING_SIGN_INS).await.unwrap();
     assert_eq!(left.len(), 1, "only the sign-in begun now remains");
     assert!(left[0].0.ends_with(&fresh.state));
@@ -303,4 +310,48 @@ async fn a_demoted_admin_and_a_deactivated_user_lose_their_rights() {
         .set_user_active(&env.world.alice().erp_user_id, true);
     env.advance(Duration::from_secs(16 * 60));
     env.run(&alice).await.expect("active again, syncing again");
+}
+
+/// A sign-in completes only in the browser session that began it: an attacker who begins one
+/// and has the victim's browser open its redirect (login CSRF) gets a refusal, and nothing is
+/// stored for anyone.
+#[tokio::test]
+async fn a_sign_in_completes_only_in_the_session_that_began_it() {
+    use mssync_core::host::{HttpClient, HttpRequest, Method};
+    let env = env().await;
+    env.connect_tenant().await;
+    let start = env
+        .app
+        .begin_sign_in(Some(&env.world.alice().email), "attacker-browser")
+        .await
+        .unwrap();
+    let response = mssync_cli::http::ReqwestHttp::new()
+        .send(HttpRequest::new(Method::Get, &start.authorize_url))
+        .await
+        .unwrap();
+    let location = url::Url::parse(response.header("location").unwrap()).unwrap();
+    let param = |name: &str| {
+        location
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .unwrap()
+    };
+    let error = env
+        .app
+        .complete_sign_in(&param("state"), &param("code"), "victim-browser")
+        .await
+        .expect_err("another session");
+    assert_eq!(error.code, mssync_core::ErrorCode::SignInOtherSession);
+    assert!(
+        env.store.scan("user/").await.unwrap().is_empty(),
+        "nobody signed in"
+    );
+    // Beginning without a binding is refused outright.
+    let error = env
+        .app
+        .begin_sign_in(None, " ")
+        .await
+        .expect_err("no binding");
+    assert_eq!(error.code, mssync_core::ErrorCode::InvalidArgument);
 }

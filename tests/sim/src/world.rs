@@ -236,7 +236,9 @@ impl World {
         app: &mssync_core::app::App,
         user: &WorldUser,
     ) -> Result<mssync_core::app::Session, mssync_core::PublicError> {
-        let begin = app.begin_sign_in(Some(&user.email)).await?;
+        let begin = app
+            .begin_sign_in(Some(&user.email), "simulated-browser")
+            .await?;
         let params = follow(app, &begin.authorize_url).await?;
         let param = |k: &str| {
             params
@@ -245,7 +247,8 @@ impl World {
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default()
         };
-        app.complete_sign_in(&param("state"), &param("code")).await
+        app.complete_sign_in(&param("state"), &param("code"), "simulated-browser")
+            .await
     }
 }
 

@@ -26,6 +26,8 @@ use serde_json::json;
 /// The sealing key every `App` of a test shares (two engines on one store must read each
 /// other's sealed tokens).
 pub const SEALING_KEY: [u8; 32] = [7u8; 32];
+/// The host's binding of the test browser's session, for sign-ins.
+pub const BROWSER_SESSION: &str = "e2e-browser-session";
 
 pub fn start_time() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 6, 1, 8, 0, 0).unwrap()
@@ -282,7 +284,10 @@ impl Env {
         &self,
         login_hint: &str,
     ) -> Result<mssync_core::app::Session, PublicError> {
-        let start = self.app.begin_sign_in(Some(login_hint)).await?;
+        let start = self
+            .app
+            .begin_sign_in(Some(login_hint), BROWSER_SESSION)
+            .await?;
         let response = ReqwestHttp::new()
             .send(HttpRequest::new(Method::Get, &start.authorize_url))
             .await
@@ -302,7 +307,11 @@ impl Env {
         };
         let state = param("state").expect("the state in the redirect");
         match param("code") {
-            Some(code) => self.app.complete_sign_in(&state, &code).await,
+            Some(code) => {
+                self.app
+                    .complete_sign_in(&state, &code, BROWSER_SESSION)
+                    .await
+            }
             None => Err(self
                 .app
                 .fail_sign_in(
