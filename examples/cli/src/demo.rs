@@ -192,8 +192,8 @@ pub async fn run(out: &mut dyn std::io::Write) -> Result<(), PublicError> {
     let second = app.run_job(&alice, JobKind::Calendar, false).await?;
     writeln!(out, " 6. Second sync: {}", moved(&second)).map_err(io)?;
 
-    // 7. The next sync sees only the echoes of its own writes; after that a quiet sync costs
-    // one read a side.
+    // 7. The next sync sees only the echoes of its own writes; after that a quiet sync reads
+    // Graph once and ERP.net twice.
     advance(15);
     app.run_job(&alice, JobKind::Calendar, false).await?;
     advance(15);
