@@ -317,7 +317,6 @@ async fn a_demoted_admin_and_a_deactivated_user_lose_their_rights() {
 /// stored for anyone.
 #[tokio::test]
 async fn a_sign_in_completes_only_in_the_session_that_began_it() {
-    use mssync_core::host::{HttpClient, HttpRequest, Method};
     let env = env().await;
     env.connect_tenant().await;
     let start = env
@@ -325,11 +324,7 @@ async fn a_sign_in_completes_only_in_the_session_that_began_it() {
         .begin_sign_in(Some(&env.world.alice().email), "attacker-browser")
         .await
         .unwrap();
-    let response = mssync_cli::http::ReqwestHttp::new()
-        .send(HttpRequest::new(Method::Get, &start.authorize_url))
-        .await
-        .unwrap();
-    let location = url::Url::parse(response.header("location").unwrap()).unwrap();
+    let location = common::follow_to_redirect(&start.authorize_url).await;
     let param = |name: &str| {
         location
             .query_pairs()

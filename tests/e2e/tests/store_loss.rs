@@ -62,6 +62,33 @@ fn subjects_in_erp(env: &Env) -> Vec<String> {
     v
 }
 
+/// A user renames an activity in ERP.net.
+fn rename_activity(env: &Env, from: &str, to: &str) {
+    let activity = env
+        .activities()
+        .into_iter()
+        .find(|a| a["Subject"] == from)
+        .unwrap();
+    env.world
+        .erp
+        .edit_activity(activity["Id"].as_str().unwrap(), |a| {
+            a.insert("Subject".into(), json!(to));
+        });
+}
+
+/// A user renames an event in Outlook; returns its id.
+fn rename_event(env: &Env, alice: &str, from: &str, to: &str) -> String {
+    let event = outlook_view(env, alice)
+        .into_iter()
+        .find(|e| e["subject"] == from)
+        .unwrap();
+    let id = event["id"].as_str().unwrap().to_owned();
+    env.world
+        .graph
+        .user_update(alice, &id, json!({"subject": to}));
+    id
+}
+
 /// Everything either service holds, void activities and series masters included: a create
 /// anywhere changes one of these numbers.
 fn totals(env: &Env, alice: &str) -> (usize, usize) {
@@ -148,25 +175,8 @@ async fn a_lost_store_is_rebuilt_from_both_services_without_a_single_create() {
     assert_eq!(subjects_in_outlook(&env, &alice), erp_before);
 
     // The links are back: an edit on each side flows, and nothing else moves.
-    let budget = env
-        .activities()
-        .into_iter()
-        .find(|a| a["Subject"] == "Budget review")
-        .unwrap();
-    env.world
-        .erp
-        .edit_activity(budget["Id"].as_str().unwrap(), |a| {
-            a.insert("Subject".into(), json!("Budget review v2"));
-        });
-    let call = outlook_view(&env, &alice)
-        .into_iter()
-        .find(|e| e["subject"] == "Customer call")
-        .unwrap();
-    env.world.graph.user_update(
-        &alice,
-        call["id"].as_str().unwrap(),
-        json!({"subject": "Customer call (moved)"}),
-    );
+    rename_activity(&env, "Budget review", "Budget review v2");
+    let call = rename_event(&env, &alice, "Customer call", "Customer call (moved)");
     env.advance(Duration::from_secs(16 * 60));
     let report = env.run(&alice).await.unwrap();
     assert_eq!(
@@ -179,11 +189,7 @@ async fn a_lost_store_is_rebuilt_from_both_services_without_a_single_create() {
     assert_eq!(subjects_in_erp(&env), subjects_in_outlook(&env, &alice));
     assert!(subjects_in_erp(&env).contains(&"Budget review v2".to_owned()));
     assert!(subjects_in_erp(&env).contains(&"Customer call (moved)".to_owned()));
-    let moved = env
-        .world
-        .graph
-        .event(&alice, call["id"].as_str().unwrap())
-        .unwrap();
+    let moved = env.world.graph.event(&alice, &call).unwrap();
     assert_eq!(
         moved["location"]["displayName"], "Room 1",
         "Outlook's own field kept"
@@ -210,25 +216,8 @@ async fn an_older_copy_of_the_store_converges_with_no_duplicate_and_no_lost_edit
         .seed_event(&alice, outlook_event("Supplier visit", 12, 11));
     env.advance(Duration::from_secs(16 * 60));
     env.run(&alice).await.unwrap();
-    let budget = env
-        .activities()
-        .into_iter()
-        .find(|a| a["Subject"] == "Budget review")
-        .unwrap();
-    env.world
-        .erp
-        .edit_activity(budget["Id"].as_str().unwrap(), |a| {
-            a.insert("Subject".into(), json!("Budget review v2"));
-        });
-    let call = outlook_view(&env, &alice)
-        .into_iter()
-        .find(|e| e["subject"] == "Customer call")
-        .unwrap();
-    env.world.graph.user_update(
-        &alice,
-        call["id"].as_str().unwrap(),
-        json!({"subject": "Customer call v2"}),
-    );
+    rename_activity(&env, "Budget review", "Budget review v2");
+    rename_event(&env, &alice, "Customer call", "Customer call v2");
     env.advance(Duration::from_secs(16 * 60));
     env.run(&alice).await.unwrap();
     let board = env
@@ -241,39 +230,12 @@ async fn an_older_copy_of_the_store_converges_with_no_duplicate_and_no_lost_edit
         .edit_activity(board["Id"].as_str().unwrap(), |a| {
             a.insert("Notes".into(), json!("Agenda sent"));
         });
-    let visit = outlook_view(&env, &alice)
-        .into_iter()
-        .find(|e| e["subject"] == "Supplier visit")
-        .unwrap();
-    env.world.graph.user_update(
-        &alice,
-        visit["id"].as_str().unwrap(),
-        json!({"subject": "Supplier visit (moved)"}),
-    );
+    rename_event(&env, &alice, "Supplier visit", "Supplier visit (moved)");
     let totals_before = totals(&env, &alice);
-    if std::env::var("DEBUG_SL").is_ok() {
-        let s = env
-            .activities()
-            .into_iter()
-            .find(|a| a["Subject"] == "Supplier visit")
-            .unwrap();
-        let e = env
-            .world
-            .graph
-            .event(&alice, visit["id"].as_str().unwrap())
-            .unwrap();
-        eprintln!(
-            "S {} / E {}",
-            s["AggregateLastUpdateTimeUtc"], e["lastModifiedDateTime"]
-        );
-    }
 
     env.store.inner.restore(&backup);
     env.advance(Duration::from_secs(16 * 60));
     let report = env.run(&alice).await.expect("the run on the older copy");
-    if std::env::var("DEBUG_SL").is_ok() {
-        eprintln!("{report:?}\n{:#?}", env.app.home(&alice).await.unwrap().log);
-    }
     assert_eq!(
         (report.to_outlook.created, report.to_erp.created),
         (0, 0),

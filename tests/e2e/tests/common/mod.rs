@@ -181,6 +181,22 @@ impl Store for CrashStore {
     }
 }
 
+/// Opens an authorize URL as the browser would, with the simulated Entra ID signing the user in,
+/// and returns where it redirects back to (with `code` and `state`, or `error`).
+pub async fn follow_to_redirect(authorize_url: &str) -> url::Url {
+    let response = ReqwestHttp::new()
+        .send(HttpRequest::new(Method::Get, authorize_url))
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status,
+        302,
+        "{}",
+        String::from_utf8_lossy(&response.body)
+    );
+    url::Url::parse(response.header("location").unwrap()).unwrap()
+}
+
 pub struct Env {
     pub world: World,
     pub clock: Arc<ManualClock>,
@@ -288,17 +304,7 @@ impl Env {
             .app
             .begin_sign_in(Some(login_hint), BROWSER_SESSION)
             .await?;
-        let response = ReqwestHttp::new()
-            .send(HttpRequest::new(Method::Get, &start.authorize_url))
-            .await
-            .unwrap();
-        assert_eq!(
-            response.status,
-            302,
-            "{}",
-            String::from_utf8_lossy(&response.body)
-        );
-        let location = url::Url::parse(response.header("location").unwrap()).unwrap();
+        let location = follow_to_redirect(&start.authorize_url).await;
         let param = |name: &str| {
             location
                 .query_pairs()
