@@ -39,7 +39,7 @@ pub struct MssEngine {
 /// of 32 bytes) it is the full application (`mssync_core::app::AppConfig`).
 #[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct EngineConfig {
+pub(crate) struct EngineConfig {
     authority: Option<String>,
     graph_base_url: Option<String>,
     erp_base_url: Option<String>,
@@ -63,7 +63,7 @@ impl EngineConfig {
     }
 
     /// The application's settings and sealing key, or `None` for an unconnected engine.
-    fn into_app_config(self) -> Result<Option<(AppConfig, [u8; 32])>, Failure> {
+    pub(crate) fn into_app_config(self) -> Result<Option<(AppConfig, [u8; 32])>, Failure> {
         if self.is_empty() {
             return Ok(None);
         }
@@ -101,7 +101,7 @@ impl EngineConfig {
     }
 }
 
-fn parse_config(json: &str) -> Result<EngineConfig, Failure> {
+pub(crate) fn parse_config(json: &str) -> Result<EngineConfig, Failure> {
     if json.trim().is_empty() {
         return Ok(EngineConfig::default());
     }

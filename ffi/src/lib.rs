@@ -54,4 +54,6 @@ pub extern "C" fn mss_abi_version() -> u32 {
 #[cfg(test)]
 mod abi_tests;
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod header_tests;
