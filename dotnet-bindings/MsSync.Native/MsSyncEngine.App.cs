@@ -38,6 +38,18 @@ namespace MsSync.Native
             return CallForBuffer((ref Native.MssBuffer o, out ErrorHandle e) => Native.mss_service_consent_url(h, a, Len(a), ref o, out e));
         }
 
+        /// <summary>The admin-consent redirect came back: its query values (null for absent ones).
+        /// Throws unless the state is one <see cref="ConsentUrl"/> issued (once, while fresh) and
+        /// consent was granted for the connected tenant; then call <see cref="Connect"/>.</summary>
+        public void CompleteAdminConsent(string actorJson, string state, string adminConsent, string tenant,
+            string error, string errorDescription)
+        {
+            var h = Handle; var a = Utf8(actorJson); var s = Utf8(state); var c = Utf8(adminConsent);
+            var t = Utf8(tenant); var r = Utf8(error); var d = Utf8(errorDescription);
+            Call((out ErrorHandle e) => Native.mss_service_complete_consent(h, a, Len(a), s, Len(s), c, Len(c), t, Len(t),
+                r, Len(r), d, Len(d), out e));
+        }
+
         public string Connect(string actorJson, string probeMailbox)
         {
             var h = Handle; var a = Utf8(actorJson); var m = Utf8(probeMailbox);

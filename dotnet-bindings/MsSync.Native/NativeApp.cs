@@ -19,6 +19,11 @@ namespace MsSync.Native
             ref MssBuffer output, out ErrorHandle error);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int mss_service_complete_consent(EngineHandle engine, byte[] actor, UIntPtr actorLen,
+            byte[] state, UIntPtr stateLen, byte[] adminConsent, UIntPtr adminConsentLen, byte[] tenant, UIntPtr tenantLen,
+            byte[] error, UIntPtr errorLen, byte[] errorDescription, UIntPtr errorDescriptionLen, out ErrorHandle errorOut);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern int mss_service_connect(EngineHandle engine, byte[] actor, UIntPtr actorLen, byte[] mailbox,
             UIntPtr mailboxLen, ref MssBuffer output, out ErrorHandle error);
 

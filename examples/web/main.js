@@ -17,7 +17,9 @@ function browserSession() {
   }
   return value;
 }
-const ADMIN_CONSENT_STATE = "mssync-admin-consent";
+/* The state of the admin consent this tab began (random, issued by consentUrl), so the
+ * redirect back is recognised as that consent and handed to completeAdminConsent. */
+const CONSENT_STATE_KEY = `${NAMESPACE}:admin-consent-state`;
 const $ = (id) => document.getElementById(id);
 
 /** `host.http`: one request with fetch; rejects only when no response came. */
@@ -92,8 +94,10 @@ async function main() {
     history.replaceState(null, "", "/");
     const state = query.get("state") ?? "";
     try {
-      if (state === ADMIN_CONSENT_STATE) {
-        if (query.get("admin_consent") !== "True") throw new Error(query.get("error_description") ?? "consent refused");
+      if (state && state === sessionStorage.getItem(CONSENT_STATE_KEY)) {
+        sessionStorage.removeItem(CONSENT_STATE_KEY);
+        await app.completeAdminConsent(admin, state, query.get("admin_consent") ?? "", query.get("tenant") ?? "",
+                                       query.get("error") ?? "", query.get("error_description") ?? "");
         const report = await app.connect(admin, sims.admin_oid);
         if (report.missing.length) throw new Error(report.missing.join(" "));
         await app.givePermissions(admin);
@@ -118,7 +122,9 @@ async function main() {
         mode: "application",
         credential: { kind: "secret", secret: sims.client_secret },
       });
-      location.assign(await app.consentUrl(admin));
+      const consentUrl = await app.consentUrl(admin);
+      sessionStorage.setItem(CONSENT_STATE_KEY, new URL(consentUrl).searchParams.get("state") ?? "");
+      location.assign(consentUrl);
     } catch (error) {
       $("service-status").textContent = describe(error);
     }

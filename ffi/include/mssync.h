@@ -566,6 +566,31 @@ int32_t mss_service_consent_url(const struct MssEngine *engine,
                                 struct MssError **out_error);
 
 /**
+ * The admin-consent redirect came back to the host: pass what it carried (`state`,
+ * `admin_consent`, `tenant`, or `error` and `error_description`; empty spans for what it did not
+ * carry). Returns 0 when the `state` is one `mss_service_consent_url` issued (accepted once,
+ * within 30 minutes) and consent was granted for the connected tenant; otherwise
+ * `SIGN_IN_STATE_UNKNOWN`, `UNAUTHORIZED` or `WRONG_TENANT`. Then call `mss_service_connect`.
+ *
+ * # Safety
+ * `engine` is NULL or live; spans are NULL (length 0) or readable.
+ */
+int32_t mss_service_complete_consent(const struct MssEngine *engine,
+                                     const uint8_t *actor_json,
+                                     size_t actor_json_len,
+                                     const uint8_t *state,
+                                     size_t state_len,
+                                     const uint8_t *admin_consent,
+                                     size_t admin_consent_len,
+                                     const uint8_t *tenant,
+                                     size_t tenant_len,
+                                     const uint8_t *error,
+                                     size_t error_len,
+                                     const uint8_t *error_description,
+                                     size_t error_description_len,
+                                     struct MssError **out_error);
+
+/**
  * "Connect to Microsoft Entra ID": gets an application token and reads the calendar of
  * `probe_mailbox` (a user's object id or e-mail) with it. Writes `{"token": bool, "graph": bool,
  * "missing": ["what to fix", ...]}`.

@@ -147,6 +147,34 @@ impl MsSyncJs {
         }))
     }
 
+    /// The admin-consent redirect came back: its `state`, `admin_consent`, `tenant`, `error` and
+    /// `error_description` query values (empty strings for absent ones). Resolves when the state
+    /// is one `consentUrl` issued (once, while fresh) and consent was granted for the connected
+    /// tenant; then call `connect`.
+    #[wasm_bindgen(js_name = completeAdminConsent, unchecked_return_type = "Promise<void>")]
+    #[allow(clippy::too_many_arguments)] // one argument per redirect parameter
+    pub fn complete_admin_consent(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Actor")] actor: JsValue,
+        state: String,
+        #[wasm_bindgen(js_name = adminConsent)] admin_consent: String,
+        tenant: String,
+        error: String,
+        #[wasm_bindgen(js_name = errorDescription)] error_description: String,
+    ) -> JsResult<js_sys::Promise> {
+        let actor = actor_from(&actor)?;
+        Ok(call(&self.app, move |app| async move {
+            let redirect = mssync_core::app::AdminConsentRedirect {
+                state: &state,
+                admin_consent: &admin_consent,
+                tenant: &tenant,
+                error: &error,
+                error_description: &error_description,
+            };
+            app.complete_admin_consent(&actor, redirect).await
+        }))
+    }
+
     /// "Connect": gets an app token and reads `probeMailbox`'s calendar with it.
     #[wasm_bindgen(unchecked_return_type = "Promise<ConnectReport>")]
     pub fn connect(

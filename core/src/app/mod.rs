@@ -11,8 +11,9 @@ mod status;
 pub use crate::engine::LocalProcess;
 pub use config::{AppConfig, CredentialInput, ErpAccess, OperationMode, check_endpoint};
 pub use service::{
-    Actor, CompanyOption, ConnectReport, LOCAL_PROVIDER, LocationOption, PermissionsReport,
-    ServiceChange, ServiceView, Session, SetupOptions, SignInStart,
+    ADMIN_CONSENT_LIFETIME, Actor, AdminConsentRedirect, CompanyOption, ConnectReport,
+    LOCAL_PROVIDER, LocationOption, PermissionsReport, ServiceChange, ServiceView, Session,
+    SetupOptions, SignInStart,
 };
 
 use chrono::{DateTime, Utc};

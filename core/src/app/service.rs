@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use chrono::Duration as ChronoDuration;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::config::{
@@ -120,6 +121,22 @@ const SIGN_IN_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"
 const DELEGATED_GRAPH_SCOPES: &[&str] = &["Calendars.ReadWrite", "User.Read"];
 /// The local ERP.net sign-in provider; anything else is an external (Microsoft) identity.
 pub const LOCAL_PROVIDER: &str = "local";
+const ADMIN_CONSENT_PREFIX: &str = "identity/admin-consent/";
+/// How long an admin-consent `state` is accepted after the URL was made.
+pub const ADMIN_CONSENT_LIFETIME: chrono::Duration = chrono::Duration::minutes(30);
+
+/// What the admin-consent redirect brought back (empty strings for what it did not carry).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AdminConsentRedirect<'a> {
+    pub state: &'a str,
+    /// `True` when consent was granted.
+    pub admin_consent: &'a str,
+    /// The tenant the consent was given for.
+    pub tenant: &'a str,
+    pub error: &'a str,
+    pub error_description: &'a str,
+}
+
 /// How long `IsAdmin` read from ERP.net is trusted for Service operations.
 const ADMIN_RIGHTS_MAX_AGE: chrono::Duration = chrono::Duration::minutes(5);
 /// How long a user's being active in ERP.net is trusted for runs: an hour keeps a quiet run
@@ -389,12 +406,84 @@ impl App {
         )?))
     }
 
-    /// The URL an admin opens to consent to MsSync's permissions for the tenant.
+    /// The URL an admin opens to consent to MsSync's permissions for the tenant. Its `state` is
+    /// random and kept for [`ADMIN_CONSENT_LIFETIME`]: the host gives it back, with the rest of
+    /// the redirect, to [`App::complete_admin_consent`], which accepts it once.
     pub async fn consent_url(&self, actor: &Actor) -> Result<String, PublicError> {
         self.require_admin(actor).await?;
-        let (record, _) = load_service(self.host.store.as_ref()).await?;
+        let store = self.host.store.as_ref();
+        let (record, _) = load_service(store).await?;
         let client = self.entra_client(&record)?;
-        Ok(client.admin_consent_url("mssync-admin-consent")?)
+        let state = oauth2::CsrfToken::new_random().secret().clone();
+        let url = client.admin_consent_url(&state)?;
+        let now = self.host.clock.now();
+        // Consents begun and never finished go here, as abandoned sign-ins do.
+        let mut batch = WriteBatch::new();
+        for (key, stored) in store.scan(ADMIN_CONSENT_PREFIX).await? {
+            let started = serde_json::from_slice::<DateTime<Utc>>(&stored.value).ok();
+            if started.is_none_or(|at| now - at > ADMIN_CONSENT_LIFETIME) {
+                batch = batch.delete(key, Expect::Version(stored.version));
+            }
+        }
+        let _ = store.commit(batch).await;
+        store
+            .commit(WriteBatch::new().put(
+                format!("{ADMIN_CONSENT_PREFIX}{state}"),
+                serde_json::to_vec(&now).expect("a time serializes"),
+                Expect::Absent,
+            ))
+            .await?;
+        Ok(url)
+    }
+
+    /// The admin-consent redirect came back to the host: `state`, `admin_consent`, `tenant`, or
+    /// `error` and `error_description`, as Entra ID sent them. Accepts only a `state` this app
+    /// issued (once, while fresh) and a consent given for the connected tenant; then "Connect"
+    /// proves the permissions work.
+    pub async fn complete_admin_consent(
+        &self,
+        actor: &Actor,
+        redirect: AdminConsentRedirect<'_>,
+    ) -> Result<(), PublicError> {
+        self.require_admin(actor).await?;
+        let store = self.host.store.as_ref();
+        let key = format!("{ADMIN_CONSENT_PREFIX}{}", redirect.state);
+        let unknown = || {
+            PublicError::new(
+                ErrorCode::SignInStateUnknown,
+                "this consent response is unknown, already used or expired; open the consent URL again",
+            )
+        };
+        let stored = store.get(&key).await?.ok_or_else(unknown)?;
+        store
+            .commit(WriteBatch::new().delete(&key, Expect::Version(stored.version)))
+            .await
+            .map_err(|_| unknown())?;
+        let started =
+            serde_json::from_slice::<DateTime<Utc>>(&stored.value).map_err(|_| unknown())?;
+        if self.host.clock.now() - started > ADMIN_CONSENT_LIFETIME {
+            return Err(unknown());
+        }
+        if !redirect.error.is_empty() {
+            return Err(PublicError::new(
+                ErrorCode::Unauthorized,
+                "the administrator did not grant consent; open the consent URL again",
+            ));
+        }
+        if !redirect.admin_consent.eq_ignore_ascii_case("true") {
+            return Err(PublicError::new(
+                ErrorCode::Unauthorized,
+                "Microsoft Entra ID did not report a consent",
+            ));
+        }
+        let (record, _) = load_service(store).await?;
+        if record.tenant_id.as_deref() != Some(redirect.tenant) {
+            return Err(PublicError::new(
+                ErrorCode::WrongTenant,
+                "the consent was given for another tenant than the one MsSync is connected to",
+            ));
+        }
+        Ok(())
     }
 
     /// "Connect to Microsoft Entra ID": gets an app token and reads a calendar with it,

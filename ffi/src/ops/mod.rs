@@ -14,8 +14,9 @@ pub use events::mss_events_poll;
 pub use home::mss_home_get;
 pub use jobs::{mss_job_run, mss_jobs_due};
 pub use service::{
-    mss_service_connect, mss_service_consent_url, mss_service_get, mss_service_give_permissions,
-    mss_service_grant_domain, mss_service_revoke_domain, mss_service_set,
+    mss_service_complete_consent, mss_service_connect, mss_service_consent_url, mss_service_get,
+    mss_service_give_permissions, mss_service_grant_domain, mss_service_revoke_domain,
+    mss_service_set,
 };
 pub use setup::{
     mss_setup_change, mss_setup_full_refresh, mss_setup_get, mss_setup_options,

@@ -2,13 +2,13 @@
 //! `actor_json` is `{"kind": "host"}` (the host's own operator) or
 //! `{"kind": "user", "user_id": "..."}` (a signed-in ERP.net administrator).
 
-use mssync_core::app::ServiceChange;
+use mssync_core::app::{AdminConsentRedirect, ServiceChange};
 use serde_json::json;
 
 use super::{actor, answer, json, text};
 use crate::buffer::MssBuffer;
-use crate::engine::MssEngine;
-use crate::status::MssError;
+use crate::engine::{MssEngine, engine_arg};
+use crate::status::{MssError, guard};
 
 /// Service as it is now (administrators only), as JSON: `{"tenant_id", "client_id", "mode",
 /// "credential" (its kind only, never the secret), "domains", "meeting_document_type",
@@ -69,6 +69,52 @@ pub unsafe extern "C" fn mss_service_consent_url(
     answer(engine, out, out_error, |e| {
         let actor = unsafe { actor(actor_json, actor_json_len) }?;
         Ok(json!({ "url": e.run(e.app.consent_url(&actor))? }))
+    })
+}
+
+/// The admin-consent redirect came back to the host: pass what it carried (`state`,
+/// `admin_consent`, `tenant`, or `error` and `error_description`; empty spans for what it did not
+/// carry). Returns 0 when the `state` is one `mss_service_consent_url` issued (accepted once,
+/// within 30 minutes) and consent was granted for the connected tenant; otherwise
+/// `SIGN_IN_STATE_UNKNOWN`, `UNAUTHORIZED` or `WRONG_TENANT`. Then call `mss_service_connect`.
+///
+/// # Safety
+/// `engine` is NULL or live; spans are NULL (length 0) or readable.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)] // one span per redirect parameter, as the header shows them
+pub unsafe extern "C" fn mss_service_complete_consent(
+    engine: *const MssEngine,
+    actor_json: *const u8,
+    actor_json_len: usize,
+    state: *const u8,
+    state_len: usize,
+    admin_consent: *const u8,
+    admin_consent_len: usize,
+    tenant: *const u8,
+    tenant_len: usize,
+    error: *const u8,
+    error_len: usize,
+    error_description: *const u8,
+    error_description_len: usize,
+    out_error: *mut *mut MssError,
+) -> i32 {
+    guard(out_error, || {
+        let e = engine_arg(engine)?;
+        let actor = unsafe { actor(actor_json, actor_json_len) }?;
+        let redirect = AdminConsentRedirect {
+            state: unsafe { text(state, state_len, "state") }?,
+            admin_consent: unsafe { text(admin_consent, admin_consent_len, "admin_consent") }?,
+            tenant: unsafe { text(tenant, tenant_len, "tenant") }?,
+            error: unsafe { text(error, error_len, "error") }?,
+            error_description: unsafe {
+                text(
+                    error_description,
+                    error_description_len,
+                    "error_description",
+                )
+            }?,
+        };
+        Ok(e.run(e.app.complete_admin_consent(&actor, redirect))?)
     })
 }
 

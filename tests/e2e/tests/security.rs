@@ -350,3 +350,65 @@ async fn a_sign_in_completes_only_in_the_session_that_began_it() {
         .expect_err("no binding");
     assert_eq!(error.code, mssync_core::ErrorCode::InvalidArgument);
 }
+
+/// Admin consent carries a random state that the app accepts once, for the connected tenant:
+/// a constant, forged, replayed or foreign-tenant consent response is refused.
+#[tokio::test]
+async fn an_admin_consent_response_is_accepted_once_with_its_own_state() {
+    use mssync_core::app::{Actor, AdminConsentRedirect};
+    let env = env().await;
+    env.connect_tenant().await;
+    let host = Actor::Host;
+    let first = env.app.consent_url(&host).await.unwrap();
+    let second = env.app.consent_url(&host).await.unwrap();
+    let state_of = |url: &str| {
+        url::Url::parse(url)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .map(|(_, v)| v.into_owned())
+            .unwrap()
+    };
+    assert_ne!(state_of(&first), state_of(&second), "a state per consent");
+    let back = common::follow_to_redirect(&first).await;
+    let param = |name: &str| {
+        back.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    let (state, consent, tenant) = (param("state"), param("admin_consent"), param("tenant"));
+    fn redirect<'a>(state: &'a str, tenant: &'a str) -> AdminConsentRedirect<'a> {
+        AdminConsentRedirect {
+            state,
+            admin_consent: "True",
+            tenant,
+            error: "",
+            error_description: "",
+        }
+    }
+    assert_eq!(consent, "True");
+    let other_state = state_of(&second);
+    let forged = env
+        .app
+        .complete_admin_consent(&host, redirect("mssync-admin-consent", &tenant))
+        .await
+        .expect_err("the old constant state");
+    assert_eq!(forged.code, mssync_core::ErrorCode::SignInStateUnknown);
+    let foreign = env
+        .app
+        .complete_admin_consent(&host, redirect(&other_state, "another-tenant"))
+        .await
+        .expect_err("another tenant");
+    assert_eq!(foreign.code, mssync_core::ErrorCode::WrongTenant);
+    env.app
+        .complete_admin_consent(&host, redirect(&state, &tenant))
+        .await
+        .expect("the consent this app asked for");
+    let replay = env
+        .app
+        .complete_admin_consent(&host, redirect(&state, &tenant))
+        .await
+        .expect_err("used once");
+    assert_eq!(replay.code, mssync_core::ErrorCode::SignInStateUnknown);
+}

@@ -217,7 +217,24 @@ impl World {
         )
         .await?;
         let consent = app.consent_url(&admin).await?;
-        follow(app, &consent).await?;
+        let back = follow(app, &consent).await?;
+        let param = |name: &str| {
+            back.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+                .unwrap_or_default()
+        };
+        app.complete_admin_consent(
+            &admin,
+            mssync_core::app::AdminConsentRedirect {
+                state: param("state"),
+                admin_consent: param("admin_consent"),
+                tenant: param("tenant"),
+                error: param("error"),
+                error_description: param("error_description"),
+            },
+        )
+        .await?;
         let connect = app.connect(&admin, &self.admin.oid).await?;
         let permissions = app.give_permissions(&admin).await?;
         app.grant_domain(&admin, DOMAIN).await?;
