@@ -22,7 +22,11 @@ function browserSession() {
 const CONSENT_STATE_KEY = `${NAMESPACE}:admin-consent-state`;
 const $ = (id) => document.getElementById(id);
 
-/** `host.http`: one request with fetch; rejects only when no response came. */
+/** The longest response body this host reads (the engine's own limit, 32 MiB). */
+const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+
+/** `host.http`: one request with fetch; rejects only when no response came, or when the body
+ *  grows past MAX_RESPONSE_BYTES (reading stops there: a server cannot make the page hold more). */
 async function http({ method, url, headers, body, timeoutMs }) {
   const response = await fetch(url, {
     method,
@@ -33,8 +37,34 @@ async function http({ method, url, headers, body, timeoutMs }) {
   return {
     status: response.status,
     headers: [...response.headers],
-    body: new Uint8Array(await response.arrayBuffer()),
+    body: await limitedBody(response),
   };
+}
+
+async function limitedBody(response) {
+  const tooLarge = () => Object.assign(new Error(`a response longer than ${MAX_RESPONSE_BYTES} bytes`), { kind: "host" });
+  if (Number(response.headers.get("content-length") ?? 0) > MAX_RESPONSE_BYTES) throw tooLarge();
+  if (!response.body) return new Uint8Array();
+  const reader = response.body.getReader();
+  const chunks = [];
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    length += value.length;
+    if (length > MAX_RESPONSE_BYTES) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const whole = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    whole.set(chunk, at);
+    at += chunk.length;
+  }
+  return whole;
 }
 
 /** The key that seals tokens and secrets in the store, kept beside it (a demo only: a real
