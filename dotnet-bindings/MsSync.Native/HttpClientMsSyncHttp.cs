@@ -17,8 +17,17 @@ namespace MsSync.Native
             this.client = client;
         }
 
+        /// <summary>The longest response body read: the engine's own limit (32 MiB).</summary>
+        public const long MaxResponseBytes = 32L * 1024 * 1024;
+
+        /// <summary>A client that does not follow redirects (MsSync reads Location itself) and stops
+        /// buffering a response body at <see cref="MaxResponseBytes"/>.</summary>
         public HttpClientMsSyncHttp()
-            : this(new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { Timeout = Timeout.InfiniteTimeSpan })
+            : this(new HttpClient(new HttpClientHandler { AllowAutoRedirect = false })
+            {
+                Timeout = Timeout.InfiniteTimeSpan,
+                MaxResponseContentBufferSize = MaxResponseBytes,
+            })
         {
         }
 

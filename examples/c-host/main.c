@@ -96,8 +96,13 @@ static char *copy(const void *p, size_t n) {
     return s;
 }
 
+/* The longest response body read (the engine's own limit): returning less than was given makes
+ * libcurl stop with a write error, and the request fails instead of growing without bound. */
+#define MAX_RESPONSE_BYTES ((size_t)32 * 1024 * 1024)
+
 static size_t on_body(char *data, size_t size, size_t n, void *user) {
     Reply *r = user;
+    if (r->len + size * n > MAX_RESPONSE_BYTES) return 0;
     r->body = realloc(r->body, r->len + size * n + 1);
     memcpy(r->body + r->len, data, size * n);
     r->len += size * n;
