@@ -275,3 +275,35 @@ async fn an_older_copy_of_the_store_converges_with_no_duplicate_and_no_lost_edit
         "{quiet:?}"
     );
 }
+
+/// An activity another integration links (its own ExternalId and ExternalSystem) keeps that
+/// link: MsSync records its own on the event only, and still finds the pair after a lost store.
+#[tokio::test]
+async fn another_systems_link_is_kept_and_the_pair_still_survives_a_lost_store() {
+    let (env, alice) = alice_env().await;
+    let mut seed = ActivitySeed::new(
+        "Linked by a CRM",
+        Utc.with_ymd_and_hms(2026, 6, 9, 7, 0, 0).unwrap(),
+    );
+    seed.assigned_to = Some(env.world.alice().erp_user_id.clone());
+    seed.external_id = Some("CRM-42".into());
+    seed.external_system = Some("SomeCRM".into());
+    let id = env.world.erp.seed_activity(seed);
+    env.advance(Duration::from_secs(60));
+    env.run(&alice).await.unwrap();
+    let activity = env.world.erp.activity(&id).unwrap();
+    assert_eq!(activity["ExternalId"], "CRM-42");
+    assert_eq!(activity["ExternalSystem"], "SomeCRM");
+    assert_eq!(subjects_in_outlook(&env, &alice), ["Linked by a CRM"]);
+    let totals_before = totals(&env, &alice);
+
+    env.lose_the_store(&alice).await;
+    env.advance(Duration::from_secs(16 * 60));
+    let report = env.run(&alice).await.unwrap();
+    assert_eq!(
+        (report.to_outlook.created, report.to_erp.created),
+        (0, 0),
+        "{report:?}"
+    );
+    assert_eq!(totals(&env, &alice), totals_before);
+}

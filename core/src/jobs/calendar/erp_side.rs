@@ -145,14 +145,36 @@ impl ErpSide {
                 let Some(guid) = Guid::parse(&id) else {
                     return WriteOutcome::Missing;
                 };
-                let link = ExternalLink {
-                    external_id: twin,
-                    external_system: EXTERNAL_SYSTEM.into(),
-                };
-                self.client
-                    .set_external_link(&guid, &link)
-                    .await
-                    .map(|()| None)
+                match self.current(&guid).await {
+                    Ok(current) if current.void => return WriteOutcome::Missing,
+                    // Another integration's link is never overwritten: the event's activity-id
+                    // property keeps ours.
+                    Ok(current)
+                        if current.external_id.is_some()
+                            && current.external_system.as_deref() != Some(EXTERNAL_SYSTEM) =>
+                    {
+                        return WriteOutcome::Refused(PublicError::new(
+                            crate::error::ErrorCode::EditConflict,
+                            "another system links this activity",
+                        ));
+                    }
+                    Ok(current) if current.state.is_read_only() => {
+                        Err(ErpError::ReadOnlyActivity {
+                            state: current.state.name().into(),
+                        })
+                    }
+                    Ok(_) => {
+                        let link = ExternalLink {
+                            external_id: twin,
+                            external_system: EXTERNAL_SYSTEM.into(),
+                        };
+                        self.client
+                            .set_external_link(&guid, &link)
+                            .await
+                            .map(|()| None)
+                    }
+                    Err(e) => Err(e),
+                }
             }
         };
         match result {
