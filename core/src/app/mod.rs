@@ -5,16 +5,20 @@ mod config;
 mod home;
 mod notify;
 mod profile;
+mod runs;
 mod service;
+mod setup_options;
+mod signin;
 mod status;
 
 pub use crate::engine::LocalProcess;
 pub use config::{AppConfig, CredentialInput, ErpAccess, OperationMode, check_endpoint};
 pub use service::{
-    ADMIN_CONSENT_LIFETIME, Actor, AdminConsentRedirect, CompanyOption, ConnectReport,
-    LOCAL_PROVIDER, LocationOption, PermissionsReport, ServiceChange, ServiceView, Session,
-    SetupOptions, SignInStart,
+    ADMIN_CONSENT_LIFETIME, Actor, AdminConsentRedirect, ConnectReport, LOCAL_PROVIDER,
+    PermissionsReport, ServiceChange, ServiceView,
 };
+pub use setup_options::{CompanyOption, LocationOption, SetupOptions};
+pub use signin::{Session, SignInStart};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,5 @@
-//! Service (admins), sign-in (everyone), Setup options, and running jobs against the real
-//! services: the parts of the application that talk to Entra ID, Graph and ERP.net.
+//! Service (administrators): connection settings, admin consent, Connect, Give permissions,
+//! domains, and the rights and clients every other part of the application shares.
 
 use std::sync::Arc;
 
@@ -11,22 +11,16 @@ use super::config::{
     CredentialInput, ErpAccess, OperationMode, ServiceRecord, load_service, open_credential,
     put_service, seal_credential,
 };
-use super::profile::{self, IdentityPin, UserProfile};
-use super::status::{JobKind, load_status};
+use super::profile::{self, UserProfile};
 use super::{App, WRITE_ATTEMPTS};
-use crate::engine::ConflictPolicy;
-use crate::engine::journal::{self, LogLevel, LogLine};
-use crate::erp::{
-    ActivityDefaults, ClientCredentials, ErpAuth, ErpClient, ErpConfig, ErpError, Guid,
-};
+use crate::erp::{ClientCredentials, ErpAuth, ErpClient, ErpConfig, ErpError, Guid};
 use crate::error::{ErrorCode, PublicError};
 use crate::graph::{GraphClient, GraphConfig, Mailbox};
-use crate::host::{CountingHttp, Expect, Host, HttpClient, StoreError, WriteBatch};
+use crate::host::{Expect, Host, HttpClient, StoreError, WriteBatch};
 use crate::identity::{
-    AppTokenSource, ClientCertificate, ClientCredential, DelegatedTokenSource, EntraApp,
-    EntraClient, SignInStore, StaticToken, TokenSource,
+    AppTokenSource, ClientCertificate, ClientCredential, EntraApp, EntraClient, StaticToken,
+    TokenSource,
 };
-use crate::jobs::calendar::{ErpSide, GraphSide, RunReport};
 use crate::model::tz::Zone;
 
 /// Who asks: the host process itself (its own configuration, e.g. the command line's operator),
@@ -77,48 +71,7 @@ pub struct PermissionsReport {
     pub missing: Vec<String>,
 }
 
-/// Step one of sign-in: where to send the browser.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SignInStart {
-    pub authorize_url: String,
-    pub state: String,
-}
-
-/// A signed-in user.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Session {
-    pub user_id: String,
-    pub email: String,
-    pub name: String,
-    pub is_admin: bool,
-    /// True the first time this user signed in (Setup defaults were filled from ERP.net).
-    pub first_sign_in: bool,
-}
-
-/// An enterprise company and its locations, as Setup offers them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CompanyOption {
-    pub id: String,
-    pub name: String,
-    pub locations: Vec<LocationOption>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LocationOption {
-    pub id: String,
-    pub name: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SetupOptions {
-    pub companies: Vec<CompanyOption>,
-    pub time_zones: Vec<super::TimeZoneOption>,
-    pub policies: Vec<ConflictPolicy>,
-}
-
-const GRAPH_APP_SCOPE: &str = crate::identity::wire::GRAPH_DEFAULT_SCOPE;
-const SIGN_IN_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
-const DELEGATED_GRAPH_SCOPES: &[&str] = &["Calendars.ReadWrite", "User.Read"];
+pub(super) const GRAPH_APP_SCOPE: &str = crate::identity::wire::GRAPH_DEFAULT_SCOPE;
 /// The local ERP.net sign-in provider; anything else is an external (Microsoft) identity.
 pub const LOCAL_PROVIDER: &str = "local";
 const ADMIN_CONSENT_PREFIX: &str = "identity/admin-consent/";
@@ -138,19 +91,16 @@ pub struct AdminConsentRedirect<'a> {
 }
 
 /// How long `IsAdmin` read from ERP.net is trusted for Service operations.
-const ADMIN_RIGHTS_MAX_AGE: chrono::Duration = chrono::Duration::minutes(5);
-/// How long a user's being active in ERP.net is trusted for runs: an hour keeps a quiet run
-/// at its two ERP.net reads while a deactivated user stops within the hour.
-const RUN_RIGHTS_MAX_AGE: chrono::Duration = chrono::Duration::hours(1);
+pub(super) const ADMIN_RIGHTS_MAX_AGE: chrono::Duration = chrono::Duration::minutes(5);
 
-fn forbidden() -> PublicError {
+pub(super) fn forbidden() -> PublicError {
     PublicError::new(
         ErrorCode::Forbidden,
         "only ERP.net administrators may use Service",
     )
 }
 
-fn not_configured(what: &str) -> PublicError {
+pub(super) fn not_configured(what: &str) -> PublicError {
     PublicError::new(
         ErrorCode::NotConfigured,
         format!("MsSync is not set up yet: {what}"),
@@ -158,13 +108,13 @@ fn not_configured(what: &str) -> PublicError {
 }
 
 impl App {
-    fn config(&self) -> Result<&super::config::AppConfig, PublicError> {
+    pub(super) fn config(&self) -> Result<&super::config::AppConfig, PublicError> {
         self.config
             .as_deref()
             .ok_or_else(|| not_configured("the host gave no endpoints"))
     }
 
-    fn sealer(&self) -> Result<&crate::identity::Sealer, PublicError> {
+    pub(super) fn sealer(&self) -> Result<&crate::identity::Sealer, PublicError> {
         self.sealer
             .as_ref()
             .ok_or_else(|| not_configured("the host gave no sealing key"))
@@ -399,7 +349,10 @@ impl App {
         )
     }
 
-    fn entra_client(&self, record: &ServiceRecord) -> Result<Arc<EntraClient>, PublicError> {
+    pub(super) fn entra_client(
+        &self,
+        record: &ServiceRecord,
+    ) -> Result<Arc<EntraClient>, PublicError> {
         Ok(Arc::new(EntraClient::new(
             self.entra_app(record)?,
             &self.host,
@@ -557,7 +510,7 @@ impl App {
         Ok(report)
     }
 
-    fn erp_client(
+    pub(super) fn erp_client(
         &self,
         http: Arc<dyn HttpClient>,
         company: Option<Guid>,
@@ -581,7 +534,7 @@ impl App {
         Ok(ErpClient::new(http, self.host.clock.clone(), auth, erp)?)
     }
 
-    fn graph_client(
+    pub(super) fn graph_client(
         &self,
         tokens: Arc<dyn TokenSource>,
         mailbox: Mailbox,
@@ -633,474 +586,6 @@ impl App {
             Err(e) => return Err(e.into()),
         }
         Ok(report)
-    }
-
-    /// Step one of sign-in: the authorize URL; the pending state is kept (sealed) in the store,
-    /// bound to `binding`: a value the host derives from its own session of the browser that
-    /// signs in (a session cookie's hash, a random value it keeps for the console). Only that
-    /// session can complete the sign-in, so an attacker's sign-in cannot be finished in a
-    /// victim's browser.
-    pub async fn begin_sign_in(
-        &self,
-        login_hint: Option<&str>,
-        binding: &str,
-    ) -> Result<SignInStart, PublicError> {
-        if binding.trim().is_empty() {
-            return Err(PublicError::new(
-                ErrorCode::InvalidArgument,
-                "a sign-in needs the host's binding of the browser session",
-            ));
-        }
-        let (record, _) = load_service(self.host.store.as_ref()).await?;
-        let client = self.entra_client(&record)?;
-        let mut scopes: Vec<&str> = SIGN_IN_SCOPES.to_vec();
-        if record.mode == OperationMode::Delegated {
-            scopes.extend_from_slice(DELEGATED_GRAPH_SCOPES);
-        }
-        let request = client.authorization_request(&scopes, login_hint)?;
-        let sign_ins = self.sign_ins()?;
-        // Anyone who can reach the sign-in page can start one: those never finished are
-        // dropped here, so they cannot pile up. Best effort: a purge that races another
-        // sign-in is simply done by the next one.
-        let _ = sign_ins.purge_abandoned().await;
-        sign_ins.put(&request.pending, binding).await?;
-        Ok(SignInStart {
-            authorize_url: request.url,
-            state: request.pending.state,
-        })
-    }
-
-    fn sign_ins(&self) -> Result<SignInStore, PublicError> {
-        Ok(SignInStore::new(
-            self.host.store.clone(),
-            self.sealer()?.clone(),
-            self.host.clock.clone(),
-        ))
-    }
-
-    /// A session the host authenticated itself: only Microsoft identities may use MsSync.
-    pub fn check_host_session(&self, provider: &str) -> Result<(), PublicError> {
-        if provider.eq_ignore_ascii_case(LOCAL_PROVIDER) {
-            return Err(PublicError::new(
-                ErrorCode::LocalCredentials,
-                "MsSync needs a Microsoft sign-in: sign out of ERP.net and sign in with Microsoft",
-            ));
-        }
-        Ok(())
-    }
-
-    /// Step two of sign-in: the code and state from the redirect, in the browser session
-    /// `binding` names (the one that began it). Links the Microsoft identity to the ERP.net user
-    /// with the same user principal name, within a granted domain; stores nothing when it
-    /// refuses.
-    pub async fn complete_sign_in(
-        &self,
-        state: &str,
-        code: &str,
-        binding: &str,
-    ) -> Result<Session, PublicError> {
-        let store = self.host.store.as_ref();
-        let (record, _) = load_service(store).await?;
-        let pending = self.sign_ins()?.take_bound(state, binding).await?;
-        let client = self.entra_client(&record)?;
-        let signed_in = client.complete_sign_in(&pending, state, code).await?;
-        let claims = signed_in.claims;
-        // The user principal name, as the original MsSync links users; never the `email`
-        // claim, which Entra ID does not guarantee and says never to authorize with. The name
-        // is mutable too, so the link it makes is pinned to the account's tenant and object id.
-        let email = claims
-            .preferred_username
-            .clone()
-            .unwrap_or_default()
-            .to_lowercase();
-        let domain = email
-            .rsplit_once('@')
-            .map(|(_, d)| d.to_owned())
-            .unwrap_or_default();
-        if domain.is_empty() || !record.domains.contains(&domain) {
-            return Err(PublicError::new(
-                ErrorCode::DomainNotGranted,
-                "your e-mail domain may not use MsSync; ask an administrator to grant it in Service",
-            ));
-        }
-        let erp = self.erp_client(self.host.http.clone(), None, None)?;
-        let erp_user = erp.user_by_email(&email).await?.ok_or_else(|| {
-            PublicError::new(
-                ErrorCode::NoErpUser,
-                "no ERP.net user has your e-mail address; ask an administrator to set it",
-            )
-        })?;
-        if !erp_user.active {
-            return Err(PublicError::new(
-                ErrorCode::InactiveErpUser,
-                "your ERP.net user is inactive; ask an administrator to activate it",
-            ));
-        }
-        let existing = profile::load(store, &claims.oid).await?;
-        let pin = profile::load_pin(store, erp_user.id.as_str()).await?;
-        let ours = IdentityPin {
-            tenant_id: claims.tid.clone(),
-            object_id: claims.oid.clone(),
-        };
-        if pin.as_ref().is_some_and(|p| *p != ours) {
-            return Err(PublicError::new(
-                ErrorCode::IdentityLinkedElsewhere,
-                "this ERP.net user is already linked to another Microsoft account",
-            ));
-        }
-        if let Some((p, _)) = &existing
-            && p.erp_user_id != erp_user.id.as_str()
-        {
-            return Err(PublicError::new(
-                ErrorCode::IdentityLinkedElsewhere,
-                "your Microsoft account is linked to another ERP.net user (was your user name changed?)",
-            ));
-        }
-        let first = existing.is_none();
-        let expect = existing
-            .as_ref()
-            .map_or(Expect::Absent, |(_, v)| Expect::Version(*v));
-        let profile = match existing {
-            Some((mut p, _)) => {
-                p.email = email.clone();
-                p.name = claims.name.clone().unwrap_or(p.name);
-                p.is_admin = erp_user.is_admin;
-                p.erp_user_id = erp_user.id.as_str().to_owned();
-                p.erp_login = erp_user.login.clone();
-                p
-            }
-            None => {
-                // First sign-in: Setup defaults from ERP.net (the user's zone; the only active
-                // company and location when there is exactly one choice).
-                let zone = erp_user
-                    .time_zone
-                    .as_deref()
-                    .and_then(|z| Zone::parse(z).ok())
-                    .unwrap_or_else(Zone::utc);
-                let companies = self.company_options(&erp).await.unwrap_or_default();
-                let (company_id, location_id) = match companies.as_slice() {
-                    [only] => (
-                        Some(only.id.clone()),
-                        match only.locations.as_slice() {
-                            [l] => Some(l.id.clone()),
-                            _ => None,
-                        },
-                    ),
-                    _ => (None, None),
-                };
-                UserProfile {
-                    user_id: claims.oid.clone(),
-                    tenant_id: claims.tid.clone(),
-                    email: email.clone(),
-                    name: claims.name.clone().unwrap_or_else(|| email.clone()),
-                    erp_user_id: erp_user.id.as_str().to_owned(),
-                    erp_login: erp_user.login.clone(),
-                    is_admin: erp_user.is_admin,
-                    company_id,
-                    location_id,
-                    zone,
-                    policy: ConflictPolicy::default(),
-                    rights_checked_at: None,
-                }
-            }
-        };
-        if record.mode == OperationMode::Delegated {
-            self.delegated_tokens(&record, &profile.user_id)?
-                .save(&signed_in.tokens)
-                .await?;
-        }
-        let now = self.host.clock.now();
-        let mut profile = profile;
-        profile.rights_checked_at = Some(now);
-        let mut batch = profile::put(WriteBatch::new(), &profile, expect);
-        if pin.is_none() {
-            batch = profile::put_pin(batch, erp_user.id.as_str(), &ours);
-        }
-        journal::append(
-            store,
-            &mut batch,
-            &profile.user_id,
-            &[LogLine::new(
-                now,
-                LogLevel::Info,
-                format!("Signed in ({email})."),
-            )],
-        )
-        .await?;
-        store.commit(batch).await?;
-        Ok(Session {
-            user_id: profile.user_id,
-            email,
-            name: profile.name,
-            is_admin: profile.is_admin,
-            first_sign_in: first,
-        })
-    }
-
-    /// Step two when Entra ID redirected back with an error instead of a code: the pending
-    /// sign-in is dropped and the refusal explained.
-    pub async fn fail_sign_in(&self, state: &str, error: &str, description: &str) -> PublicError {
-        if let Ok(sign_ins) = self.sign_ins() {
-            // Unknown or expired states are fine here: there is nothing left to drop.
-            let _ = sign_ins.take(state).await;
-        }
-        let aadsts = |code: &str| description.contains(code);
-        if aadsts("AADSTS50020")
-            && (description.contains("live.com") || description.contains("MSA"))
-        {
-            PublicError::new(
-                ErrorCode::PersonalAccount,
-                "personal Microsoft accounts cannot use MsSync; sign in with your work account",
-            )
-        } else if aadsts("AADSTS50020") {
-            PublicError::new(
-                ErrorCode::WrongTenant,
-                "your account belongs to another organization than the one MsSync is connected to",
-            )
-        } else if error == "access_denied" {
-            PublicError::new(
-                ErrorCode::Unauthorized,
-                "the sign-in was cancelled or refused",
-            )
-        } else {
-            PublicError::new(
-                ErrorCode::InvalidGrant,
-                "Microsoft Entra ID refused the sign-in",
-            )
-        }
-    }
-
-    fn delegated_tokens(
-        &self,
-        record: &ServiceRecord,
-        user_id: &str,
-    ) -> Result<DelegatedTokenSource, PublicError> {
-        let mut scopes: Vec<String> = DELEGATED_GRAPH_SCOPES
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        scopes.push("offline_access".into());
-        Ok(DelegatedTokenSource::new(
-            self.entra_client(record)?,
-            self.host.store.clone(),
-            self.sealer()?.clone(),
-            self.host.clock.clone(),
-            user_id,
-            scopes,
-        ))
-    }
-
-    async fn company_options(&self, erp: &ErpClient) -> Result<Vec<CompanyOption>, PublicError> {
-        let mut options = Vec::new();
-        for company in erp.enterprise_companies().await? {
-            if !company.is_active {
-                continue;
-            }
-            let locations = match &company.company {
-                Some(c) => erp
-                    .company_locations(c)
-                    .await?
-                    .into_iter()
-                    .filter(|l| l.is_active)
-                    .map(|l| LocationOption {
-                        id: l.id.as_str().to_owned(),
-                        name: l.name,
-                    })
-                    .collect(),
-                None => Vec::new(),
-            };
-            options.push(CompanyOption {
-                id: company.id.as_str().to_owned(),
-                name: company.name,
-                locations,
-            });
-        }
-        Ok(options)
-    }
-
-    /// The choices Setup offers this user: active enterprise companies and their locations
-    /// from ERP.net, every time zone, the conflict policies.
-    pub async fn setup_options(&self, user_id: &str) -> Result<SetupOptions, PublicError> {
-        profile::require(self.host.store.as_ref(), user_id).await?;
-        let erp = self.erp_client(self.host.http.clone(), None, None)?;
-        Ok(SetupOptions {
-            companies: self.company_options(&erp).await?,
-            time_zones: super::time_zone_options(),
-            policies: vec![
-                ConflictPolicy::Newest,
-                ConflictPolicy::ErpWins,
-                ConflictPolicy::OutlookWins,
-            ],
-        })
-    }
-
-    /// Sets the user's enterprise company and location; a choice ERP.net does not offer the
-    /// user is refused.
-    pub async fn set_company(
-        &self,
-        user_id: &str,
-        company_id: &str,
-        location_id: &str,
-    ) -> Result<super::SetupView, PublicError> {
-        let options = self.setup_options(user_id).await?;
-        let company = options
-            .companies
-            .iter()
-            .find(|c| c.id.eq_ignore_ascii_case(company_id))
-            .ok_or_else(|| {
-                PublicError::new(
-                    ErrorCode::CompanyNotAllowed,
-                    "that enterprise company is not one you may use",
-                )
-            })?;
-        let location = company
-            .locations
-            .iter()
-            .find(|l| l.id.eq_ignore_ascii_case(location_id))
-            .ok_or_else(|| {
-                PublicError::new(
-                    ErrorCode::LocationNotAllowed,
-                    "that location does not belong to the company or is inactive",
-                )
-            })?;
-        let store = self.host.store.as_ref();
-        for _ in 0..WRITE_ATTEMPTS {
-            let (mut p, version) = profile::require(store, user_id).await?;
-            p.company_id = Some(company.id.clone());
-            p.location_id = Some(location.id.clone());
-            let mut batch = profile::put(WriteBatch::new(), &p, Expect::Version(version));
-            let line = LogLine::new(
-                self.host.clock.now(),
-                LogLevel::Info,
-                format!(
-                    "Enterprise company set to '{}', location '{}'.",
-                    company.name, location.name
-                ),
-            );
-            journal::append(store, &mut batch, user_id, &[line]).await?;
-            match store.commit(batch).await {
-                Ok(()) => return self.setup(user_id).await,
-                Err(StoreError::Conflict { .. }) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(StoreError::Conflict {
-            key: user_id.into(),
-        }
-        .into())
-    }
-
-    /// Runs a job for a user against Graph and ERP.net and records the outcome.
-    pub async fn run_job(
-        &self,
-        user_id: &str,
-        job: JobKind,
-        dry_run: bool,
-    ) -> Result<RunReport, PublicError> {
-        let store = self.host.store.as_ref();
-        profile::require(store, user_id).await?;
-        let (status, _) = load_status(store, user_id, job).await?;
-        if !status.enabled && !dry_run {
-            return Err(PublicError::new(
-                ErrorCode::InvalidArgument,
-                "the job is turned off; turn it on in Setup",
-            ));
-        }
-        // A deactivated ERP.net user stops syncing: the job shows the error and its fix.
-        let p = match self.fresh_rights(user_id, RUN_RIGHTS_MAX_AGE).await {
-            Ok(p) => p,
-            Err(e) => {
-                if !dry_run {
-                    self.record_outcome(user_id, job, &Err(e.clone())).await?;
-                }
-                return Err(e);
-            }
-        };
-        let (record, _) = load_service(store).await?;
-        let config = self.config()?;
-        let sides = self.calendar_sides(&record, &p).await;
-        let (erp, outlook) = match sides {
-            Ok(s) => s,
-            Err(e) => {
-                // A setup problem is the job's error state, shown on Home with its fix.
-                if !dry_run {
-                    self.record_outcome(user_id, job, &Err(e.clone())).await?;
-                }
-                return Err(e);
-            }
-        };
-        self.run_calendar_with(user_id, &erp, &outlook, &config.runner_id, dry_run)
-            .await
-    }
-
-    async fn calendar_sides(
-        &self,
-        record: &ServiceRecord,
-        p: &UserProfile,
-    ) -> Result<(ErpSide, GraphSide), PublicError> {
-        let (Some(company), Some(location)) = (
-            p.company_id.as_deref().and_then(Guid::parse),
-            p.location_id.as_deref().and_then(Guid::parse),
-        ) else {
-            return Err(PublicError::new(
-                ErrorCode::NoEnterpriseCompany,
-                "There's no enterprise company defined.",
-            ));
-        };
-        let document_type = record
-            .meeting_document_type
-            .as_deref()
-            .and_then(Guid::parse)
-            .ok_or_else(|| {
-                not_configured("an administrator must run 'Give permissions' in Service")
-            })?;
-        let erp_user = Guid::parse(&p.erp_user_id).ok_or_else(|| {
-            PublicError::new(ErrorCode::NoErpUser, "the ERP.net user id is not valid")
-        })?;
-        let erp_http = Arc::new(CountingHttp::new(self.host.http.clone()));
-        let erp = self.erp_client(
-            erp_http.clone(),
-            Some(company.clone()),
-            Some(location.clone()),
-        )?;
-        // Profiles stored before the login was kept: ask ERP.net once per run.
-        let login = match &p.erp_login {
-            Some(login) => Some(login.clone()),
-            None => erp.user_login(&erp_user).await?,
-        };
-        let erp_side = ErpSide::new(
-            erp,
-            erp_http,
-            erp_user.clone(),
-            login,
-            p.zone.clone(),
-            ActivityDefaults {
-                enterprise_company: company,
-                enterprise_company_location: location,
-                document_type,
-                assigned_to_user: Some(erp_user),
-                from_party: None,
-            },
-        );
-        let (tokens, mailbox): (Arc<dyn TokenSource>, Mailbox) = match record.mode {
-            OperationMode::Application => (
-                Arc::new(AppTokenSource::new(
-                    self.entra_client(record)?,
-                    self.host.store.clone(),
-                    self.sealer()?.clone(),
-                    self.host.clock.clone(),
-                    GRAPH_APP_SCOPE,
-                )),
-                Mailbox::User(p.user_id.clone()),
-            ),
-            OperationMode::Delegated => (
-                Arc::new(self.delegated_tokens(record, &p.user_id)?),
-                Mailbox::Me,
-            ),
-        };
-        let graph_http = Arc::new(CountingHttp::new(self.host.http.clone()));
-        let graph = self.graph_client(tokens, mailbox, p.zone.clone(), graph_http.clone())?;
-        Ok((erp_side, GraphSide::new(graph, graph_http, p.zone.clone())))
     }
 }
 
