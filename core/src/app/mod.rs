@@ -109,6 +109,32 @@ pub struct App {
 /// Retries a read-modify-write a few times when another writer got there first.
 const WRITE_ATTEMPTS: usize = 5;
 
+/// One read-modify-write of the store, again on a fresh read when another writer got there
+/// first (a few times, then `StoreConflict` naming `key`). Each `attempt` reads what it needs
+/// and returns the batch to commit (with the expectations of that read) and the value to give
+/// back, or `None` when there is nothing to write.
+async fn update_with_retry<T, F, Fut>(
+    store: &dyn crate::host::Store,
+    key: &str,
+    mut attempt: F,
+) -> Result<Option<T>, PublicError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<(WriteBatch, T)>, PublicError>>,
+{
+    for _ in 0..WRITE_ATTEMPTS {
+        let Some((batch, value)) = attempt().await? else {
+            return Ok(None);
+        };
+        match store.commit(batch).await {
+            Ok(()) => return Ok(Some(value)),
+            Err(StoreError::Conflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Conflict { key: key.into() }.into())
+}
+
 impl App {
     /// An application with no connection to the services: Setup, Home and the schedule work;
     /// Service, sign-in and runs answer `NotConfigured`.
@@ -203,10 +229,11 @@ impl App {
             None => None,
         };
         let store = self.host.store.as_ref();
-        for _ in 0..WRITE_ATTEMPTS {
+        let zone = &zone;
+        update_with_retry(store, user_id, move || async move {
             let (mut profile, version) = profile::require(store, user_id).await?;
             let mut lines = Vec::new();
-            if let Some(zone) = &zone
+            if let Some(zone) = zone
                 && *zone != profile.zone
             {
                 profile.zone = zone.clone();
@@ -224,16 +251,10 @@ impl App {
             let mut batch = profile::put(WriteBatch::new(), &profile, Expect::Version(version));
             self.log(&mut batch, user_id, LogLevel::Info, &lines)
                 .await?;
-            match store.commit(batch).await {
-                Ok(()) => return self.setup(user_id).await,
-                Err(StoreError::Conflict { .. }) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(StoreError::Conflict {
-            key: user_id.into(),
-        }
-        .into())
+            Ok(Some((batch, ())))
+        })
+        .await?;
+        self.setup(user_id).await
     }
 
     /// Turns a job on or off. Turning it on makes it due at once.
@@ -289,24 +310,19 @@ impl App {
     ) -> Result<(), PublicError> {
         let store = self.host.store.as_ref();
         profile::require(store, user_id).await?;
-        for _ in 0..WRITE_ATTEMPTS {
+        let change = &change;
+        update_with_retry(store, user_id, move || async move {
             let (mut status, expect) = status::load_status(store, user_id, job).await?;
             let Some(line) = change(&mut status, self.now()) else {
-                return Ok(());
+                return Ok(None);
             };
             let mut batch = status::put_status(WriteBatch::new(), user_id, &status, expect);
             self.log(&mut batch, user_id, LogLevel::Info, &[line])
                 .await?;
-            match store.commit(batch).await {
-                Ok(()) => return Ok(()),
-                Err(StoreError::Conflict { .. }) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(StoreError::Conflict {
-            key: user_id.into(),
-        }
-        .into())
+            Ok(Some((batch, ())))
+        })
+        .await?;
+        Ok(())
     }
 
     async fn log(
@@ -389,7 +405,7 @@ impl App {
         outcome: &Result<crate::jobs::calendar::RunReport, PublicError>,
     ) -> Result<(), PublicError> {
         let store = self.host.store.as_ref();
-        for _ in 0..WRITE_ATTEMPTS {
+        update_with_retry(store, user_id, move || async move {
             let (mut status, expect) = status::load_status(store, user_id, job).await?;
             let was_error = matches!(status.state, JobState::Error { .. });
             let now = self.now();
@@ -407,16 +423,10 @@ impl App {
                     },
                 );
             }
-            match store.commit(batch).await {
-                Ok(()) => return Ok(()),
-                Err(StoreError::Conflict { .. }) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(StoreError::Conflict {
-            key: user_id.into(),
-        }
-        .into())
+            Ok(Some((batch, ())))
+        })
+        .await?;
+        Ok(())
     }
 
     /// Notifications waiting for the host to deliver, oldest first; taken ones are removed.

@@ -12,11 +12,11 @@ use super::config::{
     put_service, seal_credential,
 };
 use super::profile::{self, UserProfile};
-use super::{App, WRITE_ATTEMPTS};
+use super::{App, update_with_retry};
 use crate::erp::{ClientCredentials, ErpAuth, ErpClient, ErpConfig, ErpError, Guid};
 use crate::error::{ErrorCode, PublicError};
 use crate::graph::{GraphClient, GraphConfig, Mailbox};
-use crate::host::{Expect, Host, HttpClient, StoreError, WriteBatch};
+use crate::host::{Expect, Host, HttpClient, WriteBatch};
 use crate::identity::{
     AppTokenSource, ClientCertificate, ClientCredential, EntraApp, EntraClient, StaticToken,
     TokenSource,
@@ -211,22 +211,15 @@ impl App {
         change: impl Fn(&mut ServiceRecord) -> Result<(), PublicError>,
     ) -> Result<ServiceView, PublicError> {
         let store = self.host.store.as_ref();
-        for _ in 0..WRITE_ATTEMPTS {
+        let change = &change;
+        let view = update_with_retry(store, "service", move || async move {
             let (mut record, expect) = load_service(store).await?;
             change(&mut record)?;
-            match store
-                .commit(put_service(WriteBatch::new(), &record, expect))
-                .await
-            {
-                Ok(()) => return Ok(Self::view(&record)),
-                Err(StoreError::Conflict { .. }) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(StoreError::Conflict {
-            key: "service".into(),
-        }
-        .into())
+            let batch = put_service(WriteBatch::new(), &record, expect);
+            Ok(Some((batch, Self::view(&record))))
+        })
+        .await?;
+        Ok(view.expect("every attempt writes"))
     }
 
     /// Changes the connection (admins only). The credential is sealed before it is stored.

@@ -3,12 +3,12 @@
 use serde::Serialize;
 
 use super::profile::{self};
-use super::{App, WRITE_ATTEMPTS};
+use super::{App, update_with_retry};
 use crate::engine::ConflictPolicy;
 use crate::engine::journal::{self, LogLevel, LogLine};
 use crate::erp::ErpClient;
 use crate::error::{ErrorCode, PublicError};
-use crate::host::{Expect, StoreError, WriteBatch};
+use crate::host::{Expect, WriteBatch};
 
 /// An enterprise company and its locations, as Setup offers them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -109,7 +109,7 @@ impl App {
                 )
             })?;
         let store = self.host.store.as_ref();
-        for _ in 0..WRITE_ATTEMPTS {
+        update_with_retry(store, user_id, move || async move {
             let (mut p, version) = profile::require(store, user_id).await?;
             p.company_id = Some(company.id.clone());
             p.location_id = Some(location.id.clone());
@@ -123,15 +123,9 @@ impl App {
                 ),
             );
             journal::append(store, &mut batch, user_id, &[line]).await?;
-            match store.commit(batch).await {
-                Ok(()) => return self.setup(user_id).await,
-                Err(StoreError::Conflict { .. }) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(StoreError::Conflict {
-            key: user_id.into(),
-        }
-        .into())
+            Ok(Some((batch, ())))
+        })
+        .await?;
+        self.setup(user_id).await
     }
 }
