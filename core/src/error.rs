@@ -223,12 +223,12 @@ pub fn argument_error_without_values(message: &str) -> String {
     };
     let shape = if text.starts_with("missing field `") && text.matches('`').count() == 2 {
         text.to_owned()
-    } else if let Some(at) = text.rfind("expected ") {
-        format!("wrong value; {}", &text[at..])
     } else if text.starts_with("EOF while parsing") {
         "the JSON ends too early".to_owned()
-    } else if text.starts_with("trailing") || text.contains("expected value") {
+    } else if text.starts_with("trailing") || text.starts_with("expected value") {
         "not JSON".to_owned()
+    } else if let Some(at) = text.rfind("expected ") {
+        format!("wrong value; {}", &text[at..])
     } else {
         "not of the expected shape".to_owned()
     };
@@ -596,6 +596,7 @@ mod argument_error_tests {
             error_of(r#"{"kind": "host", "name": "x"}"#),
             "missing field `enabled` at line 1 column 29"
         );
+        assert_eq!(error_of("hunter2"), "not JSON at line 1 column 1");
     }
 }
 

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::erp::TimeBasis;
 use crate::erp::activities::read_activity;
-use crate::graph::{GraphEvent, wire};
+use crate::graph::GraphEvent;
 use crate::jobs::calendar::map_graph::{html_to_text, to_item};
 use crate::model::tz::Zone;
 
@@ -305,10 +305,4 @@ fn fuzz_argument_errors_never_quote_the_argument() {
         }
         Ok(())
     });
-}
-
-// The batch header name the connector honours is the one the documentation shows.
-#[test]
-fn the_batch_wait_header_is_graphs() {
-    assert_eq!(wire::header::RETRY_AFTER, "Retry-After");
 }

@@ -16,7 +16,9 @@
  * \section application Application layer
  * - `mss_engine_new` with the application settings (endpoints, `erp_access`, `redirect_uri`,
  *   `sealing_key`) gives the full product; with `{}` only Setup, Home and time zones work and the
- *   rest answers `MSS_STATUS_NOT_CONFIGURED`.
+ *   rest answers `MSS_STATUS_NOT_CONFIGURED`. Endpoints must be https (plain http only to this
+ *   machine): anything else is `MSS_STATUS_INVALID_ARGUMENT` naming the setting. Optional
+ *   `max_response_bytes` (default and most 32 MiB) is the longest body `mss_http_complete` takes.
  * - One function per user action, `mss_<object>_<verb>`, JSON in and out: Service
  *   (`mss_service_*`, with `actor_json` `{"kind":"host"}` or `{"kind":"user","user_id":"..."}`),
  *   sign-in (`mss_signin_*`, `mss_session_check`), Setup (`mss_setup_*`), `mss_home_get`,

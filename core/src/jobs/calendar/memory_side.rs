@@ -171,6 +171,11 @@ impl MemorySide {
     }
 }
 
+/// How a read-only (Released) item refuses a write, as ERP.net does.
+fn read_only_refusal() -> WriteOutcome {
+    WriteOutcome::Refused(PublicError::new(ErrorCode::ReadOnlyActivity, "released"))
+}
+
 fn copy_fields(into: &mut CalendarItem, from: &CalendarItem, fields: &[Field]) {
     for f in fields {
         match f {
@@ -307,10 +312,7 @@ impl CalendarSide for MemorySide {
                             return WriteOutcome::Missing;
                         };
                         if e.read_only {
-                            return WriteOutcome::Refused(PublicError::new(
-                                ErrorCode::ReadOnlyActivity,
-                                "released",
-                            ));
+                            return read_only_refusal();
                         }
                         copy_fields(&mut e.item, &item, &fields);
                         e.version += 1;
@@ -332,10 +334,7 @@ impl CalendarSide for MemorySide {
                             return WriteOutcome::Missing;
                         };
                         if e.read_only {
-                            return WriteOutcome::Refused(PublicError::new(
-                                ErrorCode::ReadOnlyActivity,
-                                "released",
-                            ));
+                            return read_only_refusal();
                         }
                         e.twin = Some(twin);
                         e.version += 1;

@@ -587,29 +587,39 @@ impl<'j, 'a> Run<'j, 'a> {
             return Ok(());
         };
         let store = self.job.host.store.as_ref();
-        for (event_id, activity_id) in recorded {
-            let Some(e) = pairs
+        let index = |lone: fn(&Pair) -> Option<&str>| -> HashMap<String, usize> {
+            pairs
                 .iter()
-                .position(|p| lone_event(p) == Some(event_id.as_str()))
-            else {
+                .enumerate()
+                .filter_map(|(i, p)| Some((lone(p)?.to_owned(), i)))
+                .collect()
+        };
+        let lone_events = index(lone_event);
+        let lone_activities = index(lone_activity);
+        let mut paired_activities: HashSet<String> =
+            pairs.iter().filter_map(|p| pair_id(p, Side::Erp)).collect();
+        for (event_id, activity_id) in recorded {
+            // Each event and each activity is paired once, whatever the listing repeats.
+            let Some(&e) = lone_events.get(&event_id) else {
                 continue;
             };
-            if let Some(a) = pairs
-                .iter()
-                .position(|p| lone_activity(p) == Some(activity_id.as_str()))
-            {
-                pairs[a].outlook = pairs[e].outlook.take();
+            if lone_event(&pairs[e]).is_none() {
                 continue;
             }
-            let known = pairs
-                .iter()
-                .any(|p| pair_id(p, Side::Erp).as_deref() == Some(activity_id.as_str()))
+            if let Some(&a) = lone_activities.get(&activity_id) {
+                if lone_activity(&pairs[a]).is_some() {
+                    pairs[a].outlook = pairs[e].outlook.take();
+                }
+                continue;
+            }
+            let known = paired_activities.contains(&activity_id)
                 || load_link(store, &self.keys, &activity_id).await?.is_some();
             if known {
                 continue; // the activity is linked to another event: leave this one alone
             }
             // Its activity is not among this read's changes: read it; a void one takes the
             // event with it.
+            paired_activities.insert(activity_id.clone());
             pairs[e].erp = Some(match self.job.erp.get(&activity_id).await? {
                 Some(activity) => Seen::Item(activity),
                 None => Seen::Removed,
