@@ -467,7 +467,7 @@ int32_t mss_time_zones(struct MssBuffer *out, struct MssError **out_error);
 
 /**
  * Takes up to `max` events (oldest first) and writes them as a JSON array; an empty array when
- * there are none. Events: `{"kind": "log", "user_id", "at", "level", "text", "line"}`,
+ * there are none. Events: `{"kind": "log", "user_id", "seq", "at", "level", "text", "line"}`,
  * `{"kind": "run", "user_id", "job", "report": {...} | null, "code": null | n, "message"}`,
  * `{"kind": "notification", "at", "user_id", "title", "text"}`. Notifications are taken from
  * the store, so each is delivered once across every engine sharing it.
@@ -507,7 +507,7 @@ int32_t mss_jobs_due(const struct MssEngine *engine, struct MssBuffer *out, stru
 /**
  * Runs a job (`"calendar"`) for a user against Graph and ERP.net and records the outcome on
  * Home. Writes the run report: `{"started", "finished", "dry_run", "full_read",
- * "pulled_from_erp", "pulled_from_outlook", "to_outlook": {"created", "updated", "deleted"},
+ * "pulled_from_erp", "pulled_from_outlook", "to_outlook": {"created", "updated", "removed"},
  * "to_erp": {...}, "conflicts", "failed", "skipped", "requests", "checkpoints_advanced",
  * "next_run"}`. `dry_run` 1 decides without writing. The run's log lines and its report (or
  * failure) are also queued for `mss_events_poll`.

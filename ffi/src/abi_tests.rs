@@ -18,14 +18,20 @@ struct TestHost {
     releases: Arc<AtomicUsize>,
 }
 
-fn host(user_data: *mut c_void) -> &'static TestHost {
+/// # Safety
+/// `user_data` is the `TestHost` of `new_engine`, alive until `release`.
+unsafe fn host(user_data: *mut c_void) -> &'static TestHost {
+    // SAFETY: per this function's contract.
     unsafe { &*(user_data as *const TestHost) }
 }
 
-fn span<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
+/// # Safety
+/// `ptr` is readable for `len` bytes (any value when `len` is 0) while `'a` lasts.
+unsafe fn span<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
     if len == 0 {
         &[]
     } else {
+        // SAFETY: per this function's contract.
         unsafe { std::slice::from_raw_parts(ptr, len) }
     }
 }
@@ -36,15 +42,12 @@ unsafe extern "C" fn store_get(
     len: usize,
     reply: *mut MssStoreReply,
 ) -> i32 {
-    let key = std::str::from_utf8(span(key, len)).unwrap();
+    // SAFETY: the engine lends the key span and passes back our `user_data`.
+    let (key, host) = unsafe { (span(key, len), host(user_data)) };
+    let key = std::str::from_utf8(key).unwrap();
     // MemoryStore's futures are ready at once; the engine's executor is already running on this thread.
-    match host(user_data)
-        .store
-        .get(key)
-        .now_or_never()
-        .unwrap()
-        .unwrap()
-    {
+    match host.store.get(key).now_or_never().unwrap().unwrap() {
+        // SAFETY: `reply` is the engine's, valid during this callback; the value outlives the call.
         Some(v) => unsafe {
             mss_store_reply_set_value(
                 reply,
@@ -64,15 +67,13 @@ unsafe extern "C" fn store_scan(
     len: usize,
     reply: *mut MssStoreReply,
 ) -> i32 {
-    let prefix = std::str::from_utf8(span(prefix, len)).unwrap();
-    let mut entries = host(user_data)
-        .store
-        .scan(prefix)
-        .now_or_never()
-        .unwrap()
-        .unwrap();
+    // SAFETY: the engine lends the prefix span and passes back our `user_data`.
+    let (prefix, host) = unsafe { (span(prefix, len), host(user_data)) };
+    let prefix = std::str::from_utf8(prefix).unwrap();
+    let mut entries = host.store.scan(prefix).now_or_never().unwrap().unwrap();
     entries.reverse(); // any order is fine: the library sorts
     for (k, v) in entries {
+        // SAFETY: `reply` is the engine's, valid during this callback; the entry outlives the call.
         unsafe {
             mss_store_reply_add_entry(
                 reply,
@@ -97,22 +98,27 @@ unsafe extern "C" fn store_commit(
     let writes = if count == 0 {
         &[][..]
     } else {
+        // SAFETY: the engine lends `count` writes for the duration of this callback.
         unsafe { std::slice::from_raw_parts(writes, count) }
     };
     let mut batch = WriteBatch::new();
     for w in writes {
-        let key = std::str::from_utf8(span(w.key, w.key_len)).unwrap();
+        // SAFETY: each write's spans are lent with it.
+        let (key, value) = unsafe { (span(w.key, w.key_len), span(w.value, w.value_len)) };
+        let key = std::str::from_utf8(key).unwrap();
         let expect = match w.expect {
             MssExpect::Any => Expect::Any,
             MssExpect::Absent => Expect::Absent,
             MssExpect::Version => Expect::Version(w.expected_version),
         };
         batch = match w.kind {
-            MssWriteKind::Put => batch.put(key, span(w.value, w.value_len).to_vec(), expect),
+            MssWriteKind::Put => batch.put(key, value.to_vec(), expect),
             MssWriteKind::Delete => batch.delete(key, expect),
         };
     }
-    match host(user_data).store.commit(batch).now_or_never().unwrap() {
+    // SAFETY: the engine passes back our `user_data`.
+    let host = unsafe { host(user_data) };
+    match host.store.commit(batch).now_or_never().unwrap() {
         Ok(()) => 0,
         Err(mssync_core::host::StoreError::Conflict { .. }) => MssStatus::StoreConflict as i32,
         Err(_) => MssStatus::StoreFailure as i32,
@@ -125,9 +131,13 @@ unsafe extern "C" fn http_send(
     id: u64,
     request: *const MssHttpRequest,
 ) -> i32 {
-    let request = unsafe { &*request };
-    let url = String::from_utf8(span(request.url, request.url_len).to_vec()).unwrap();
-    let engine = host(user_data).engine.load(Ordering::SeqCst) as usize;
+    // SAFETY: the engine lends the request, its spans and our `user_data` for this callback.
+    let (url, host) = unsafe {
+        let request = &*request;
+        (span(request.url, request.url_len), host(user_data))
+    };
+    let url = String::from_utf8(url.to_vec()).unwrap();
+    let engine = host.engine.load(Ordering::SeqCst) as usize;
     std::thread::spawn(move || {
         let header = MssHttpHeader {
             name: b"X-Echo".as_ptr(),
@@ -142,6 +152,8 @@ unsafe extern "C" fn http_send(
             body: url.as_ptr(),
             body_len: url.len(),
         };
+        // SAFETY: the engine is alive until the test frees it after every answer; the response
+        // and its spans live on this stack frame during the call.
         let status = unsafe {
             mss_http_complete(engine as *const MssEngine, id, &response, ptr::null_mut())
         };
@@ -151,6 +163,7 @@ unsafe extern "C" fn http_send(
 }
 
 unsafe extern "C" fn release(user_data: *mut c_void) {
+    // SAFETY: `user_data` is the box `new_engine` leaked; the engine releases it once.
     let host = unsafe { Box::from_raw(user_data as *mut TestHost) };
     host.releases.fetch_add(1, Ordering::SeqCst);
 }
@@ -170,8 +183,10 @@ fn new_engine(releases: Arc<AtomicUsize>) -> *mut MssEngine {
         release: Some(release),
     };
     let mut engine = ptr::null_mut();
+    // SAFETY: the vtable and the out slot live on this frame; an empty config span is allowed.
     let status = unsafe { mss_engine_new(&vtable, ptr::null(), 0, &mut engine, ptr::null_mut()) };
     assert_eq!(status, 0);
+    // SAFETY: the engine now owns the host box, alive until `release`.
     unsafe { (*host).engine.store(engine, Ordering::SeqCst) };
     engine
 }
@@ -180,10 +195,12 @@ fn new_engine(releases: Arc<AtomicUsize>) -> *mut MssEngine {
 fn callback_store_passes_conformance_and_release_runs_once() {
     let releases = Arc::new(AtomicUsize::new(0));
     let engine = new_engine(releases.clone());
+    // SAFETY: a live engine from `new_engine`, freed at the end of the test.
     let e = unsafe { &*engine };
     e.run(conformance::check_store(e.host.store.as_ref()));
     conformance::check_threaded_race(e.host.store.clone());
     assert_eq!(releases.load(Ordering::SeqCst), 0);
+    // SAFETY: freed once, after every other call on it returned.
     unsafe { mss_engine_free(engine) };
     assert_eq!(releases.load(Ordering::SeqCst), 1);
 }
@@ -191,6 +208,7 @@ fn callback_store_passes_conformance_and_release_runs_once() {
 #[test]
 fn http_answered_from_another_thread_and_unknown_ids_are_not_found() {
     let engine = new_engine(Arc::new(AtomicUsize::new(0)));
+    // SAFETY: a live engine from `new_engine`, freed at the end of the test.
     let e = unsafe { &*engine };
     let response = e
         .run(
@@ -213,13 +231,17 @@ fn http_answered_from_another_thread_and_unknown_ids_are_not_found() {
         body_len: 0,
     };
     let mut error = ptr::null_mut();
+    // SAFETY: a live engine; the answer and the error slot live on this frame.
     let status = unsafe { mss_http_complete(engine, 1, &answer, &mut error) };
     assert_eq!(
         status,
         MssStatus::NotFound as i32,
         "request 1 was already answered"
     );
+    // SAFETY: the failed call left an error in the slot; it is freed once.
     assert_eq!(unsafe { (*error).code }, MssStatus::NotFound as i32);
+    // SAFETY: as above.
     unsafe { mss_error_free(error) };
+    // SAFETY: freed once, after every other call on it returned.
     unsafe { mss_engine_free(engine) };
 }

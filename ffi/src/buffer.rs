@@ -50,7 +50,10 @@ pub unsafe extern "C" fn mss_buffer_free(buffer: *mut MssBuffer) {
 }
 
 /// Checks an output slot and empties it, so the host may free it whatever the outcome.
-pub(crate) fn out_buffer<'a>(out: *mut MssBuffer) -> Result<&'a mut MssBuffer, Failure> {
+///
+/// # Safety
+/// `out` is NULL or a writable `MssBuffer` that outlives `'a`.
+pub(crate) unsafe fn out_buffer<'a>(out: *mut MssBuffer) -> Result<&'a mut MssBuffer, Failure> {
     // SAFETY: the caller passes NULL or a writable `MssBuffer`.
     let out =
         unsafe { out.as_mut() }.ok_or_else(|| Failure::invalid("the output buffer is NULL"))?;

@@ -6,11 +6,8 @@ use std::ptr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
-use mssync_core::ErrorCode;
-use mssync_core::app::{App, AppConfig, ErpAccess};
-use mssync_core::host::{Host, MAX_RESPONSE_BYTES, SystemClock};
-use serde::Deserialize;
+use mssync_core::app::{App, AppConfig, EngineSettings, SealingKey};
+use mssync_core::host::{Host, SystemClock};
 
 use crate::buffer::str_arg;
 use crate::host::{HostCallbacks, MssHostVtable};
@@ -32,109 +29,10 @@ pub struct MssEngine {
     pub(crate) max_response_bytes: usize,
 }
 
-/// Engine settings passed to `mss_engine_new` as a JSON object; unknown fields are refused so a
-/// misspelt setting is never silently ignored. With no fields the engine has no connection to
-/// the services (Setup, Home and the schedule work; Service, sign-in and runs answer
-/// `NotConfigured`). With the endpoints, `erp_access`, `redirect_uri` and `sealing_key` (base64
-/// of 32 bytes) it is the full application (`mssync_core::app::AppConfig`).
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct EngineConfig {
-    authority: Option<String>,
-    graph_base_url: Option<String>,
-    erp_base_url: Option<String>,
-    erp_access: Option<ErpAccess>,
-    redirect_uri: Option<String>,
-    runner_id: Option<String>,
-    sealing_key: Option<String>,
-    /// At most `mssync_core::host::MAX_RESPONSE_BYTES`, which is also the default.
-    max_response_bytes: Option<usize>,
-}
-
-impl EngineConfig {
-    fn is_empty(&self) -> bool {
-        self.authority.is_none()
-            && self.graph_base_url.is_none()
-            && self.erp_base_url.is_none()
-            && self.erp_access.is_none()
-            && self.redirect_uri.is_none()
-            && self.runner_id.is_none()
-            && self.sealing_key.is_none()
-    }
-
-    /// The application's settings and sealing key, or `None` for an unconnected engine.
-    pub(crate) fn into_app_config(self) -> Result<Option<(AppConfig, [u8; 32])>, Failure> {
-        if self.is_empty() {
-            return Ok(None);
-        }
-        fn required<T>(value: Option<T>, name: &str) -> Result<T, Failure> {
-            value.ok_or_else(|| {
-                Failure::new(
-                    ErrorCode::InvalidJson,
-                    format!("the engine config lacks `{name}`"),
-                )
-            })
-        }
-        let key = required(self.sealing_key, "sealing_key")?;
-        let key: [u8; 32] = base64::engine::general_purpose::STANDARD
-            .decode(key.trim())
-            .ok()
-            .and_then(|bytes| bytes.try_into().ok())
-            .ok_or_else(|| {
-                Failure::new(
-                    ErrorCode::InvalidJson,
-                    "`sealing_key` must be the base64 of exactly 32 bytes",
-                )
-            })?;
-        let config = AppConfig {
-            authority: required(self.authority, "authority")?,
-            graph_base_url: required(self.graph_base_url, "graph_base_url")?,
-            erp_base_url: required(self.erp_base_url, "erp_base_url")?,
-            erp_access: required(self.erp_access, "erp_access")?,
-            redirect_uri: required(self.redirect_uri, "redirect_uri")?,
-            runner_id: self.runner_id.unwrap_or_else(|| "mssync".into()),
-            local_process: None,
-        };
-        // Checked here, before the engine takes the host's user_data.
-        config.validate()?;
-        Ok(Some((config, key)))
-    }
-}
-
-pub(crate) fn parse_config(json: &str) -> Result<EngineConfig, Failure> {
-    if json.trim().is_empty() {
-        return Ok(EngineConfig::default());
-    }
-    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| {
-        Failure::new(
-            ErrorCode::InvalidJson,
-            format!(
-                "the engine config is not JSON: {}",
-                mssync_core::error::argument_error_without_values(&e.to_string())
-            ),
-        )
-    })?;
-    if !value.is_object() {
-        return Err(Failure::new(
-            ErrorCode::InvalidJson,
-            "the engine config must be a JSON object",
-        ));
-    }
-    serde_json::from_value(value).map_err(|e| {
-        Failure::new(
-            ErrorCode::InvalidJson,
-            format!(
-                "the engine config is not valid: {}",
-                mssync_core::error::argument_error_without_values(&e.to_string())
-            ),
-        )
-    })
-}
-
 impl MssEngine {
     fn new(
         callbacks: HostCallbacks,
-        app_config: Option<(AppConfig, [u8; 32])>,
+        app_config: Option<(AppConfig, SealingKey)>,
         max_response_bytes: usize,
     ) -> Self {
         let callbacks = Arc::new(callbacks);
@@ -146,7 +44,7 @@ impl MssEngine {
         };
         let app = match app_config {
             Some((config, key)) => App::with_config(host.clone(), config, key)
-                .expect("endpoints were checked by into_app_config"),
+                .expect("endpoints were checked by EngineSettings::app_config"),
             None => App::new(host.clone()),
         };
         Self {
@@ -166,7 +64,10 @@ impl MssEngine {
 }
 
 /// Reads an engine argument.
-pub(crate) fn engine_arg<'a>(engine: *const MssEngine) -> Result<&'a MssEngine, Failure> {
+///
+/// # Safety
+/// `engine` is NULL or a live engine from `mss_engine_new` that outlives `'a`.
+pub(crate) unsafe fn engine_arg<'a>(engine: *const MssEngine) -> Result<&'a MssEngine, Failure> {
     // SAFETY: NULL or a live engine from `mss_engine_new`, per every function's contract.
     unsafe { engine.as_ref() }.ok_or_else(|| Failure::invalid("engine is NULL"))
 }
@@ -187,21 +88,18 @@ pub unsafe extern "C" fn mss_engine_new(
     out_engine: *mut *mut MssEngine,
     out_error: *mut *mut MssError,
 ) -> i32 {
-    guard(out_error, || {
+    let body = || {
         // SAFETY: NULL or writable, per the contract.
         let out =
             unsafe { out_engine.as_mut() }.ok_or_else(|| Failure::invalid("out_engine is NULL"))?;
         *out = ptr::null_mut();
         // SAFETY: NULL or valid, per the contract.
         let vtable = unsafe { host.as_ref() }.ok_or_else(|| Failure::invalid("host is NULL"))?;
-        let mut config =
-            parse_config(unsafe { str_arg(config_json, config_json_len, "config_json") }?)?;
-        let max_response_bytes = config
-            .max_response_bytes
-            .take()
-            .unwrap_or(MAX_RESPONSE_BYTES)
-            .min(MAX_RESPONSE_BYTES);
-        let config = config.into_app_config()?;
+        // SAFETY: NULL (length 0) or readable for `config_json_len` bytes, per the contract.
+        let json = unsafe { str_arg(config_json, config_json_len, "config_json") }?;
+        let settings = EngineSettings::from_json(json)?;
+        let max_response_bytes = settings.max_response_bytes();
+        let config = settings.app_config()?;
         // Last: from here on the engine owns user_data and will release it.
         let callbacks = HostCallbacks::take(vtable)?;
         *out = Box::into_raw(Box::new(MssEngine::new(
@@ -210,7 +108,9 @@ pub unsafe extern "C" fn mss_engine_new(
             max_response_bytes,
         )));
         Ok(())
-    })
+    };
+    // SAFETY: `out_error` is NULL or a writable slot, per this function's contract.
+    unsafe { guard(out_error, body) }
 }
 
 /// Frees an engine and then calls the host's `release(user_data)` once, on this thread. Accepts
@@ -227,42 +127,4 @@ pub unsafe extern "C" fn mss_engine_free(engine: *mut MssEngine) {
             drop(unsafe { Box::from_raw(engine) });
         }
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn config_is_a_json_object_without_unknown_fields() {
-        assert!(parse_config("").is_ok());
-        let full = format!(
-            "{{\"authority\": \"https://login.example\", \"graph_base_url\": \"https://graph.example/v1.0\", \"erp_base_url\": \"https://erp.example/api/domain/odata/\", \"erp_access\": {{\"kind\": \"host\"}}, \"redirect_uri\": \"http://127.0.0.1:1/signin\", \"sealing_key\": \"{}\"}}",
-            base64::engine::general_purpose::STANDARD.encode([7u8; 32])
-        );
-        let (config, key) = parse_config(&full)
-            .and_then(EngineConfig::into_app_config)
-            .unwrap()
-            .expect("a full config");
-        assert_eq!((config.runner_id.as_str(), key), ("mssync", [7u8; 32]));
-        assert!(parse_config(" {} ").is_ok());
-        for bad in [
-            "{",
-            "[]",
-            "42",
-            "{\"no_such_setting\": 1}",
-            "{\"authority\": \"https://login.example\"}",
-            "{\"authority\": \"a\", \"graph_base_url\": \"g\", \"erp_base_url\": \"e\", \"erp_access\": {\"kind\": \"host\"}, \"redirect_uri\": \"r\", \"sealing_key\": \"c2hvcnQ=\"}",
-        ] {
-            let failure = parse_config(bad)
-                .and_then(EngineConfig::into_app_config)
-                .map(|_| ())
-                .expect_err(bad);
-            assert_eq!(
-                failure.code,
-                ErrorCode::InvalidJson.number() as i32,
-                "{bad}"
-            );
-        }
-    }
 }

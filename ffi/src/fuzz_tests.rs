@@ -82,9 +82,10 @@ fn fuzz_abi_json_arguments_never_panic_or_echo() {
                 json::<SetupChange>(ptr, len, "change_json").err(),
             ]
         };
-        let config = crate::engine::parse_config(&text)
-            .and_then(crate::engine::EngineConfig::into_app_config)
-            .err();
+        let config = mssync_core::app::EngineSettings::from_json(&text)
+            .and_then(|settings| settings.app_config())
+            .err()
+            .map(crate::status::Failure::from);
         for failure in failures.into_iter().chain([config]).flatten() {
             prop_assert!(
                 !failure.message.contains("SECRETxyzzy"),

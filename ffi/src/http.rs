@@ -195,6 +195,7 @@ unsafe fn headers_arg(
         .map(|h| {
             // SAFETY: per the contract.
             let name = unsafe { str_arg(h.name, h.name_len, "a header name") }?;
+            // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
             let value = unsafe { str_arg(h.value, h.value_len, "a header value") }?;
             Ok((name.to_owned(), value.to_owned()))
         })
@@ -216,8 +217,9 @@ pub unsafe extern "C" fn mss_http_complete(
     response: *const MssHttpResponse,
     out_error: *mut *mut MssError,
 ) -> i32 {
-    guard(out_error, || {
-        let engine = engine_arg(engine)?;
+    let body = || {
+        // SAFETY: `engine` is NULL or a live engine, per this function's contract.
+        let engine = unsafe { engine_arg(engine) }?;
         let read = || -> Result<HttpResponse, Failure> {
             // SAFETY: NULL or valid, per the contract.
             let response =
@@ -236,6 +238,7 @@ pub unsafe extern "C" fn mss_http_complete(
             }
             // SAFETY: per the contract.
             let headers = unsafe { headers_arg(response.headers, response.header_count) }?;
+            // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
             let body = unsafe { bytes_arg(response.body, response.body_len, "body") }?.to_vec();
             Ok(HttpResponse {
                 status: response.status as u16,
@@ -256,7 +259,9 @@ pub unsafe extern "C" fn mss_http_complete(
                 Err(bad)
             }
         }
-    })
+    };
+    // SAFETY: `out_error` is NULL or a writable slot, per this function's contract.
+    unsafe { guard(out_error, body) }
 }
 
 /// Answers request `request_id` with a transport failure (no response at all). `kind` is an
@@ -274,8 +279,9 @@ pub unsafe extern "C" fn mss_http_fail(
     message_len: usize,
     out_error: *mut *mut MssError,
 ) -> i32 {
-    guard(out_error, || {
-        let engine = engine_arg(engine)?;
+    let body = || {
+        // SAFETY: `engine` is NULL or a live engine, per this function's contract.
+        let engine = unsafe { engine_arg(engine) }?;
         let kind = match kind {
             1 => TransportErrorKind::Timeout,
             2 => TransportErrorKind::Connection,
@@ -296,5 +302,7 @@ pub unsafe extern "C" fn mss_http_fail(
             .http
             .answer(request_id, Err(TransportError::new(kind, text)))?;
         message.map(|_| ())
-    })
+    };
+    // SAFETY: `out_error` is NULL or a writable slot, per this function's contract.
+    unsafe { guard(out_error, body) }
 }

@@ -128,7 +128,10 @@ impl From<PublicError> for Failure {
 
 /// Runs an `extern "C"` body: clears `*out_error`, catches panics, and turns the outcome into a
 /// status plus, when asked for, an owned `MssError`.
-pub(crate) fn guard(
+///
+/// # Safety
+/// `out_error` is NULL or a writable `MssError*` slot.
+pub(crate) unsafe fn guard(
     out_error: *mut *mut MssError,
     body: impl FnOnce() -> Result<(), Failure>,
 ) -> i32 {
@@ -181,6 +184,7 @@ pub unsafe extern "C" fn mss_error_free(error: *mut MssError) {
         // SAFETY: per the contract above, `error` came from `into_error`.
         let error = unsafe { Box::from_raw(error) };
         if !error.message.is_null() {
+            // SAFETY: `message` came from `CString::into_raw` in `into_error`, freed only here.
             drop(unsafe { CString::from_raw(error.message) });
         }
     })
@@ -243,6 +247,7 @@ mod tests {
     #[test]
     fn status_names_are_the_code_names() {
         let name = |s| {
+            // SAFETY: `mss_status_name` returns a static NUL-terminated string.
             unsafe { std::ffi::CStr::from_ptr(mss_status_name(s)) }
                 .to_str()
                 .unwrap()
@@ -257,10 +262,13 @@ mod tests {
     #[test]
     fn a_panic_becomes_a_status_and_an_error() {
         let mut error = ptr::null_mut();
-        let status = guard(&mut error, || panic!("secret=hunter2"));
+        // SAFETY: `error` is a writable slot on this stack frame.
+        let status = unsafe { guard(&mut error, || panic!("secret=hunter2")) };
         assert_eq!(status, 104);
+        // SAFETY: a failed guard left an error it allocated in the slot.
         let e = unsafe { &*error };
         assert_eq!((e.code, e.is_panic), (104, 1));
+        // SAFETY: the error's message is a NUL-terminated string it owns.
         let message = unsafe { std::ffi::CStr::from_ptr(e.message) }
             .to_str()
             .unwrap();
@@ -269,7 +277,9 @@ mod tests {
             "panic payloads stay out of errors"
         );
         assert_eq!(message.len(), e.message_len);
+        // SAFETY: the error came from `guard` and is freed once; NULL is accepted.
         unsafe { mss_error_free(error) };
+        // SAFETY: NULL is accepted.
         unsafe { mss_error_free(ptr::null_mut()) };
     }
 

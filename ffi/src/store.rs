@@ -172,8 +172,10 @@ impl Store for CallbackStore {
     }
 }
 
-fn reply_arg<'a>(reply: *mut MssStoreReply) -> Result<&'a mut MssStoreReply, Failure> {
-    // SAFETY: NULL or the reply the library passed to the running callback.
+/// # Safety
+/// `reply` is NULL or the reply the library passed to the running callback, alive for `'a`.
+unsafe fn reply_arg<'a>(reply: *mut MssStoreReply) -> Result<&'a mut MssStoreReply, Failure> {
+    // SAFETY: per this function's contract.
     unsafe { reply.as_mut() }.ok_or_else(|| Failure::invalid("reply is NULL"))
 }
 
@@ -189,8 +191,9 @@ pub unsafe extern "C" fn mss_store_reply_set_value(
     version: u64,
     out_error: *mut *mut MssError,
 ) -> i32 {
-    guard(out_error, || {
-        let reply = reply_arg(reply)?;
+    let body = || {
+        // SAFETY: `reply` is NULL or the running callback\'s reply, per the contract.
+        let reply = unsafe { reply_arg(reply) }?;
         // SAFETY: per the contract.
         match unsafe { bytes_arg(value, value_len, "value") } {
             Ok(value) => {
@@ -205,7 +208,9 @@ pub unsafe extern "C" fn mss_store_reply_set_value(
                 Err(bad)
             }
         }
-    })
+    };
+    // SAFETY: `out_error` is NULL or a writable slot, per this function's contract.
+    unsafe { guard(out_error, body) }
 }
 
 /// From `store_scan`: one entry under the prefix. Copies `key` (UTF-8) and `value`. Invalid UTF-8
@@ -223,11 +228,13 @@ pub unsafe extern "C" fn mss_store_reply_add_entry(
     version: u64,
     out_error: *mut *mut MssError,
 ) -> i32 {
-    guard(out_error, || {
-        let reply = reply_arg(reply)?;
+    let body = || {
+        // SAFETY: `reply` is NULL or the running callback\'s reply, per the contract.
+        let reply = unsafe { reply_arg(reply) }?;
         let read = || -> Result<(String, Versioned), Failure> {
             // SAFETY: per the contract.
             let key = unsafe { str_arg(key, key_len, "key") }?;
+            // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
             let value = unsafe { bytes_arg(value, value_len, "value") }?;
             Ok((
                 key.to_owned(),
@@ -247,7 +254,9 @@ pub unsafe extern "C" fn mss_store_reply_add_entry(
                 Err(bad)
             }
         }
-    })
+    };
+    // SAFETY: `out_error` is NULL or a writable slot, per this function's contract.
+    unsafe { guard(out_error, body) }
 }
 
 /// From any store callback returning non-zero: a UTF-8 explanation for the host's own logs (for
@@ -262,11 +271,14 @@ pub unsafe extern "C" fn mss_store_reply_set_message(
     message_len: usize,
     out_error: *mut *mut MssError,
 ) -> i32 {
-    guard(out_error, || {
-        let reply = reply_arg(reply)?;
+    let body = || {
+        // SAFETY: `reply` is NULL or the running callback\'s reply, per the contract.
+        let reply = unsafe { reply_arg(reply) }?;
         // SAFETY: per the contract.
         let message = unsafe { str_arg(message, message_len, "message") }?;
         reply.message = Some(message.to_owned());
         Ok(())
-    })
+    };
+    // SAFETY: `out_error` is NULL or a writable slot, per this function's contract.
+    unsafe { guard(out_error, body) }
 }

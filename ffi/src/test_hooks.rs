@@ -19,7 +19,8 @@ use crate::status::{Failure, MssError, guard};
 /// `out_error` is NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mss_test_panic(out_error: *mut *mut MssError) -> i32 {
-    guard(out_error, || panic!("mss_test_panic was called"))
+    // SAFETY: `out_error` is NULL or writable, per this function's contract.
+    unsafe { guard(out_error, || panic!("mss_test_panic was called")) }
 }
 
 /// Runs core's store conformance suite (`check_store`, then `check_threaded_race` from four
@@ -33,8 +34,9 @@ pub unsafe extern "C" fn mss_test_store_conformance(
     engine: *const MssEngine,
     out_error: *mut *mut MssError,
 ) -> i32 {
-    guard(out_error, || {
-        let engine = engine_arg(engine)?;
+    let body = || {
+        // SAFETY: `engine` is NULL or a live engine, per this function's contract.
+        let engine = unsafe { engine_arg(engine) }?;
         let store = engine.host.store.clone();
         catch_unwind(AssertUnwindSafe(|| {
             engine.run(conformance::check_store(store.as_ref()));
@@ -51,7 +53,9 @@ pub unsafe extern "C" fn mss_test_store_conformance(
                 format!("store conformance failed: {text}"),
             )
         })
-    })
+    };
+    // SAFETY: `out_error` is NULL or a writable slot, per this function's contract.
+    unsafe { guard(out_error, body) }
 }
 
 /// A request for `mss_test_http_send`; the body is text to keep the tests readable.
@@ -94,9 +98,12 @@ pub unsafe extern "C" fn mss_test_http_send(
     out: *mut MssBuffer,
     out_error: *mut *mut MssError,
 ) -> i32 {
-    guard(out_error, || {
-        let out = out_buffer(out)?;
-        let engine = engine_arg(engine)?;
+    let body = || {
+        // SAFETY: `out` is NULL or a writable `MssBuffer`, per this function's contract.
+        let out = unsafe { out_buffer(out) }?;
+        // SAFETY: `engine` is NULL or a live engine, per this function's contract.
+        let engine = unsafe { engine_arg(engine) }?;
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let json = unsafe { str_arg(request_json, request_json_len, "request_json") }?;
         let request: TestRequest = serde_json::from_str(json).map_err(|e| {
             Failure::new(ErrorCode::InvalidJson, format!("not a test request: {e}"))
@@ -118,5 +125,7 @@ pub unsafe extern "C" fn mss_test_http_send(
             serde_json::to_vec(&response).expect("response serializes"),
         );
         Ok(())
-    })
+    };
+    // SAFETY: `out_error` is NULL or a writable slot, per this function's contract.
+    unsafe { guard(out_error, body) }
 }

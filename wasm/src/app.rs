@@ -5,7 +5,7 @@
 //! a Promise that rejects with an `MsSyncError`.
 
 use js_sys::{Reflect, Uint8Array};
-use mssync_core::app::{Actor, App, AppConfig, JobKind, ServiceChange, SetupChange};
+use mssync_core::app::{Actor, App, AppConfig, JobKind, SealingKey, ServiceChange, SetupChange};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::*;
 
@@ -54,8 +54,7 @@ impl AppOptions {
         match (self.config, self.sealing_key) {
             (None, _) => Ok(App::new(host)),
             (Some(config), Some(key)) => {
-                let key: [u8; 32] = key
-                    .try_into()
+                let key = SealingKey::from_slice(&key)
                     .map_err(|_| invalid_argument("options.sealingKey must be 32 bytes"))?;
                 App::with_config(host, config, key).map_err(|e| crate::error::to_js_error(&e))
             }
@@ -83,6 +82,13 @@ where
         let value = operation(app).await.map_err(js_error)?;
         to_js_camel(&value)
     })
+}
+
+/// A run that finished, as `runJob` resolves it.
+#[derive(serde::Serialize)]
+struct RunWithLog {
+    report: mssync_core::app::RunView,
+    log: Vec<mssync_core::app::LogEntry>,
 }
 
 fn job(name: &str) -> JsResult<JobKind> {
@@ -335,8 +341,9 @@ impl MsSyncJs {
         )
     }
 
-    /// Runs a job now ("Sync now"); the report counts what moved each way.
-    #[wasm_bindgen(js_name = runJob, unchecked_return_type = "Promise<RunReport>")]
+    /// Runs a job now ("Sync now"): the report counts what moved each way, and `log` holds
+    /// exactly the lines this run wrote to the user's log.
+    #[wasm_bindgen(js_name = runJob, unchecked_return_type = "Promise<JobRun>")]
     pub fn run_job(
         &self,
         #[wasm_bindgen(js_name = userId)] user_id: String,
@@ -345,17 +352,21 @@ impl MsSyncJs {
     ) -> JsResult<js_sys::Promise> {
         let job = job(&job_name)?;
         Ok(call(&self.app, move |app| async move {
-            app.run_job(&user_id, job, dry_run.unwrap_or(false)).await
+            let run = app.run_job(&user_id, job, dry_run.unwrap_or(false)).await;
+            run.result.map(|report| RunWithLog {
+                report,
+                log: run.log,
+            })
         }))
     }
 
     /// The jobs due now, for a scheduler in the page's backend.
     #[wasm_bindgen(js_name = dueJobs, unchecked_return_type = "Promise<DueJob[]>")]
     pub fn due_jobs(&self) -> js_sys::Promise {
-        call(&self.app, move |app| async move {
-            let now = app.host().clock.now();
-            app.due_jobs(now).await
-        })
+        call(
+            &self.app,
+            move |app| async move { app.due_jobs_now().await },
+        )
     }
 }
 

@@ -207,5 +207,9 @@ export interface RunReport {
   checkpointsAdvanced: boolean;
   nextRun: string;
 }
+/** A line of the user's log; `seq` only grows. */
+export interface LogEntry { seq: number; at: string; level: "INF" | "WRN" | "ERR"; text: string; line: string; }
+/** A finished run: its report and exactly the log lines it wrote. */
+export interface JobRun { report: RunReport; log: LogEntry[]; }
 export interface DueJob { userId: string; job: JobKind; dueSince: string; }
 "#;

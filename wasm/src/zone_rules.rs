@@ -1,4 +1,4 @@
-//! Zone rules from the browser's `Intl` (see `mssync_core::model::tz`): the module ships no tz
+//! Zone rules from the browser's `Intl` (see `mssync_core::host::ZoneRules`): the module ships no tz
 //! data, and follows the tzdata of the browser (or Node) it runs in.
 
 use std::cell::RefCell;
@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use js_sys::{Array, Date, Object, Reflect};
-use mssync_core::model::tz::{Zone, ZoneRules, install_zone_rules};
+use mssync_core::host::{Zone, ZoneRules, install_zone_rules};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]

@@ -1,30 +1,132 @@
-//! Running a job for a user against Graph and ERP.net, and wiring its two sides.
+//! Running a job for a user against Graph and ERP.net: wiring its two sides, recording the
+//! outcome on Home, and what the caller gets back (the report and the log lines the run wrote).
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
 use super::App;
 use super::config::{OperationMode, ServiceRecord, load_service};
+use super::notify::{self, Notification};
 use super::profile::{self, UserProfile};
 use super::service::{GRAPH_APP_SCOPE, not_configured};
-use super::status::{JobKind, load_status};
+use super::status::{self, CountsView, JobKind, JobState, load_status};
+use super::update_with_retry;
+use crate::engine::journal;
 use crate::erp::{ActivityDefaults, Guid};
 use crate::error::{ErrorCode, PublicError};
 use crate::graph::Mailbox;
-use crate::host::CountingHttp;
+use crate::host::{CountingHttp, WriteBatch};
 use crate::identity::{AppTokenSource, TokenSource};
-use crate::jobs::calendar::{ErpSide, GraphSide, RunReport};
+use crate::jobs::calendar::{CalendarSide, ErpSide, GraphSide, RunReport};
 
 /// How long a user's being active in ERP.net is trusted for runs: an hour keeps a quiet run
 /// at its two ERP.net reads while a deactivated user stops within the hour.
 const RUN_RIGHTS_MAX_AGE: chrono::Duration = chrono::Duration::hours(1);
 
+/// A job that is due, for the host's scheduler.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DueJob {
+    pub user_id: String,
+    pub job: JobKind,
+    pub due_since: DateTime<Utc>,
+}
+
+/// What a run did (or, for a dry run, would do).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunView {
+    pub started: DateTime<Utc>,
+    pub finished: DateTime<Utc>,
+    pub dry_run: bool,
+    /// Both sides' whole windows were read (a first run, Full refresh, or a new window).
+    pub full_read: bool,
+    pub pulled_from_erp: u32,
+    pub pulled_from_outlook: u32,
+    pub to_outlook: CountsView,
+    pub to_erp: CountsView,
+    pub conflicts: u32,
+    /// Writes that failed for now and will be retried by a later run.
+    pub failed: u32,
+    /// Items outside the window or otherwise not synced.
+    pub skipped: u32,
+    pub requests: u64,
+    /// The checkpoints advanced (no write failed).
+    pub checkpoints_advanced: bool,
+    pub next_run: DateTime<Utc>,
+}
+
+impl From<&RunReport> for RunView {
+    fn from(r: &RunReport) -> Self {
+        Self {
+            started: r.started,
+            finished: r.finished,
+            dry_run: r.dry_run,
+            full_read: r.full_read,
+            pulled_from_erp: r.pulled_from_erp,
+            pulled_from_outlook: r.pulled_from_outlook,
+            to_outlook: r.to_outlook.into(),
+            to_erp: r.to_erp.into(),
+            conflicts: r.conflicts,
+            failed: r.failed,
+            skipped: r.skipped,
+            requests: r.requests,
+            checkpoints_advanced: r.checkpoints_advanced,
+            next_run: r.next_run,
+        }
+    }
+}
+
+/// One line of a user's log, with its sequence number in that log (sequence numbers only
+/// grow, so a host that shows the log can ask for what came after the last one it has).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogEntry {
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    /// `INF`, `WRN` or `ERR`.
+    pub level: &'static str,
+    pub text: String,
+    /// As Home shows it: `[2024-02-16 07:35Z INF] ...`.
+    pub line: String,
+}
+
+impl From<journal::Entry> for LogEntry {
+    fn from(e: journal::Entry) -> Self {
+        Self {
+            seq: e.seq,
+            at: e.line.at,
+            level: e.line.level.tag(),
+            line: e.line.to_string(),
+            text: e.line.text,
+        }
+    }
+}
+
+/// A run as every binding gets it: its report (or why it failed) and exactly the log lines
+/// this run wrote, whatever else was written to the log meanwhile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobRun {
+    pub result: Result<RunView, PublicError>,
+    pub log: Vec<LogEntry>,
+}
+
 impl App {
     /// Runs a job for a user against Graph and ERP.net and records the outcome.
-    pub async fn run_job(
+    pub async fn run_job(&self, user_id: &str, job: JobKind, dry_run: bool) -> JobRun {
+        let mut log = Vec::new();
+        let result = self.run_job_logged(user_id, job, dry_run, &mut log).await;
+        JobRun {
+            result: result.map(|r| RunView::from(&r)),
+            log: log.into_iter().map(LogEntry::from).collect(),
+        }
+    }
+
+    async fn run_job_logged(
         &self,
         user_id: &str,
         job: JobKind,
         dry_run: bool,
+        log: &mut Vec<journal::Entry>,
     ) -> Result<RunReport, PublicError> {
         let store = self.host.store.as_ref();
         profile::require(store, user_id).await?;
@@ -40,7 +142,7 @@ impl App {
             Ok(p) => p,
             Err(e) => {
                 if !dry_run {
-                    self.record_outcome(user_id, job, &Err(e.clone())).await?;
+                    log.extend(self.record_outcome(user_id, job, &Err(e.clone())).await?);
                 }
                 return Err(e);
             }
@@ -53,12 +155,12 @@ impl App {
             Err(e) => {
                 // A setup problem is the job's error state, shown on Home with its fix.
                 if !dry_run {
-                    self.record_outcome(user_id, job, &Err(e.clone())).await?;
+                    log.extend(self.record_outcome(user_id, job, &Err(e.clone())).await?);
                 }
                 return Err(e);
             }
         };
-        self.run_calendar_with(user_id, &erp, &outlook, &config.runner_id, dry_run)
+        self.run_calendar_logged(user_id, &erp, &outlook, &config.runner_id, dry_run, log)
             .await
     }
 
@@ -130,5 +232,118 @@ impl App {
         let graph_http = Arc::new(CountingHttp::new(self.host.http.clone()));
         let graph = self.graph_client(tokens, mailbox, p.zone.clone(), graph_http.clone())?;
         Ok((erp_side, GraphSide::new(graph, graph_http, p.zone.clone())))
+    }
+
+    /// Jobs due now by the host's clock, earliest first: the host's scheduler runs these.
+    pub async fn due_jobs_now(&self) -> Result<Vec<DueJob>, PublicError> {
+        self.due_jobs(self.now()).await
+    }
+
+    /// Jobs due at `now`, earliest first.
+    pub async fn due_jobs(&self, now: DateTime<Utc>) -> Result<Vec<DueJob>, PublicError> {
+        Ok(status::due(self.host.store.as_ref(), now)
+            .await?
+            .into_iter()
+            .map(|(user_id, job, due_since)| DueJob {
+                user_id,
+                job,
+                due_since,
+            })
+            .collect())
+    }
+
+    /// Runs the calendar job for a user with the given sides, records the outcome in the job's
+    /// status (state, schedule, last run), logs state changes and queues a notification when
+    /// the job enters an error.
+    #[cfg(test)]
+    pub(crate) async fn run_calendar_with(
+        &self,
+        user_id: &str,
+        erp: &dyn CalendarSide,
+        outlook: &dyn CalendarSide,
+        runner: &str,
+        dry_run: bool,
+    ) -> Result<RunReport, PublicError> {
+        let mut log = Vec::new();
+        self.run_calendar_logged(user_id, erp, outlook, runner, dry_run, &mut log)
+            .await
+    }
+
+    async fn run_calendar_logged(
+        &self,
+        user_id: &str,
+        erp: &dyn CalendarSide,
+        outlook: &dyn CalendarSide,
+        runner: &str,
+        dry_run: bool,
+        log: &mut Vec<journal::Entry>,
+    ) -> Result<RunReport, PublicError> {
+        let store = self.host.store.as_ref();
+        let (profile, _) = profile::require(store, user_id).await?;
+        let (status, _) = status::load_status(store, user_id, JobKind::Calendar).await?;
+        let outcome = if profile.company_id.is_none() || profile.location_id.is_none() {
+            Err(PublicError::new(
+                ErrorCode::NoEnterpriseCompany,
+                "There's no enterprise company defined.",
+            ))
+        } else {
+            let job = crate::jobs::calendar::CalendarJob {
+                host: &self.host,
+                user: user_id,
+                zone: profile.zone.clone(),
+                policy: profile.policy,
+                erp,
+                outlook,
+                runner,
+                process: self.config.as_ref().and_then(|c| c.local_process.as_ref()),
+            };
+            let options = crate::jobs::calendar::RunOptions {
+                full_refresh: status.full_refresh_requested,
+                dry_run,
+            };
+            crate::jobs::calendar::run(&job, options).await.map(|ran| {
+                log.extend(ran.log);
+                ran.report
+            })
+        };
+        if dry_run {
+            return outcome;
+        }
+        log.extend(
+            self.record_outcome(user_id, JobKind::Calendar, &outcome)
+                .await?,
+        );
+        outcome
+    }
+
+    async fn record_outcome(
+        &self,
+        user_id: &str,
+        job: JobKind,
+        outcome: &Result<RunReport, PublicError>,
+    ) -> Result<Vec<journal::Entry>, PublicError> {
+        let store = self.host.store.as_ref();
+        update_with_retry(store, user_id, move || async move {
+            let (mut status, expect) = status::load_status(store, user_id, job).await?;
+            let was_error = matches!(status.state, JobState::Error { .. });
+            let now = self.now();
+            let lines = status::record_outcome(&mut status, now, outcome);
+            let mut batch = status::put_status(WriteBatch::new(), user_id, &status, expect);
+            let entries = journal::append(store, &mut batch, user_id, &lines).await?;
+            if let (false, JobState::Error { reason, fix, .. }) = (was_error, &status.state) {
+                batch = notify::queue(
+                    batch,
+                    &Notification {
+                        at: now,
+                        user_id: user_id.to_owned(),
+                        title: "MS Sync experienced an error".into(),
+                        text: format!("{reason} {fix}"),
+                    },
+                );
+            }
+            Ok(Some((batch, entries)))
+        })
+        .await
+        .map(Option::unwrap_or_default)
     }
 }

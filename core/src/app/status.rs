@@ -93,6 +93,13 @@ pub struct CountsView {
     pub removed: u32,
 }
 
+impl CountsView {
+    /// Items created, updated and removed together.
+    pub fn total(&self) -> u32 {
+        self.created + self.updated + self.removed
+    }
+}
+
 impl From<Counts> for CountsView {
     fn from(c: Counts) -> Self {
         Self {

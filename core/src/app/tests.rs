@@ -6,8 +6,11 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use super::*;
 use crate::engine::Side;
+use crate::error::ErrorCode;
+use crate::host::Expect;
 use crate::host::{Clock, ManualClock, MemoryStore, Store};
 use crate::jobs::calendar::memory_side::MemorySide;
+use crate::model::tz::Zone;
 use crate::model::{CalendarItem, Importance, When};
 
 struct World {

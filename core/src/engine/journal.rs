@@ -65,15 +65,24 @@ fn prefix(user: &str) -> String {
     format!("log/{user}/")
 }
 
+/// A line with its place in the user's log: sequence numbers only grow, so a caller knows
+/// exactly which lines are its own, whatever else is written beside them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub seq: u64,
+    pub line: LogLine,
+}
+
 /// Adds `lines` to the user's log in `batch`, and drops the oldest lines beyond [`MAX_LINES`].
+/// Returns the entries as they will be once `batch` is committed.
 pub async fn append(
     store: &dyn Store,
     batch: &mut WriteBatch,
     user: &str,
     lines: &[LogLine],
-) -> Result<(), StoreError> {
+) -> Result<Vec<Entry>, StoreError> {
     if lines.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let existing = store.scan(&prefix(user)).await?;
     // Keys are a sequence, not times: host clocks may step back, the log order must not.
@@ -93,7 +102,14 @@ pub async fn append(
             *batch = std::mem::take(batch).delete(key, Expect::Version(old.version));
         }
     }
-    Ok(())
+    Ok(lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| Entry {
+            seq: next + i as u64,
+            line: line.clone(),
+        })
+        .collect())
 }
 
 /// The newest `limit` lines, oldest first. Unreadable entries are skipped.

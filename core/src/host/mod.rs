@@ -1,4 +1,5 @@
-//! Host contracts: what the embedding host supplies (HTTP, storage, time).
+//! Host contracts: what the embedding host supplies (HTTP, storage, time, and in the browser
+//! the time-zone rules of `Intl`).
 //!
 //! Futures here are not `Send`: each binding drives them on its own thread or event loop (a
 //! blocking executor in the C ABI, the browser's microtasks in WASM). Host objects themselves are
@@ -18,6 +19,8 @@ mod memory;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 
+/// Zone rules a host may supply instead of the bundled tz data (the browser's `Intl`).
+pub use crate::model::tz::{Zone, ZoneRules, install_zone_rules};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use counting::CountingHttp;
 pub use http::{

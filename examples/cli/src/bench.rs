@@ -122,6 +122,7 @@ impl Bench {
         self.app
             .run_job(&self.alice, JobKind::Calendar, false)
             .await
+            .result
             .map(|_| ())
     }
 }
@@ -196,7 +197,7 @@ async fn idle_round(users: usize) -> Result<IdleRound, PublicError> {
     clock.advance(Duration::from_secs(15 * 60));
     world.erp.set_now(clock.now());
     for job in app.due_jobs(clock.now()).await? {
-        app.run_job(&job.user_id, job.job, false).await?;
+        app.run_job(&job.user_id, job.job, false).await.result?;
     }
     let onboard_wall = onboard0.elapsed();
 
@@ -209,7 +210,7 @@ async fn idle_round(users: usize) -> Result<IdleRound, PublicError> {
     let due = app.due_jobs(clock.now()).await?;
     let scan_cpu = cpu_time() - cpu0;
     for job in &due {
-        app.run_job(&job.user_id, job.job, false).await?;
+        app.run_job(&job.user_id, job.job, false).await.result?;
     }
     let (round_cpu, round_wall) = (cpu_time() - cpu0, wall0.elapsed());
     let requests = world.graph.requests().len() + world.erp.requests().len();

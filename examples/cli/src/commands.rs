@@ -6,11 +6,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use mssync_core::app::ConflictPolicy;
 use mssync_core::app::{
     Actor, App, AppConfig, CredentialInput, ErpAccess, HomeView, JobKind, LocalProcess,
     OperationMode, ServiceChange, SetupChange,
 };
-use mssync_core::engine::ConflictPolicy;
 use mssync_core::host::{Clock, Expect, Host, Store, WriteBatch};
 use mssync_core::{ErrorCode, PublicError};
 use secrecy::ExposeSecret;
@@ -92,7 +92,7 @@ impl Console {
                 runner_id: format!("mssync-cli-{}", std::process::id()),
                 local_process: local_process(),
             },
-            *credentials.sealing_key.expose(),
+            credentials.sealing_key.clone(),
         )?;
         Ok(Self {
             app,
@@ -290,7 +290,7 @@ impl Console {
         let mut failed = None;
         for (user, job) in runs {
             progress.set_message(format!("{} of {user}", job.title()));
-            match self.app.run_job(&user, job, dry_run).await {
+            match self.app.run_job(&user, job, dry_run).await.result {
                 Ok(report) => progress.suspend(|| print_json(&report))?,
                 Err(e) => {
                     progress.suspend(|| eprintln!("error {}: {}", e.code.number(), e.reason));

@@ -34,9 +34,8 @@
 
 use std::path::{Path, PathBuf};
 
-use base64::Engine as _;
 use mssync_core::{ErrorCode, PublicError};
-use secrecy::{ExposeSecret, SecretBox, SecretString};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
@@ -442,20 +441,7 @@ pub enum ErpCredential {
     None,
 }
 
-/// The 32-byte key that seals tokens and secrets before they reach the store.
-pub struct SealingKey(SecretBox<[u8; 32]>);
-
-impl SealingKey {
-    pub fn expose(&self) -> &[u8; 32] {
-        self.0.expose_secret()
-    }
-}
-
-impl std::fmt::Debug for SealingKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SealingKey([REDACTED])")
-    }
-}
+pub use mssync_core::app::SealingKey;
 
 /// Every credential the configuration calls for, read from the environment or the named files.
 #[derive(Debug)]
@@ -611,32 +597,14 @@ fn decode_sealing_key(
     allow_raw: bool,
     source_name: &str,
 ) -> Result<SealingKey, ConfigError> {
-    if allow_raw && bytes.len() == 32 {
-        let key = <[u8; 32]>::try_from(bytes).expect("32 bytes");
-        return Ok(SealingKey(SecretBox::new(Box::new(key))));
-    }
-    let bytes = bytes.trim_ascii();
-    let decoded: Option<Vec<u8>> = if bytes.len() == 64 && bytes.iter().all(u8::is_ascii_hexdigit) {
-        bytes
-            .chunks(2)
-            .map(|pair| {
-                std::str::from_utf8(pair)
-                    .ok()
-                    .and_then(|s| u8::from_str_radix(s, 16).ok())
-            })
-            .collect()
+    let key = if allow_raw {
+        SealingKey::from_file_contents(bytes)
     } else {
-        base64::engine::general_purpose::STANDARD
-            .decode(bytes)
-            .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(bytes))
-            .ok()
+        SealingKey::decode(bytes)
     };
-    match decoded.and_then(|d| <[u8; 32]>::try_from(d).ok()) {
-        Some(key) => Ok(SealingKey(SecretBox::new(Box::new(key)))),
-        None => Err(ConfigError::InvalidCredential {
-            what: "the sealing key",
-            source_name: source_name.to_owned(),
-            reason: "expected 32 bytes, raw or as base64 or hex".into(),
-        }),
-    }
+    key.map_err(|_| ConfigError::InvalidCredential {
+        what: "the sealing key",
+        source_name: source_name.to_owned(),
+        reason: "expected 32 bytes, raw or as base64 or hex".into(),
+    })
 }

@@ -8,11 +8,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{Datelike, Duration as ChronoDuration, NaiveTime, Utc, Weekday};
+use chrono::{Datelike, Duration as ChronoDuration, NaiveTime, TimeZone, Utc, Weekday};
+use mssync_core::app::RunView;
 use mssync_core::app::{App, HomeView, JobKind, SetupChange};
 use mssync_core::host::{Clock, Host, ManualClock};
-use mssync_core::jobs::calendar::RunReport;
-use mssync_core::model::tz::Zone;
 use mssync_core::{ErrorCode, PublicError};
 use mssync_sim::erp::ActivitySeed;
 use mssync_sim::world::{DOMAIN, World};
@@ -103,9 +102,14 @@ pub async fn run(out: &mut dyn std::io::Write) -> Result<(), PublicError> {
         world.erp.seed_activity(s)
     };
     let budget = seed("Budget review", at(2, 8, 0), 60, "Planned");
-    let sofia = Zone::parse("Europe/Sofia")?;
-    let sofia_midnight =
-        |day: i64| sofia.to_instant((monday + ChronoDuration::days(day)).and_time(NaiveTime::MIN));
+    let sofia_midnight = |day: i64| {
+        let midnight = (monday + ChronoDuration::days(day)).and_time(NaiveTime::MIN);
+        chrono_tz::Europe::Sofia
+            .from_local_datetime(&midnight)
+            .earliest()
+            .expect("midnight exists in Sofia")
+            .with_timezone(&Utc)
+    };
     seed(
         "Company offsite (all day)",
         sofia_midnight(4),
@@ -165,7 +169,7 @@ pub async fn run(out: &mut dyn std::io::Write) -> Result<(), PublicError> {
 
     // 4. First sync.
     advance(1);
-    let first = app.run_job(&alice, JobKind::Calendar, false).await?;
+    let first = app.run_job(&alice, JobKind::Calendar, false).await.result?;
     writeln!(out, " 4. First sync: {}", moved(&first)).map_err(io)?;
 
     // 5. Edits on both sides, and an Outlook edit to the Released activity.
@@ -189,17 +193,17 @@ pub async fn run(out: &mut dyn std::io::Write) -> Result<(), PublicError> {
 
     // 6. Second sync.
     advance(15);
-    let second = app.run_job(&alice, JobKind::Calendar, false).await?;
+    let second = app.run_job(&alice, JobKind::Calendar, false).await.result?;
     writeln!(out, " 6. Second sync: {}", moved(&second)).map_err(io)?;
 
     // 7. The next sync sees only the echoes of its own writes; after that a quiet sync reads
     // Graph once and ERP.net twice.
     advance(15);
-    app.run_job(&alice, JobKind::Calendar, false).await?;
+    app.run_job(&alice, JobKind::Calendar, false).await.result?;
     advance(15);
     world.graph.clear_requests();
     world.erp.clear_requests();
-    let third = app.run_job(&alice, JobKind::Calendar, false).await?;
+    let third = app.run_job(&alice, JobKind::Calendar, false).await.result?;
     writeln!(
         out,
         " 7. Quiet sync: {} (Graph requests {}, ERP.net requests {}: activities assigned to Alice, and created by her with no assignee, since ERP.net filters have no `or`)",
@@ -247,7 +251,7 @@ fn tick(ok: bool) -> &'static str {
     if ok { "ok" } else { "FAILED" }
 }
 
-fn moved(r: &RunReport) -> String {
+fn moved(r: &RunView) -> String {
     format!(
         "to Outlook {} created, {} updated, {} deleted; to ERP.net {} created, {} updated, {} voided; {} conflict(s); {} requests",
         r.to_outlook.created,

@@ -179,7 +179,7 @@ fn main() -> ExitCode {
 fn run(cli: &Cli) -> Result<(), PublicError> {
     match &cli.command {
         Command::TimeZones => {
-            for zone in mssync_core::model::tz::windows_zones() {
+            for zone in mssync_core::app::time_zone_options() {
                 println!("{:<40} {:<34} {}", zone.id, zone.iana, zone.display_name);
             }
             Ok(())
@@ -302,7 +302,7 @@ async fn console_command(command: &Command, config: Config) -> Result<(), Public
             )
         }
         Command::Setup(SetupCommand::Policy { policy }) => {
-            use mssync_core::engine::ConflictPolicy;
+            use mssync_core::app::ConflictPolicy;
             console
                 .setup_policy(match policy {
                     PolicyArg::Newest => ConflictPolicy::Newest,

@@ -5,9 +5,7 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
-use mssync_core::app::{JobKind, Notification};
-use mssync_core::engine::LogLine;
-use mssync_core::jobs::calendar::RunReport;
+use mssync_core::app::{JobKind, LogEntry, Notification, RunView};
 use serde::Serialize;
 
 use super::answer;
@@ -26,6 +24,8 @@ pub(crate) enum Event {
     /// A line a run (or a Setup change during it) wrote to the user's log.
     Log {
         user_id: String,
+        /// The line's place in the user's log; it only grows.
+        seq: u64,
         at: DateTime<Utc>,
         level: String,
         text: String,
@@ -36,7 +36,7 @@ pub(crate) enum Event {
     Run {
         user_id: String,
         job: JobKind,
-        report: Option<RunReport>,
+        report: Option<RunView>,
         code: Option<i32>,
         message: Option<String>,
     },
@@ -45,13 +45,14 @@ pub(crate) enum Event {
 }
 
 impl Event {
-    pub(crate) fn log(user_id: &str, line: &LogLine) -> Self {
+    pub(crate) fn log(user_id: &str, entry: &LogEntry) -> Self {
         Event::Log {
             user_id: user_id.to_owned(),
-            at: line.at,
-            level: line.level.tag().to_owned(),
-            text: line.text.clone(),
-            line: line.to_string(),
+            seq: entry.seq,
+            at: entry.at,
+            level: entry.level.to_owned(),
+            text: entry.text.clone(),
+            line: entry.line.clone(),
         }
     }
 }
@@ -76,7 +77,7 @@ impl EventQueue {
 }
 
 /// Takes up to `max` events (oldest first) and writes them as a JSON array; an empty array when
-/// there are none. Events: `{"kind": "log", "user_id", "at", "level", "text", "line"}`,
+/// there are none. Events: `{"kind": "log", "user_id", "seq", "at", "level", "text", "line"}`,
 /// `{"kind": "run", "user_id", "job", "report": {...} | null, "code": null | n, "message"}`,
 /// `{"kind": "notification", "at", "user_id", "title", "text"}`. Notifications are taken from
 /// the store, so each is delivered once across every engine sharing it.
@@ -90,7 +91,7 @@ pub unsafe extern "C" fn mss_events_poll(
     out: *mut MssBuffer,
     out_error: *mut *mut MssError,
 ) -> i32 {
-    answer(engine, out, out_error, |e| {
+    let body = |e: &MssEngine| {
         let max = max as usize;
         let mut events = e.events.take(max);
         if events.len() < max {
@@ -98,5 +99,8 @@ pub unsafe extern "C" fn mss_events_poll(
             events.extend(notifications.into_iter().map(Event::Notification));
         }
         Ok(events)
-    })
+    };
+    // SAFETY: `engine` is NULL or live, `out` NULL or writable and `out_error` NULL or a
+    // writable slot, per this function's contract (# Safety above).
+    unsafe { answer(engine, out, out_error, body) }
 }

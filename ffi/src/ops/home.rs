@@ -20,8 +20,12 @@ pub unsafe extern "C" fn mss_home_get(
     out: *mut MssBuffer,
     out_error: *mut *mut MssError,
 ) -> i32 {
-    answer(engine, out, out_error, |e| {
+    let body = |e: &MssEngine| {
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let user = unsafe { user(user_id, user_id_len) }?;
         Ok(e.run(e.app.home(user))?)
-    })
+    };
+    // SAFETY: `engine` is NULL or live, `out` NULL or writable and `out_error` NULL or a
+    // writable slot, per this function's contract (# Safety above).
+    unsafe { answer(engine, out, out_error, body) }
 }

@@ -26,7 +26,6 @@ pub use signin::{mss_session_check, mss_signin_begin, mss_signin_complete, mss_s
 
 use mssync_core::ErrorCode;
 use mssync_core::app::{Actor, JobKind};
-use mssync_core::model::tz::windows_zones;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -41,29 +40,40 @@ use crate::status::{Failure, MssError, guard};
 /// `out` is NULL or a writable `MssBuffer`; free the result with `mss_buffer_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mss_time_zones(out: *mut MssBuffer, out_error: *mut *mut MssError) -> i32 {
-    guard(out_error, || {
-        let out = out_buffer(out)?;
-        let zones: Vec<_> = windows_zones().collect();
+    let body = || {
+        // SAFETY: `out` is NULL or a writable `MssBuffer`, per this function's contract.
+        let out = unsafe { out_buffer(out) }?;
+        let zones = mssync_core::app::time_zone_options();
         fill(out, serde_json::to_vec(&zones).expect("zones serialize"));
         Ok(())
-    })
+    };
+    // SAFETY: `out_error` is NULL or a writable slot, per this function's contract.
+    unsafe { guard(out_error, body) }
 }
 
 /// Runs one engine operation under the guard: empties `out`, checks the engine, and writes the
 /// operation's result to `out` as JSON.
-pub(crate) fn answer<T: Serialize>(
+///
+/// # Safety
+/// `engine` is NULL or live; `out` is NULL or a writable `MssBuffer`; `out_error` is NULL or a
+/// writable `MssError*` slot.
+pub(crate) unsafe fn answer<T: Serialize>(
     engine: *const MssEngine,
     out: *mut MssBuffer,
     out_error: *mut *mut MssError,
     body: impl FnOnce(&MssEngine) -> Result<T, Failure>,
 ) -> i32 {
-    guard(out_error, || {
-        let out = out_buffer(out)?;
-        let engine = engine_arg(engine)?;
+    let body = || {
+        // SAFETY: `out` is NULL or a writable `MssBuffer`, per this function's contract.
+        let out = unsafe { out_buffer(out) }?;
+        // SAFETY: `engine` is NULL or a live engine, per this function's contract.
+        let engine = unsafe { engine_arg(engine) }?;
         let value = body(engine)?;
         fill(out, serde_json::to_vec(&value).expect("views serialize"));
         Ok(())
-    })
+    };
+    // SAFETY: `out_error` is NULL or a writable slot, per this function's contract.
+    unsafe { guard(out_error, body) }
 }
 
 /// A UTF-8 span argument.

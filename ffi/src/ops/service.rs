@@ -24,10 +24,14 @@ pub unsafe extern "C" fn mss_service_get(
     out: *mut MssBuffer,
     out_error: *mut *mut MssError,
 ) -> i32 {
-    answer(engine, out, out_error, |e| {
+    let body = |e: &MssEngine| {
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let actor = unsafe { actor(actor_json, actor_json_len) }?;
         Ok(e.run(e.app.service(&actor))?)
-    })
+    };
+    // SAFETY: `engine` is NULL or live, `out` NULL or writable and `out_error` NULL or a
+    // writable slot, per this function's contract (# Safety above).
+    unsafe { answer(engine, out, out_error, body) }
 }
 
 /// Changes Service; fields left out stay as they are: `{"tenant_id", "client_id", "mode":
@@ -47,11 +51,16 @@ pub unsafe extern "C" fn mss_service_set(
     out: *mut MssBuffer,
     out_error: *mut *mut MssError,
 ) -> i32 {
-    answer(engine, out, out_error, |e| {
+    let body = |e: &MssEngine| {
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let actor = unsafe { actor(actor_json, actor_json_len) }?;
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let change: ServiceChange = unsafe { json(change_json, change_json_len, "change_json") }?;
         Ok(e.run(e.app.set_service(&actor, change))?)
-    })
+    };
+    // SAFETY: `engine` is NULL or live, `out` NULL or writable and `out_error` NULL or a
+    // writable slot, per this function's contract (# Safety above).
+    unsafe { answer(engine, out, out_error, body) }
 }
 
 /// The URL an administrator opens to consent to MsSync's permissions, as `{"url": "..."}`.
@@ -66,10 +75,14 @@ pub unsafe extern "C" fn mss_service_consent_url(
     out: *mut MssBuffer,
     out_error: *mut *mut MssError,
 ) -> i32 {
-    answer(engine, out, out_error, |e| {
+    let body = |e: &MssEngine| {
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let actor = unsafe { actor(actor_json, actor_json_len) }?;
         Ok(json!({ "url": e.run(e.app.consent_url(&actor))? }))
-    })
+    };
+    // SAFETY: `engine` is NULL or live, `out` NULL or writable and `out_error` NULL or a
+    // writable slot, per this function's contract (# Safety above).
+    unsafe { answer(engine, out, out_error, body) }
 }
 
 /// The admin-consent redirect came back to the host: pass what it carried (`state`,
@@ -98,14 +111,21 @@ pub unsafe extern "C" fn mss_service_complete_consent(
     error_description_len: usize,
     out_error: *mut *mut MssError,
 ) -> i32 {
-    guard(out_error, || {
-        let e = engine_arg(engine)?;
+    let body = || {
+        // SAFETY: `engine` is NULL or a live engine, per this function's contract.
+        let e = unsafe { engine_arg(engine) }?;
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let actor = unsafe { actor(actor_json, actor_json_len) }?;
         let redirect = AdminConsentRedirect {
+            // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
             state: unsafe { text(state, state_len, "state") }?,
+            // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
             admin_consent: unsafe { text(admin_consent, admin_consent_len, "admin_consent") }?,
+            // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
             tenant: unsafe { text(tenant, tenant_len, "tenant") }?,
+            // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
             error: unsafe { text(error, error_len, "error") }?,
+            // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
             error_description: unsafe {
                 text(
                     error_description,
@@ -115,7 +135,9 @@ pub unsafe extern "C" fn mss_service_complete_consent(
             }?,
         };
         Ok(e.run(e.app.complete_admin_consent(&actor, redirect))?)
-    })
+    };
+    // SAFETY: `out_error` is NULL or a writable slot, per this function's contract.
+    unsafe { guard(out_error, body) }
 }
 
 /// "Connect to Microsoft Entra ID": gets an application token and reads the calendar of
@@ -134,11 +156,16 @@ pub unsafe extern "C" fn mss_service_connect(
     out: *mut MssBuffer,
     out_error: *mut *mut MssError,
 ) -> i32 {
-    answer(engine, out, out_error, |e| {
+    let body = |e: &MssEngine| {
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let actor = unsafe { actor(actor_json, actor_json_len) }?;
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let mailbox = unsafe { text(probe_mailbox, probe_mailbox_len, "probe_mailbox") }?;
         Ok(e.run(e.app.connect(&actor, mailbox))?)
-    })
+    };
+    // SAFETY: `engine` is NULL or live, `out` NULL or writable and `out_error` NULL or a
+    // writable slot, per this function's contract (# Safety above).
+    unsafe { answer(engine, out, out_error, body) }
 }
 
 /// "Give permissions": checks the ERP.net prerequisites and creates the `Meeting` document type
@@ -155,10 +182,14 @@ pub unsafe extern "C" fn mss_service_give_permissions(
     out: *mut MssBuffer,
     out_error: *mut *mut MssError,
 ) -> i32 {
-    answer(engine, out, out_error, |e| {
+    let body = |e: &MssEngine| {
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let actor = unsafe { actor(actor_json, actor_json_len) }?;
         Ok(e.run(e.app.give_permissions(&actor))?)
-    })
+    };
+    // SAFETY: `engine` is NULL or live, `out` NULL or writable and `out_error` NULL or a
+    // writable slot, per this function's contract (# Safety above).
+    unsafe { answer(engine, out, out_error, body) }
 }
 
 /// Lets users of an e-mail domain (e.g. `contoso.com`) sign in. Writes the Service view.
@@ -175,11 +206,16 @@ pub unsafe extern "C" fn mss_service_grant_domain(
     out: *mut MssBuffer,
     out_error: *mut *mut MssError,
 ) -> i32 {
-    answer(engine, out, out_error, |e| {
+    let body = |e: &MssEngine| {
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let actor = unsafe { actor(actor_json, actor_json_len) }?;
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let domain = unsafe { text(domain, domain_len, "domain") }?;
         Ok(e.run(e.app.grant_domain(&actor, domain))?)
-    })
+    };
+    // SAFETY: `engine` is NULL or live, `out` NULL or writable and `out_error` NULL or a
+    // writable slot, per this function's contract (# Safety above).
+    unsafe { answer(engine, out, out_error, body) }
 }
 
 /// Stops users of an e-mail domain from signing in. Writes the Service view.
@@ -196,9 +232,14 @@ pub unsafe extern "C" fn mss_service_revoke_domain(
     out: *mut MssBuffer,
     out_error: *mut *mut MssError,
 ) -> i32 {
-    answer(engine, out, out_error, |e| {
+    let body = |e: &MssEngine| {
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let actor = unsafe { actor(actor_json, actor_json_len) }?;
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let domain = unsafe { text(domain, domain_len, "domain") }?;
         Ok(e.run(e.app.revoke_domain(&actor, domain))?)
-    })
+    };
+    // SAFETY: `engine` is NULL or live, `out` NULL or writable and `out_error` NULL or a
+    // writable slot, per this function's contract (# Safety above).
+    unsafe { answer(engine, out, out_error, body) }
 }

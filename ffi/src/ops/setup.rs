@@ -21,10 +21,14 @@ pub unsafe extern "C" fn mss_setup_get(
     out: *mut MssBuffer,
     out_error: *mut *mut MssError,
 ) -> i32 {
-    answer(engine, out, out_error, |e| {
+    let body = |e: &MssEngine| {
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let user = unsafe { user(user_id, user_id_len) }?;
         Ok(e.run(e.app.setup(user))?)
-    })
+    };
+    // SAFETY: `engine` is NULL or live, `out` NULL or writable and `out_error` NULL or a
+    // writable slot, per this function's contract (# Safety above).
+    unsafe { answer(engine, out, out_error, body) }
 }
 
 /// The choices Setup offers the user (read from ERP.net): `{"companies": [{"id", "name",
@@ -41,10 +45,14 @@ pub unsafe extern "C" fn mss_setup_options(
     out: *mut MssBuffer,
     out_error: *mut *mut MssError,
 ) -> i32 {
-    answer(engine, out, out_error, |e| {
+    let body = |e: &MssEngine| {
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let user = unsafe { user(user_id, user_id_len) }?;
         Ok(e.run(e.app.setup_options(user))?)
-    })
+    };
+    // SAFETY: `engine` is NULL or live, `out` NULL or writable and `out_error` NULL or a
+    // writable slot, per this function's contract (# Safety above).
+    unsafe { answer(engine, out, out_error, body) }
 }
 
 /// Sets the user's enterprise company and location (ids from `mss_setup_options`); a choice
@@ -64,12 +72,18 @@ pub unsafe extern "C" fn mss_setup_set_company(
     out: *mut MssBuffer,
     out_error: *mut *mut MssError,
 ) -> i32 {
-    answer(engine, out, out_error, |e| {
+    let body = |e: &MssEngine| {
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let user = unsafe { user(user_id, user_id_len) }?;
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let company = unsafe { text(company_id, company_id_len, "company_id") }?;
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let location = unsafe { text(location_id, location_id_len, "location_id") }?;
         Ok(e.run(e.app.set_company(user, company, location))?)
-    })
+    };
+    // SAFETY: `engine` is NULL or live, `out` NULL or writable and `out_error` NULL or a
+    // writable slot, per this function's contract (# Safety above).
+    unsafe { answer(engine, out, out_error, body) }
 }
 
 /// Changes the time zone or conflict policy; fields left out stay: `{"time_zone": "FLE Standard
@@ -88,11 +102,16 @@ pub unsafe extern "C" fn mss_setup_change(
     out: *mut MssBuffer,
     out_error: *mut *mut MssError,
 ) -> i32 {
-    answer(engine, out, out_error, |e| {
+    let body = |e: &MssEngine| {
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let user = unsafe { user(user_id, user_id_len) }?;
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let change: SetupChange = unsafe { json(change_json, change_json_len, "change_json") }?;
         Ok(e.run(e.app.change_setup(user, change))?)
-    })
+    };
+    // SAFETY: `engine` is NULL or live, `out` NULL or writable and `out_error` NULL or a
+    // writable slot, per this function's contract (# Safety above).
+    unsafe { answer(engine, out, out_error, body) }
 }
 
 /// Turns a job (`"calendar"`) on (`enabled` 1, due at once) or off (0).
@@ -110,12 +129,17 @@ pub unsafe extern "C" fn mss_setup_set_job(
     out: *mut MssBuffer,
     out_error: *mut *mut MssError,
 ) -> i32 {
-    answer(engine, out, out_error, |e| {
+    let body = |e: &MssEngine| {
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let user = unsafe { user(user_id, user_id_len) }?;
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let job = unsafe { job(job_id, job_id_len) }?;
         let enabled = flag(enabled, "enabled")?;
         Ok(e.run(e.app.set_job_enabled(user, job, enabled))?)
-    })
+    };
+    // SAFETY: `engine` is NULL or live, `out` NULL or writable and `out_error` NULL or a
+    // writable slot, per this function's contract (# Safety above).
+    unsafe { answer(engine, out, out_error, body) }
 }
 
 /// Asks for a full re-read of the job's window on its next run (due at once).
@@ -132,9 +156,14 @@ pub unsafe extern "C" fn mss_setup_full_refresh(
     out: *mut MssBuffer,
     out_error: *mut *mut MssError,
 ) -> i32 {
-    answer(engine, out, out_error, |e| {
+    let body = |e: &MssEngine| {
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let user = unsafe { user(user_id, user_id_len) }?;
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let job = unsafe { job(job_id, job_id_len) }?;
         Ok(e.run(e.app.request_full_refresh(user, job))?)
-    })
+    };
+    // SAFETY: `engine` is NULL or live, `out` NULL or writable and `out_error` NULL or a
+    // writable slot, per this function's contract (# Safety above).
+    unsafe { answer(engine, out, out_error, body) }
 }

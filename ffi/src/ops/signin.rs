@@ -27,12 +27,17 @@ pub unsafe extern "C" fn mss_signin_begin(
     out: *mut MssBuffer,
     out_error: *mut *mut MssError,
 ) -> i32 {
-    answer(engine, out, out_error, |e| {
+    let body = |e: &MssEngine| {
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let hint = unsafe { text(login_hint, login_hint_len, "login_hint") }?;
         let hint = (!hint.is_empty()).then_some(hint);
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let binding = unsafe { text(binding, binding_len, "binding") }?;
         Ok(e.run(e.app.begin_sign_in(hint, binding))?)
-    })
+    };
+    // SAFETY: `engine` is NULL or live, `out` NULL or writable and `out_error` NULL or a
+    // writable slot, per this function's contract (# Safety above).
+    unsafe { answer(engine, out, out_error, body) }
 }
 
 /// Step two of sign-in, with the `state` and `code` of the redirect and the `binding` of the
@@ -56,12 +61,18 @@ pub unsafe extern "C" fn mss_signin_complete(
     out: *mut MssBuffer,
     out_error: *mut *mut MssError,
 ) -> i32 {
-    answer(engine, out, out_error, |e| {
+    let body = |e: &MssEngine| {
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let state = unsafe { text(state, state_len, "state") }?;
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let code = unsafe { text(code, code_len, "code") }?;
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let binding = unsafe { text(binding, binding_len, "binding") }?;
         Ok(e.run(e.app.complete_sign_in(state, code, binding))?)
-    })
+    };
+    // SAFETY: `engine` is NULL or live, `out` NULL or writable and `out_error` NULL or a
+    // writable slot, per this function's contract (# Safety above).
+    unsafe { answer(engine, out, out_error, body) }
 }
 
 /// Step two when Entra ID redirected back with `error` and `error_description` instead of a
@@ -82,17 +93,23 @@ pub unsafe extern "C" fn mss_signin_fail(
     description_len: usize,
     out_error: *mut *mut MssError,
 ) -> i32 {
-    guard(out_error, || {
-        let e = engine_arg(engine)?;
+    let body = || {
+        // SAFETY: `engine` is NULL or a live engine, per this function's contract.
+        let e = unsafe { engine_arg(engine) }?;
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let state = unsafe { text(state, state_len, "state") }?;
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let error = unsafe { text(error, error_len, "error") }?;
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let description = unsafe { text(description, description_len, "description") }?;
         Err(Failure::from(e.run(e.app.fail_sign_in(
             state,
             error,
             description,
         ))))
-    })
+    };
+    // SAFETY: `out_error` is NULL or a writable slot, per this function's contract.
+    unsafe { guard(out_error, body) }
 }
 
 /// Checks a session the host authenticated itself: `provider` is its sign-in provider
@@ -108,9 +125,13 @@ pub unsafe extern "C" fn mss_session_check(
     provider_len: usize,
     out_error: *mut *mut MssError,
 ) -> i32 {
-    guard(out_error, || {
-        let e = engine_arg(engine)?;
+    let body = || {
+        // SAFETY: `engine` is NULL or a live engine, per this function's contract.
+        let e = unsafe { engine_arg(engine) }?;
+        // SAFETY: the span is NULL (length 0) or readable for its length, per the contract.
         let provider = unsafe { text(provider, provider_len, "provider") }?;
         Ok(e.app.check_host_session(provider)?)
-    })
+    };
+    // SAFETY: `out_error` is NULL or a writable slot, per this function's contract.
+    unsafe { guard(out_error, body) }
 }

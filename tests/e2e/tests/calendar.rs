@@ -56,6 +56,7 @@ async fn a_user_syncs_both_ways_and_a_quiet_run_costs_one_request_a_side() {
         .app
         .run_job(&alice, JobKind::Calendar, false)
         .await
+        .result
         .unwrap();
     assert_eq!(
         (report.to_outlook.created, report.to_erp.created),
@@ -100,6 +101,7 @@ async fn a_user_syncs_both_ways_and_a_quiet_run_costs_one_request_a_side() {
         .app
         .run_job(&alice, JobKind::Calendar, false)
         .await
+        .result
         .unwrap();
     assert_eq!(
         (report.to_outlook.updated, report.to_erp.updated),
@@ -127,6 +129,7 @@ async fn a_user_syncs_both_ways_and_a_quiet_run_costs_one_request_a_side() {
     env.app
         .run_job(&alice, JobKind::Calendar, false)
         .await
+        .result
         .unwrap();
     env.world.graph.clear_requests();
     env.world.erp.clear_requests();
@@ -135,6 +138,7 @@ async fn a_user_syncs_both_ways_and_a_quiet_run_costs_one_request_a_side() {
         .app
         .run_job(&alice, JobKind::Calendar, false)
         .await
+        .result
         .unwrap();
     assert_eq!(
         report.to_outlook.total() + report.to_erp.total(),
@@ -183,6 +187,7 @@ async fn outlook_deletion_voids_and_a_released_activity_is_a_marked_conflict() {
     env.app
         .run_job(&alice, JobKind::Calendar, false)
         .await
+        .result
         .unwrap();
 
     env.world.erp.set_state(&released, "Released");
@@ -190,6 +195,7 @@ async fn outlook_deletion_voids_and_a_released_activity_is_a_marked_conflict() {
     env.app
         .run_job(&alice, JobKind::Calendar, false)
         .await
+        .result
         .unwrap();
     let events = env.world.graph.events(&alice);
     let weekly_event = events
@@ -217,6 +223,7 @@ async fn outlook_deletion_voids_and_a_released_activity_is_a_marked_conflict() {
         .app
         .run_job(&alice, JobKind::Calendar, false)
         .await
+        .result
         .unwrap();
     assert_eq!(report.to_erp.removed, 1);
     assert_eq!(report.conflicts, 1);
@@ -381,6 +388,7 @@ async fn refused_graph_access_shows_as_an_error_with_its_fix() {
         .app
         .run_job(&alice, JobKind::Calendar, false)
         .await
+        .result
         .unwrap_err();
     assert!(
         matches!(error.code, ErrorCode::Unauthorized | ErrorCode::Forbidden),
@@ -448,6 +456,7 @@ async fn an_unassigned_activity_reaches_the_outlook_of_the_user_who_created_it_o
         .app
         .run_job(&alice, JobKind::Calendar, false)
         .await
+        .result
         .unwrap();
     assert_eq!(report.to_outlook.created, 1, "{report:?}");
     let subjects: Vec<String> = env
@@ -492,6 +501,7 @@ async fn an_erp_net_without_the_activities_entity_set_is_a_version_mismatch_on_h
         .app
         .run_job(&alice, JobKind::Calendar, false)
         .await
+        .result
         .unwrap_err();
     assert_eq!(error.code, ErrorCode::ErpVersionMismatch, "{error}");
     assert_eq!(

@@ -105,6 +105,7 @@ async fn delegated_mode_runs_on_the_users_token_and_a_revoked_one_asks_to_sign_i
         .app
         .run_job(&alice, JobKind::Calendar, false)
         .await
+        .result
         .unwrap();
     assert_eq!(report.to_erp.created, 1, "{report:?}");
     let home = env.app.home(&alice).await.unwrap();

@@ -426,6 +426,7 @@ async fn faulty_run(
                 env.run(alice),
                 second.run_job(alice, JobKind::Calendar, false)
             );
+            let b = b.result;
             let held = |r: &Result<_, mssync_core::PublicError>| matches!(r, Err(e) if e.code == ErrorCode::LeaseHeld);
             if !held(&a) && !held(&b) {
                 return Err(format!(

@@ -58,7 +58,7 @@ fn weekly(subject: &str, first_day: u32, count: u32) -> Value {
     e
 }
 
-async fn run_ok(env: &Env, alice: &str) -> mssync_core::jobs::calendar::RunReport {
+async fn run_ok(env: &Env, alice: &str) -> mssync_core::app::RunView {
     env.advance(QUIET);
     env.run(alice).await.expect("the run succeeds")
 }

@@ -173,6 +173,7 @@ async fn links_a_service_sends_are_followed_only_within_that_service() {
         let error = app
             .run_job(&alice, mssync_core::app::JobKind::Calendar, true)
             .await
+            .result
             .expect_err(&link);
         assert_eq!(
             error.code,
@@ -199,6 +200,7 @@ async fn links_a_service_sends_are_followed_only_within_that_service() {
     env.advance(Duration::from_secs(16 * 60));
     app.run_job(&alice, mssync_core::app::JobKind::Calendar, true)
         .await
+        .result
         .expect("honest links work");
 }
 

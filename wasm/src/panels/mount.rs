@@ -6,8 +6,7 @@ use std::rc::Rc;
 
 use js_sys::{Promise, Reflect};
 use mssync_core::PublicError;
-use mssync_core::app::{App, HomeView, JobKind, SetupChange};
-use mssync_core::engine::ConflictPolicy;
+use mssync_core::app::{App, ConflictPolicy, HomeView, JobKind, SetupChange};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{CustomEvent, CustomEventInit, Element, Event, EventTarget, HtmlElement};
@@ -290,48 +289,9 @@ async fn act(panel: &Shared, action: Action) {
 }
 
 async fn run(panel: &Shared, app: &App, user: &str, action: Action) -> Result<(), PublicError> {
-    let bad = |what: &str| PublicError::new(mssync_core::ErrorCode::InvalidArgument, what);
     match action {
-        Action::Company(company) => {
-            // The current location stays if the company has it; otherwise the company's first
-            // (the user may pick another next).
-            let location = {
-                let p = panel.borrow();
-                let current = p.setup.setup.as_ref().and_then(|s| s.location_id.clone());
-                let locations = p
-                    .setup
-                    .options
-                    .as_ref()
-                    .and_then(|o| {
-                        o.companies
-                            .iter()
-                            .find(|c| c.id.eq_ignore_ascii_case(&company))
-                    })
-                    .map(|c| c.locations.as_slice())
-                    .unwrap_or_default();
-                locations
-                    .iter()
-                    .find(|l| {
-                        current
-                            .as_deref()
-                            .is_some_and(|c| l.id.eq_ignore_ascii_case(c))
-                    })
-                    .or(locations.first())
-                    .map(|l| l.id.clone())
-                    .unwrap_or_default()
-            };
-            app.set_company(user, &company, &location).await.map(drop)
-        }
-        Action::Location(location) => {
-            let company = panel
-                .borrow()
-                .setup
-                .setup
-                .as_ref()
-                .and_then(|s| s.company_id.clone())
-                .ok_or_else(|| bad("choose an enterprise company first"))?;
-            app.set_company(user, &company, &location).await.map(drop)
-        }
+        Action::Company(company) => app.choose_company(user, &company).await.map(drop),
+        Action::Location(location) => app.choose_location(user, &location).await.map(drop),
         Action::Zone(zone) => {
             let change = SetupChange {
                 time_zone: Some(zone),
@@ -340,8 +300,7 @@ async fn run(panel: &Shared, app: &App, user: &str, action: Action) -> Result<()
             app.change_setup(user, change).await.map(drop)
         }
         Action::Policy(policy) => {
-            let policy: ConflictPolicy = serde_json::from_value(serde_json::Value::String(policy))
-                .map_err(|_| bad("unknown conflict policy"))?;
+            let policy = ConflictPolicy::parse(&policy)?;
             let change = SetupChange {
                 policy: Some(policy),
                 ..SetupChange::default()
@@ -359,7 +318,7 @@ async fn run(panel: &Shared, app: &App, user: &str, action: Action) -> Result<()
             app.set_job_enabled(user, job, !enabled).await.map(drop)
         }
         Action::FullRefresh(job) => app.request_full_refresh(user, job).await.map(drop),
-        Action::SyncNow(job) => app.run_job(user, job, false).await.map(drop),
+        Action::SyncNow(job) => app.run_job(user, job, false).await.result.map(drop),
     }
 }
 

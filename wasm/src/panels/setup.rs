@@ -5,7 +5,6 @@
 use std::fmt::Write;
 
 use mssync_core::app::{HomeView, SetupOptions, SetupView};
-use mssync_core::engine::ConflictPolicy;
 
 use super::html::{self, Choice, escape};
 
@@ -14,22 +13,6 @@ pub struct SetupData {
     pub setup: Option<SetupView>,
     pub options: Option<SetupOptions>,
     pub home: Option<HomeView>,
-}
-
-pub fn policy_id(policy: ConflictPolicy) -> &'static str {
-    match policy {
-        ConflictPolicy::Newest => "newest",
-        ConflictPolicy::ErpWins => "erp_wins",
-        ConflictPolicy::OutlookWins => "outlook_wins",
-    }
-}
-
-fn policy_label(policy: ConflictPolicy) -> &'static str {
-    match policy {
-        ConflictPolicy::Newest => "The newest change wins",
-        ConflictPolicy::ErpWins => "ERP.net wins",
-        ConflictPolicy::OutlookWins => "Outlook wins",
-    }
 }
 
 pub fn render(
@@ -105,8 +88,8 @@ pub fn render(
     let policy_choices: Vec<Choice> = policies
         .iter()
         .map(|p| Choice {
-            value: policy_id(*p),
-            label: policy_label(*p),
+            value: p.id(),
+            label: p.label(),
         })
         .collect();
 
@@ -144,7 +127,7 @@ pub fn render(
         "When both sides changed",
         "policy",
         &policy_choices,
-        Some(policy_id(setup.policy)),
+        Some(setup.policy.id()),
         "Choose a policy",
     );
     out.push_str("</div>");

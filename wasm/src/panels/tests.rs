@@ -1,11 +1,11 @@
 //! The panels' markup over core views: what users see and can operate, checked without a DOM
 //! (the browser suite in `tests/browser` drives the mounted panels). Run natively and under Node.
 
+use mssync_core::app::ConflictPolicy;
 use mssync_core::app::{
     CompanyOption, CountsView, HomeView, JobKind, JobSetup, JobView, LastRun, LocationOption,
     SetupOptions, SetupView, time_zone_options,
 };
-use mssync_core::engine::ConflictPolicy;
 use mssync_core::{ErrorCode, PublicError};
 
 use super::setup::SetupData;

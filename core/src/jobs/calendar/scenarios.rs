@@ -125,6 +125,7 @@ fn scenario(seed: u64) -> Result<(), String> {
                 dry_run: false,
             },
         ))
+        .map(|ran| ran.report)
     };
 
     // Items a user deleted on either side: they may be gone; every other item must survive.

@@ -78,7 +78,7 @@ impl World {
             runner: "test-node",
             process: None,
         };
-        futures::executor::block_on(run(&job, options))
+        futures::executor::block_on(run(&job, options)).map(|ran| ran.report)
     }
 
     fn crash_at_commit(&self, n: u32) {

@@ -11,6 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use mssync_cli::http::ReqwestHttp;
 use mssync_core::PublicError;
+use mssync_core::app::RunView as RunReport;
 use mssync_core::app::{
     Actor, App, AppConfig, CredentialInput, ErpAccess, JobKind, OperationMode, ServiceChange,
     SetupChange,
@@ -19,7 +20,6 @@ use mssync_core::host::{
     Clock, Host, HttpClient, HttpRequest, HttpResponse, ManualClock, MemoryStore, Method, Store,
     StoreError, TransportError, TransportErrorKind, Versioned, WriteBatch,
 };
-use mssync_core::jobs::calendar::RunReport;
 use mssync_sim::world::{DOMAIN, World};
 use serde_json::json;
 
@@ -362,7 +362,10 @@ impl Env {
 
     /// One calendar run of `user` on the main engine.
     pub async fn run(&self, user: &str) -> Result<RunReport, PublicError> {
-        self.app.run_job(user, JobKind::Calendar, false).await
+        self.app
+            .run_job(user, JobKind::Calendar, false)
+            .await
+            .result
     }
 
     /// Non-void activities in ERP.net.

@@ -95,8 +95,15 @@ pub struct RunOptions {
     pub dry_run: bool,
 }
 
+/// A finished run: its report and the log lines it committed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ran {
+    pub report: RunReport,
+    pub log: Vec<journal::Entry>,
+}
+
 /// Runs the calendar job once for `job.user`.
-pub async fn run(job: &CalendarJob<'_>, options: RunOptions) -> Result<RunReport, PublicError> {
+pub async fn run(job: &CalendarJob<'_>, options: RunOptions) -> Result<Ran, PublicError> {
     let store = job.host.store.as_ref();
     let clock = job.host.clock.as_ref();
     let key = lease_key(job.user, JOB_NAME);
@@ -183,7 +190,7 @@ impl<'j, 'a> Run<'j, 'a> {
         self.job.erp.requests() + self.job.outlook.requests()
     }
 
-    async fn execute(mut self, lease: &mut Lease) -> Result<RunReport, PublicError> {
+    async fn execute(mut self, lease: &mut Lease) -> Result<Ran, PublicError> {
         let store = self.job.host.store.as_ref();
         let started = self.now();
         if let Some(previous) = &lease.took_over_from {
@@ -220,7 +227,11 @@ impl<'j, 'a> Run<'j, 'a> {
         };
         if self.options.dry_run {
             tally.written = plan.counts();
-            return Ok(tally.report(started, self.now(), self.requests()));
+            let report = tally.report(started, self.now(), self.requests());
+            return Ok(Ran {
+                report,
+                log: Vec::new(),
+            });
         }
 
         // Outlook creates are recorded as pending first: if the run dies after Graph made the
@@ -299,12 +310,13 @@ impl<'j, 'a> Run<'j, 'a> {
             checkpoint_expect,
         );
         let lines = std::mem::take(&mut self.log);
-        self.commit(lease, batch, &lines).await?;
+        let log = self.commit(lease, batch, &lines).await?;
 
         tally.written = written;
         tally.failed = failed;
         tally.checkpoints_advanced = advance;
-        Ok(tally.report(started, finished, self.requests()))
+        let report = tally.report(started, finished, self.requests());
+        Ok(Ran { report, log })
     }
 
     /// Applies the plan: ERP.net's writes, then Outlook's (a void activity found by a create
@@ -399,21 +411,19 @@ impl<'j, 'a> Run<'j, 'a> {
         if batch.is_empty() {
             return Ok(());
         }
-        self.commit(lease, batch, &[]).await
+        self.commit(lease, batch, &[]).await.map(|_| ())
     }
 
     /// Commits `batch` with `lines` of log under the lease's fence: a lost lease refuses the
-    /// whole batch. The only way a run writes to the store.
+    /// whole batch. The only way a run writes to the store. Returns the log entries committed.
     async fn commit(
         &self,
         lease: &mut Lease,
         mut batch: WriteBatch,
         lines: &[LogLine],
-    ) -> Result<(), PublicError> {
+    ) -> Result<Vec<journal::Entry>, PublicError> {
         let store = self.job.host.store.as_ref();
-        if !lines.is_empty() {
-            journal::append(store, &mut batch, self.job.user, lines).await?;
-        }
+        let entries = journal::append(store, &mut batch, self.job.user, lines).await?;
         let until = self.now() + chrono::Duration::from_std(LEASE_TTL).unwrap_or_default();
         batch.push(lease.fence(until));
         match store.commit(batch).await {
@@ -424,7 +434,8 @@ impl<'j, 'a> Run<'j, 'a> {
         lease
             .refresh_version(store, until)
             .await
-            .map_err(lease_error)
+            .map_err(lease_error)?;
+        Ok(entries)
     }
 }
 
