@@ -84,7 +84,7 @@ pub struct ActivityReminder {
 }
 
 /// An activity as the connector reads it; document times already converted to instants by the
-/// instance's [`TimeBasis`].
+/// instance's [`TimeBasis`](crate::erp::TimeBasis).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Activity {
     pub id: Guid,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::windows::parse_zone;
 use super::{TimeZoneError, Zone};
 
-/// Graph's custom zone marker; see the module comment for how it is read.
+/// Graph's custom zone marker; see the comment of the `tz` module for how it is read.
 pub const GRAPH_CUSTOM_ZONE: &str = "tzone://Microsoft/Custom";
 pub(super) const GRAPH_UTC_ZONE: &str = "tzone://Microsoft/Utc";
 

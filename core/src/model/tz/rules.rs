@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::Zone;
 
-/// Where zone offsets come from; see the module comment.
+/// Where zone offsets come from; see the comment of the `tz` module.
 pub trait ZoneRules: Send + Sync {
     /// The zone's offset from UTC in seconds at `instant`, `None` for a zone these rules do
     /// not know.
