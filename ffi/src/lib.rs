@@ -1,6 +1,6 @@
-//! The C ABI over `mssync-core` (library `libmssync`). Conventions: `shared/DESIGN.md`, "C ABI
-//! conventions"; the generated header `include/mssync.h` states ownership, threading and shutdown
-//! order for hosts.
+//! The C ABI over `mssync-core` (library `libmssync`). Conventions: `docs/architecture.md` and
+//! `docs/decisions.md` ("C ABI and .NET bindings"); the generated header `include/mssync.h` states
+//! ownership, threading and shutdown order for hosts.
 //!
 //! One module per concern: `status` (codes, `MssError`, the panic guard), `buffer` (spans in,
 //! `MssBuffer` out), `host` (the vtable), `http` (completion-based host HTTP), `store` (callback
