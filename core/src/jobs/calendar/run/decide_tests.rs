@@ -86,6 +86,13 @@ enum Asks {
     Remove,
 }
 
+/// What a decision asks of ERP.net and of Outlook, and whether the link stays.
+type Shape = (Asks, Asks, bool);
+/// A row of a table: what it shows, and what the run must ask for.
+type Row<Input, Expected> = (&'static str, Input, Expected);
+/// A row with two inputs.
+type Row2<A, B, Expected> = (&'static str, A, B, Expected);
+
 fn asks(write: &Option<SideWrite>) -> Asks {
     match write {
         None => Asks::Nothing,
@@ -100,7 +107,7 @@ fn unlinked_items_table() {
     let near = meeting("Plan", 5);
     let far = meeting("Later", 28);
     // (row, stored, erp, outlook) -> (to ERP.net, to Outlook, keeps a link) or skipped
-    let rows: Vec<(&str, Pair, Option<(Asks, Asks, bool)>)> = vec![
+    let rows: Vec<Row<Pair, Option<Shape>>> = vec![
         (
             "a new activity is copied to Outlook",
             Pair::new(None, seen("a1", near.clone()), None),
@@ -156,7 +163,7 @@ fn removals_of_linked_items_table() {
     let incremental = PerSide::new(false, false);
     let complete = PerSide::new(true, true);
     // (row, pair, reads) -> (to ERP.net, to Outlook, keeps the link)
-    let rows: Vec<(&str, Pair, PerSide<bool>, (Asks, Asks, bool))> = vec![
+    let rows: Vec<Row2<Pair, PerSide<bool>, Shape>> = vec![
         (
             "an event deleted in the window voids the activity",
             Pair::new(linked(near.clone(), false), None, Some(Seen::Removed)),
@@ -263,12 +270,9 @@ fn follow_ups_table() {
         twin: "e1".into(),
     });
     // (row, activity as read, Outlook create outcome) -> (ERP.net follow-up, Outlook follow-up)
-    let rows: Vec<(
-        &str,
-        Option<Seen>,
-        &WriteOutcome,
-        (Option<RemoteWrite>, bool),
-    )> = vec![
+    // (ERP.net follow-up, whether Outlook's create is corrected)
+    type FollowUps = (Option<RemoteWrite>, bool);
+    let rows: Vec<Row2<Option<Seen>, &WriteOutcome, FollowUps>> = vec![
         (
             "an event made for an activity records it in ExternalId",
             activity(None, false),
