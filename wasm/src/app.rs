@@ -5,7 +5,7 @@
 //! a Promise that rejects with an `MsSyncError`.
 
 use js_sys::{Reflect, Uint8Array};
-use mssync_core::app::{Actor, App, AppConfig, JobKind, SealingKey, ServiceChange, SetupChange};
+use mssync_core::app::{Actor, App, AppConfig, JobKind, ServiceChange, SetupChange};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::*;
 
@@ -54,7 +54,7 @@ impl AppOptions {
         match (self.config, self.sealing_key) {
             (None, _) => Ok(App::new(host)),
             (Some(config), Some(key)) => {
-                let key = SealingKey::from_slice(&key)
+                let key = mssync_core::app::SealingKey::from_slice(&key)
                     .map_err(|_| invalid_argument("options.sealingKey must be 32 bytes"))?;
                 App::with_config(host, config, key).map_err(|e| crate::error::to_js_error(&e))
             }

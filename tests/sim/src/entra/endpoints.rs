@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use sha2::Digest;
 use wiremock::{Request, Respond, ResponseTemplate};
 
-use mssync_core::identity::wire::{
+use mssync_core::wire::identity::{
     self as entra_wire, GRAPH_DEFAULT_SCOPE, aadsts, oauth_error, param,
 };
 

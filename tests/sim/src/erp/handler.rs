@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 use wiremock::{Request, Respond, ResponseTemplate};
 
-use mssync_core::erp::wire::{self, EntitySet, Kind};
+use mssync_core::wire::erp::{self as wire, EntitySet, Kind};
 
 use super::odata::{Expand, Refusal, parse_expand, parse_filter, parse_select};
 use super::{

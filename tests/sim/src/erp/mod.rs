@@ -2,7 +2,7 @@
 //! enterprise companies, company locations, users and document types, behind the identity
 //! server's token endpoint.
 //!
-//! It is built from the connector's wire table (`mssync_core::erp::wire`) and refuses what the
+//! It is built from the connector's wire table (`mssync_core::wire::erp`) and refuses what the
 //! public pages do not name, as the Domain API would: an unknown entity set or segment is a 404
 //! "Resource not found for the segment '<name>'." (a renamed one answers with the rename
 //! message of D common-tasks/handling-renames.md); an unknown property in `$select`,
@@ -33,7 +33,7 @@ use serde_json::{Map, Value, json};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer};
 
-pub use mssync_core::erp::wire::{
+pub use mssync_core::wire::erp::{
     ACTIVITIES, COMPANIES, COMPANY_LOCATIONS, DOCUMENT_TYPES, ENTERPRISE_COMPANIES, PARTICIPANTS,
     USERS,
 };
@@ -225,7 +225,7 @@ impl ErpSim {
             client_logins: HashMap::new(),
             pats: HashMap::new(),
             tokens: HashMap::new(),
-            activity_entity_name: mssync_core::erp::wire::ACTIVITY_ENTITY_NAME_FALLBACK.into(),
+            activity_entity_name: mssync_core::wire::erp::ACTIVITY_ENTITY_NAME_FALLBACK.into(),
             forgotten: Vec::new(),
             token_lifetime: 3600,
             issued: 0,

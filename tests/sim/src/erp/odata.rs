@@ -6,7 +6,7 @@
 //! lists.
 
 use chrono::{DateTime, Utc};
-use mssync_core::erp::wire::{self, EntitySet, FilterOp};
+use mssync_core::wire::erp::{self as wire, EntitySet, FilterOp};
 use serde_json::{Map, Value};
 
 /// A parsed `$filter`: every comparison must hold.

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use mssync_core::graph::wire;
-use mssync_core::model::tz::Zone;
+use mssync_core::host::Zone;
+use mssync_core::wire::graph as wire;
 use serde_json::{Map, Value, json};
 use wiremock::{Request, Respond, ResponseTemplate};
 

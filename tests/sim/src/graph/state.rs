@@ -3,7 +3,8 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
-use mssync_core::model::tz::{GraphDateTime, Zone, all_day_to_instants};
+use mssync_core::host::Zone;
+use mssync_core::wire::{GraphDateTime, all_day_to_instants};
 use serde_json::{Map, Value, json};
 
 use super::recurrence::Recurrence;
