@@ -64,6 +64,12 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "the bindings build on the app layer alone (without mssync-core's internals)"
+# The workspace build turns on `internals` for the end-to-end suite; built on their own, the C
+# ABI, the command line and the browser build can name nothing but app, host, wire and errors.
+cargo check --locked -q -p mssync-ffi -p mssync-cli --all-targets
+cargo check --locked -q -p mssync-wasm --lib --target wasm32-unknown-unknown
+
 # --- Rust suites ------------------------------------------------------------------------------
 # The newest CLDR Windows-zone table the registries carry (PyPI's tzlocal, windows_tz.py): the
 # time-zone test checks every Windows zone in it is known to MsSync with the same rules.

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::App;
 use super::profile::UserProfile;
 use super::status::{JobKind, JobState, JobStatus, LastRun, load_status};
 use crate::engine::journal;
@@ -113,4 +114,12 @@ pub(crate) async fn view(
         jobs,
         log,
     })
+}
+
+impl App {
+    /// Home for a signed-in user.
+    pub async fn home(&self, user_id: &str) -> Result<HomeView, PublicError> {
+        let (profile, _) = super::profile::require(self.host.store.as_ref(), user_id).await?;
+        view(self.host.store.as_ref(), &profile).await
+    }
 }

@@ -117,18 +117,6 @@ impl App {
         self.host.clock.now()
     }
 
-    /// The id of the signed-in user with this e-mail address, for hosts that name users by
-    /// address (the command line's `sync --user`).
-    pub async fn user_by_email(&self, email: &str) -> Result<String, PublicError> {
-        profile::find_by_email(self.host.store.as_ref(), email).await
-    }
-
-    /// Home for a signed-in user.
-    pub async fn home(&self, user_id: &str) -> Result<HomeView, PublicError> {
-        let (profile, _) = profile::require(self.host.store.as_ref(), user_id).await?;
-        home::view(self.host.store.as_ref(), &profile).await
-    }
-
     async fn log(
         &self,
         batch: &mut WriteBatch,
@@ -143,11 +131,6 @@ impl App {
             .collect();
         journal::append(self.host.store.as_ref(), batch, user_id, &lines).await?;
         Ok(())
-    }
-
-    /// Notifications waiting for the host to deliver, oldest first; taken ones are removed.
-    pub async fn take_notifications(&self, max: usize) -> Result<Vec<Notification>, PublicError> {
-        notify::take(self.host.store.as_ref(), max).await
     }
 }
 

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::App;
 use crate::error::PublicError;
 use crate::host::{Expect, Store, StoreError, WriteBatch};
 
@@ -50,4 +51,11 @@ pub(crate) async fn take(store: &dyn Store, max: usize) -> Result<Vec<Notificati
         }
     }
     Ok(taken)
+}
+
+impl App {
+    /// Notifications waiting for the host to deliver, oldest first; taken ones are removed.
+    pub async fn take_notifications(&self, max: usize) -> Result<Vec<Notification>, PublicError> {
+        take(self.host.store.as_ref(), max).await
+    }
 }

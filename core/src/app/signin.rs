@@ -3,15 +3,17 @@
 
 use serde::Serialize;
 
-use super::App;
 use super::config::{OperationMode, ServiceRecord, load_service};
 use super::profile::{self, IdentityPin, UserProfile};
 use super::service::LOCAL_PROVIDER;
+use super::setup::CompanyOption;
+use super::{App, update_with_retry};
 use crate::engine::ConflictPolicy;
 use crate::engine::journal::{self, LogLevel, LogLine};
+use crate::erp::ErpUser;
 use crate::error::{ErrorCode, PublicError};
 use crate::host::{Expect, WriteBatch};
-use crate::identity::{DelegatedTokenSource, SignInStore};
+use crate::identity::{DelegatedTokenSource, IdClaims, SignInStore};
 use crate::model::tz::Zone;
 
 /// Step one of sign-in: where to send the browser.
@@ -105,7 +107,7 @@ impl App {
         let pending = self.sign_ins()?.take_bound(state, binding).await?;
         let client = self.entra_client(&record)?;
         let signed_in = client.complete_sign_in(&pending, state, code).await?;
-        let claims = signed_in.claims;
+        let (claims, tokens) = (signed_in.claims, signed_in.tokens);
         // The user principal name, as the original MsSync links users; never the `email`
         // claim, which Entra ID does not guarantee and says never to authorize with. The name
         // is mutable too, so the link it makes is pinned to the account's tenant and object id.
@@ -137,105 +139,84 @@ impl App {
                 "your ERP.net user is inactive; ask an administrator to activate it",
             ));
         }
-        let existing = profile::load(store, &claims.oid).await?;
-        let pin = profile::load_pin(store, erp_user.id.as_str()).await?;
+        // First sign-in: Setup defaults from ERP.net (the only active company and location
+        // when there is exactly one choice), read once, outside the store's retries.
+        let companies = match profile::load(store, &claims.oid).await? {
+            Some(_) => Vec::new(),
+            None => self.company_options(&erp).await.unwrap_or_default(),
+        };
         let ours = IdentityPin {
             tenant_id: claims.tid.clone(),
             object_id: claims.oid.clone(),
         };
-        if pin.as_ref().is_some_and(|p| *p != ours) {
-            return Err(PublicError::new(
-                ErrorCode::IdentityLinkedElsewhere,
-                "this ERP.net user is already linked to another Microsoft account",
-            ));
-        }
-        if let Some((p, _)) = &existing
-            && p.erp_user_id != erp_user.id.as_str()
-        {
-            return Err(PublicError::new(
-                ErrorCode::IdentityLinkedElsewhere,
-                "your Microsoft account is linked to another ERP.net user (was your user name changed?)",
-            ));
-        }
-        let first = existing.is_none();
-        let expect = existing
-            .as_ref()
-            .map_or(Expect::Absent, |(_, v)| Expect::Version(*v));
-        let profile = match existing {
-            Some((mut p, _)) => {
-                p.email = email.clone();
-                p.name = claims.name.clone().unwrap_or(p.name);
-                p.is_admin = erp_user.is_admin;
-                p.erp_user_id = erp_user.id.as_str().to_owned();
-                p.erp_login = erp_user.login.clone();
-                p
+        let (email, claims, erp_user, companies, ours) =
+            (&email, &claims, &erp_user, &companies, &ours);
+        let (record, tokens) = (&record, &tokens);
+        let session = update_with_retry(store, &claims.oid, move || async move {
+            let existing = profile::load(store, &claims.oid).await?;
+            let pin = profile::load_pin(store, erp_user.id.as_str()).await?;
+            if pin.as_ref().is_some_and(|p| p != ours) {
+                return Err(PublicError::new(
+                    ErrorCode::IdentityLinkedElsewhere,
+                    "this ERP.net user is already linked to another Microsoft account",
+                ));
             }
-            None => {
-                // First sign-in: Setup defaults from ERP.net (the user's zone; the only active
-                // company and location when there is exactly one choice).
-                let zone = erp_user
-                    .time_zone
-                    .as_deref()
-                    .and_then(|z| Zone::parse(z).ok())
-                    .unwrap_or_else(Zone::utc);
-                let companies = self.company_options(&erp).await.unwrap_or_default();
-                let (company_id, location_id) = match companies.as_slice() {
-                    [only] => (
-                        Some(only.id.clone()),
-                        match only.locations.as_slice() {
-                            [l] => Some(l.id.clone()),
-                            _ => None,
-                        },
-                    ),
-                    _ => (None, None),
-                };
-                UserProfile {
-                    user_id: claims.oid.clone(),
-                    tenant_id: claims.tid.clone(),
-                    email: email.clone(),
-                    name: claims.name.clone().unwrap_or_else(|| email.clone()),
-                    erp_user_id: erp_user.id.as_str().to_owned(),
-                    erp_login: erp_user.login.clone(),
-                    is_admin: erp_user.is_admin,
-                    company_id,
-                    location_id,
-                    zone,
-                    policy: ConflictPolicy::default(),
-                    rights_checked_at: None,
+            if let Some((p, _)) = &existing
+                && p.erp_user_id != erp_user.id.as_str()
+            {
+                return Err(PublicError::new(
+                    ErrorCode::IdentityLinkedElsewhere,
+                    "your Microsoft account is linked to another ERP.net user (was your user name changed?)",
+                ));
+            }
+            let first = existing.is_none();
+            let expect = existing
+                .as_ref()
+                .map_or(Expect::Absent, |(_, v)| Expect::Version(*v));
+            let mut profile = match existing {
+                Some((mut p, _)) => {
+                    p.email = email.clone();
+                    p.name = claims.name.clone().unwrap_or(p.name);
+                    p.is_admin = erp_user.is_admin;
+                    p.erp_user_id = erp_user.id.as_str().to_owned();
+                    p.erp_login = erp_user.login.clone();
+                    p
                 }
+                None => new_profile(claims, email, erp_user, companies),
+            };
+            if record.mode == OperationMode::Delegated {
+                self.delegated_tokens(record, &profile.user_id)?
+                    .save(tokens)
+                    .await?;
             }
-        };
-        if record.mode == OperationMode::Delegated {
-            self.delegated_tokens(&record, &profile.user_id)?
-                .save(&signed_in.tokens)
-                .await?;
-        }
-        let now = self.host.clock.now();
-        let mut profile = profile;
-        profile.rights_checked_at = Some(now);
-        let mut batch = profile::put(WriteBatch::new(), &profile, expect);
-        if pin.is_none() {
-            batch = profile::put_pin(batch, erp_user.id.as_str(), &ours);
-        }
-        journal::append(
-            store,
-            &mut batch,
-            &profile.user_id,
-            &[LogLine::new(
-                now,
-                LogLevel::Info,
-                format!("Signed in ({email})."),
-            )],
-        )
-        .await?;
-        store.commit(batch).await?;
-        Ok(Session {
-            user_id: profile.user_id,
-            email,
-            name: profile.name,
-            is_admin: profile.is_admin,
-            first_sign_in: first,
+            let now = self.host.clock.now();
+            profile.rights_checked_at = Some(now);
+            let mut batch = profile::put(WriteBatch::new(), &profile, expect);
+            if pin.is_none() {
+                batch = profile::put_pin(batch, erp_user.id.as_str(), ours);
+            }
+            journal::append(
+                store,
+                &mut batch,
+                &profile.user_id,
+                &[LogLine::new(
+                    now,
+                    LogLevel::Info,
+                    format!("Signed in ({email})."),
+                )],
+            )
+            .await?;
+            let session = Session {
+                user_id: profile.user_id,
+                email: email.clone(),
+                name: profile.name,
+                is_admin: profile.is_admin,
+                first_sign_in: first,
+            };
+            Ok(Some((batch, session)))
         })
+        .await?;
+        Ok(session.expect("a sign-in always writes"))
     }
 
     /// Step two when Entra ID redirected back with an error instead of a code: the pending
@@ -289,5 +270,52 @@ impl App {
             user_id,
             scopes,
         ))
+    }
+}
+
+/// The profile of a first sign-in: Setup defaults from ERP.net (the user's zone; the only active
+/// company and location when there is exactly one choice).
+fn new_profile(
+    claims: &IdClaims,
+    email: &str,
+    erp_user: &ErpUser,
+    companies: &[CompanyOption],
+) -> UserProfile {
+    let zone = erp_user
+        .time_zone
+        .as_deref()
+        .and_then(|z| Zone::parse(z).ok())
+        .unwrap_or_else(Zone::utc);
+    let (company_id, location_id) = match companies {
+        [only] => (
+            Some(only.id.clone()),
+            match only.locations.as_slice() {
+                [l] => Some(l.id.clone()),
+                _ => None,
+            },
+        ),
+        _ => (None, None),
+    };
+    UserProfile {
+        user_id: claims.oid.clone(),
+        tenant_id: claims.tid.clone(),
+        email: email.to_owned(),
+        name: claims.name.clone().unwrap_or_else(|| email.to_owned()),
+        erp_user_id: erp_user.id.as_str().to_owned(),
+        erp_login: erp_user.login.clone(),
+        is_admin: erp_user.is_admin,
+        company_id,
+        location_id,
+        zone,
+        policy: ConflictPolicy::default(),
+        rights_checked_at: None,
+    }
+}
+
+impl App {
+    /// The id of the signed-in user with this e-mail address, for hosts that name users by
+    /// address (the command line's `sync --user`).
+    pub async fn user_by_email(&self, email: &str) -> Result<String, PublicError> {
+        profile::find_by_email(self.host.store.as_ref(), email).await
     }
 }

@@ -193,35 +193,20 @@ fn run(cli: &Cli) -> Result<(), PublicError> {
         | Command::Watch
         | Command::Home { .. } => {
             let config = load_config(cli)?;
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| {
-                    PublicError::new(ErrorCode::Internal, format!("no async runtime: {e}"))
-                })?;
-            runtime.block_on(console_command(&cli.command, config))
+            block_on(console_command(&cli.command, config))
         }
-        Command::Demo => {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| {
-                    PublicError::new(ErrorCode::Internal, format!("no async runtime: {e}"))
-                })?;
-            let mut stdout = std::io::stdout();
-            runtime.block_on(mssync_cli::demo::run(&mut stdout))
-        }
-        Command::Bench => {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| {
-                    PublicError::new(ErrorCode::Internal, format!("no async runtime: {e}"))
-                })?;
-            let mut stdout = std::io::stdout();
-            runtime.block_on(mssync_cli::bench::run(&mut stdout))
-        }
+        Command::Demo => block_on(mssync_cli::demo::run(&mut std::io::stdout())),
+        Command::Bench => block_on(mssync_cli::bench::run(&mut std::io::stdout())),
     }
+}
+
+/// Runs a command's future on one current-thread runtime: the engine's futures are not `Send`.
+fn block_on(command: impl Future<Output = Result<(), PublicError>>) -> Result<(), PublicError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| PublicError::new(ErrorCode::Internal, format!("no async runtime: {e}")))?
+        .block_on(command)
 }
 
 async fn console_command(command: &Command, config: Config) -> Result<(), PublicError> {
