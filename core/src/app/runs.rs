@@ -301,10 +301,14 @@ impl App {
                 full_refresh: status.full_refresh_requested,
                 dry_run,
             };
-            crate::jobs::calendar::run(&job, options).await.map(|ran| {
-                log.extend(ran.log);
-                ran.report
-            })
+            // The run's typed error becomes public here, at the application's edge.
+            match crate::jobs::calendar::run(&job, options).await {
+                Ok(ran) => {
+                    log.extend(ran.log);
+                    Ok(ran.report)
+                }
+                Err(e) => Err(PublicError::from(e)),
+            }
         };
         if dry_run {
             return outcome;

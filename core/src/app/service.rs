@@ -460,7 +460,7 @@ impl App {
                 self.host.clock.clone(),
                 GRAPH_APP_SCOPE,
             ));
-            match tokens.token().await {
+            match tokens.token().await.map_err(PublicError::from) {
                 Ok(_) => report.token = true,
                 Err(e) => {
                     report.missing.push(match e.code {

@@ -7,6 +7,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use super::*;
 use crate::engine::Side;
 use crate::error::ErrorCode;
+use crate::graph::GraphError;
 use crate::host::Expect;
 use crate::host::{Clock, ManualClock, MemoryStore, Store};
 use crate::jobs::calendar::memory_side::MemorySide;
@@ -160,7 +161,8 @@ fn home_after_a_throttled_and_a_failed_run() {
     let w = World::new();
     block(w.app.set_job_enabled("u1", JobKind::Calendar, true)).unwrap();
     let until = w.clock.now() + chrono::Duration::minutes(30);
-    w.outlook.state.lock().unwrap().fail_pulls = Some(throttled_error(until));
+    w.outlook.state.lock().unwrap().fail_pulls =
+        Some(GraphError::Throttled { status: 429, until }.into());
     w.run().unwrap_err();
     let home = w.home();
     assert_eq!(home.state, "Throttled until 2026-06-01 08:30Z");
@@ -176,8 +178,12 @@ fn home_after_a_throttled_and_a_failed_run() {
     );
     insta::assert_json_snapshot!("home_throttled", home);
 
-    w.outlook.state.lock().unwrap().fail_pulls =
-        Some(PublicError::new(ErrorCode::Forbidden, "Graph refused"));
+    w.outlook.state.lock().unwrap().fail_pulls = Some(
+        GraphError::Forbidden {
+            code: "ErrorAccessDenied".into(),
+        }
+        .into(),
+    );
     w.run().unwrap_err();
     w.run().unwrap_err();
     let home = w.home();

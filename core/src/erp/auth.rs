@@ -14,9 +14,8 @@ use serde::Deserialize;
 
 use super::error::ErpError;
 use super::wire;
-use crate::error::PublicError;
 use crate::host::{Clock, HttpClient, HttpRequest, Method, RetryPolicy, send_with_retry};
-use crate::identity::TokenSource;
+use crate::identity::{TokenError, TokenSource};
 
 /// Where the connector's bearer token comes from.
 #[derive(Clone)]
@@ -127,7 +126,7 @@ impl ClientCredentials {
 
 #[async_trait(?Send)]
 impl TokenSource for ClientCredentials {
-    async fn token(&self) -> Result<String, PublicError> {
+    async fn token(&self) -> Result<String, TokenError> {
         let mut cached = self.cached.lock().await;
         let margin = chrono::Duration::from_std(REFRESH_MARGIN).expect("small duration");
         if let Some((token, expires)) = cached.as_ref()

@@ -353,21 +353,16 @@ impl ErpClient {
     }
 }
 
-fn token_error(error: crate::error::PublicError) -> ErpError {
-    use crate::error::ErrorCode;
-    match error.code {
-        ErrorCode::Throttled => ErpError::Remote {
-            status: 429,
-            code: None,
-            kind: Some("token endpoint throttled".into()),
-        },
-        ErrorCode::Timeout | ErrorCode::TransportFailure => {
-            ErpError::Transport(crate::host::TransportError::new(
-                crate::host::TransportErrorKind::Connection,
-                error.reason,
-            ))
+/// A token ERP.net's requests could not get, as the connector reports it.
+fn token_error(error: crate::identity::TokenError) -> ErpError {
+    use crate::identity::{IdentityError, TokenError};
+    match error {
+        TokenError::Erp(e) => e,
+        TokenError::Identity(IdentityError::Throttled { until }) => {
+            ErpError::Throttled { status: 429, until }
         }
-        _ => ErpError::Unauthorized,
+        TokenError::Identity(IdentityError::Transport(e)) => ErpError::Transport(e),
+        TokenError::Identity(_) => ErpError::Unauthorized,
     }
 }
 

@@ -47,7 +47,7 @@ impl From<crate::graph::GraphError> for PublicError {
                 format!("Microsoft Graph sent {what}; it was not followed"),
             ),
             GraphError::Transport(error) => error.into(),
-            GraphError::Token(error) => error,
+            GraphError::Token(error) => error.into(),
         }
     }
 }

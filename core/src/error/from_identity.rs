@@ -108,3 +108,13 @@ impl From<crate::identity::IdentityError> for PublicError {
         Self::new(code, reason)
     }
 }
+
+impl From<crate::identity::TokenError> for PublicError {
+    fn from(error: crate::identity::TokenError) -> Self {
+        use crate::identity::TokenError;
+        match error {
+            TokenError::Identity(e) => e.into(),
+            TokenError::Erp(e) => e.into(),
+        }
+    }
+}

@@ -10,6 +10,7 @@ mod from_erp;
 mod from_graph;
 mod from_host;
 mod from_identity;
+mod from_jobs;
 mod from_model;
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
 use chrono::{DateTime, Utc};
 
-use crate::error::PublicError;
+use crate::identity::TokenError;
 use crate::host::TransportError;
 
-/// What can go wrong talking to Graph. Converted to [`PublicError`] in `crate::error`; the
+/// What can go wrong talking to Graph. Converted to `PublicError` in `crate::error`; the
 /// details here (status, Graph's error code) are for logs and never include event content.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GraphError {
@@ -36,5 +36,5 @@ pub enum GraphError {
     Transport(TransportError),
     /// The token source failed (sign-in or refresh); passed on as it came.
     #[error("no token: {0}")]
-    Token(PublicError),
+    Token(TokenError),
 }

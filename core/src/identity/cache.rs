@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::error::IdentityError;
 use super::oauth::{EntraClient, PendingSignIn, TokenSet};
 use super::seal::Sealer;
-use super::token_source::TokenSource;
+use super::token_source::{TokenError, TokenSource};
 use crate::error::PublicError;
 use crate::host::{Clock, Expect, Store, StoreError, WriteBatch};
 
@@ -112,7 +112,7 @@ impl AppTokenSource {
 
 #[async_trait(?Send)]
 impl TokenSource for AppTokenSource {
-    async fn token(&self) -> Result<String, PublicError> {
+    async fn token(&self) -> Result<String, TokenError> {
         Ok(self.fetch().await?)
     }
 
@@ -226,7 +226,7 @@ impl DelegatedTokenSource {
 
 #[async_trait(?Send)]
 impl TokenSource for DelegatedTokenSource {
-    async fn token(&self) -> Result<String, PublicError> {
+    async fn token(&self) -> Result<String, TokenError> {
         Ok(self.fetch().await?)
     }
 

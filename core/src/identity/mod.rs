@@ -21,5 +21,5 @@ pub use config::{
 pub use error::IdentityError;
 pub use oauth::{AuthorizationRequest, EntraClient, PendingSignIn, SignIn, TokenSet};
 pub use seal::{SealError, Sealer};
-pub use token_source::{StaticToken, TokenSource};
+pub use token_source::{StaticToken, TokenError, TokenSource};
 pub use verify::{CLOCK_SKEW, IdClaims, IdTokenVerifier};

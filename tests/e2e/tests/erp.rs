@@ -650,7 +650,13 @@ async fn a_wrong_client_secret_is_a_typed_error_without_the_secret() {
     )
     .unwrap();
     let error = erp.user_by_email("j.doe@abc.test").await.unwrap_err();
-    assert_eq!(error, ErpError::Unauthorized);
+    // The identity server's refusal reaches the connector as it is (not a bare 401).
+    assert_eq!(
+        error,
+        ErpError::InvalidClient {
+            error: "invalid_client".into()
+        }
+    );
     let api_calls = sim
         .requests()
         .iter()

@@ -749,7 +749,7 @@ struct Rotating {
 
 #[async_trait(?Send)]
 impl TokenSource for Rotating {
-    async fn token(&self) -> Result<String, PublicError> {
+    async fn token(&self) -> Result<String, mssync_core::identity::TokenError> {
         Ok(if self.rejected.lock().unwrap().is_empty() {
             "old".into()
         } else {

@@ -515,7 +515,7 @@ async fn a_tenant_without_the_service_or_without_the_app_gets_its_own_code() {
         GRAPH_DEFAULT,
     );
     assert_eq!(
-        source.token().await.unwrap_err().code,
+        mssync_core::PublicError::from(source.token().await.unwrap_err()).code,
         ErrorCode::AppNotInTenant
     );
     env.sim.refuse_tokens(None);
@@ -635,7 +635,7 @@ async fn delegated_tokens_are_cached_refreshed_with_rotation_and_sealed() {
         Vec::new(),
     );
     assert_eq!(
-        wrong_key.token().await.unwrap_err().code,
+        mssync_core::PublicError::from(wrong_key.token().await.unwrap_err()).code,
         ErrorCode::SealFailure
     );
 
@@ -643,7 +643,7 @@ async fn delegated_tokens_are_cached_refreshed_with_rotation_and_sealed() {
     env.sim.expire_refresh_tokens();
     env.clock.advance(Duration::from_secs(60 * 60));
     assert_eq!(
-        source.token().await.unwrap_err().code,
+        mssync_core::PublicError::from(source.token().await.unwrap_err()).code,
         ErrorCode::InvalidGrant
     );
 }

@@ -7,13 +7,13 @@ use async_trait::async_trait;
 
 use super::map_erp::{activity_to_item, item_to_new_activity, item_to_patch};
 use super::side::{
-    CalendarSide, Pull, RemoteChange, RemoteItem, RemoteWrite, Window, WriteOutcome, twin_of_key,
+    CalendarSide, SideError, Pull, RemoteChange, RemoteItem, RemoteWrite, Window, WriteOutcome, twin_of_key,
 };
 use crate::engine::{Side, SideState};
 use crate::erp::{
     Activity, ActivityDefaults, ActivityScope, ErpClient, ErpError, ExternalLink, Guid, Watermark,
 };
-use crate::error::PublicError;
+
 use crate::host::CountingHttp;
 use crate::model::tz::Zone;
 
@@ -153,10 +153,7 @@ impl ErpSide {
                         if current.external_id.is_some()
                             && current.external_system.as_deref() != Some(EXTERNAL_SYSTEM) =>
                     {
-                        return WriteOutcome::Refused(PublicError::new(
-                            crate::error::ErrorCode::EditConflict,
-                            "another system links this activity",
-                        ));
+                        return WriteOutcome::Refused(SideError::LinkedElsewhere);
                     }
                     Ok(current) if current.state.is_read_only() => {
                         Err(ErpError::ReadOnlyActivity {
@@ -208,7 +205,7 @@ impl CalendarSide for ErpSide {
         Side::Erp
     }
 
-    async fn pull(&self, window: &Window, checkpoint: Option<&str>) -> Result<Pull, PublicError> {
+    async fn pull(&self, window: &Window, checkpoint: Option<&str>) -> Result<Pull, SideError> {
         let scope = ActivityScope {
             user: self.user.clone(),
             login: self.login.clone(),
@@ -245,7 +242,7 @@ impl CalendarSide for ErpSide {
         }
     }
 
-    async fn get(&self, id: &str) -> Result<Option<RemoteItem>, PublicError> {
+    async fn get(&self, id: &str) -> Result<Option<RemoteItem>, SideError> {
         let Some(guid) = Guid::parse(id) else {
             return Ok(None);
         };
@@ -260,7 +257,7 @@ impl CalendarSide for ErpSide {
         }
     }
 
-    async fn find_by_twin(&self, twin_id: &str) -> Result<Option<RemoteItem>, PublicError> {
+    async fn find_by_twin(&self, twin_id: &str) -> Result<Option<RemoteItem>, SideError> {
         let link = ExternalLink {
             external_id: twin_id.to_owned(),
             external_system: EXTERNAL_SYSTEM.into(),
@@ -274,7 +271,7 @@ impl CalendarSide for ErpSide {
     }
 
     /// Every read carries the activity's ExternalId.
-    async fn recorded_twins(&self) -> Result<Option<Vec<(String, String)>>, PublicError> {
+    async fn recorded_twins(&self) -> Result<Option<Vec<(String, String)>>, SideError> {
         Ok(None)
     }
 

@@ -11,10 +11,10 @@ use chrono::Utc;
 
 use super::map_graph::{create_body, patch_body, to_item};
 use super::side::{
-    CalendarSide, Pull, RemoteChange, RemoteItem, RemoteWrite, Window, WriteOutcome, twin_of_key,
+    CalendarSide, SideError, Pull, RemoteChange, RemoteItem, RemoteWrite, Window, WriteOutcome, twin_of_key,
 };
 use crate::engine::{Side, SideState};
-use crate::error::PublicError;
+
 use crate::graph::{self, BATCH_LIMIT, BatchItem, EventType, GraphClient, GraphError, GraphEvent};
 use crate::host::CountingHttp;
 use crate::model::tz::Zone;
@@ -144,7 +144,7 @@ impl CalendarSide for GraphSide {
         Side::Outlook
     }
 
-    async fn pull(&self, window: &Window, checkpoint: Option<&str>) -> Result<Pull, PublicError> {
+    async fn pull(&self, window: &Window, checkpoint: Option<&str>) -> Result<Pull, SideError> {
         let window = graph::Window {
             start: window.start,
             end: window.end,
@@ -185,7 +185,7 @@ impl CalendarSide for GraphSide {
         })
     }
 
-    async fn get(&self, id: &str) -> Result<Option<RemoteItem>, PublicError> {
+    async fn get(&self, id: &str) -> Result<Option<RemoteItem>, SideError> {
         match self.client.get_event(id).await {
             Ok(e) if e.is_cancelled == Some(true) => Ok(None),
             Ok(e) => Ok(self.item(&self.complete(e).await?)),
@@ -194,7 +194,7 @@ impl CalendarSide for GraphSide {
         }
     }
 
-    async fn find_by_twin(&self, twin_id: &str) -> Result<Option<RemoteItem>, PublicError> {
+    async fn find_by_twin(&self, twin_id: &str) -> Result<Option<RemoteItem>, SideError> {
         Ok(self
             .client
             .find_by_activity_id(twin_id)
@@ -202,7 +202,7 @@ impl CalendarSide for GraphSide {
             .and_then(|e| self.item(&e)))
     }
 
-    async fn recorded_twins(&self) -> Result<Option<Vec<(String, String)>>, PublicError> {
+    async fn recorded_twins(&self) -> Result<Option<Vec<(String, String)>>, SideError> {
         let events = self.client.list_linked_events().await?;
         Ok(Some(
             events
@@ -275,7 +275,7 @@ impl CalendarSide for GraphSide {
                     }
                 }
                 Err(e) => {
-                    let error: PublicError = e.into();
+                    let error = SideError::from(e);
                     for (index, _) in chunk {
                         outcomes[*index] = Some(WriteOutcome::Failed(error.clone()));
                     }
@@ -286,10 +286,9 @@ impl CalendarSide for GraphSide {
             .into_iter()
             .map(|o| {
                 o.unwrap_or_else(|| {
-                    WriteOutcome::Failed(PublicError::new(
-                        crate::error::ErrorCode::MalformedResponse,
-                        "Graph answered the batch without this item",
-                    ))
+                    WriteOutcome::Failed(SideError::Graph(GraphError::Malformed(
+                        "the batch answer lacks an item".into(),
+                    )))
                 })
             })
             .collect()

@@ -9,10 +9,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{
-    CalendarSide, Pull, RemoteChange, RemoteItem, RemoteWrite, Window, WriteOutcome, twin_of_key,
+    CalendarSide, Pull, RemoteChange, RemoteItem, RemoteWrite, SideError, Window, WriteOutcome,
+    twin_of_key,
 };
 use crate::engine::{Side, SideState};
-use crate::error::{ErrorCode, PublicError};
+use crate::erp::ErpError;
 use crate::host::{Clock, ManualClock};
 use crate::model::{CalendarItem, Field};
 
@@ -39,7 +40,7 @@ pub struct FakeState {
     pub fail_writes: u32,
     pub empty_full_reads: bool,
     /// Every pull fails with this error while set.
-    pub fail_pulls: Option<PublicError>,
+    pub fail_pulls: Option<SideError>,
     /// Items that reads and searches do not show yet, as a service whose indexes lag behind its
     /// writes would not; `get` and idempotent creates still find them.
     pub unindexed: std::collections::BTreeSet<String>,
@@ -173,7 +174,9 @@ impl MemorySide {
 
 /// How a read-only (Released) item refuses a write, as ERP.net does.
 fn read_only_refusal() -> WriteOutcome {
-    WriteOutcome::Refused(PublicError::new(ErrorCode::ReadOnlyActivity, "released"))
+    WriteOutcome::Refused(SideError::Erp(ErpError::ReadOnlyActivity {
+        state: "Released".into(),
+    }))
 }
 
 fn copy_fields(into: &mut CalendarItem, from: &CalendarItem, fields: &[Field]) {
@@ -198,7 +201,7 @@ impl CalendarSide for MemorySide {
         self.side
     }
 
-    async fn pull(&self, _window: &Window, checkpoint: Option<&str>) -> Result<Pull, PublicError> {
+    async fn pull(&self, _window: &Window, checkpoint: Option<&str>) -> Result<Pull, SideError> {
         let mut s = self.state.lock().unwrap();
         s.requests += 1;
         if let Some(error) = &s.fail_pulls {
@@ -230,13 +233,13 @@ impl CalendarSide for MemorySide {
         })
     }
 
-    async fn get(&self, id: &str) -> Result<Option<RemoteItem>, PublicError> {
+    async fn get(&self, id: &str) -> Result<Option<RemoteItem>, SideError> {
         let mut s = self.state.lock().unwrap();
         s.requests += 1;
         Ok(s.live.get(id).map(|e| self.remote(id, e)))
     }
 
-    async fn find_by_twin(&self, twin_id: &str) -> Result<Option<RemoteItem>, PublicError> {
+    async fn find_by_twin(&self, twin_id: &str) -> Result<Option<RemoteItem>, SideError> {
         let mut s = self.state.lock().unwrap();
         s.requests += 1;
         Ok(s.live
@@ -246,7 +249,7 @@ impl CalendarSide for MemorySide {
             .map(|(id, e)| self.remote(id, e)))
     }
 
-    async fn recorded_twins(&self) -> Result<Option<Vec<(String, String)>>, PublicError> {
+    async fn recorded_twins(&self) -> Result<Option<Vec<(String, String)>>, SideError> {
         if self.twins_in_reads() {
             return Ok(None);
         }
@@ -272,10 +275,10 @@ impl CalendarSide for MemorySide {
                 s.requests += 1;
                 if s.fail_writes > 0 {
                     s.fail_writes -= 1;
-                    return WriteOutcome::Failed(PublicError::new(
-                        ErrorCode::Throttled,
-                        "throttled",
-                    ));
+                    return WriteOutcome::Failed(SideError::Erp(ErpError::Throttled {
+                        status: 429,
+                        until: now + chrono::Duration::minutes(1),
+                    }));
                 }
                 match write {
                     RemoteWrite::Create {

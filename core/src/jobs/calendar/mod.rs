@@ -13,11 +13,12 @@ mod state;
 pub use erp_side::{EXTERNAL_SYSTEM, ErpSide};
 pub use graph_side::{CONFLICT_CATEGORY, GraphSide};
 pub use run::{
-    CalendarJob, Counts, JOB_NAME, RUN_INTERVAL, Ran, RunOptions, RunReport, WINDOW_AHEAD_DAYS,
+    CalendarJob, Counts, JOB_NAME, RUN_INTERVAL, Ran, RunError, RunOptions, RunReport, WINDOW_AHEAD_DAYS,
     WINDOW_BACK_DAYS, run, window_for,
 };
 pub use side::{
-    CalendarSide, Pull, RemoteChange, RemoteItem, RemoteWrite, Window, WriteOutcome, item_span,
+    CalendarSide, Pull, RemoteChange, RemoteItem, RemoteWrite, SideError, Window, WriteOutcome,
+    item_span,
     twin_of_key,
 };
 pub use state::{Checkpoint, Link, checkpoint};

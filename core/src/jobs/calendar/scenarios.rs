@@ -126,6 +126,7 @@ fn scenario(seed: u64) -> Result<(), String> {
             },
         ))
         .map(|ran| ran.report)
+        .map_err(crate::error::PublicError::from)
     };
 
     // Items a user deleted on either side: they may be gone; every other item must survive.

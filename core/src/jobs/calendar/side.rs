@@ -5,8 +5,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::engine::{Side, SideState};
-use crate::error::PublicError;
-use crate::host::MaybeSendSync;
+use crate::erp::ErpError;
+use crate::graph::GraphError;
+use crate::host::{MaybeSendSync, StoreError};
 use crate::model::{CalendarItem, Field};
 
 /// The part of the calendar the job keeps in step.
@@ -106,6 +107,30 @@ pub enum RemoteWrite {
     },
 }
 
+/// Why a side could not read or write, as its connector said it. The run decides on the kind
+/// (retried by a later run, or refused for good); the public error is made from it only at the
+/// application's edge.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SideError {
+    #[error(transparent)]
+    Erp(#[from] ErpError),
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Another integration links the item (an activity's ExternalSystem is not ours): MsSync
+    /// leaves that link alone.
+    #[error("another system links this item")]
+    LinkedElsewhere,
+}
+
+impl SideError {
+    /// The activity is read-only now (Released, Completed or Closed).
+    pub fn is_read_only(&self) -> bool {
+        matches!(self, SideError::Erp(ErpError::ReadOnlyActivity { .. }))
+    }
+}
+
 /// How one write ended.
 #[derive(Debug, Clone, PartialEq)]
 // Nearly every value is the large variant, so boxing would only add allocations.
@@ -116,9 +141,9 @@ pub enum WriteOutcome {
     /// The item is gone on that side already (removing it is then done too).
     Missing,
     /// Refused for good (read-only, stale version): not retried, reported as a conflict.
-    Refused(PublicError),
+    Refused(SideError),
     /// Failed for now (throttled, unavailable): retried by a later run.
-    Failed(PublicError),
+    Failed(SideError),
 }
 
 /// One side of the calendar sync.
@@ -128,19 +153,19 @@ pub trait CalendarSide: MaybeSendSync {
 
     /// Changes in `window` since `checkpoint`, or everything in it when `checkpoint` is `None`.
     /// A checkpoint the server no longer accepts is answered with a complete read.
-    async fn pull(&self, window: &Window, checkpoint: Option<&str>) -> Result<Pull, PublicError>;
+    async fn pull(&self, window: &Window, checkpoint: Option<&str>) -> Result<Pull, SideError>;
 
     /// One item by its id on this side; `None` if it does not exist (or is deleted/voided).
-    async fn get(&self, id: &str) -> Result<Option<RemoteItem>, PublicError>;
+    async fn get(&self, id: &str) -> Result<Option<RemoteItem>, SideError>;
 
     /// The item whose twin is `twin_id`, if this side has one (used after a crash).
-    async fn find_by_twin(&self, twin_id: &str) -> Result<Option<RemoteItem>, PublicError>;
+    async fn find_by_twin(&self, twin_id: &str) -> Result<Option<RemoteItem>, SideError>;
 
     /// Every item of this side that records its twin, as (item id, twin id), for rebuilding
     /// links the store lost; `None` when this side's reads already carry the twin of each item
     /// (an activity's ExternalId comes with every read; an event's extended property does not
     /// come with delta).
-    async fn recorded_twins(&self) -> Result<Option<Vec<(String, String)>>, PublicError>;
+    async fn recorded_twins(&self) -> Result<Option<Vec<(String, String)>>, SideError>;
 
     /// Applies writes (batched as the side allows); one outcome per write, in order.
     async fn apply(&self, writes: Vec<RemoteWrite>) -> Vec<WriteOutcome>;

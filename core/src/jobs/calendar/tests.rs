@@ -78,7 +78,9 @@ impl World {
             runner: "test-node",
             process: None,
         };
-        futures::executor::block_on(run(&job, options)).map(|ran| ran.report)
+        futures::executor::block_on(run(&job, options))
+            .map(|ran| ran.report)
+            .map_err(PublicError::from)
     }
 
     fn crash_at_commit(&self, n: u32) {

@@ -3,12 +3,13 @@
 
 use chrono::{TimeZone, Utc};
 
-use super::super::super::side::{RemoteItem, RemoteWrite, WriteOutcome};
+use super::super::super::side::{RemoteItem, RemoteWrite, SideError, WriteOutcome};
 use super::super::super::state::{Link, StoredLink};
 use super::super::pairs::{Pair, PerSide, Seen};
 use super::*;
 use crate::engine::{ConflictPolicy, SideState, SideWrite};
-use crate::error::{ErrorCode, PublicError};
+use crate::erp::ErpError;
+use crate::graph::GraphError;
 use crate::model::{CalendarItem, Importance, When};
 
 fn meeting(subject: &str, day: u32) -> CalendarItem {
@@ -263,7 +264,10 @@ fn follow_ups_table() {
     };
     let found_stale = WriteOutcome::Done(Some(item("e1", Some("a1"), stale, false)));
     let made_fresh = WriteOutcome::Done(Some(item("e1", Some("a1"), meant.clone(), false)));
-    let failed = WriteOutcome::Failed(PublicError::new(ErrorCode::Throttled, "later"));
+    let failed = WriteOutcome::Failed(SideError::Graph(GraphError::Throttled {
+        status: 429,
+        until: Utc.with_ymd_and_hms(2026, 6, 1, 9, 0, 0).unwrap(),
+    }));
 
     let link_e1 = Some(RemoteWrite::Link {
         id: "a1".into(),
@@ -340,12 +344,17 @@ fn a_correction_that_did_not_land_records_what_the_create_found() {
     let cases = [
         (WriteOutcome::Done(None), Some(meant.clone()), true),
         (
-            WriteOutcome::Refused(PublicError::new(ErrorCode::ReadOnlyActivity, "released")),
+            WriteOutcome::Refused(SideError::Erp(ErpError::ReadOnlyActivity {
+                state: "Released".into(),
+            })),
             Some(stale.clone()),
             true,
         ),
         (
-            WriteOutcome::Failed(PublicError::new(ErrorCode::Throttled, "later")),
+            WriteOutcome::Failed(SideError::Graph(GraphError::Throttled {
+        status: 429,
+        until: Utc.with_ymd_and_hms(2026, 6, 1, 9, 0, 0).unwrap(),
+    })),
             Some(stale),
             false,
         ),

@@ -22,11 +22,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Datelike, Utc};
 
-use super::side::{CalendarSide, RemoteChange, RemoteWrite, Window, WriteOutcome, twin_of_key};
+use super::side::{
+    CalendarSide, RemoteChange, RemoteWrite, SideError, Window, WriteOutcome, twin_of_key,
+};
 use super::state::{Keys, load_checkpoint};
 use crate::engine::journal::{self, LogLevel, LogLine};
 use crate::engine::{ConflictPolicy, Lease, LeaseError, acquire_lease, lease_key};
-use crate::error::{ErrorCode, PublicError};
 use crate::host::{Expect, Host, StoreError, WriteBatch};
 use crate::model::tz::Zone;
 use decide::{Context, follow_ups, void_wins_over_found_twin};
@@ -102,35 +103,32 @@ pub struct Ran {
     pub log: Vec<journal::Entry>,
 }
 
+/// Why a run stopped before its commit. Typed, so callers decide on kinds; the application
+/// makes the public error from it at its edge.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Side(#[from] SideError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Lease(#[from] LeaseError),
+    /// A complete read came back empty while links exist: far more likely a fault (a wrong
+    /// mailbox, a permissions change, a broken response) than a user deleting everything.
+    #[error("{side} returned no items while {links} linked items are known")]
+    EmptyRead { side: &'static str, links: usize },
+}
+
 /// Runs the calendar job once for `job.user`.
-pub async fn run(job: &CalendarJob<'_>, options: RunOptions) -> Result<Ran, PublicError> {
+pub async fn run(job: &CalendarJob<'_>, options: RunOptions) -> Result<Ran, RunError> {
     let store = job.host.store.as_ref();
     let clock = job.host.clock.as_ref();
     let key = lease_key(job.user, JOB_NAME);
-    let mut lease = acquire_lease(store, clock, &key, job.runner, job.process, LEASE_TTL)
-        .await
-        .map_err(lease_error)?;
+    let mut lease = acquire_lease(store, clock, &key, job.runner, job.process, LEASE_TTL).await?;
     let result = Run::new(job, options).execute(&mut lease).await;
     // Releasing is best effort: an unreleased lease expires on its own.
     let _ = lease.release(store).await;
     result
-}
-
-fn lease_error(error: LeaseError) -> PublicError {
-    match error {
-        LeaseError::Held { until } => PublicError::new(
-            ErrorCode::LeaseHeld,
-            format!(
-                "another runner is syncing this calendar until {}",
-                until.format("%Y-%m-%d %H:%MZ")
-            ),
-        ),
-        LeaseError::Lost => PublicError::new(
-            ErrorCode::LeaseHeld,
-            "another runner took over this calendar; its run will finish the work",
-        ),
-        LeaseError::Store(e) => e.into(),
-    }
 }
 
 /// The writes of a run and how each ended, in the order they were applied.
@@ -190,7 +188,7 @@ impl<'j, 'a> Run<'j, 'a> {
         self.job.erp.requests() + self.job.outlook.requests()
     }
 
-    async fn execute(mut self, lease: &mut Lease) -> Result<Ran, PublicError> {
+    async fn execute(mut self, lease: &mut Lease) -> Result<Ran, RunError> {
         let store = self.job.host.store.as_ref();
         let started = self.now();
         if let Some(previous) = &lease.took_over_from {
@@ -393,7 +391,7 @@ impl<'j, 'a> Run<'j, 'a> {
         &mut self,
         lease: &mut Lease,
         outlook_writes: &[RemoteWrite],
-    ) -> Result<(), PublicError> {
+    ) -> Result<(), RunError> {
         let mut batch = WriteBatch::new();
         for write in outlook_writes {
             if let RemoteWrite::Create {
@@ -421,20 +419,17 @@ impl<'j, 'a> Run<'j, 'a> {
         lease: &mut Lease,
         mut batch: WriteBatch,
         lines: &[LogLine],
-    ) -> Result<Vec<journal::Entry>, PublicError> {
+    ) -> Result<Vec<journal::Entry>, RunError> {
         let store = self.job.host.store.as_ref();
         let entries = journal::append(store, &mut batch, self.job.user, lines).await?;
         let until = self.now() + chrono::Duration::from_std(LEASE_TTL).unwrap_or_default();
         batch.push(lease.fence(until));
         match store.commit(batch).await {
             Ok(()) => {}
-            Err(StoreError::Conflict { .. }) => return Err(lease_error(LeaseError::Lost)),
+            Err(StoreError::Conflict { .. }) => return Err(LeaseError::Lost.into()),
             Err(e) => return Err(e.into()),
         }
-        lease
-            .refresh_version(store, until)
-            .await
-            .map_err(lease_error)?;
+        lease.refresh_version(store, until).await?;
         Ok(entries)
     }
 }

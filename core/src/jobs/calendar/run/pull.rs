@@ -7,9 +7,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use super::super::side::{Pull, RemoteChange, Window};
 use super::super::state::{activity_of_event, all_links, load_link};
 use super::pairs::{Pair, PerSide, Seen, last_per_id, upserts};
-use super::{BULK_DELETE_GUARD, Run, plural};
+use super::{BULK_DELETE_GUARD, Run, RunError, plural};
 use crate::engine::{LogLevel, Side};
-use crate::error::{ErrorCode, PublicError};
 
 /// Both sides' reads and the pairs they make.
 pub(super) struct Pulled {
@@ -25,7 +24,7 @@ impl Run<'_, '_> {
         window: &Window,
         from: PerSide<Option<&str>>,
         fresh_store: bool,
-    ) -> Result<Pulled, PublicError> {
+    ) -> Result<Pulled, RunError> {
         let started = self.now();
         let mut outlook = self.job.outlook.pull(window, from.outlook).await?;
         self.confirm_outlook_read(&mut outlook).await?;
@@ -54,7 +53,7 @@ impl Run<'_, '_> {
     /// - delta reports `@removed` also for events that only left the window (moved far ahead,
     ///   or the window rolled past them): a removal of a linked event is looked up by id, and
     ///   an event that still exists is read as it is, never taken as a deletion.
-    async fn confirm_outlook_read(&mut self, pull: &mut Pull) -> Result<(), PublicError> {
+    async fn confirm_outlook_read(&mut self, pull: &mut Pull) -> Result<(), RunError> {
         let store = self.job.host.store.as_ref();
         let prefix = self.keys.unconfirmed_prefix();
         let unconfirmed = store.scan(&prefix).await?;
@@ -94,7 +93,7 @@ impl Run<'_, '_> {
     }
 
     /// Groups the changes of both sides with the links they belong to.
-    async fn pair_up(&self, reads: &PerSide<Pull>) -> Result<Vec<Pair>, PublicError> {
+    async fn pair_up(&self, reads: &PerSide<Pull>) -> Result<Vec<Pair>, RunError> {
         let store = self.job.host.store.as_ref();
         let mut by_activity: BTreeMap<String, Pair> = BTreeMap::new();
         let mut unlinked_events: BTreeMap<String, Seen> = BTreeMap::new();
@@ -181,7 +180,7 @@ impl Run<'_, '_> {
     }
 
     /// Outlook creates a previous run sent but did not record: link the events they made.
-    async fn resolve_pending_creates(&mut self, pairs: &mut Vec<Pair>) -> Result<(), PublicError> {
+    async fn resolve_pending_creates(&mut self, pairs: &mut Vec<Pair>) -> Result<(), RunError> {
         let store = self.job.host.store.as_ref();
         let prefix = self.keys.pending_prefix();
         for (key, value) in store.scan(&prefix).await? {
@@ -232,7 +231,7 @@ impl Run<'_, '_> {
         &mut self,
         pairs: &mut Vec<Pair>,
         fresh_store: bool,
-    ) -> Result<(), PublicError> {
+    ) -> Result<(), RunError> {
         fn lone_activity(p: &Pair) -> Option<&str> {
             match (&p.stored, p.item(Side::Erp), &p.seen.outlook) {
                 (None, Some(a), None) if a.twin.is_none() => Some(a.id.as_str()),
@@ -300,7 +299,7 @@ impl Run<'_, '_> {
 /// A complete read that comes back empty while links exist is far more likely a fault (a wrong
 /// mailbox, a permissions change, a broken response) than a user deleting everything: stop
 /// before it deletes the other side in bulk.
-fn guard_against_empty_reads(pairs: &[Pair], reads: &PerSide<Pull>) -> Result<(), PublicError> {
+fn guard_against_empty_reads(pairs: &[Pair], reads: &PerSide<Pull>) -> Result<(), RunError> {
     let links = pairs.iter().filter(|p| p.stored.is_some()).count();
     if links < BULK_DELETE_GUARD {
         // A user may well delete their last one or two items.
@@ -308,12 +307,7 @@ fn guard_against_empty_reads(pairs: &[Pair], reads: &PerSide<Pull>) -> Result<()
     }
     for (pull, side) in [(&reads.outlook, "Outlook"), (&reads.erp, "ERP.net")] {
         if pull.complete && upserts(pull) == 0 {
-            return Err(PublicError::new(
-                ErrorCode::SafetyGuard,
-                format!(
-                    "{side} returned no items while {links} linked items are known; nothing was deleted. Check the connection and run Full refresh."
-                ),
-            ));
+            return Err(RunError::EmptyRead { side, links });
         }
     }
     Ok(())

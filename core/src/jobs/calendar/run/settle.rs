@@ -2,14 +2,14 @@
 //! counts and the log lines. Nothing here reads or writes a side or the store; the run commits
 //! the ledger in one fenced batch.
 
-use super::super::side::{RemoteItem, RemoteWrite, WriteOutcome};
+use super::super::side::{RemoteItem, RemoteWrite, SideError, WriteOutcome};
 use super::super::state::{Keys, Link, delete_link, put_link};
 use super::decide::follow_up_result;
 use super::pairs::{Ended, Pair, PerSide, SIDES};
 use super::plan::Planned;
 use super::report::Counts;
 use crate::engine::{LogLevel, Side, SideWrite};
-use crate::error::ErrorCode;
+use crate::error::PublicError;
 use crate::host::{Expect, WriteBatch};
 
 /// Everything the settled pairs add to the run's commit.
@@ -76,7 +76,7 @@ impl<'k> Ledger<'k> {
                 WriteOutcome::Done(_) | WriteOutcome::Missing => {
                     self.written.get_mut(side).add(write)
                 }
-                WriteOutcome::Refused(error) => refused = Some((side, error.code)),
+                WriteOutcome::Refused(error) => refused = Some((side, error)),
                 WriteOutcome::Failed(_) => retry_later = true,
             }
         }
@@ -89,8 +89,8 @@ impl<'k> Ledger<'k> {
         {
             self.edit(|b| b.delete(keys.pending(&activity_id), Expect::Any));
         }
-        if let Some((side, code)) = refused {
-            self.refused(pair, side, code);
+        if let Some((side, error)) = refused {
+            self.refused(pair, side, error);
             return true;
         }
 
@@ -191,16 +191,19 @@ impl<'k> Ledger<'k> {
     /// A side refused the change for good: logged as a conflict. An activity that became
     /// read-only is remembered, so Outlook's edit is marked next run instead of retried; other
     /// refusals are re-read and decided again.
-    fn refused(&mut self, pair: &Pair, side: Side, code: ErrorCode) {
+    fn refused(&mut self, pair: &Pair, side: Side, error: &SideError) {
         let what = match side {
             Side::Erp => "activity",
             Side::Outlook => "event",
         };
         self.note(
             LogLevel::Warning,
-            format!("Synchronization conflict: an {what} refused the change ({code})."),
+            format!(
+                "Synchronization conflict: an {what} refused the change ({}).",
+                PublicError::from(error.clone()).code
+            ),
         );
-        if code == ErrorCode::ReadOnlyActivity
+        if error.is_read_only()
             && let Some(stored) = &pair.stored
         {
             let mut link = stored.link.clone();
