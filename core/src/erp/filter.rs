@@ -168,6 +168,8 @@ impl Filter {
     /// `equalnull(property,null)`: the property is null. D filter.md documents
     /// `equalnull(any-type,any-type)` ("equal to the second argument or the first argument is
     /// null"); with `null` as the second argument only null matches.
+    // Named after the condition it adds (a builder), not a query of the filter.
+    #[allow(clippy::wrong_self_convention)]
     pub fn is_null(mut self, property: &'static str) -> Self {
         Self::check(property);
         self.clauses
@@ -202,6 +204,7 @@ impl Filter {
 
     /// `property in (v1, v2, ...)`; an empty list matches nothing, so it is refused by the caller
     /// being given `None`.
+    #[allow(clippy::wrong_self_convention)]
     pub fn is_in<I, V>(self, property: &'static str, values: I) -> Self
     where
         I: IntoIterator<Item = V>,
