@@ -100,11 +100,12 @@ pub(super) fn conflict_is_new(pair: &Pair) -> bool {
 }
 
 /// The write `decided` asks of `side` for `pair`, in the side's terms; `None` when the pair
-/// holds no item on that side to update or remove (the decision table never asks that).
+/// holds no item to update or remove on that side, or no twin to create from (the decision
+/// table never asks that; no write goes out under an empty id).
 pub(super) fn remote_write(pair: &Pair, side: Side, decided: &SideWrite) -> Option<RemoteWrite> {
     Some(match decided {
         SideWrite::Create(item) => RemoteWrite::Create {
-            idempotency_key: creation_key(pair.id(other(side)), pair, side),
+            idempotency_key: creation_key(pair.id(other(side))?, pair, side),
             item: item.clone(),
         },
         SideWrite::Update { fields, item } => RemoteWrite::Update {
@@ -126,8 +127,7 @@ pub(super) fn other(side: Side) -> Side {
 
 /// The idempotency key of a create on `side`: the twin's id, plus the replaced item's id when a
 /// change re-creates what that side deleted (so it is not found as the deleted one).
-fn creation_key(twin: Option<String>, pair: &Pair, side: Side) -> String {
-    let twin = twin.unwrap_or_default();
+fn creation_key(twin: String, pair: &Pair, side: Side) -> String {
     match &pair.stored {
         Some(stored) => {
             let replaced = match side {
