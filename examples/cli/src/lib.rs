@@ -8,4 +8,6 @@ pub mod http;
 pub mod redirect;
 pub mod store;
 
-pub use store::{OpenStoreError, SqliteStore};
+pub use store::{
+    OpenStoreError, OpenedStore, PostgresStore, PostgresUrl, SqliteStore, StoreLocation,
+};

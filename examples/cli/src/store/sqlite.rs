@@ -23,6 +23,8 @@ use async_trait::async_trait;
 use mssync_core::host::{Expect, Store, StoreError, Versioned, WriteBatch, WriteOp};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
+use super::prefix_successor;
+
 /// How long a writer waits for another connection's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Idle connections kept for reuse; more are opened when threads need them at once.
@@ -231,19 +233,6 @@ fn range_query(base: &str, prefix: &str) -> (String, Option<Vec<u8>>) {
     }
 }
 
-/// The smallest byte string greater than every string starting with `prefix`, or `None` when
-/// there is none (empty prefix, or only 0xFF bytes).
-fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
-    let mut upper = prefix.to_vec();
-    while let Some(last) = upper.pop() {
-        if last < 0xFF {
-            upper.push(last + 1);
-            return Some(upper);
-        }
-    }
-    None
-}
-
 fn current_version(
     tx: &rusqlite::Transaction<'_>,
     key: &str,
@@ -360,18 +349,5 @@ impl Store for SqliteStore {
             CommitOutcome::Applied => Ok(()),
             CommitOutcome::Conflict(key) => Err(StoreError::Conflict { key }),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn successor_bounds_every_key_with_the_prefix() {
-        assert_eq!(prefix_successor(b"a/"), Some(b"a0".to_vec()));
-        assert_eq!(prefix_successor(b"a\xFF"), Some(b"b".to_vec()));
-        assert_eq!(prefix_successor(b"\xFF\xFF"), None);
-        assert_eq!(prefix_successor(b""), None);
     }
 }
