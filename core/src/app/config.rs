@@ -56,6 +56,17 @@ pub struct AppConfig {
     /// from a run of this machine whose process died (see `engine::LocalProcess`).
     #[serde(skip)]
     pub local_process: Option<crate::engine::LocalProcess>,
+    /// How long a run's lease outlives its latest commit ([`DEFAULT_LEASE_TTL`], 15 minutes,
+    /// unless the host says): a node that dies mid-run keeps its jobs this long, on every store
+    /// the nodes share. Tests shorten it to seconds.
+    #[serde(skip, default = "default_lease_ttl")]
+    pub lease_ttl: std::time::Duration,
+}
+
+pub use crate::jobs::calendar::DEFAULT_LEASE_TTL;
+
+fn default_lease_ttl() -> std::time::Duration {
+    DEFAULT_LEASE_TTL
 }
 
 fn default_runner() -> String {

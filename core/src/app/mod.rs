@@ -13,7 +13,9 @@ mod signin;
 mod status;
 
 pub use crate::engine::LocalProcess;
-pub use config::{AppConfig, CredentialInput, ErpAccess, OperationMode, check_endpoint};
+pub use config::{
+    AppConfig, CredentialInput, DEFAULT_LEASE_TTL, ErpAccess, OperationMode, check_endpoint,
+};
 pub use runs::{DueJob, JobRun, LogEntry, RunView};
 pub use service::{
     ADMIN_CONSENT_LIFETIME, Actor, AdminConsentRedirect, ConnectReport, LOCAL_PROVIDER,

@@ -296,6 +296,10 @@ impl App {
                 outlook,
                 runner,
                 process: self.config.as_ref().and_then(|c| c.local_process.as_ref()),
+                lease_ttl: self
+                    .config
+                    .as_ref()
+                    .map_or(crate::jobs::calendar::DEFAULT_LEASE_TTL, |c| c.lease_ttl),
             };
             let options = crate::jobs::calendar::RunOptions {
                 full_refresh: status.full_refresh_requested,

@@ -172,6 +172,7 @@ impl EngineSettings {
             redirect_uri: required(self.redirect_uri, "redirect_uri")?,
             runner_id: self.runner_id.unwrap_or_else(|| "mssync".into()),
             local_process: None,
+            lease_ttl: super::DEFAULT_LEASE_TTL,
         };
         config.validate()?;
         Ok(Some((config, key)))

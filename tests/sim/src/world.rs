@@ -190,6 +190,7 @@ impl World {
             redirect_uri: self.redirect_uri.clone(),
             runner_id: runner_id.into(),
             local_process: None,
+            lease_ttl: mssync_core::app::DEFAULT_LEASE_TTL,
         }
     }
 

@@ -13,7 +13,7 @@ mod state;
 pub use erp_side::{EXTERNAL_SYSTEM, ErpSide};
 pub use graph_side::{CONFLICT_CATEGORY, GraphSide};
 pub use run::{
-    CalendarJob, Counts, JOB_NAME, RUN_INTERVAL, Ran, RunError, RunOptions, RunReport, WINDOW_AHEAD_DAYS,
+    CalendarJob, Counts, DEFAULT_LEASE_TTL, JOB_NAME, RUN_INTERVAL, Ran, RunError, RunOptions, RunReport, WINDOW_AHEAD_DAYS,
     WINDOW_BACK_DAYS, run, window_for,
 };
 pub use side::{

@@ -117,6 +117,7 @@ fn scenario(seed: u64) -> Result<(), String> {
             outlook: &outlook,
             runner: "n",
             process: None,
+            lease_ttl: super::DEFAULT_LEASE_TTL,
         };
         futures::executor::block_on(super::run(
             &job,

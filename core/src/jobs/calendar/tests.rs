@@ -77,6 +77,7 @@ impl World {
             outlook: &self.outlook,
             runner: "test-node",
             process: None,
+            lease_ttl: super::DEFAULT_LEASE_TTL,
         };
         futures::executor::block_on(run(&job, options))
             .map(|ran| ran.report)

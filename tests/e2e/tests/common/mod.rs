@@ -257,6 +257,7 @@ impl Env {
             redirect_uri: self.world.redirect_uri.clone(),
             runner_id: runner_id.into(),
             local_process: None,
+            lease_ttl: mssync_core::app::DEFAULT_LEASE_TTL,
         };
         App::with_config(host, config, SEALING_KEY).expect("the simulators' endpoints are loopback")
     }

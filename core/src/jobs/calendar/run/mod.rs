@@ -42,7 +42,8 @@ use settle::{Ledger, side_name};
 pub const BULK_DELETE_GUARD: usize = 3;
 /// The job's name in leases, logs and Home.
 pub const JOB_NAME: &str = "calendar";
-const LEASE_TTL: Duration = Duration::from_secs(15 * 60);
+/// How long a run's lease lasts past its latest commit unless the host sets another time.
+pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(15 * 60);
 /// How far back and ahead the job keeps calendars in step.
 pub const WINDOW_BACK_DAYS: i64 = 14;
 pub const WINDOW_AHEAD_DAYS: i64 = 365;
@@ -77,6 +78,9 @@ pub struct CalendarJob<'a> {
     pub runner: &'a str,
     /// Where the runner runs, if the host says: lets it take over from a gone process.
     pub process: Option<&'a crate::engine::LocalProcess>,
+    /// How long the lease outlives the run's latest commit: a node that dies mid-run keeps
+    /// the job this long before another takes it over.
+    pub lease_ttl: Duration,
 }
 
 impl CalendarJob<'_> {
@@ -124,7 +128,7 @@ pub async fn run(job: &CalendarJob<'_>, options: RunOptions) -> Result<Ran, RunE
     let store = job.host.store.as_ref();
     let clock = job.host.clock.as_ref();
     let key = lease_key(job.user, JOB_NAME);
-    let mut lease = acquire_lease(store, clock, &key, job.runner, job.process, LEASE_TTL).await?;
+    let mut lease = acquire_lease(store, clock, &key, job.runner, job.process, job.lease_ttl).await?;
     let result = Run::new(job, options).execute(&mut lease).await;
     // Releasing is best effort: an unreleased lease expires on its own.
     let _ = lease.release(store).await;
@@ -422,7 +426,7 @@ impl<'j, 'a> Run<'j, 'a> {
     ) -> Result<Vec<journal::Entry>, RunError> {
         let store = self.job.host.store.as_ref();
         let entries = journal::append(store, &mut batch, self.job.user, lines).await?;
-        let until = self.now() + chrono::Duration::from_std(LEASE_TTL).unwrap_or_default();
+        let until = self.now() + chrono::Duration::from_std(self.job.lease_ttl).unwrap_or_default();
         batch.push(lease.fence(until));
         match store.commit(batch).await {
             Ok(()) => {}
