@@ -1,4 +1,5 @@
-//! The commands that act on a configured MsSync: the application layer over SQLite and reqwest.
+//! The commands that act on a configured MsSync: the application layer over the configured store
+//! (SQLite or PostgreSQL) and reqwest.
 //!
 //! The command line is one operator's console: Service runs as the host itself, and the user of
 //! Setup, Home and Sync is the one who signed in last with `mssync signin` (kept in the store).
@@ -16,10 +17,10 @@ use mssync_core::{ErrorCode, PublicError};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 
-use crate::SqliteStore;
 use crate::config::{self, Config, Credentials, EntraCredential, ErpCredential};
 use crate::http::{ReqwestHttp, tokio_clock};
 use crate::redirect::{RedirectParams, RedirectReceiver, SIGNIN_PATH};
+use crate::store::OpenedStore;
 
 /// Where the command line remembers who signed in last.
 const SESSION_KEY: &str = "cli/session";
@@ -27,24 +28,17 @@ const SESSION_KEY: &str = "cli/session";
 /// The application built from the configuration and its credentials.
 pub struct Console {
     pub app: App,
-    store: Arc<SqliteStore>,
+    store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     config: Config,
     credentials: Credentials,
-}
-
-fn store_error(e: impl std::fmt::Display) -> PublicError {
-    PublicError::new(
-        ErrorCode::StoreFailure,
-        format!("the SQLite store failed: {e}"),
-    )
 }
 
 impl Console {
     /// Opens the store and builds the application. `redirect_uri` is where sign-ins come back.
     pub fn open(config: Config, redirect_uri: String) -> Result<Self, PublicError> {
         let credentials = Credentials::load(&config)?;
-        let store = Arc::new(SqliteStore::open(&config.store_path).map_err(store_error)?);
+        let store = OpenedStore::open(&config.store, credentials.store_password.as_ref())?.shared();
         let clock = tokio_clock();
         let erp_access = match (&config.erp.auth, &credentials.erp) {
             (
@@ -89,8 +83,9 @@ impl Console {
                 erp_base_url: config.erp.domain_api_url.to_string(),
                 erp_access,
                 redirect_uri,
-                runner_id: format!("mssync-cli-{}", std::process::id()),
+                runner_id: runner_id(&config.node),
                 local_process: local_process(),
+                lease_ttl: config.lease_ttl,
             },
             credentials.sealing_key.clone(),
         )?;
@@ -330,6 +325,17 @@ impl Console {
         crate::demo::print_home(&mut out, &home)
             .map_err(|e| PublicError::new(ErrorCode::Internal, format!("cannot print: {e}")))
     }
+}
+
+/// This process in leases: the configured node name, then what tells two processes apart even
+/// when they were given the same name (the pid, and a random part for containers where every
+/// process is pid 1). A runner renews a live lease of its own name, so no two may share one.
+fn runner_id(node: &str) -> String {
+    let mut random = [0u8; 4];
+    // Without randomness the pid still tells this machine's processes apart.
+    let _ = getrandom::getrandom(&mut random);
+    let random: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{node}/{}/{random}", std::process::id())
 }
 
 /// This process as leases record it (host name and pid), so that an `mssync` started after this

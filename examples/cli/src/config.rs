@@ -8,7 +8,11 @@
 //!
 //! ```toml
 //! mode = "application"               # or "delegated"
-//! store_path = "mssync.db"           # relative paths are relative to this file
+//! store = "mssync.db"                # a SQLite file (relative to this file), or
+//!                                    # "postgres://mssync@db.example.com/mssync?sslmode=require"
+//! # store_password_file = "pg.secret"  # or MSSYNC_STORE_PASSWORD, for PostgreSQL
+//! node = "sync-1"                    # names this process in leases; absent: the host name
+//! lease_ttl_seconds = 900            # how long a dead node keeps its jobs (absent: 15 minutes)
 //! redirect_port = 0                  # signin's loopback port; 0 or absent: any free port
 //! max_response_bytes = 33554432      # longest response body read (absent: 32 MiB, the most)
 //! sealing_key_file = "sealing.key"   # or MSSYNC_SEALING_KEY (32 bytes: base64 or hex)
@@ -33,11 +37,14 @@
 //! ```
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use mssync_core::{ErrorCode, PublicError};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
+
+use crate::store::{PostgresUrl, StoreLocation};
 
 /// Environment variables that may carry credentials. They win over the files named in the config.
 pub mod env {
@@ -47,6 +54,7 @@ pub mod env {
     pub const ERP_CLIENT_SECRET: &str = "MSSYNC_ERP_CLIENT_SECRET";
     pub const ERP_PAT: &str = "MSSYNC_ERP_PAT";
     pub const SEALING_KEY: &str = "MSSYNC_SEALING_KEY";
+    pub const STORE_PASSWORD: &str = "MSSYNC_STORE_PASSWORD";
 }
 
 /// Why the configuration or a credential could not be loaded. Messages name the field or the
@@ -172,7 +180,15 @@ pub struct Config {
     pub entra: EntraConfig,
     pub graph: GraphConfig,
     pub erp: ErpConfig,
-    pub store_path: PathBuf,
+    /// Where the state lives: `store` (a SQLite path or a PostgreSQL URL) or `store_path`.
+    pub store: StoreLocation,
+    /// The file holding the PostgreSQL password (unless `MSSYNC_STORE_PASSWORD` is set).
+    pub store_password_file: Option<PathBuf>,
+    /// Names this process in leases (and, with several nodes on one database, in what they did).
+    pub node: String,
+    /// How long a run's lease outlives its latest commit: a node that dies mid-run keeps its
+    /// jobs this long before another node takes them over.
+    pub lease_ttl: Duration,
     /// The loopback port for sign-in redirects; 0 means any free port.
     pub redirect_port: u16,
     pub sealing_key_file: Option<PathBuf>,
@@ -184,7 +200,11 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     mode: Option<OperationMode>,
+    store: Option<String>,
     store_path: Option<PathBuf>,
+    store_password_file: Option<PathBuf>,
+    node: Option<String>,
+    lease_ttl_seconds: Option<u64>,
     redirect_port: Option<u16>,
     sealing_key_file: Option<PathBuf>,
     max_response_bytes: Option<usize>,
@@ -336,18 +356,69 @@ impl Config {
             )?,
             auth,
         };
-        let store_path = raw
-            .store_path
-            .filter(|p| !p.as_os_str().is_empty())
-            .map(resolve)
-            .ok_or_else(|| missing("store_path", "the SQLite file MsSync keeps its state in"))?;
+        let store = match (raw.store, raw.store_path) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::Invalid {
+                    field: "store",
+                    reason: "give `store` or `store_path`, not both".into(),
+                });
+            }
+            (Some(text), None) if PostgresUrl::is_postgres(&text) => {
+                let url = PostgresUrl::parse(&text).map_err(|e| ConfigError::Invalid {
+                    field: "store",
+                    reason: format!("the PostgreSQL URL {e}"),
+                })?;
+                if url.has_password() {
+                    // Refused without echoing it; the password has a file or variable of its own.
+                    return Err(ConfigError::SecretInConfig {
+                        field: format!(
+                            "store (its password; use store_password_file or {})",
+                            env::STORE_PASSWORD
+                        ),
+                    });
+                }
+                StoreLocation::Postgres(url)
+            }
+            (text, path) => StoreLocation::Sqlite(
+                text.map(PathBuf::from)
+                    .or(path)
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .map(resolve)
+                    .ok_or_else(|| {
+                        missing(
+                            "store",
+                            "a SQLite file such as mssync.db, or postgres://user@host/database",
+                        )
+                    })?,
+            ),
+        };
+        let node = match raw.node {
+            Some(node) => check_node(node.trim()).map_err(|reason| ConfigError::Invalid {
+                field: "node",
+                reason: reason.into(),
+            })?,
+            None => default_node(),
+        };
+        let lease_ttl = match raw.lease_ttl_seconds {
+            None => mssync_core::app::DEFAULT_LEASE_TTL,
+            Some(0) => {
+                return Err(ConfigError::Invalid {
+                    field: "lease_ttl_seconds",
+                    reason: "must be at least 1".into(),
+                });
+            }
+            Some(seconds) => Duration::from_secs(seconds),
+        };
         Ok(Self {
             source: source.to_owned(),
             mode,
             entra,
             graph,
             erp,
-            store_path,
+            store,
+            store_password_file: raw.store_password_file.map(resolve),
+            node,
+            lease_ttl,
             redirect_port: raw.redirect_port.unwrap_or(0),
             sealing_key_file: raw.sealing_key_file.map(resolve),
             max_response_bytes: raw
@@ -356,6 +427,27 @@ impl Config {
                 .min(mssync_core::host::MAX_RESPONSE_BYTES),
         })
     }
+}
+
+/// A node name: 1 to 64 letters, digits, `.`, `_` or `-` (it goes into leases and logs).
+fn check_node(node: &str) -> Result<String, &'static str> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if node.is_empty() || node.len() > 64 || !node.chars().all(allowed) {
+        return Err("use 1 to 64 letters, digits, '.', '_' or '-'");
+    }
+    Ok(node.to_owned())
+}
+
+/// This machine's host name, or `node-<pid>` when it has none usable (then set `node`).
+pub fn default_node() -> String {
+    #[cfg(unix)]
+    let host = rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned();
+    #[cfg(not(unix))]
+    let host = std::env::var("COMPUTERNAME").unwrap_or_default();
+    check_node(host.trim()).unwrap_or_else(|_| format!("node-{}", std::process::id()))
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -450,6 +542,8 @@ pub struct Credentials {
     pub entra: Option<EntraCredential>,
     pub erp: ErpCredential,
     pub sealing_key: SealingKey,
+    /// The PostgreSQL password, when the store is PostgreSQL and one is set.
+    pub store_password: Option<SecretString>,
 }
 
 impl Credentials {
@@ -566,7 +660,32 @@ impl Credentials {
             entra,
             erp,
             sealing_key,
+            store_password: store_password_with(config, env)?,
         })
+    }
+}
+
+/// The PostgreSQL password: `MSSYNC_STORE_PASSWORD`, else `store_password_file`, else none
+/// (a server that trusts this machine or its user). `None` for SQLite.
+pub fn store_password(config: &Config) -> Result<Option<SecretString>, ConfigError> {
+    store_password_with(config, |name| {
+        std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    })
+}
+
+fn store_password_with(
+    config: &Config,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Option<SecretString>, ConfigError> {
+    if !matches!(config.store, StoreLocation::Postgres(_)) {
+        return Ok(None);
+    }
+    if let Some(value) = env(env::STORE_PASSWORD) {
+        return Ok(Some(SecretString::from(value.trim().to_owned())));
+    }
+    match &config.store_password_file {
+        Some(path) => read_secret_text("the PostgreSQL password", path).map(Some),
+        None => Ok(None),
     }
 }
 

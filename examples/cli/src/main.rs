@@ -6,13 +6,14 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use mssync_cli::SqliteStore;
 use mssync_cli::config::{
     Config, Credentials, EntraCredential, ErpAuth, ErpCredential, OperationMode, env,
 };
 use mssync_cli::redirect::SIGNIN_PATH;
+use mssync_cli::{OpenedStore, SqliteStore, StoreLocation};
 use mssync_core::{ErrorCode, PublicError};
 
 #[derive(Parser)]
@@ -74,7 +75,7 @@ enum Command {
     TimeZones,
     /// Show the configuration and which credentials are set (never their values).
     Config,
-    /// Show the store file and how many keys it holds under each prefix.
+    /// Show the store and how many keys it holds under each prefix.
     StoreInfo {
         /// Count keys under this prefix, grouped by their next segment.
         #[arg(long, default_value = "")]
@@ -346,7 +347,16 @@ fn show_config(config: &Config) -> Result<(), PublicError> {
         ErpAuth::PersonalAccessToken { .. } => println!("erp auth:         personal access token"),
         ErpAuth::None => println!("erp auth:         none"),
     }
-    println!("store:            {}", config.store_path.display());
+    println!("store:            {}", config.store);
+    if matches!(config.store, StoreLocation::Postgres(_)) {
+        let password = match &credentials.store_password {
+            Some(_) => "set",
+            None => "none",
+        };
+        println!("store password:   {password}");
+    }
+    println!("node:             {}", config.node);
+    println!("lease ttl:        {} s", config.lease_ttl.as_secs());
     match config.redirect_port {
         0 => println!("redirect:         http://127.0.0.1:<any free port>{SIGNIN_PATH}"),
         port => println!("redirect:         http://127.0.0.1:{port}{SIGNIN_PATH}"),
@@ -369,20 +379,32 @@ fn show_config(config: &Config) -> Result<(), PublicError> {
 }
 
 fn store_info(config: &Config, prefix: &str) -> Result<(), PublicError> {
-    let path = &config.store_path;
-    let store = SqliteStore::open_existing(path).map_err(|error| match error {
-        mssync_cli::OpenStoreError::Missing(_) => PublicError::new(
-            ErrorCode::NotFound,
-            format!(
-                "no store file at {}; MsSync creates it on its first write",
-                path.display()
-            ),
-        ),
-        other => PublicError::new(ErrorCode::StoreFailure, other.to_string()),
-    })?;
-    let counts = store.count_by_segment(prefix)?;
+    let store = match &config.store {
+        // An existing file only: looking must not create one.
+        StoreLocation::Sqlite(path) => OpenedStore::Sqlite(Arc::new(
+            SqliteStore::open_existing(path).map_err(|error| match error {
+                mssync_cli::OpenStoreError::Missing(_) => PublicError::new(
+                    ErrorCode::NotFound,
+                    format!(
+                        "no store file at {}; MsSync creates it on its first write",
+                        path.display()
+                    ),
+                ),
+                other => PublicError::new(ErrorCode::StoreFailure, other.to_string()),
+            })?,
+        )),
+        StoreLocation::Postgres(_) => {
+            let password = mssync_cli::config::store_password(config)?;
+            OpenedStore::open(&config.store, password.as_ref())?
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| PublicError::new(ErrorCode::Internal, format!("no async runtime: {e}")))?;
+    let counts = runtime.block_on(store.count_by_segment(prefix))?;
     let total: u64 = counts.values().sum();
-    println!("store: {}", path.display());
+    println!("store: {}", config.store);
     if prefix.is_empty() {
         println!("keys:  {total}");
     } else {

@@ -326,7 +326,7 @@ fn store_info_counts_keys_by_prefix() {
     assert!(output.status.success(), "{stderr}");
     let lines: Vec<&str> = stdout.lines().collect();
     assert!(
-        lines[0].starts_with("store: ") && lines[0].ends_with("mssync.db"),
+        lines[0].starts_with("store: ") && lines[0].ends_with("mssync.db (SQLite)"),
         "{stdout}"
     );
     assert_eq!(lines[1], "keys:  5");

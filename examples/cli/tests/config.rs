@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use mssync_cli::StoreLocation;
 use mssync_cli::config::{
     Config, ConfigError, Credentials, EntraCredential, ErpAuth, ErpCredential, OperationMode,
 };
@@ -78,7 +79,11 @@ fn every_endpoint_and_identifier_comes_from_the_file() {
     );
     assert_eq!(config.redirect_port, 8400);
     // Relative paths are relative to the config file; absolute ones stay.
-    assert_eq!(config.store_path, Path::new("/etc/mssync/state/mssync.db"));
+    assert!(
+        matches!(&config.store, StoreLocation::Sqlite(path) if path == Path::new("/etc/mssync/state/mssync.db")),
+        "{:?}",
+        config.store
+    );
     assert_eq!(
         config.entra.client_secret_file.as_deref(),
         Some(Path::new("/etc/mssync/entra.secret"))
@@ -100,7 +105,7 @@ fn the_shipped_example_loads() {
 fn each_missing_field_is_named() {
     let cases = [
         ("mode =", "`mode`"),
-        ("store_path", "`store_path`"),
+        ("store_path", "`store`"),
         ("authority", "`entra.authority`"),
         ("tenant_id", "`entra.tenant_id`"),
         ("client_id", "`entra.client_id`"),
@@ -391,4 +396,131 @@ fn secret_and_certificate_together_are_ambiguous() {
     };
     let error = Credentials::load_with(&config, env).unwrap_err();
     assert!(error.to_string().contains("keep one"), "{error}");
+}
+
+fn with_store(store_lines: &str) -> String {
+    full("application", "trusted_app").replace(r#"store_path = "state/mssync.db""#, store_lines)
+}
+
+#[test]
+fn sqlite_stays_the_default_and_store_names_either_kind() {
+    let config = parse(&with_store(r#"store = "state/other.db""#)).unwrap();
+    assert!(
+        matches!(&config.store, StoreLocation::Sqlite(path) if path == Path::new("/etc/mssync/state/other.db")),
+        "{:?}",
+        config.store
+    );
+    let config = parse(&with_store(
+        r#"store = "postgres://mssync@db.example.com:5432/mssync?sslmode=require"
+store_password_file = "pg.secret""#,
+    ))
+    .unwrap();
+    let StoreLocation::Postgres(url) = &config.store else {
+        panic!("{:?}", config.store)
+    };
+    assert_eq!(
+        url.to_string(),
+        "postgres://mssync@db.example.com:5432/mssync?sslmode=require"
+    );
+    assert_eq!(
+        config.store_password_file.as_deref(),
+        Some(Path::new("/etc/mssync/pg.secret"))
+    );
+    let both = with_store(
+        r#"store = "a.db"
+store_path = "b.db""#,
+    );
+    assert!(parse(&both).unwrap_err().to_string().contains("not both"));
+}
+
+#[test]
+fn a_password_in_the_store_url_is_refused_without_echoing_it() {
+    for url in [
+        "postgres://mssync:hunter2secret@127.0.0.1/mssync",
+        "postgres://mssync@127.0.0.1/mssync?password=hunter2secret",
+    ] {
+        let error = parse(&with_store(&format!(r#"store = "{url}""#))).unwrap_err();
+        assert!(
+            matches!(error, ConfigError::SecretInConfig { .. }),
+            "{error:?}"
+        );
+        let text = format!("{error} {error:?}");
+        assert!(!text.contains("hunter2secret"), "{text}");
+        assert!(text.contains("MSSYNC_STORE_PASSWORD"), "{text}");
+    }
+}
+
+#[test]
+fn a_store_off_this_machine_needs_tls() {
+    let error = parse(&with_store(
+        r#"store = "postgres://mssync@db.example.com/mssync""#,
+    ))
+    .unwrap_err();
+    assert!(
+        matches!(error, ConfigError::Invalid { field: "store", .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("sslmode=require"), "{error}");
+    assert_eq!(error.code(), ErrorCode::InvalidArgument);
+}
+
+#[test]
+fn the_store_password_comes_from_the_environment_or_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pg.secret"), "from-the-file\n").unwrap();
+    std::fs::write(dir.path().join("sealing.key"), KEY_HEX).unwrap();
+    std::fs::write(dir.path().join("entra.secret"), "entra").unwrap();
+    let text = with_store(
+        r#"store = "postgres://mssync@127.0.0.1:5432/mssync"
+store_password_file = "pg.secret""#,
+    )
+    .replace(r#"auth = "trusted_app""#, r#"auth = "none""#);
+    let config = Config::from_toml(&text, &dir.path().join("mssync.toml")).unwrap();
+    let no_env = |_: &str| None;
+    let credentials = Credentials::load_with(&config, no_env).unwrap();
+    assert_eq!(
+        credentials
+            .store_password
+            .as_ref()
+            .map(|p| p.expose_secret().to_owned()),
+        Some("from-the-file".into())
+    );
+    let env = |name: &str| (name == "MSSYNC_STORE_PASSWORD").then(|| "from-the-env".to_owned());
+    let credentials = Credentials::load_with(&config, env).unwrap();
+    assert_eq!(
+        credentials
+            .store_password
+            .as_ref()
+            .map(|p| p.expose_secret().to_owned()),
+        Some("from-the-env".into())
+    );
+    assert!(!format!("{credentials:?}").contains("from-the-env"));
+}
+
+#[test]
+fn node_and_lease_ttl_have_defaults_and_checks() {
+    let config = parse(&full("application", "trusted_app")).unwrap();
+    assert_eq!(config.node, mssync_cli::config::default_node());
+    assert!(!config.node.is_empty());
+    assert_eq!(config.lease_ttl, std::time::Duration::from_secs(15 * 60));
+    let config = parse(&with_store(
+        r#"store_path = "x.db"
+node = "sync-2.eu"
+lease_ttl_seconds = 5"#,
+    ))
+    .unwrap();
+    assert_eq!(config.node, "sync-2.eu");
+    assert_eq!(config.lease_ttl, std::time::Duration::from_secs(5));
+    for bad in [
+        r#"node = """#,
+        r#"node = "a b""#,
+        r#"node = "a/b""#,
+        "lease_ttl_seconds = 0",
+    ] {
+        let error = parse(&with_store(&format!("store_path = \"x.db\"\n{bad}"))).unwrap_err();
+        assert!(
+            matches!(error, ConfigError::Invalid { .. }),
+            "{bad}: {error:?}"
+        );
+    }
 }

@@ -1,6 +1,8 @@
 //! The `mssync` binary end to end against the simulators: an operator connects the tenant, a user
 //! signs in through the loopback redirect (the test plays the browser), sets up, syncs and reads
-//! Home as JSON.
+//! Home as JSON; on the SQLite store, and again on PostgreSQL (`tests/postgres.sh`).
+
+mod common;
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
@@ -10,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use common::postgres::{TestDatabase, test_database};
 use mssync_sim::erp::ActivitySeed;
 use mssync_sim::world::{DOMAIN, World};
 use serde_json::{Value, json};
@@ -19,6 +22,8 @@ const SEALING_KEY: &str = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="; // 32 
 struct Cli {
     dir: tempfile::TempDir,
     world: World,
+    /// The PostgreSQL database the console keeps its state in; SQLite when `None`.
+    postgres: Option<TestDatabase>,
 }
 
 impl Cli {
@@ -30,7 +35,11 @@ impl Cli {
             .env_remove("MSSYNC_CONFIG")
             .env("MSSYNC_ENTRA_CLIENT_SECRET", &self.world.client_secret)
             .env("MSSYNC_ERP_CLIENT_SECRET", &self.world.erp_client_secret)
-            .env("MSSYNC_SEALING_KEY", SEALING_KEY);
+            .env("MSSYNC_SEALING_KEY", SEALING_KEY)
+            .env_remove("MSSYNC_STORE_PASSWORD");
+        if let Some(password) = self.postgres.as_ref().and_then(TestDatabase::password) {
+            command.env("MSSYNC_STORE_PASSWORD", password);
+        }
         command
     }
 
@@ -48,11 +57,11 @@ impl Cli {
     }
 }
 
-fn write_config(dir: &Path, world: &World) {
+fn write_config(dir: &Path, world: &World, store: &str) {
     let config = format!(
         r#"
 mode = "application"
-store_path = "mssync.db"
+store = "{store}"
 
 [entra]
 authority = "{authority}"
@@ -92,13 +101,18 @@ async fn location(url: &str) -> String {
 
 /// The simulators and a configured console on which the operator connected the tenant and Alice
 /// signed in, set up and turned Calendar on, all through the `mssync` binary.
-async fn signed_in_console() -> Cli {
+async fn signed_in_console(postgres: Option<TestDatabase>) -> Cli {
     let world = World::start(Arc::new(Utc::now), 0).await;
+    // The URL without its password, as a configuration holds it.
+    let store = postgres
+        .as_ref()
+        .map_or_else(|| "mssync.db".to_owned(), |db| db.url.to_string());
     let cli = Cli {
         dir: tempfile::tempdir().unwrap(),
         world,
+        postgres,
     };
-    write_config(cli.dir.path(), &cli.world);
+    write_config(cli.dir.path(), &cli.world, &store);
 
     // The operator connects the tenant; the tenant admin consents in the browser.
     cli.run(&["service", "set"]).await;
@@ -165,8 +179,24 @@ async fn signed_in_console() -> Cli {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_and_user_sync_through_the_command_line() {
-    let cli = signed_in_console().await;
+    operator_and_user_sync(signed_in_console(None).await).await;
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_and_user_sync_through_the_command_line_on_postgres() {
+    let Some(db) = test_database("cli_sync") else {
+        return;
+    };
+    let cli = signed_in_console(Some(db)).await;
+    let shown = cli.run(&["config"]).await;
+    assert!(shown.contains("(PostgreSQL)"), "{shown}");
+    assert!(shown.contains("store password:   set"), "{shown}");
+    let password = cli.postgres.as_ref().unwrap().password().unwrap();
+    assert!(!shown.contains(&password), "{shown}");
+    operator_and_user_sync(cli).await;
+}
+
+async fn operator_and_user_sync(cli: Cli) {
     // One item each side, then a sync of every due job.
     let alice = cli.world.alice().clone();
     let mut seed = ActivitySeed::new("From ERP.net", Utc::now() + chrono::Duration::days(2));
@@ -195,6 +225,8 @@ async fn operator_and_user_sync_through_the_command_line() {
     assert_eq!(home["state"], "Operational", "{home}");
     assert_eq!(home["email"], alice.email);
     assert_eq!(home["jobs"][0]["last_run"]["to_erp"]["created"], 1);
+    let info = cli.run(&["store-info"]).await;
+    assert!(info.contains("status/"), "{info}");
 }
 
 /// Starts `mssync sync`, waits until `stuck` says the simulators are holding its answers (it is
@@ -252,10 +284,21 @@ fn subjects(world: &World) -> (Vec<String>, Vec<String>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sync_killed_half_way_finishes_on_the_next_run_with_no_duplicate() {
+    killed_half_way(signed_in_console(None).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_killed_half_way_on_postgres_finishes_on_the_next_run_with_no_duplicate() {
+    let Some(db) = test_database("cli_killed") else {
+        return;
+    };
+    killed_half_way(signed_in_console(Some(db)).await).await;
+}
+
+async fn killed_half_way(cli: Cli) {
     // More creates than the Graph writes that can be in flight at once (4 `$batch`es of 20 and
     // the one after the first answer), so a stalled run cannot have sent them all.
     const ITEMS: usize = 120;
-    let cli = signed_in_console().await;
     let world = &cli.world;
     let alice = world.alice().clone();
     let day = Utc::now().date_naive() + chrono::Duration::days(1);

@@ -80,11 +80,14 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        // FORCE: a store a failed test leaked may still hold connections.
-        admin_sql(
-            &self.admin,
-            &format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name),
-        );
+        // FORCE: a store a failed test leaked may still hold connections. Best effort, on a
+        // thread of its own: a failure here must not turn a failed test into an abort.
+        let statement = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
+        std::thread::scope(|scope| {
+            let _ = scope
+                .spawn(|| query_on_this_thread(&self.admin, &statement))
+                .join();
+        });
     }
 }
 
@@ -92,7 +95,17 @@ fn admin_sql(url: &str, statement: &str) {
     query(url, statement);
 }
 
+/// On a thread of its own, so async tests (already inside a runtime) may call it too.
 fn query(url: &str, statement: &str) -> Vec<Vec<Option<String>>> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| query_on_this_thread(url, statement))
+            .join()
+            .unwrap_or_else(|_| panic!("{statement} failed"))
+    })
+}
+
+fn query_on_this_thread(url: &str, statement: &str) -> Vec<Vec<Option<String>>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
