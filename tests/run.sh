@@ -83,10 +83,21 @@ else
   echo "no tzlocal from PyPI: the CLDR comparison is skipped"
 fi
 
-step "Rust tests (unit, store conformance, time zones, simulators, end to end)"
+# A PostgreSQL server of the tests' own for the PostgreSQL store (tests/postgres.sh: Debian's
+# package, a throwaway cluster of a non-root user on a free loopback port), stopped on any exit.
+# Its tests must run: without the server they fail instead of skipping.
+step "PostgreSQL for the store tests (tests/postgres.sh)"
+stop_postgres() { [ -z "${MSSYNC_TEST_POSTGRES_DIR:-}" ] || tests/postgres.sh stop "$MSSYNC_TEST_POSTGRES_DIR"; unset MSSYNC_TEST_POSTGRES_DIR; }
+trap stop_postgres EXIT
+postgres_env=$(tests/postgres.sh start) || { echo "no PostgreSQL server: its tests will fail"; postgres_env=; }
+eval "$postgres_env"
+export MSSYNC_REQUIRE_POSTGRES=1
+
+step "Rust tests (unit, store conformance on SQLite and PostgreSQL, time zones, simulators, end to end)"
 # insta never writes snapshots here: a changed request shape or view must be reviewed by hand.
 INSTA_UPDATE=no cargo nextest run --workspace --locked --no-fail-fast 2>&1 | tee "$log_dir/rust.log"
 count "Rust" "$log_dir/rust.log"
+stop_postgres
 
 # --- C ABI suites -----------------------------------------------------------------------------
 step "clippy of the C ABI with its test hooks"
