@@ -17,6 +17,9 @@ use mssync_sim::erp::ActivitySeed;
 use mssync_sim::world::{DOMAIN, World};
 use serde_json::{Value, json};
 
+/// The PostgreSQL console's node name and lease time (seconds).
+const E2E_NODE: &str = "e2e-node";
+const E2E_TTL: i64 = 40;
 const SEALING_KEY: &str = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="; // 32 bytes, base64
 
 struct Cli {
@@ -61,7 +64,7 @@ fn write_config(dir: &Path, world: &World, store: &str) {
     let config = format!(
         r#"
 mode = "application"
-store = "{store}"
+{store}
 
 [entra]
 authority = "{authority}"
@@ -103,10 +106,16 @@ async fn location(url: &str) -> String {
 /// signed in, set up and turned Calendar on, all through the `mssync` binary.
 async fn signed_in_console(postgres: Option<TestDatabase>) -> Cli {
     let world = World::start(Arc::new(Utc::now), 0).await;
-    // The URL without its password, as a configuration holds it.
-    let store = postgres
-        .as_ref()
-        .map_or_else(|| "mssync.db".to_owned(), |db| db.url.to_string());
+    // The URL without its password, as a configuration holds it; a node name and a short lease.
+    let store = postgres.as_ref().map_or_else(
+        || r#"store = "mssync.db""#.to_owned(),
+        |db| {
+            format!(
+                "store = \"{}\"\nnode = \"{E2E_NODE}\"\nlease_ttl_seconds = {E2E_TTL}",
+                db.url
+            )
+        },
+    );
     let cli = Cli {
         dir: tempfile::tempdir().unwrap(),
         world,
@@ -293,6 +302,38 @@ async fn a_sync_killed_half_way_on_postgres_finishes_on_the_next_run_with_no_dup
         return;
     };
     killed_half_way(signed_in_console(Some(db)).await).await;
+}
+
+/// The node name and the lease time of the configuration are what a run's lease records: a run
+/// killed (SIGKILL) leaves its lease in the shared database, naming its node, for the TTL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_run_leaves_a_lease_naming_its_node_for_the_configured_time() {
+    let Some(db) = test_database("cli_lease") else {
+        return;
+    };
+    let cli = signed_in_console(Some(db)).await;
+    let world = &cli.world;
+    let mut seed = ActivitySeed::new("Held", Utc::now() + chrono::Duration::days(1));
+    seed.assigned_to = Some(world.alice().erp_user_id.clone());
+    world.erp.seed_activity(seed);
+    world.graph.stall_after_writes(Some(0));
+    let before = Utc::now();
+    sync_killed_when(&cli, || world.graph.held_answers() > 0).await;
+    world.graph.stall_after_writes(None);
+    let leases = cli
+        .postgres
+        .as_ref()
+        .unwrap()
+        .sql("SELECT convert_from(value, 'UTF8') FROM mssync.entries WHERE key LIKE 'lease/%'");
+    assert_eq!(leases.len(), 1, "{leases:?}");
+    let lease: Value = serde_json::from_str(leases[0][0].as_deref().unwrap()).unwrap();
+    let holder = lease["holder"].as_str().unwrap();
+    assert!(holder.starts_with(&format!("{E2E_NODE}/")), "{lease}");
+    let expires: chrono::DateTime<Utc> = lease["expires_at"].as_str().unwrap().parse().unwrap();
+    assert!(
+        expires > before && expires <= Utc::now() + chrono::Duration::seconds(E2E_TTL),
+        "expires {expires}, not within {E2E_TTL} s: {lease}"
+    );
 }
 
 async fn killed_half_way(cli: Cli) {

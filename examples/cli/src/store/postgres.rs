@@ -65,7 +65,8 @@ const MIGRATIONS: &[&str] = &[
 /// A PostgreSQL connection URL, checked, with the password kept out of every rendering.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PostgresUrl {
-    config: tokio_postgres::Config,
+    // Boxed: the client's settings are large, and the configuration holds one beside a path.
+    config: Box<tokio_postgres::Config>,
     /// The URL without its password: what messages and `Debug` show.
     shown: String,
     has_password: bool,
@@ -120,7 +121,7 @@ impl PostgresUrl {
         Ok(Self {
             has_password: config.get_password().is_some(),
             shown: without_password(text),
-            config,
+            config: Box::new(config),
         })
     }
 
@@ -150,7 +151,7 @@ impl PostgresUrl {
 
     /// The settings for the client, with `password` when the URL carries none.
     fn client_config(&self, password: Option<&SecretString>) -> tokio_postgres::Config {
-        let mut config = self.config.clone();
+        let mut config = (*self.config).clone();
         if let (None, Some(password)) = (config.get_password(), password) {
             config.password(password.expose_secret());
         }
