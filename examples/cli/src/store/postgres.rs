@@ -39,6 +39,9 @@ const POOL_SIZE: usize = 8;
 /// How long a call waits for a connection (from the pool, or a new one) before failing.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const POOL_WAIT: Duration = Duration::from_secs(30);
+/// The server ends a session idle this long inside a transaction, releasing its locks.
+const IDLE_IN_TRANSACTION: &str = "-c idle_in_transaction_session_timeout=60000";
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
 /// Advisory lock taken while the schema is created or migrated, so nodes starting together
 /// migrate once. Any fixed number; this one spells "mssync" in ASCII.
 const MIGRATION_LOCK: i64 = 0x6d73_7379_6e63;
@@ -160,6 +163,19 @@ impl PostgresUrl {
         }
         if config.get_application_name().is_none() {
             config.application_name("mssync");
+        }
+        // A node cut off mid-commit holds its keys' locks until the server drops its session:
+        // our transactions never pause between statements, so a minute idle means it is gone
+        // (the URL's own `options` come after, and win). Keepalives find a silent peer sooner
+        // than the system's two hours.
+        let options = match config.get_options() {
+            Some(theirs) => format!("{IDLE_IN_TRANSACTION} {theirs}"),
+            None => IDLE_IN_TRANSACTION.to_owned(),
+        };
+        config.options(options);
+        if config.get_keepalives_idle() == Duration::from_secs(2 * 60 * 60) {
+            // tokio-postgres's default: the URL did not choose.
+            config.keepalives_idle(KEEPALIVE_IDLE);
         }
         config
     }
