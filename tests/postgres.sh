@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A PostgreSQL server of the tests' own: Debian's `postgresql` (installed when missing), a new
 # cluster in a temporary directory, owned by a non-root user, on a free loopback port, with a
-# random password. Never a server the machine happens to run.
+# random password and TLS on (a self-signed certificate). Never a server the machine happens to run.
 #
 #   eval "$(tests/postgres.sh start)"        # prints the export lines below; logs on stderr
 #   tests/postgres.sh stop "$MSSYNC_TEST_POSTGRES_DIR"
@@ -16,10 +16,13 @@ log() { printf '%s\n' "$*" >&2; }
 bin_dir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 
 install_if_missing() {
-  if [ -z "$(bin_dir)" ] || [ ! -x "$(bin_dir)/initdb" ]; then
-    log "installing postgresql (Debian)"
+  local pkgs=()
+  { [ -n "$(bin_dir)" ] && [ -x "$(bin_dir)/initdb" ]; } || pkgs+=(postgresql)
+  command -v openssl >/dev/null || pkgs+=(openssl)
+  if ((${#pkgs[@]})); then
+    log "installing ${pkgs[*]} (Debian)"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends postgresql >&2
+    apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >&2
   fi
 }
 
@@ -46,6 +49,12 @@ start() {
   as_owner "$bin/initdb" -D "$dir/data" -U mssync --pwfile="$dir/pwfile" --auth=scram-sha-256 \
     -E UTF8 --locale=C --no-sync >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
   rm -f "$dir/pwfile"
+  # TLS on, with a self-signed certificate, as Debian's own clusters ship (snakeoil): the tests
+  # check that loopback URLs stay plain and that `sslmode=require` verifies, refusing this one.
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
+    -keyout "$dir/server.key" -out "$dir/server.crt" >/dev/null 2>&1
+  chmod 600 "$dir/server.key"
+  [ "$(id -u)" -eq 0 ] && chown postgres: "$dir/server.key" "$dir/server.crt"
   # A port is free when asked and may be taken before the server binds it: try a few.
   local attempt
   for attempt in 1 2 3 4 5; do
@@ -53,7 +62,7 @@ start() {
     # Loopback only, the socket in the private directory; fsync off: a test cluster is thrown
     # away, never recovered after a power cut.
     if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
+      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 -c ssl=on -c ssl_cert_file=$dir/server.crt -c ssl_key_file=$dir/server.key" \
       start >/dev/null; then
       log "postgresql $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (data in $dir)"
       printf 'export MSSYNC_TEST_POSTGRES_URL=%q\n' "postgres://mssync:$password@127.0.0.1:$port/postgres"

@@ -121,6 +121,13 @@ impl PostgresUrl {
         if !local && config.get_ssl_mode() != SslMode::Require {
             return Err(PostgresUrlError::PlainOffMachine);
         }
+        let mut config = config;
+        if local && !names_option(text, "sslmode") {
+            // tokio-postgres would "prefer" TLS and, on a server that offers it with a
+            // certificate no root vouches for (Debian's default snakeoil), fail instead of
+            // falling back: on this machine plain is what the URL asked for by saying nothing.
+            config.ssl_mode(SslMode::Disable);
+        }
         Ok(Self {
             has_password: config.get_password().is_some(),
             shown: without_password(text),
@@ -191,6 +198,11 @@ impl std::fmt::Debug for PostgresUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "PostgresUrl({})", self.shown)
     }
+}
+
+/// Whether the URL's query sets `option`.
+fn names_option(text: &str, option: &str) -> bool {
+    url::Url::parse(text).is_ok_and(|url| url.query_pairs().any(|(k, _)| k == option))
 }
 
 fn is_loopback_name(name: &str) -> bool {
@@ -748,6 +760,24 @@ mod tests {
             PostgresUrl::parse("postgres://u@localhost/db?sslmode=sometimes"),
             Err(PostgresUrlError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn loopback_is_plain_unless_the_url_asks_for_tls() {
+        let mode = |text: &str| PostgresUrl::parse(text).unwrap().config.get_ssl_mode();
+        assert_eq!(mode("postgres://u@127.0.0.1/db"), SslMode::Disable);
+        assert_eq!(
+            mode("postgres://u@localhost/db?sslmode=require"),
+            SslMode::Require
+        );
+        assert_eq!(
+            mode("postgres://u@localhost/db?sslmode=prefer"),
+            SslMode::Prefer
+        );
+        assert_eq!(
+            mode("postgres://u@db.example.com/db?sslmode=require"),
+            SslMode::Require
+        );
     }
 
     #[test]
