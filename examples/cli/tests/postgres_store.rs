@@ -429,3 +429,32 @@ fn keys_are_counted_by_their_next_segment() {
         .collect();
     assert_eq!(users, [("1/".into(), 1), ("2/".into(), 2)]);
 }
+
+/// A server restart or a dropped connection costs a reconnect, not a failed call: pooled
+/// connections are checked before reuse.
+#[test]
+fn connections_the_server_dropped_are_replaced() {
+    let Some(db) = test_database("dropped") else {
+        return;
+    };
+    let store = Arc::new(open(&db));
+    block_on(store.commit(WriteBatch::new().put("k", b"1".to_vec(), Expect::Absent))).unwrap();
+    // Fill the pool with several connections, then have the server end them all.
+    check_threaded_race(store.clone());
+    let ended = db.sql(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    );
+    assert_ne!(ended[0][0].as_deref(), Some("0"), "no connection was ended");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let before = block_on(store.get("k")).unwrap().unwrap();
+    block_on(store.commit(WriteBatch::new().put(
+        "k",
+        b"2".to_vec(),
+        Expect::Version(before.version),
+    )))
+    .unwrap();
+    let after = block_on(store.get("k")).unwrap().unwrap();
+    assert_eq!(after.value, b"2");
+    assert!(after.version > before.version);
+}
