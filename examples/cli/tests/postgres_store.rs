@@ -446,7 +446,17 @@ fn connections_the_server_dropped_are_replaced() {
          WHERE datname = current_database() AND pid <> pg_backend_pid()",
     );
     assert_ne!(ended[0][0].as_deref(), Some("0"), "no connection was ended");
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Terminating is asynchronous: wait until the server has no session of the store left.
+    let others = "SELECT count(*) FROM pg_stat_activity
+                  WHERE datname = current_database() AND pid <> pg_backend_pid()";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while db.sql(others)[0][0].as_deref() != Some("0") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sessions never ended"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     let before = block_on(store.get("k")).unwrap().unwrap();
     block_on(store.commit(WriteBatch::new().put(
         "k",
