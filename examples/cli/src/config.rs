@@ -184,7 +184,7 @@ pub struct Config {
     pub store: StoreLocation,
     /// The file holding the PostgreSQL password (unless `MSSYNC_STORE_PASSWORD` is set).
     pub store_password_file: Option<PathBuf>,
-    /// Names this process in leases (and, with several nodes on one database, in what they did).
+    /// Names this process in the leases it holds (see `commands::runner_id`).
     pub node: String,
     /// How long a run's lease outlives its latest commit: a node that dies mid-run keeps its
     /// jobs this long before another node takes them over.
@@ -429,7 +429,7 @@ impl Config {
     }
 }
 
-/// A node name: 1 to 64 letters, digits, `.`, `_` or `-` (it goes into leases and logs).
+/// A node name: 1 to 64 letters, digits, `.`, `_` or `-` (it goes into lease records).
 fn check_node(node: &str) -> Result<String, &'static str> {
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
     if node.is_empty() || node.len() > 64 || !node.chars().all(allowed) {
