@@ -36,6 +36,9 @@ pub struct JobView {
     pub remote_checkpoint: Option<String>,
     pub local_checkpoint: Option<String>,
     pub next_run: Option<String>,
+    /// How the job is kept current: `Live (change notifications, renews <time>)` or
+    /// `Polling every 15 min`.
+    pub kept_current: String,
     pub last_run: LastRun,
 }
 
@@ -74,6 +77,7 @@ fn overall(statuses: &[JobStatus]) -> (String, Option<String>) {
 pub(crate) async fn view(
     store: &dyn Store,
     profile: &UserProfile,
+    now: DateTime<Utc>,
 ) -> Result<HomeView, PublicError> {
     let mut statuses = Vec::new();
     let mut jobs = Vec::new();
@@ -95,6 +99,12 @@ pub(crate) async fn view(
             remote_checkpoint: checkpoint.remote_checkpoint.map(format_utc),
             local_checkpoint: checkpoint.local_checkpoint.map(format_utc),
             next_run: status.next_run.filter(|_| status.enabled).map(format_utc),
+            kept_current: if status.enabled {
+                super::change_notifications::kept_current(store, &profile.user_id, job, now)
+                    .await?
+            } else {
+                JobState::Disabled.label()
+            },
             last_run: status.last_run.clone(),
         });
         statuses.push(status);

@@ -1,6 +1,7 @@
 //! The application layer: what the panels, the C ABI and the command line call. One API of
 //! JSON-serializable requests and views, the same for every binding.
 
+mod change_notifications;
 mod config;
 mod home;
 mod notify;
@@ -12,6 +13,10 @@ mod signin;
 mod status;
 
 pub use crate::engine::LocalProcess;
+pub use change_notifications::{
+    BACKSTOP_INTERVAL, NotificationAnswer, NotificationEndpoint, NotificationRequest, RENEW_BEFORE,
+    SUBSCRIPTION_LIFETIME,
+};
 pub use config::{AppConfig, CredentialInput, ErpAccess, OperationMode, check_endpoint};
 pub use service::{
     ADMIN_CONSENT_LIFETIME, Actor, AdminConsentRedirect, ConnectReport, LOCAL_PROVIDER,
@@ -104,6 +109,8 @@ pub struct App {
     sealer: Option<crate::identity::Sealer>,
     /// ERP.net tokens of a Trusted Application, shared by every run.
     erp_tokens: Option<std::sync::Arc<dyn crate::identity::TokenSource>>,
+    /// Where Graph sends change notifications, once the host listens there.
+    notifications: Option<std::sync::Arc<NotificationEndpoint>>,
 }
 
 /// Retries a read-modify-write a few times when another writer got there first.
@@ -144,6 +151,7 @@ impl App {
             config: None,
             sealer: None,
             erp_tokens: None,
+            notifications: None,
         }
     }
 
@@ -162,6 +170,7 @@ impl App {
             config: Some(std::sync::Arc::new(config)),
             sealer: Some(crate::identity::Sealer::new(sealing_key)),
             erp_tokens,
+            notifications: None,
         })
     }
 
@@ -182,7 +191,7 @@ impl App {
     /// Home for a signed-in user.
     pub async fn home(&self, user_id: &str) -> Result<HomeView, PublicError> {
         let (profile, _) = profile::require(self.host.store.as_ref(), user_id).await?;
-        home::view(self.host.store.as_ref(), &profile).await
+        home::view(self.host.store.as_ref(), &profile, self.now()).await
     }
 
     /// Setup for a signed-in user.
@@ -281,6 +290,9 @@ impl App {
             }
         })
         .await?;
+        if !enabled {
+            self.drop_subscription(user_id, job).await;
+        }
         self.setup(user_id).await
     }
 
@@ -342,9 +354,21 @@ impl App {
     }
 
     /// Jobs due at `now`, earliest first: the host's scheduler runs these.
+    /// A notification makes its job due now, whatever its schedule said.
     pub async fn due_jobs(&self, now: DateTime<Utc>) -> Result<Vec<DueJob>, PublicError> {
-        Ok(status::due(self.host.store.as_ref(), now)
-            .await?
+        let store = self.host.store.as_ref();
+        let mut due = status::due(store, now).await?;
+        for notified in change_notifications::notified_due(store).await? {
+            match due
+                .iter_mut()
+                .find(|d| d.0 == notified.0 && d.1 == notified.1)
+            {
+                Some(d) => d.2 = d.2.min(notified.2),
+                None => due.push(notified),
+            }
+        }
+        due.sort_by(|a, b| a.2.cmp(&b.2).then_with(|| a.0.cmp(&b.0)));
+        Ok(due
             .into_iter()
             .map(|(user_id, job, due_since)| DueJob {
                 user_id,

@@ -58,8 +58,19 @@ impl App {
                 return Err(e);
             }
         };
-        self.run_calendar_with(user_id, &erp, &outlook, &config.runner_id, dry_run)
-            .await
+        // The subscription first: changes from here on are notified, earlier ones are in the delta.
+        let mark = match dry_run {
+            true => None,
+            false => self.keep_subscription(user_id, job).await,
+        };
+        let outcome = self
+            .run_calendar_with(user_id, &erp, &outlook, &config.runner_id, dry_run)
+            .await;
+        if !dry_run {
+            self.after_subscribed_run(user_id, job, mark, outcome.is_ok())
+                .await?;
+        }
+        outcome
     }
 
     async fn calendar_sides(
