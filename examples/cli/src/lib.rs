@@ -6,6 +6,7 @@ pub mod config;
 pub mod demo;
 pub mod http;
 pub mod redirect;
+pub mod serve;
 pub mod store;
 
 pub use store::{OpenStoreError, SqliteStore};

@@ -366,10 +366,10 @@ impl State {
     }
 
     /// Queues a change notification for the mailbox's subscriptions.
+    /// Only subscriptions live at the time of the change notify it.
     fn changed(&mut self, user: &str, change: &'static str, id: &str) {
-        self.notifications
-            .changes
-            .push((user.to_owned(), change, id.to_owned()));
+        let now = self.now();
+        self.notifications.changed(now, user, change, id);
     }
 
     /// The time of a write: the world's clock when there is one, else one second per write

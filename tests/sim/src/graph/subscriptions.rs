@@ -54,7 +54,7 @@ pub struct SimSubscription {
 #[derive(Default)]
 pub struct Notifications {
     pub subscriptions: BTreeMap<String, SimSubscription>,
-    /// Changes not delivered yet: (mailbox, changeType, event id).
+    /// Changes not delivered yet: (subscription id, changeType, event id).
     pub changes: Vec<(String, &'static str, String)>,
     /// Lifecycle notifications waiting: (subscription snapshot, event).
     pub lifecycle: Vec<(SimSubscription, &'static str)>,
@@ -143,6 +143,17 @@ fn uuid_like() -> String {
 }
 
 impl Notifications {
+    /// Queues a notification for each subscription that watches this change now (paused ones
+    /// lose it, as Graph's do until reauthorized).
+    pub fn changed(&mut self, now: DateTime<Utc>, user: &str, change: &'static str, id: &str) {
+        self.forget_expired(now);
+        for sub in self.subscriptions.values() {
+            if sub.user == user && !sub.paused && sub.change_types.iter().any(|t| t == change) {
+                self.changes.push((sub.id.clone(), change, id.to_owned()));
+            }
+        }
+    }
+
     fn forget_expired(&mut self, now: DateTime<Utc>) {
         self.subscriptions.retain(|_, s| s.expires > now);
     }
@@ -293,22 +304,20 @@ impl Notifications {
             None => out.push((url.to_owned(), vec![item])),
         };
         let late = std::mem::take(&mut self.late);
-        for (user, change, event_id) in std::mem::take(&mut self.changes) {
-            for sub in self.subscriptions.values() {
-                if sub.user != user || sub.paused || !sub.change_types.iter().any(|t| t == change)
-                {
-                    continue;
-                }
-                if self.drop_next > 0 {
-                    self.drop_next -= 1;
-                    continue;
-                }
-                let item = change_item(sub, change, &event_id);
-                if self.duplicate_late {
-                    self.late.push((sub.notification_url.clone(), item.clone()));
-                }
-                push(&sub.notification_url, item);
+        for (id, change, event_id) in std::mem::take(&mut self.changes) {
+            // Gone since (expired, removed, deleted): nothing is sent.
+            let Some(sub) = self.subscriptions.get(&id) else {
+                continue;
+            };
+            if self.drop_next > 0 {
+                self.drop_next -= 1;
+                continue;
             }
+            let item = change_item(sub, change, &event_id);
+            if self.duplicate_late {
+                self.late.push((sub.notification_url.clone(), item.clone()));
+            }
+            push(&sub.notification_url, item);
         }
         for (sub, event) in std::mem::take(&mut self.lifecycle) {
             let url = sub
