@@ -451,3 +451,78 @@ pub(super) async fn post_batches(batches: Vec<(String, Vec<Value>)>) -> Vec<(Str
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+    use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+    use crate::graph::GraphSim;
+
+    /// An endpoint answering the handshake with `answer(token)` after `delay`.
+    struct Endpoint {
+        answer: fn(&str) -> String,
+        delay: Duration,
+    }
+
+    impl Respond for Endpoint {
+        fn respond(&self, request: &Request) -> ResponseTemplate {
+            let token = request
+                .url
+                .query_pairs()
+                .find(|(k, _)| k == "validationToken")
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default();
+            ResponseTemplate::new(200)
+                .set_body_raw((self.answer)(&token), "text/plain")
+                .set_delay(self.delay)
+        }
+    }
+
+    async fn create_against(answer: fn(&str) -> String, delay: Duration) -> (u16, serde_json::Value) {
+        let endpoint = MockServer::start().await;
+        Mock::given(wiremock::matchers::any())
+            .respond_with(Endpoint { answer, delay })
+            .mount(&endpoint)
+            .await;
+        let graph = GraphSim::start().await;
+        graph.add_mailbox("u1");
+        graph.set_validation_timeout(Duration::from_millis(300));
+        let response = reqwest::Client::new()
+            .post(format!("{}/subscriptions", graph.base_url()))
+            .header("Authorization", "Bearer t")
+            .header("Content-Type", "application/json")
+            .body(
+                json!({
+                    "changeType": "created,updated,deleted",
+                    "notificationUrl": format!("{}/n", endpoint.uri()),
+                    "lifecycleNotificationUrl": format!("{}/l", endpoint.uri()),
+                    "resource": "/users/u1/events",
+                    "expirationDateTime": "2026-03-03T00:00:00Z",
+                    "clientState": "s",
+                })
+                .to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or_default())
+    }
+
+    #[tokio::test]
+    async fn a_subscription_is_created_only_when_the_endpoint_echoes_the_token_in_time() {
+        let (status, body) = create_against(str::to_owned, Duration::ZERO).await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["resource"], "/users/u1/events");
+
+        let (status, body) = create_against(|_| "something else".into(), Duration::ZERO).await;
+        assert_eq!(status, 400, "a wrong answer: {body}");
+
+        let (status, body) = create_against(str::to_owned, Duration::from_millis(900)).await;
+        assert_eq!(status, 400, "a late answer: {body}");
+    }
+}
