@@ -6,6 +6,7 @@
 //! request to the application in turn; answers never wait for a sync run.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -13,8 +14,11 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use mssync_core::PublicError;
 use mssync_core::app::{App, NotificationAnswer, NotificationEndpoint, NotificationRequest};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
+
+use crate::commands::Console;
 
 /// Where Graph sends change notifications, under `public_url`.
 pub const NOTIFICATIONS_PATH: &str = "/graph/notifications";
@@ -35,6 +39,7 @@ type Job = (NotificationRequest, oneshot::Sender<NotificationAnswer>);
 /// A running listener; [`Listener::stop`] (or dropping it) shuts it down gracefully.
 pub struct Listener {
     addr: SocketAddr,
+    recorded: Arc<Notify>,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -51,6 +56,8 @@ impl Listener {
         socket.set_nonblocking(true)?;
         let addr = socket.local_addr()?;
         let (shutdown, stop) = oneshot::channel::<()>();
+        let recorded = Arc::new(Notify::new());
+        let wake = recorded.clone();
         let thread = std::thread::Builder::new()
             .name("mssync-listener".into())
             .spawn(move || {
@@ -66,6 +73,9 @@ impl Listener {
                             let answer = app.receive_notification(&request).await;
                             if let Some(line) = &answer.log {
                                 log(line.clone());
+                            }
+                            if answer.status == 202 {
+                                wake.notify_one();
                             }
                             let _ = reply.send(answer);
                         }
@@ -85,9 +95,15 @@ impl Listener {
             })?;
         Ok(Self {
             addr,
+            recorded,
             shutdown: Some(shutdown),
             thread: Some(thread),
         })
+    }
+
+    /// Signalled each time a notification was recorded: the scheduler looks for due jobs.
+    pub fn recorded(&self) -> Arc<Notify> {
+        self.recorded.clone()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -154,5 +170,91 @@ async fn receive(
                 .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
         }
         _ => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
+/// How often the scheduler looks for due jobs when no notification woke it.
+const SCHEDULER_TICK: Duration = Duration::from_secs(30);
+
+/// `mssync serve`: the listener (when `public_url` is set), then the scheduler until Ctrl-C or
+/// SIGTERM; the run under way is finished first, then the listener stops.
+pub async fn serve(console: &Console) -> Result<(), PublicError> {
+    let config = console.config();
+    let (app, listener) = match &config.public_url {
+        Some(public_url) => {
+            let listener = Listener::start(console.app.clone(), config.listen, |line| {
+                eprintln!("notifications: {line}")
+            })
+            .map_err(|e| {
+                PublicError::new(
+                    mssync_core::ErrorCode::InvalidArgument,
+                    format!("cannot listen on {}: {e}", config.listen),
+                )
+            })?;
+            let endpoint = endpoint(public_url.as_str());
+            eprintln!(
+                "Listening on {} for {} (polling backstop every {} h).",
+                listener.local_addr(),
+                endpoint.notification_url,
+                mssync_core::app::BACKSTOP_INTERVAL.num_hours()
+            );
+            (
+                console.app.clone().with_change_notifications(endpoint)?,
+                Some(listener),
+            )
+        }
+        None => {
+            eprintln!("No public_url: no change notifications; jobs poll every 15 min.");
+            (console.app.clone(), None)
+        }
+    };
+    let wake = listener
+        .as_ref()
+        .map_or_else(|| Arc::new(Notify::new()), Listener::recorded);
+    let mut stop = Box::pin(shutdown_signal());
+    loop {
+        let due = app.due_jobs(console.clock().now()).await?;
+        for job in due {
+            match app.run_job(&job.user_id, job.job, false).await {
+                Ok(report) => eprintln!(
+                    "{} of {}: {} to Outlook, {} to ERP.net",
+                    job.job.title(),
+                    job.user_id,
+                    report.to_outlook.created + report.to_outlook.updated + report.to_outlook.removed,
+                    report.to_erp.created + report.to_erp.updated + report.to_erp.removed,
+                ),
+                Err(e) => eprintln!("error {}: {}", e.code.number(), e.reason),
+            }
+        }
+        tokio::select! {
+            () = &mut stop => break,
+            () = wake.notified() => {}
+            () = tokio::time::sleep(SCHEDULER_TICK) => {}
+        }
+    }
+    if let Some(listener) = listener {
+        listener.stop();
+    }
+    eprintln!("Stopped.");
+    Ok(())
+}
+
+/// Ctrl-C, or SIGTERM on Unix (how service managers stop a process). The handlers are
+/// installed here, before the first run, so a signal during a run waits for its end.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("a SIGTERM handler");
+    #[cfg(unix)]
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .expect("a SIGINT handler");
+    async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = term.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
