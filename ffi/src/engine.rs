@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use mssync_core::ErrorCode;
-use mssync_core::app::{App, AppConfig, ErpAccess};
+use mssync_core::app::{App, AppConfig, ErpAccess, NotificationEndpoint, check_endpoint};
 use mssync_core::host::{Host, MAX_RESPONSE_BYTES, SystemClock};
 use serde::Deserialize;
 
@@ -49,6 +49,9 @@ pub(crate) struct EngineConfig {
     sealing_key: Option<String>,
     /// At most `mssync_core::host::MAX_RESPONSE_BYTES`, which is also the default.
     max_response_bytes: Option<usize>,
+    /// Where Graph reaches the host's `mss_notification_receive`; with it, runs keep a change
+    /// subscription per user and job and poll only as a backstop.
+    notification_endpoint: Option<NotificationEndpoint>,
 }
 
 impl EngineConfig {
@@ -201,14 +204,28 @@ pub unsafe extern "C" fn mss_engine_new(
             .take()
             .unwrap_or(MAX_RESPONSE_BYTES)
             .min(MAX_RESPONSE_BYTES);
+        let endpoint = config.notification_endpoint.take();
+        for url in endpoint.iter().flat_map(|e| {
+            [
+                ("notification_url", &e.notification_url),
+                ("lifecycle_notification_url", &e.lifecycle_notification_url),
+            ]
+        }) {
+            check_endpoint(url.1).map_err(|reason| {
+                Failure::new(ErrorCode::InvalidArgument, format!("`{}` {reason}", url.0))
+            })?;
+        }
         let config = config.into_app_config()?;
         // Last: from here on the engine owns user_data and will release it.
         let callbacks = HostCallbacks::take(vtable)?;
-        *out = Box::into_raw(Box::new(MssEngine::new(
-            callbacks,
-            config,
-            max_response_bytes,
-        )));
+        let mut engine = MssEngine::new(callbacks, config, max_response_bytes);
+        if let Some(endpoint) = endpoint {
+            engine.app = engine
+                .app
+                .with_change_notifications(endpoint)
+                .expect("both URLs were checked above");
+        }
+        *out = Box::into_raw(Box::new(engine));
         Ok(())
     })
 }

@@ -429,15 +429,26 @@ impl App {
             let (mut slot, expect) = stored::load_slot(store, job.id(), user_id).await?;
             let previous = slot.current.as_ref().map(|r| r.id.clone());
             let line = change(&mut slot);
-            let mut batch =
-                stored::put_slot(WriteBatch::new(), job.id(), user_id, &slot, expect, previous.as_deref());
+            let mut batch = stored::put_slot(
+                WriteBatch::new(),
+                job.id(),
+                user_id,
+                &slot,
+                expect,
+                previous.as_deref(),
+            );
             let level = if slot.failure.is_some() {
                 LogLevel::Warning
             } else {
                 LogLevel::Info
             };
-            self.log(&mut batch, user_id, level, &line.into_iter().collect::<Vec<_>>())
-                .await?;
+            self.log(
+                &mut batch,
+                user_id,
+                level,
+                &line.into_iter().collect::<Vec<_>>(),
+            )
+            .await?;
             Ok(Some((batch, ())))
         })
         .await?;

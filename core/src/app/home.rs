@@ -100,8 +100,7 @@ pub(crate) async fn view(
             local_checkpoint: checkpoint.local_checkpoint.map(format_utc),
             next_run: status.next_run.filter(|_| status.enabled).map(format_utc),
             kept_current: if status.enabled {
-                super::change_notifications::kept_current(store, &profile.user_id, job, now)
-                    .await?
+                super::change_notifications::kept_current(store, &profile.user_id, job, now).await?
             } else {
                 JobState::Disabled.label()
             },

@@ -30,8 +30,8 @@ pub use batch::{BATCH_LIMIT, BatchItem, BatchItemResult};
 pub use client::{GraphClient, GraphConfig, MAX_IN_FLIGHT_PER_MAILBOX, Mailbox};
 pub use delta::{DeltaChanges, Window};
 pub use error::GraphError;
-pub use subscriptions::{NewSubscription, SubscriptionInfo};
 pub use event::{
     ACTIVITY_ID_PROPERTY, EmailAddress, EventType, ExtendedProperty, GraphAttendee, GraphEvent,
     ItemBody, Removed, transaction_id_for,
 };
+pub use subscriptions::{NewSubscription, SubscriptionInfo};

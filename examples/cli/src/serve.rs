@@ -220,7 +220,9 @@ pub async fn serve(console: &Console) -> Result<(), PublicError> {
                     "{} of {}: {} to Outlook, {} to ERP.net",
                     job.job.title(),
                     job.user_id,
-                    report.to_outlook.created + report.to_outlook.updated + report.to_outlook.removed,
+                    report.to_outlook.created
+                        + report.to_outlook.updated
+                        + report.to_outlook.removed,
                     report.to_erp.created + report.to_erp.updated + report.to_erp.removed,
                 ),
                 Err(e) => eprintln!("error {}: {}", e.code.number(), e.reason),

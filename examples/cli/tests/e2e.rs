@@ -361,10 +361,14 @@ async fn serve_receives_notifications_syncs_an_outlook_edit_and_stops_on_sigterm
     let config = std::fs::read_to_string(&path).unwrap();
     std::fs::write(
         &path,
-        format!("listen = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n{config}"),
+        format!(
+            "listen = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n{config}"
+        ),
     )
     .unwrap();
-    cli.world.graph.deliver_automatically(Duration::from_millis(20));
+    cli.world
+        .graph
+        .deliver_automatically(Duration::from_millis(20));
     let child = cli
         .command(&["serve"])
         .stdout(Stdio::piped())
@@ -385,9 +389,10 @@ async fn serve_receives_notifications_syncs_an_outlook_edit_and_stops_on_sigterm
         json!({"subject": "Pushed", "start": {"dateTime": start.to_string(), "timeZone": "UTC"},
                "end": {"dateTime": end.to_string(), "timeZone": "UTC"}}),
     );
-    eventually("the new event reached ERP.net through a notification", || {
-        subjects(&cli.world).1 == ["Pushed"]
-    })
+    eventually(
+        "the new event reached ERP.net through a notification",
+        || subjects(&cli.world).1 == ["Pushed"],
+    )
     .await;
 
     Command::new("kill")

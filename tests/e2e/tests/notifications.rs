@@ -166,7 +166,9 @@ async fn an_outlook_edit_reaches_erp_net_through_a_notification_with_no_poll() {
     assert_eq!(sub.change_types, ["created", "updated", "deleted"]);
     assert!(sub.notification_url.ends_with(NOTIFICATIONS_PATH));
     assert_eq!(
-        sub.lifecycle_notification_url.as_deref().map(|u| u.ends_with(LIFECYCLE_PATH)),
+        sub.lifecycle_notification_url
+            .as_deref()
+            .map(|u| u.ends_with(LIFECYCLE_PATH)),
         Some(true)
     );
     assert!(
@@ -249,9 +251,7 @@ async fn the_listener_echoes_the_validation_token_and_ignores_forged_and_unknown
         "clientState": "guessed",
         "tenantId": mssync_sim::graph::TENANT_ID,
     }]});
-    let (status, _, _) = live
-        .post(NOTIFICATIONS_PATH, "", &forged.to_string())
-        .await;
+    let (status, _, _) = live.post(NOTIFICATIONS_PATH, "", &forged.to_string()).await;
     assert_eq!(status, 202, "answered, so a forger learns nothing");
     let unknown = json!({"value": [{
         "subscriptionId": "00000000-0000-0000-0000-000000000000",
@@ -297,7 +297,11 @@ async fn a_burst_duplicated_late_and_out_of_order_is_one_run_each_time_and_nothi
     assert_eq!(live.round().await, 1);
     live.graph().duplicate_notifications_late(false);
     live.settle().await;
-    assert_eq!(live.erp_subjects(), ["Fourth"], "nothing duplicated or lost");
+    assert_eq!(
+        live.erp_subjects(),
+        ["Fourth"],
+        "nothing duplicated or lost"
+    );
     assert_eq!(live.graph().events(&live.alice).len(), 1);
     assert!(live.kept_current().await.starts_with("Live"));
 }
@@ -337,7 +341,8 @@ async fn a_subscription_whose_renewal_failed_expires_home_says_polling_and_it_co
     }
     let log = live.log().await;
     assert!(
-        log.iter().any(|l| l.contains("renewing the subscription failed")),
+        log.iter()
+            .any(|l| l.contains("renewing the subscription failed")),
         "{log:?}"
     );
     // It expires; Home says so.
@@ -351,7 +356,11 @@ async fn a_subscription_whose_renewal_failed_expires_home_says_polling_and_it_co
     assert_eq!(live.erp_subjects(), ["Customer call"]);
 
     live.graph().refuse_renewals(false);
-    assert_eq!(live.due().await, [live.alice.clone()], "polling every 15 min");
+    assert_eq!(
+        live.due().await,
+        [live.alice.clone()],
+        "polling every 15 min"
+    );
     live.round().await;
     assert_eq!(live.erp_subjects(), ["In the gap"]);
     let second = live.subscription().id;
@@ -411,10 +420,10 @@ async fn missed_notifications_run_the_delta_from_the_last_token() {
     live.round().await;
     assert_eq!(live.erp_subjects(), ["Missed"]);
     assert!(
-        live.graph().requests().iter().all(|r| !r
-            .query
+        live.graph()
+            .requests()
             .iter()
-            .any(|(k, _)| k == "startDateTime")),
+            .all(|r| !r.query.iter().any(|(k, _)| k == "startDateTime")),
         "the delta went on from its token, no full re-read"
     );
 }

@@ -124,8 +124,7 @@ fn validate(url: &str, timeout: Duration) -> Result<(), String> {
             .unwrap_or_default()
             .to_owned();
         let body = response.text().map_err(|e| e.to_string())?;
-        if status != 200 || !content_type.starts_with(validation::TEXT_PLAIN) || body != expected
-        {
+        if status != 200 || !content_type.starts_with(validation::TEXT_PLAIN) || body != expected {
             return Err(format!(
                 "answered {status} {content_type:?} with another body"
             ));
@@ -169,7 +168,10 @@ impl Notifications {
         let Some(Value::Object(body)) = body else {
             return Err(bad("a JSON object body is required"));
         };
-        if let Some(name) = body.keys().find(|k| !CREATE_PROPERTIES.contains(&k.as_str())) {
+        if let Some(name) = body
+            .keys()
+            .find(|k| !CREATE_PROPERTIES.contains(&k.as_str()))
+        {
             return Err(bad(format!(
                 "The property '{name}' does not exist on type 'microsoft.graph.subscription'."
             )));
@@ -189,7 +191,11 @@ impl Notifications {
         let resource = text(subscription::RESOURCE).ok_or_else(|| bad("resource is required"))?;
         let user = mailbox_of(&resource, me).ok_or_else(|| bad("unsupported resource"))?;
         if !mailbox_exists(&user) {
-            return Err(Failure::new(404, "ErrorInvalidUser", "The requested user is invalid."));
+            return Err(Failure::new(
+                404,
+                "ErrorInvalidUser",
+                "The requested user is invalid.",
+            ));
         }
         let requested = text(subscription::EXPIRATION_DATE_TIME)
             .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
@@ -209,8 +215,8 @@ impl Notifications {
         {
             return Err(bad("clientState is longer than 128 characters"));
         }
-        let notification_url =
-            text(subscription::NOTIFICATION_URL).ok_or_else(|| bad("notificationUrl is required"))?;
+        let notification_url = text(subscription::NOTIFICATION_URL)
+            .ok_or_else(|| bad("notificationUrl is required"))?;
         let lifecycle_notification_url = text(subscription::LIFECYCLE_NOTIFICATION_URL);
         let timeout = self
             .validation_timeout
@@ -246,7 +252,12 @@ impl Notifications {
     }
 
     /// `PATCH /subscriptions/{id}`: a new expiry, which also reauthorizes.
-    pub fn renew(&mut self, now: DateTime<Utc>, id: &str, body: Option<Value>) -> Result<Value, Failure> {
+    pub fn renew(
+        &mut self,
+        now: DateTime<Utc>,
+        id: &str,
+        body: Option<Value>,
+    ) -> Result<Value, Failure> {
         self.forget_expired(now);
         let Some(Value::Object(body)) = body else {
             return Err(bad("a JSON object body is required"));
@@ -291,7 +302,10 @@ impl Notifications {
     /// `DELETE /subscriptions/{id}`.
     pub fn delete(&mut self, now: DateTime<Utc>, id: &str) -> Result<(), Failure> {
         self.forget_expired(now);
-        self.subscriptions.remove(id).map(|_| ()).ok_or_else(not_found)
+        self.subscriptions
+            .remove(id)
+            .map(|_| ())
+            .ok_or_else(not_found)
     }
 
     /// The POSTs to make now: fresh notifications first, then the duplicates held from the
@@ -356,8 +370,14 @@ fn render(sub: &SimSubscription) -> Value {
     let mut out = Map::new();
     out.insert(subscription::ID.into(), json!(sub.id));
     out.insert(subscription::RESOURCE.into(), json!(sub.resource));
-    out.insert(subscription::CHANGE_TYPE.into(), json!(sub.change_types.join(",")));
-    out.insert(subscription::NOTIFICATION_URL.into(), json!(sub.notification_url));
+    out.insert(
+        subscription::CHANGE_TYPE.into(),
+        json!(sub.change_types.join(",")),
+    );
+    out.insert(
+        subscription::NOTIFICATION_URL.into(),
+        json!(sub.notification_url),
+    );
     if let Some(url) = &sub.lifecycle_notification_url {
         out.insert(subscription::LIFECYCLE_NOTIFICATION_URL.into(), json!(url));
     }
@@ -431,7 +451,9 @@ pub(super) fn route(
 /// then drop: the simulator drops at once).
 pub(super) async fn post_batches(batches: Vec<(String, Vec<Value>)>) -> Vec<(String, usize, u16)> {
     let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(validation::NOTIFICATION_ANSWER_WITHIN_SECONDS))
+        .timeout(Duration::from_secs(
+            validation::NOTIFICATION_ANSWER_WITHIN_SECONDS,
+        ))
         .build()
         .expect("a client");
     let mut out = Vec::new();
@@ -481,7 +503,10 @@ mod tests {
         }
     }
 
-    async fn create_against(answer: fn(&str) -> String, delay: Duration) -> (u16, serde_json::Value) {
+    async fn create_against(
+        answer: fn(&str) -> String,
+        delay: Duration,
+    ) -> (u16, serde_json::Value) {
         let endpoint = MockServer::start().await;
         Mock::given(wiremock::matchers::any())
             .respond_with(Endpoint { answer, delay })
