@@ -1,6 +1,7 @@
 //! The pieces of the `mssync` host that other hosts and the test suites reuse.
 
 pub mod bench;
+mod bench_notify;
 pub mod commands;
 pub mod config;
 pub mod demo;
