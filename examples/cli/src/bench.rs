@@ -435,7 +435,8 @@ pub async fn run(out: &mut dyn std::io::Write) -> Result<(), PublicError> {
     .map_err(io)?;
     // Change notifications: push latency, the idle round with notifications, renewals.
     let b = start().await?;
-    let median = crate::bench_notify::edit_to_erp_median(&b.world, &b.clock, &b.app, &b.alice).await?;
+    let median =
+        crate::bench_notify::edit_to_erp_median(&b.world, &b.clock, &b.app, &b.alice).await?;
     row(
         out,
         "notify: Outlook edit -> ERP.net, median seconds",

@@ -24,9 +24,12 @@ fn internal(e: impl std::fmt::Display) -> PublicError {
 
 /// The listener of `mssync serve` on loopback, and an application that subscribes with it.
 fn serve_app(app: &App) -> Result<(Listener, App), PublicError> {
-    let listener =
-        Listener::start(app.clone(), "127.0.0.1:0".parse().expect("an address"), |_| {})
-            .map_err(internal)?;
+    let listener = Listener::start(
+        app.clone(),
+        "127.0.0.1:0".parse().expect("an address"),
+        |_| {},
+    )
+    .map_err(internal)?;
     let notifying = app
         .clone()
         .with_change_notifications(endpoint(&listener.loopback_url()))?;
@@ -81,7 +84,12 @@ pub(crate) async fn edit_to_erp_median(
                 .await
                 .map_err(|_| internal("no notification within 30 s"))?;
             round(&app, clock).await?;
-            if world.erp.activities().iter().any(|a| a["Subject"] == subject) {
+            if world
+                .erp
+                .activities()
+                .iter()
+                .any(|a| a["Subject"] == subject)
+            {
                 break;
             }
         }

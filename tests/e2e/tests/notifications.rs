@@ -208,7 +208,7 @@ async fn an_outlook_edit_reaches_erp_net_through_a_notification_with_no_poll() {
         ["Customer call"],
         "the answer did not wait for a sync"
     );
-    assert_eq!(live.due().await, [live.alice.clone()]);
+    assert_eq!(live.due().await, [live.alice.as_str()]);
     assert_eq!(live.round().await, 1);
     assert_eq!(live.erp_subjects(), ["Customer call (moved)"]);
     live.settle().await;
@@ -323,7 +323,7 @@ async fn a_lost_notification_and_an_endpoint_down_are_caught_by_the_backstop() {
     assert!(live.due().await.is_empty());
 
     live.env.advance(BACKSTOP_INTERVAL.to_std().unwrap());
-    assert_eq!(live.due().await, [live.alice.clone()], "the backstop poll");
+    assert_eq!(live.due().await, [live.alice.as_str()], "the backstop poll");
     live.round().await;
     assert_eq!(live.erp_subjects(), ["While down"]);
     assert_eq!(live.env.activities().len(), 1);
@@ -358,7 +358,7 @@ async fn a_subscription_whose_renewal_failed_expires_home_says_polling_and_it_co
     live.graph().refuse_renewals(false);
     assert_eq!(
         live.due().await,
-        [live.alice.clone()],
+        [live.alice.as_str()],
         "polling every 15 min"
     );
     live.round().await;
@@ -379,7 +379,7 @@ async fn reauthorization_required_renews_then_the_delta_catches_the_paused_chang
     assert_eq!(deliveries.len(), 1, "only the lifecycle notification");
     assert!(deliveries[0].0.ends_with(LIFECYCLE_PATH));
     assert_eq!(deliveries[0].2, 202);
-    assert_eq!(live.due().await, [live.alice.clone()]);
+    assert_eq!(live.due().await, [live.alice.as_str()]);
     live.round().await;
     assert_eq!(live.erp_subjects(), ["While paused"]);
     let renewed = live.subscription();
@@ -400,7 +400,7 @@ async fn a_removed_subscription_is_created_again_then_the_delta_runs() {
         .send_lifecycle_event(&old, lifecycle_event::SUBSCRIPTION_REMOVED);
     live.edit_in_outlook("While removed");
     live.graph().deliver_notifications().await;
-    assert_eq!(live.due().await, [live.alice.clone()]);
+    assert_eq!(live.due().await, [live.alice.as_str()]);
     live.round().await;
     assert_eq!(live.erp_subjects(), ["While removed"]);
     assert_ne!(live.subscription().id, old);
@@ -415,7 +415,7 @@ async fn missed_notifications_run_the_delta_from_the_last_token() {
     live.graph()
         .send_lifecycle_event(&live.subscription().id, lifecycle_event::MISSED);
     live.graph().deliver_notifications().await;
-    assert_eq!(live.due().await, [live.alice.clone()]);
+    assert_eq!(live.due().await, [live.alice.as_str()]);
     live.graph().clear_requests();
     live.round().await;
     assert_eq!(live.erp_subjects(), ["Missed"]);
