@@ -64,6 +64,7 @@ pub(crate) async fn edit_to_erp_median(
     app.run_job(user, JobKind::Calendar, false).await?;
     world.graph.deliver_automatically(Duration::from_millis(5));
     world.graph.set_delay(Duration::from_millis(50));
+    world.erp.set_latency(Duration::from_millis(50));
     let woken = listener.recorded();
     let mut samples = Vec::new();
     for i in 0..EDITS {
@@ -96,6 +97,7 @@ pub(crate) async fn edit_to_erp_median(
         samples.push(t0.elapsed().as_secs_f64());
     }
     world.graph.set_delay(Duration::ZERO);
+    world.erp.set_latency(Duration::ZERO);
     listener.stop();
     samples.sort_by(f64::total_cmp);
     Ok(samples[samples.len() / 2])
