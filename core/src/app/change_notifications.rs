@@ -573,6 +573,11 @@ pub(super) async fn kept_current(
 ) -> Result<String, StoreError> {
     let (slot, _) = stored::load_slot(store, job.id(), user_id).await?;
     Ok(match slot.live_at(now) {
+        // Still notified, but not for long: say so rather than promise a renewal.
+        Some(record) if slot.failure.is_some() && record.expires - now <= RENEW_BEFORE => format!(
+            "Live (change notifications, renewal failing, expires {})",
+            format_time(record.expires)
+        ),
         Some(record) => format!(
             "Live (change notifications, renews {})",
             format_time((record.expires - RENEW_BEFORE).max(now))

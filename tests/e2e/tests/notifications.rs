@@ -345,8 +345,15 @@ async fn a_subscription_whose_renewal_failed_expires_home_says_polling_and_it_co
             .any(|l| l.contains("renewing the subscription failed")),
         "{log:?}"
     );
-    // It expires; Home says so.
     let expires = live.subscription().expires;
+    assert_eq!(
+        live.kept_current().await,
+        format!(
+            "Live (change notifications, renewal failing, expires {})",
+            expires.format("%Y-%m-%d %H:%MZ")
+        )
+    );
+    // It expires; Home says so.
     let gap = (expires - live.now()).to_std().unwrap() + Duration::from_secs(60);
     live.env.advance(gap);
     assert!(live.graph().subscriptions().is_empty());
