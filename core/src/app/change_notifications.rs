@@ -603,3 +603,70 @@ pub(super) async fn notified_due(
     }
     Ok(due)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::host::{Host, ManualClock, MemoryStore};
+
+    fn app() -> (App, Arc<MemoryStore>) {
+        let store = Arc::new(MemoryStore::new());
+        let host = Host {
+            http: Arc::new(crate::host::testing::RefuseHttp),
+            store: store.clone(),
+            clock: Arc::new(ManualClock::new(
+                Utc.with_ymd_and_hms(2026, 6, 1, 8, 0, 0).unwrap(),
+            )),
+        };
+        (App::new(host), store)
+    }
+
+    fn receive(app: &App, query: &str, body: &str) -> NotificationAnswer {
+        futures::executor::block_on(app.receive_notification(&NotificationRequest {
+            query: query.into(),
+            content_type: Some("application/json".into()),
+            body: body.into(),
+        }))
+    }
+
+    #[test]
+    fn the_validation_token_is_echoed_decoded_as_text_plain() {
+        let (app, store) = app();
+        let answer = receive(&app, "validationToken=Validation%3A+a%20b%26c", "");
+        assert_eq!(
+            (
+                answer.status,
+                answer.content_type.as_deref(),
+                answer.body.as_str()
+            ),
+            (200, Some("text/plain"), "Validation: a b&c")
+        );
+        assert!(store.is_empty(), "a handshake records nothing");
+    }
+
+    #[test]
+    fn unknown_subscriptions_are_answered_and_change_nothing() {
+        let (app, store) = app();
+        let body = r#"{"value":[{"subscriptionId":"s1","clientState":"c","changeType":"updated"},{"clientState":"c"}]}"#;
+        let answer = receive(&app, "", body);
+        assert_eq!((answer.status, answer.content_type), (202, None));
+        assert_eq!(
+            answer.log.as_deref(),
+            Some("ignored change notifications: 2 for unknown subscriptions")
+        );
+        assert!(!answer.log.unwrap().contains("\"c\""), "no payload logged");
+        assert!(store.is_empty());
+    }
+
+    #[test]
+    fn a_body_that_is_not_a_notification_collection_is_refused() {
+        let (app, _) = app();
+        for body in ["", "not json", "[]", r#"{"value":{}}"#] {
+            assert_eq!(receive(&app, "", body).status, 400, "{body}");
+        }
+    }
+}
