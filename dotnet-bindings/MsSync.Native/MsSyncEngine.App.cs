@@ -156,6 +156,18 @@ namespace MsSync.Native
             return CallForBuffer((ref Native.MssBuffer o, out ErrorHandle e) => Native.mss_jobs_due(h, ref o, out e));
         }
 
+        /// <summary>
+        /// The answer to a request Graph sent to the host's notification endpoint. Pass the request as
+        /// received, <c>{"query": "raw query without ?", "content_type": "...", "body": "..."}</c>; send
+        /// back exactly <c>{"status", "content_type" (null: none), "body"}</c> and log <c>"log"</c> when
+        /// not null. It never runs a sync: answer Graph first, then run <see cref="DueJobs"/>.
+        /// </summary>
+        public string ReceiveNotification(string requestJson)
+        {
+            var h = Handle; var r = Utf8(requestJson);
+            return CallForBuffer((ref Native.MssBuffer o, out ErrorHandle e) => Native.mss_notification_receive(h, r, Len(r), ref o, out e));
+        }
+
         /// <summary>Runs a job ("calendar") and returns its run report.</summary>
         public string RunJob(string userId, string job, bool dryRun)
         {

@@ -87,6 +87,10 @@ namespace MsSync.Native
         internal static extern int mss_jobs_due(EngineHandle engine, ref MssBuffer output, out ErrorHandle error);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int mss_notification_receive(EngineHandle engine, byte[] request, UIntPtr requestLen,
+            ref MssBuffer output, out ErrorHandle error);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern int mss_job_run(EngineHandle engine, byte[] user, UIntPtr userLen, byte[] job,
             UIntPtr jobLen, byte dryRun, ref MssBuffer output, out ErrorHandle error);
 

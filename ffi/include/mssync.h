@@ -483,7 +483,8 @@ int32_t mss_events_poll(const struct MssEngine *engine,
 /**
  * Home for a signed-in user: `{"name", "email", "state" ("Operational", "Error: ...",
  * "Throttled until ...", "Disabled"), "fix", "jobs": [{"job", "title", "enabled", "state",
- * "latest_sync", "remote_checkpoint", "local_checkpoint", "next_run", "last_run": {...}}],
+ * "latest_sync", "remote_checkpoint", "local_checkpoint", "next_run", "kept_current" ("Live
+ * (change notifications, renews ...)" or "Polling every 15 min"), "last_run": {...}}],
  * "log": ["[2024-02-16 07:35Z INF] ...", ...]}` (log newest last).
  *
  * # Safety
@@ -523,6 +524,29 @@ int32_t mss_job_run(const struct MssEngine *engine,
                     uint8_t dry_run,
                     struct MssBuffer *out,
                     struct MssError **out_error);
+
+/**
+ * Decides the answer to an HTTP request Graph sent to the host's notification endpoint (the
+ * `notification_endpoint` URLs of the engine config). `request_json` is the request as
+ * received: `{"query": "<raw query string, no ?>", "content_type": "...", "body": "<UTF-8
+ * body>"}`. Writes the exact answer to send: `{"status", "content_type" (null: send none),
+ * "body", "log"}`; `log` is a line for the host's own log (never the payload) or null.
+ *
+ * A validation request (`?validationToken=...`) is answered 200 `text/plain` with the token.
+ * A notification is recorded and answered 202 at once: it only makes its (user, job) due in
+ * `mss_jobs_due`; the sync never runs inside this call, so answer Graph before running jobs.
+ * Unknown subscriptions and a wrong `clientState` are answered 202 too and change nothing.
+ * Status 503 means the notification could not be recorded (Graph delivers it again).
+ *
+ * # Safety
+ * `engine` is NULL or live; `request_json` is NULL (length 0) or readable; `out` is NULL or
+ * writable.
+ */
+int32_t mss_notification_receive(const struct MssEngine *engine,
+                                 const uint8_t *request_json,
+                                 size_t request_json_len,
+                                 struct MssBuffer *out,
+                                 struct MssError **out_error);
 
 /**
  * Service as it is now (administrators only), as JSON: `{"tenant_id", "client_id", "mode",

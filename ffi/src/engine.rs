@@ -97,16 +97,20 @@ pub unsafe extern "C" fn mss_engine_new(
         let vtable = unsafe { host.as_ref() }.ok_or_else(|| Failure::invalid("host is NULL"))?;
         // SAFETY: NULL (length 0) or readable for `config_json_len` bytes, per the contract.
         let json = unsafe { str_arg(config_json, config_json_len, "config_json") }?;
-        let settings = EngineSettings::from_json(json)?;
+        let mut settings = EngineSettings::from_json(json)?;
         let max_response_bytes = settings.max_response_bytes();
+        let endpoint = settings.take_notification_endpoint()?;
         let config = settings.app_config()?;
         // Last: from here on the engine owns user_data and will release it.
         let callbacks = HostCallbacks::take(vtable)?;
-        *out = Box::into_raw(Box::new(MssEngine::new(
-            callbacks,
-            config,
-            max_response_bytes,
-        )));
+        let mut engine = MssEngine::new(callbacks, config, max_response_bytes);
+        if let Some(endpoint) = endpoint {
+            engine.app = engine
+                .app
+                .with_change_notifications(endpoint)
+                .expect("both URLs were checked by EngineSettings");
+        }
+        *out = Box::into_raw(Box::new(engine));
         Ok(())
     };
     // SAFETY: `out_error` is NULL or a writable slot, per this function's contract.

@@ -37,6 +37,9 @@ pub struct JobView {
     pub remote_checkpoint: Option<String>,
     pub local_checkpoint: Option<String>,
     pub next_run: Option<String>,
+    /// How the job is kept current: `Live (change notifications, renews <time>)` or
+    /// `Polling every 15 min`.
+    pub kept_current: String,
     pub last_run: LastRun,
 }
 
@@ -75,6 +78,7 @@ fn overall(statuses: &[JobStatus]) -> (String, Option<String>) {
 pub(crate) async fn view(
     store: &dyn Store,
     profile: &UserProfile,
+    now: DateTime<Utc>,
 ) -> Result<HomeView, PublicError> {
     let mut statuses = Vec::new();
     let mut jobs = Vec::new();
@@ -96,6 +100,11 @@ pub(crate) async fn view(
             remote_checkpoint: checkpoint.remote_checkpoint.map(format_utc),
             local_checkpoint: checkpoint.local_checkpoint.map(format_utc),
             next_run: status.next_run.filter(|_| status.enabled).map(format_utc),
+            kept_current: if status.enabled {
+                super::change_notifications::kept_current(store, &profile.user_id, job, now).await?
+            } else {
+                JobState::Disabled.label()
+            },
             last_run: status.last_run.clone(),
         });
         statuses.push(status);
@@ -120,6 +129,6 @@ impl App {
     /// Home for a signed-in user.
     pub async fn home(&self, user_id: &str) -> Result<HomeView, PublicError> {
         let (profile, _) = super::profile::require(self.host.store.as_ref(), user_id).await?;
-        view(self.host.store.as_ref(), &profile).await
+        view(self.host.store.as_ref(), &profile, self.now()).await
     }
 }

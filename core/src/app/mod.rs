@@ -1,6 +1,7 @@
 //! The application layer: what the panels, the C ABI and the command line call. One API of
 //! JSON-serializable requests and views, the same for every binding.
 
+mod change_notifications;
 mod config;
 mod home;
 mod notify;
@@ -13,6 +14,10 @@ mod signin;
 mod status;
 
 pub use crate::engine::LocalProcess;
+pub use change_notifications::{
+    BACKSTOP_INTERVAL, NotificationAnswer, NotificationEndpoint, NotificationRequest, RENEW_BEFORE,
+    SUBSCRIPTION_LIFETIME,
+};
 pub use config::{
     AppConfig, CredentialInput, DEFAULT_LEASE_TTL, ErpAccess, OperationMode, check_endpoint,
 };
@@ -50,6 +55,8 @@ pub struct App {
     sealer: Option<crate::identity::Sealer>,
     /// ERP.net tokens of a Trusted Application, shared by every run.
     erp_tokens: Option<std::sync::Arc<dyn crate::identity::TokenSource>>,
+    /// Where Graph sends change notifications, once the host listens there.
+    notifications: Option<std::sync::Arc<NotificationEndpoint>>,
 }
 
 /// Retries a read-modify-write a few times when another writer got there first.
@@ -90,6 +97,7 @@ impl App {
             config: None,
             sealer: None,
             erp_tokens: None,
+            notifications: None,
         }
     }
 
@@ -108,6 +116,7 @@ impl App {
             config: Some(std::sync::Arc::new(config)),
             sealer: Some(crate::identity::Sealer::new(*sealing_key.into().expose())),
             erp_tokens,
+            notifications: None,
         })
     }
 

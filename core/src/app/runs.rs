@@ -160,8 +160,19 @@ impl App {
                 return Err(e);
             }
         };
-        self.run_calendar_logged(user_id, &erp, &outlook, &config.runner_id, dry_run, log)
-            .await
+        // The subscription first: changes from here on are notified, earlier ones are in the delta.
+        let mark = match dry_run {
+            true => None,
+            false => self.keep_subscription(user_id, job).await,
+        };
+        let outcome = self
+            .run_calendar_logged(user_id, &erp, &outlook, &config.runner_id, dry_run, log)
+            .await;
+        if !dry_run {
+            self.after_subscribed_run(user_id, job, mark, outcome.is_ok())
+                .await?;
+        }
+        outcome
     }
 
     async fn calendar_sides(
@@ -240,9 +251,21 @@ impl App {
     }
 
     /// Jobs due at `now`, earliest first.
+    /// A notification makes its job due now, whatever its schedule said.
     pub async fn due_jobs(&self, now: DateTime<Utc>) -> Result<Vec<DueJob>, PublicError> {
-        Ok(status::due(self.host.store.as_ref(), now)
-            .await?
+        let store = self.host.store.as_ref();
+        let mut due = status::due(store, now).await?;
+        for notified in super::change_notifications::notified_due(store).await? {
+            match due
+                .iter_mut()
+                .find(|d| d.0 == notified.0 && d.1 == notified.1)
+            {
+                Some(d) => d.2 = d.2.min(notified.2),
+                None => due.push(notified),
+            }
+        }
+        due.sort_by(|a, b| a.2.cmp(&b.2).then_with(|| a.0.cmp(&b.0)));
+        Ok(due
             .into_iter()
             .map(|(user_id, job, due_since)| DueJob {
                 user_id,

@@ -4,7 +4,7 @@
 use base64::Engine as _;
 use serde::Deserialize;
 
-use super::{App, AppConfig, ErpAccess};
+use super::{App, AppConfig, ErpAccess, NotificationEndpoint, check_endpoint};
 use crate::engine::LocalProcess;
 use crate::error::{ErrorCode, PublicError, argument_error_without_values};
 use crate::host::{Host, MAX_RESPONSE_BYTES};
@@ -97,6 +97,9 @@ pub struct EngineSettings {
     pub sealing_key: Option<String>,
     /// At most [`MAX_RESPONSE_BYTES`], which is also the default.
     pub max_response_bytes: Option<usize>,
+    /// Where Graph reaches the host's notification endpoint; with it, runs keep a change
+    /// subscription per user and job and poll only as a backstop.
+    pub notification_endpoint: Option<NotificationEndpoint>,
 }
 
 impl EngineSettings {
@@ -131,6 +134,28 @@ impl EngineSettings {
         self.max_response_bytes
             .unwrap_or(MAX_RESPONSE_BYTES)
             .min(MAX_RESPONSE_BYTES)
+    }
+
+    /// The notification endpoint, taken out of the settings once both its URLs pass the
+    /// endpoint rule.
+    pub fn take_notification_endpoint(
+        &mut self,
+    ) -> Result<Option<NotificationEndpoint>, PublicError> {
+        let Some(endpoint) = self.notification_endpoint.take() else {
+            return Ok(None);
+        };
+        for (setting, url) in [
+            ("notification_url", &endpoint.notification_url),
+            (
+                "lifecycle_notification_url",
+                &endpoint.lifecycle_notification_url,
+            ),
+        ] {
+            check_endpoint(url).map_err(|reason| {
+                PublicError::new(ErrorCode::InvalidArgument, format!("`{setting}` {reason}"))
+            })?;
+        }
+        Ok(Some(endpoint))
     }
 
     fn connects(&self) -> bool {

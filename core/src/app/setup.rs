@@ -235,6 +235,9 @@ impl App {
             }
         })
         .await?;
+        if !enabled {
+            self.drop_subscription(user_id, job).await;
+        }
         self.setup(user_id).await
     }
 

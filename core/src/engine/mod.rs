@@ -3,6 +3,7 @@
 pub mod journal;
 mod lease;
 mod reconcile;
+pub(crate) mod subscriptions;
 
 pub use journal::{LogLevel, LogLine};
 pub use lease::{Lease, LeaseError, LocalProcess, acquire as acquire_lease, lease_key};

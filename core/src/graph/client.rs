@@ -208,6 +208,22 @@ impl GraphClient {
         url.into()
     }
 
+    /// `{base}/{segments...}`, outside any mailbox (e.g. `/subscriptions/{id}`).
+    pub(super) fn service_url(&self, segments: &[&str]) -> String {
+        let mut url = self.inner.base.clone();
+        {
+            let mut path = url.path_segments_mut().expect("checked in new");
+            path.pop_if_empty();
+            path.extend(segments);
+        }
+        url.into()
+    }
+
+    /// The mailbox's path as a subscription names it, e.g. `/users/42`.
+    pub(super) fn mailbox_path(&self) -> String {
+        self.inner.config.mailbox.batch_prefix()
+    }
+
     /// A link Graph gave us (`@odata.nextLink`, a stored delta link) is followed only if it
     /// points at the configured service, so a token never goes anywhere else.
     pub(super) fn check_link(&self, link: &str) -> Result<(), GraphError> {

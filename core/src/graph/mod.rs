@@ -23,6 +23,7 @@ pub(crate) mod client;
 pub(crate) mod delta;
 mod error;
 mod event;
+pub(crate) mod subscriptions;
 pub mod wire;
 
 pub use batch::{BATCH_LIMIT, BatchItem, BatchItemResult};
@@ -33,3 +34,4 @@ pub use event::{
     ACTIVITY_ID_PROPERTY, EmailAddress, EventType, ExtendedProperty, GraphAttendee, GraphEvent,
     ItemBody, Removed, transaction_id_for,
 };
+pub use subscriptions::{NewSubscription, SubscriptionInfo};

@@ -14,6 +14,12 @@
 //! `singlevaluelegacyextendedproperty-post-singlevalueextendedproperties.md`, G-xover
 //! `extended-properties-overview.md`, G-dttz `resources/datetimetimezone.md`, G-att
 //! `resources/attendee.md`, G-err `concepts/errors.md`, G-dqo `concepts/delta-query-overview.md`.
+//! Change notifications: N-post `api/subscription-post-subscriptions.md`, N-upd
+//! `api/subscription-update.md`, N-del `api/subscription-delete.md`, N-sub
+//! `resources/subscription.md`, N-cn `resources/changenotification.md`, N-life
+//! `concepts/change-notifications-lifecycle-events.md`, N-hook
+//! `concepts/change-notifications-delivery-webhooks.md`, N-ov
+//! `concepts/change-notifications-overview.md`.
 
 /// Path segments.
 pub mod path {
@@ -352,6 +358,91 @@ pub mod error {
     pub const GONE: u16 = 410;
     /// Statuses to retry after `Retry-After` (G-thr, G-err).
     pub const RETRYABLE: &[u16] = &[429, 503, 504];
+}
+
+/// Change-notification subscriptions on a mailbox's events (N-post, N-upd, N-del, N-life).
+pub mod subscription {
+    /// `POST /subscriptions`, `PATCH|DELETE /subscriptions/{id}` (N-post, N-upd, N-del).
+    pub const PATH: &str = "subscriptions";
+    /// `POST /subscriptions/{id}/reauthorize` (N-life "Responding to reauthorizationRequired").
+    pub const REAUTHORIZE: &str = "reauthorize";
+    /// The subscription's id, read from the 201 answer (N-post).
+    pub const ID: &str = "id";
+    /// Comma-joined [`super::change_type`] values (N-post, N-life).
+    pub const CHANGE_TYPE: &str = "changeType";
+    pub const NOTIFICATION_URL: &str = "notificationUrl";
+    /// Set only when creating; cannot be added later (N-life).
+    pub const LIFECYCLE_NOTIFICATION_URL: &str = "lifecycleNotificationUrl";
+    /// `/users/{id}/events` or `/me/events` (N-post "Resources examples", N-life sample).
+    pub const RESOURCE: &str = "resource";
+    /// Also the only property a renewal PATCH sends (N-upd, N-life).
+    pub const EXPIRATION_DATE_TIME: &str = "expirationDateTime";
+    /// Compared on every notification (N-cn, N-hook).
+    pub const CLIENT_STATE: &str = "clientState";
+    /// `clientState` is at most 128 characters (N-sub; N-cn allows 255 in notifications).
+    pub const MAX_CLIENT_STATE_CHARS: usize = 128;
+    /// Outlook events, basic notifications: at most 10,080 minutes (N-ov "Subscription lifetime").
+    pub const MAX_LIFETIME_MINUTES: i64 = 10_080;
+    /// A create whose notification endpoint fails the validation handshake is answered 400 (N-post).
+    pub const VALIDATION_FAILED: u16 = 400;
+}
+
+/// `changeType` values (N-cn: `created`, `updated`, `deleted`).
+pub mod change_type {
+    pub const CREATED: &str = "created";
+    pub const UPDATED: &str = "updated";
+    pub const DELETED: &str = "deleted";
+    /// What MsSync subscribes to.
+    pub const ALL: [&str; 3] = [CREATED, UPDATED, DELETED];
+}
+
+/// The `changeNotificationCollection` Graph POSTs to the notification URLs (N-cn, N-life):
+/// `{"value": [changeNotification, ...]}`, several notifications (and subscriptions) a POST.
+pub mod change_notification {
+    /// The collection's array (N-life "Structure of a lifecycle notification").
+    pub const VALUE: &str = "value";
+    pub const SUBSCRIPTION_ID: &str = "subscriptionId";
+    pub const SUBSCRIPTION_EXPIRATION_DATE_TIME: &str = "subscriptionExpirationDateTime";
+    pub const CHANGE_TYPE: &str = "changeType";
+    pub const CLIENT_STATE: &str = "clientState";
+    /// Present on lifecycle notifications only: [`super::lifecycle_event`].
+    pub const LIFECYCLE_EVENT: &str = "lifecycleEvent";
+    /// Relative to `https://graph.microsoft.com` (N-cn).
+    pub const RESOURCE: &str = "resource";
+    pub const RESOURCE_DATA: &str = "resourceData";
+    pub const TENANT_ID: &str = "tenantId";
+    /// Every property of `changeNotification` (N-cn); the simulator sends no other.
+    pub const ALL: &[&str] = &[
+        CHANGE_TYPE,
+        CLIENT_STATE,
+        "encryptedContent",
+        "id",
+        LIFECYCLE_EVENT,
+        RESOURCE,
+        RESOURCE_DATA,
+        SUBSCRIPTION_EXPIRATION_DATE_TIME,
+        SUBSCRIPTION_ID,
+        TENANT_ID,
+    ];
+}
+
+/// `lifecycleEvent` values (N-cn, N-life).
+pub mod lifecycle_event {
+    pub const REAUTHORIZATION_REQUIRED: &str = "reauthorizationRequired";
+    pub const SUBSCRIPTION_REMOVED: &str = "subscriptionRemoved";
+    pub const MISSED: &str = "missed";
+}
+
+/// The validation handshake (N-hook "notificationUrl validation"): Graph POSTs
+/// `{url}?validationToken=<token>`; the endpoint answers 200, `text/plain`, the decoded token,
+/// within 10 seconds. Notifications are answered 2xx (202 when work is queued) within 3 seconds.
+pub mod validation {
+    pub const TOKEN_QUERY: &str = "validationToken";
+    pub const TEXT_PLAIN: &str = "text/plain";
+    pub const ANSWER_WITHIN_SECONDS: u64 = 10;
+    /// The answer to a notification recorded for later work (N-hook, N-life).
+    pub const ACCEPTED: u16 = 202;
+    pub const NOTIFICATION_ANSWER_WITHIN_SECONDS: u64 = 3;
 }
 
 /// Outlook's limit of concurrent requests per app and mailbox (G-thr-ol "Limits per mailbox").

@@ -434,6 +434,43 @@ pub async fn run(out: &mut dyn std::io::Write) -> Result<(), PublicError> {
         idle.onboard_wall.as_secs_f64()
     )
     .map_err(io)?;
+    // Change notifications: push latency, the idle round with notifications, renewals.
+    let b = start().await?;
+    let median =
+        crate::bench_notify::edit_to_erp_median(&b.world, &b.clock, &b.app, &b.alice).await?;
+    row(
+        out,
+        "notify: Outlook edit -> ERP.net, median seconds",
+        format!("{median:.2}"),
+        "2.00".into(),
+        ratio(median, 2.0),
+    )
+    .map_err(io)?;
+    let renewals = crate::bench_notify::renewals_per_day(&b.world, &b.clock, &b.app).await?;
+    drop(b);
+    let (runs, idle_requests) = crate::bench_notify::idle_round(users()).await?;
+    row(
+        out,
+        "idle round (notifications): Graph requests per user",
+        format!("{idle_requests:.2}"),
+        "0".into(),
+        "-".into(),
+    )
+    .map_err(io)?;
+    writeln!(
+        out,
+        "  ({} users subscribed; the round 15 min on ran {runs}: no notification, no backstop due)",
+        users()
+    )
+    .map_err(io)?;
+    row(
+        out,
+        "subscription renewals per user per day",
+        format!("{renewals:.2}"),
+        "0.50".into(),
+        ratio(renewals, 0.5),
+    )
+    .map_err(io)?;
     row(
         out,
         "peak memory (process, sims included)",

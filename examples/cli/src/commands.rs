@@ -98,6 +98,14 @@ impl Console {
         })
     }
 
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
     /// The user who signed in last on this console.
     pub async fn current_user(&self) -> Result<String, PublicError> {
         match self.store.get(SESSION_KEY).await? {

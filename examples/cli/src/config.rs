@@ -16,6 +16,9 @@
 //! redirect_port = 0                  # signin's loopback port; 0 or absent: any free port
 //! max_response_bytes = 33554432      # longest response body read (absent: 32 MiB, the most)
 //! sealing_key_file = "sealing.key"   # or MSSYNC_SEALING_KEY (32 bytes: base64 or hex)
+//! listen = "127.0.0.1:8787"          # `mssync serve`'s listener for Graph change notifications
+//! public_url = "https://mssync.example.com"  # what Graph calls (a proxy to `listen`); absent:
+//!                                    # no notifications, polling every 15 minutes
 //!
 //! [entra]
 //! authority = "https://login.microsoftonline.com"
@@ -194,7 +197,14 @@ pub struct Config {
     pub sealing_key_file: Option<PathBuf>,
     /// Response bodies longer than this are not read (at most the engine's own limit).
     pub max_response_bytes: usize,
+    /// Where `mssync serve` listens for Graph's change notifications.
+    pub listen: std::net::SocketAddr,
+    /// The address Graph calls to reach `listen`; without it, jobs poll every 15 minutes.
+    pub public_url: Option<Url>,
 }
+
+/// `mssync serve`'s listener when `listen` is absent.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -208,6 +218,8 @@ struct RawConfig {
     redirect_port: Option<u16>,
     sealing_key_file: Option<PathBuf>,
     max_response_bytes: Option<usize>,
+    listen: Option<String>,
+    public_url: Option<String>,
     entra: Option<RawEntra>,
     graph: Option<RawGraph>,
     erp: Option<RawErp>,
@@ -409,7 +421,26 @@ impl Config {
             }
             Some(seconds) => Duration::from_secs(seconds),
         };
+        let listen = raw
+            .listen
+            .as_deref()
+            .unwrap_or(DEFAULT_LISTEN)
+            .parse()
+            .map_err(|_| ConfigError::Invalid {
+                field: "listen",
+                reason: "must be an address and port, such as 127.0.0.1:8787".into(),
+            })?;
+        let public_url = match raw.public_url.filter(|u| !u.is_empty()) {
+            Some(url) => Some(endpoint(
+                "public_url",
+                Some(url),
+                "the https address Graph calls to reach `listen`",
+            )?),
+            None => None,
+        };
         Ok(Self {
+            listen,
+            public_url,
             source: source.to_owned(),
             mode,
             entra,

@@ -286,6 +286,7 @@ pub fn print_home(out: &mut dyn std::io::Write, home: &HomeView) -> std::io::Res
             t(&job.remote_checkpoint),
             t(&job.local_checkpoint)
         )?;
+        writeln!(out, "    Kept current: {}", job.kept_current)?;
     }
     for line in home
         .log

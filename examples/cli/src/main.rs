@@ -67,6 +67,9 @@ enum Command {
     },
     /// Keep running jobs on their schedule until interrupted.
     Watch,
+    /// Long-running mode: receive Graph change notifications on `listen` (reached by Graph at
+    /// `public_url`) and run jobs as they come due, until Ctrl-C or SIGTERM.
+    Serve,
     /// Run the whole story on embedded simulators.
     Demo,
     /// Measure requests per change and engine cost on the simulators.
@@ -192,6 +195,7 @@ fn run(cli: &Cli) -> Result<(), PublicError> {
         | Command::Setup(_)
         | Command::Sync { .. }
         | Command::Watch
+        | Command::Serve
         | Command::Home { .. } => {
             let config = load_config(cli)?;
             block_on(console_command(&cli.command, config))
@@ -299,6 +303,7 @@ async fn console_command(command: &Command, config: Config) -> Result<(), Public
         }
         Command::Sync { user, dry_run } => console.sync(user.as_deref(), *dry_run).await,
         Command::Watch => console.watch().await,
+        Command::Serve => mssync_cli::serve::serve(&console).await,
         Command::Home { json } => console.home(*json).await,
         _ => unreachable!("only console commands come here"),
     }

@@ -418,3 +418,76 @@ async fn killed_half_way(cli: Cli) {
     assert_eq!(home["jobs"][0]["state"], "Operational", "{home}");
     assert!(home.to_string().contains("stopped half way"), "{home}");
 }
+
+/// A port free at the moment (the listener binds it right after).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits (up to a generous bound, so a failure does not hang the suite) for `done`.
+async fn eventually(what: &str, done: impl Fn() -> bool) {
+    let give_up = std::time::Instant::now() + Duration::from_secs(120);
+    while !done() {
+        assert!(std::time::Instant::now() < give_up, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_receives_notifications_syncs_an_outlook_edit_and_stops_on_sigterm() {
+    let cli = signed_in_console(None).await;
+    let port = free_port();
+    let path = cli.dir.path().join("mssync.toml");
+    let config = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        format!(
+            "listen = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n{config}"
+        ),
+    )
+    .unwrap();
+    cli.world
+        .graph
+        .deliver_automatically(Duration::from_millis(20));
+    let child = cli
+        .command(&["serve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let graph = &cli.world.graph;
+    eventually("a subscription validated against serve's listener", || {
+        graph.subscriptions().len() == 1
+    })
+    .await;
+
+    let alice = cli.world.alice().clone();
+    let start = (Utc::now() + chrono::Duration::days(3)).format("%Y-%m-%dT10:00:00");
+    let end = (Utc::now() + chrono::Duration::days(3)).format("%Y-%m-%dT11:00:00");
+    graph.seed_event(
+        &alice.oid,
+        json!({"subject": "Pushed", "start": {"dateTime": start.to_string(), "timeZone": "UTC"},
+               "end": {"dateTime": end.to_string(), "timeZone": "UTC"}}),
+    );
+    eventually(
+        "the new event reached ERP.net through a notification",
+        || subjects(&cli.world).1 == ["Pushed"],
+    )
+    .await;
+
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("Listening on 127.0.0.1"), "{stderr}");
+    assert!(stderr.trim_end().ends_with("Stopped."), "{stderr}");
+}

@@ -7,7 +7,8 @@ use crate::status::MssError;
 
 /// Home for a signed-in user: `{"name", "email", "state" ("Operational", "Error: ...",
 /// "Throttled until ...", "Disabled"), "fix", "jobs": [{"job", "title", "enabled", "state",
-/// "latest_sync", "remote_checkpoint", "local_checkpoint", "next_run", "last_run": {...}}],
+/// "latest_sync", "remote_checkpoint", "local_checkpoint", "next_run", "kept_current" ("Live
+/// (change notifications, renews ...)" or "Polling every 15 min"), "last_run": {...}}],
 /// "log": ["[2024-02-16 07:35Z INF] ...", ...]}` (log newest last).
 ///
 /// # Safety

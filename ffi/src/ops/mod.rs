@@ -5,6 +5,7 @@
 mod events;
 mod home;
 mod jobs;
+mod notifications;
 mod service;
 mod setup;
 mod signin;
@@ -13,6 +14,7 @@ pub(crate) use events::EventQueue;
 pub use events::mss_events_poll;
 pub use home::mss_home_get;
 pub use jobs::{mss_job_run, mss_jobs_due};
+pub use notifications::mss_notification_receive;
 pub use service::{
     mss_service_complete_consent, mss_service_connect, mss_service_consent_url, mss_service_get,
     mss_service_give_permissions, mss_service_grant_domain, mss_service_revoke_domain,

@@ -533,6 +533,46 @@ static void report(MssError *error) {
     mss_error_free(error);
 }
 
+/* The host's endpoint hands Graph's request over as received and sends back what the engine
+ * decided: the validation token echoed as text/plain; a notification for no known subscription
+ * answered 202 with nothing due; a body that is no notification collection refused. */
+static void notifications_are_answered_as_the_engine_decides(void) {
+    Host *host = host_new();
+    MssEngine *engine = engine_new(host);
+    MssBuffer out = {0};
+    MssError *error = NULL;
+    const char *validation = "{\"query\":\"validationToken=Validation%3A%20Testing\",\"content_type\":\"text/plain\",\"body\":\"\"}";
+    CHECK_STATUS(mss_notification_receive(engine, SPAN(validation), &out, &error), 0);
+    char *answer = buffer_text(&out);
+    CHECK(answer && strstr(answer, "\"status\":200") != NULL);
+    char *content_type = json_string(answer, "content_type");
+    char *body = json_string(answer, "body");
+    CHECK(content_type && strcmp(content_type, "text/plain") == 0);
+    CHECK(body && strcmp(body, "Validation: Testing") == 0);
+    free(content_type);
+    free(body);
+    free(answer);
+
+    const char *unknown = "{\"query\":\"\",\"content_type\":\"application/json\",\"body\":\"{\\\"value\\\":[{\\\"subscriptionId\\\":\\\"x\\\",\\\"clientState\\\":\\\"y\\\",\\\"changeType\\\":\\\"updated\\\"}]}\"}";
+    CHECK_STATUS(mss_notification_receive(engine, SPAN(unknown), &out, &error), 0);
+    report(error);
+    answer = buffer_text(&out);
+    CHECK(answer && strstr(answer, "\"status\":202") != NULL);
+    CHECK(answer && strstr(answer, "unknown subscriptions") != NULL);
+    free(answer);
+    CHECK_STATUS(mss_jobs_due(engine, &out, NULL), 0);
+    answer = buffer_text(&out);
+    CHECK(answer && strcmp(answer, "[]") == 0);
+    free(answer);
+
+    CHECK_STATUS(mss_notification_receive(engine, SPAN("{\"body\":\"not json\"}"), &out, NULL), 0);
+    answer = buffer_text(&out);
+    CHECK(answer && strstr(answer, "\"status\":400") != NULL);
+    free(answer);
+    CHECK_STATUS(mss_notification_receive(engine, SPAN("{\"body\":"), &out, NULL), MSS_STATUS_INVALID_JSON);
+    host_free(host);
+}
+
 /* The simulators' endpoints and fixture (one JSON line from the mssync-sims binary). */
 static const char *sims(void) {
     const char *json = getenv("MSS_SIMS_JSON");
@@ -950,6 +990,7 @@ int main(void) {
     run("bad_test_request_json_is_refused", bad_test_request_json_is_refused);
     run("app_functions_refuse_bad_input", app_functions_refuse_bad_input);
     run("argument_errors_never_echo_a_value", argument_errors_never_echo_a_value);
+    run("notifications_are_answered_as_the_engine_decides", notifications_are_answered_as_the_engine_decides);
     run("whole_flow_syncs_both_ways", whole_flow_syncs_both_ways);
     run("failed_run_is_an_event_and_a_notification", failed_run_is_an_event_and_a_notification);
     curl_global_cleanup();

@@ -66,7 +66,7 @@ pub fn render(
 
     let _ = write!(
         out,
-        r#"<table class="mssync-jobs" id="{id}-jobs"><caption>Jobs</caption><thead><tr><th scope="col">Job</th><th scope="col">State</th><th scope="col">Latest sync (UTC)</th><th scope="col">Remote checkpoint (UTC)</th><th scope="col">Local checkpoint (UTC)</th><th scope="col">Last run</th>"#
+        r#"<table class="mssync-jobs" id="{id}-jobs"><caption>Jobs</caption><thead><tr><th scope="col">Job</th><th scope="col">State</th><th scope="col">Latest sync (UTC)</th><th scope="col">Remote checkpoint (UTC)</th><th scope="col">Local checkpoint (UTC)</th><th scope="col">Kept current</th><th scope="col">Last run</th>"#
     );
     if allow_sync_now {
         out.push_str(r#"<th scope="col"><span class="mssync-hidden">Action</span></th>"#);
@@ -77,12 +77,13 @@ pub fn render(
         let never = "—";
         let _ = write!(
             out,
-            r#"<tr data-job="{job_id}"><th scope="row">{title}</th><td data-field="state">{state}</td><td data-field="latest-sync">{latest}</td><td data-field="remote-checkpoint">{remote}</td><td data-field="local-checkpoint">{local}</td><td data-field="last-run">{run}</td>"#,
+            r#"<tr data-job="{job_id}"><th scope="row">{title}</th><td data-field="state">{state}</td><td data-field="latest-sync">{latest}</td><td data-field="remote-checkpoint">{remote}</td><td data-field="local-checkpoint">{local}</td><td data-field="kept-current">{kept}</td><td data-field="last-run">{run}</td>"#,
             title = escape(job.title),
             state = escape(&job.state),
             latest = escape(job.latest_sync.as_deref().unwrap_or(never)),
             remote = escape(job.remote_checkpoint.as_deref().unwrap_or(never)),
             local = escape(job.local_checkpoint.as_deref().unwrap_or(never)),
+            kept = escape(&job.kept_current),
             run = escape(&last_run(job)),
         );
         if allow_sync_now {

@@ -28,6 +28,7 @@ fn home_view(state: &str, ran: bool) -> HomeView {
             remote_checkpoint: ran.then(|| "2026-11-28 09:59Z".into()),
             local_checkpoint: ran.then(|| "2026-11-28 09:58Z".into()),
             next_run: None,
+            kept_current: "Live (change notifications, renews 2026-12-04 10:00Z)".into(),
             last_run: if ran {
                 LastRun {
                     finished: Some(chrono::DateTime::UNIX_EPOCH),
@@ -157,6 +158,9 @@ fn home_shows_who_state_checkpoints_counts_and_log() {
     assert!(html.contains(r#"<td data-field="latest-sync">2026-11-28 10:00Z</td>"#));
     assert!(html.contains(r#"<td data-field="remote-checkpoint">2026-11-28 09:59Z</td>"#));
     assert!(html.contains(r#"<td data-field="local-checkpoint">2026-11-28 09:58Z</td>"#));
+    assert!(html.contains(
+        r#"<td data-field="kept-current">Live (change notifications, renews 2026-12-04 10:00Z)</td>"#
+    ));
     assert!(html.contains("To Outlook: 2 created, 1 updated, 0 removed. To ERP.net: 1 created, 0 updated, 3 removed. Conflicts: 1. 9 requests in 120 ms."));
     assert!(html.contains(r#"aria-label="Sync Calendar now">Sync now</button>"#));
     assert!(html.contains("<li>[2026-11-28 10:00Z INF] Pulled 2 activities for 154ms.</li>"));

@@ -178,7 +178,10 @@ impl Respond for Handler {
                 erp_error(status, "Injected fault after the write.", "SimulatedFault")
             }
             Some(Fault::Slow(delay)) => dispatch(&mut state, request, rest).set_delay(delay),
-            None => dispatch(&mut state, request, rest),
+            None => {
+                let latency = state.latency;
+                dispatch(&mut state, request, rest).set_delay(latency)
+            }
         }
     }
 }

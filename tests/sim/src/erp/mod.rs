@@ -142,6 +142,8 @@ pub(crate) struct State {
     sets: BTreeMap<String, Vec<Map<String, Value>>>,
     faults: VecDeque<Fault>,
     stall: crate::stall::Stall,
+    /// Every Domain API answer waits this long (wall clock).
+    latency: std::time::Duration,
     log: Vec<RecordedRequest>,
 }
 
@@ -235,6 +237,7 @@ impl ErpSim {
             sets: BTreeMap::new(),
             faults: VecDeque::new(),
             stall: Default::default(),
+            latency: std::time::Duration::ZERO,
             log: Vec::new(),
         }));
         Mock::given(any())
@@ -351,6 +354,11 @@ impl ErpSim {
     }
 
     // --- faults and log -----------------------------------------------------------------
+
+    /// Every Domain API answer waits this long (wall clock), as a distant service would.
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        self.lock().latency = latency;
+    }
 
     pub fn push_fault(&self, fault: Fault) {
         self.lock().faults.push_back(fault);

@@ -881,6 +881,23 @@ impl Respond for Responder {
             let path = percent_decode(&path);
             match path.strip_prefix("/v1.0") {
                 Some("/$batch") if method == "POST" => self.batch(&mut state, &principal, body),
+                Some(rest)
+                    if rest.trim_start_matches('/').split('/').next()
+                        == Some(wire::subscription::PATH) =>
+                {
+                    let segments: Vec<&str> = rest.trim_matches('/').split('/').skip(1).collect();
+                    match super::subscriptions::route(
+                        &mut state,
+                        principal.oid.as_deref(),
+                        &method,
+                        &segments,
+                        body,
+                    ) {
+                        Ok((status, Some(body))) => Reply::json(status, body),
+                        Ok((status, None)) => Reply::empty(status),
+                        Err(f) => f.into(),
+                    }
+                }
                 Some(rest) => {
                     let call = Call {
                         method: &method,

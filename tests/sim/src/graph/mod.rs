@@ -19,6 +19,7 @@
 mod http;
 mod recurrence;
 mod state;
+mod subscriptions;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -30,6 +31,7 @@ use wiremock::{Mock, MockServer};
 
 pub use http::{Authorizer, MAILBOX_CONCURRENCY};
 pub use recurrence::Recurrence;
+pub use subscriptions::{SimSubscription, TENANT_ID};
 
 use http::{Responder, Traffic};
 use state::{State, View};
@@ -295,6 +297,107 @@ impl GraphSim {
     /// Each delta round starts with an empty page.
     pub fn delta_empty_first_page(&self, on: bool) {
         self.state.lock().unwrap().faults.delta_empty_first_page = on;
+    }
+}
+
+/// Change notifications: subscriptions, delivery and their faults.
+impl GraphSim {
+    /// The live subscriptions (expired ones are gone).
+    pub fn subscriptions(&self) -> Vec<SimSubscription> {
+        let mut state = self.state.lock().unwrap();
+        let now = state.now();
+        let n = &mut state.notifications;
+        n.subscriptions.retain(|_, s| s.expires > now);
+        n.subscriptions.values().cloned().collect()
+    }
+
+    /// How many validation handshakes Graph ran.
+    pub fn validations(&self) -> u32 {
+        self.state.lock().unwrap().notifications.validations
+    }
+
+    /// Delivers what is queued now, as Graph would: one POST per URL with every notification
+    /// for it. Returns (url, notifications, HTTP status or 0 when unreachable) per POST.
+    pub async fn deliver_notifications(&self) -> Vec<(String, usize, u16)> {
+        let batches = {
+            let mut state = self.state.lock().unwrap();
+            let now = state.now();
+            state.notifications.take_batches(now)
+        };
+        let results = subscriptions::post_batches(batches).await;
+        self.state
+            .lock()
+            .unwrap()
+            .notifications
+            .deliveries
+            .extend(results.iter().cloned());
+        results
+    }
+
+    /// Notifications waiting to be delivered (changes, lifecycle events, late duplicates).
+    pub fn pending_notifications(&self) -> usize {
+        let state = self.state.lock().unwrap();
+        let n = &state.notifications;
+        n.changes.len() + n.lifecycle.len() + n.late.len()
+    }
+
+    /// Delivers on its own every `every` while anything waits, as the service does (for
+    /// `mssync serve` and the bench). Stops when the simulator is dropped.
+    pub fn deliver_automatically(&self, every: Duration) {
+        let state = Arc::downgrade(&self.state);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(state) = state.upgrade() else {
+                    return;
+                };
+                let batches = {
+                    let mut state = state.lock().unwrap();
+                    let now = state.now();
+                    state.notifications.take_batches(now)
+                };
+                if batches.is_empty() {
+                    continue;
+                }
+                let results = subscriptions::post_batches(batches).await;
+                state
+                    .lock()
+                    .unwrap()
+                    .notifications
+                    .deliveries
+                    .extend(results);
+            }
+        });
+    }
+
+    /// The next `n` change notifications are lost.
+    pub fn drop_notifications(&self, n: u32) {
+        self.state.lock().unwrap().notifications.drop_next = n;
+    }
+
+    /// While on, each change notification is also sent again after the next delivery's.
+    pub fn duplicate_notifications_late(&self, on: bool) {
+        self.state.lock().unwrap().notifications.duplicate_late = on;
+    }
+
+    /// While on, renewals are refused with 403 `ErrorAccessDenied`.
+    pub fn refuse_renewals(&self, on: bool) {
+        self.state.lock().unwrap().notifications.refuse_renewals = on;
+    }
+
+    /// How long a validation answer may take (Graph: 10 seconds).
+    pub fn set_validation_timeout(&self, timeout: Duration) {
+        self.state.lock().unwrap().notifications.validation_timeout = Some(timeout);
+    }
+
+    /// Queues a lifecycle event (`reauthorizationRequired`, `subscriptionRemoved`, `missed`)
+    /// for the subscription, with its effect: removed, or paused until renewed.
+    pub fn send_lifecycle_event(&self, subscription_id: &str, event: &'static str) {
+        self.state
+            .lock()
+            .unwrap()
+            .notifications
+            .lifecycle_event(subscription_id, event);
     }
 }
 

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use mssync_core::host::Zone;
+use mssync_core::wire::graph::change_type;
 use mssync_core::wire::{GraphDateTime, all_day_to_instants};
 use serde_json::{Map, Value, json};
 
@@ -348,11 +349,30 @@ pub struct State {
     /// "newest wins" compares with ERP.net's stamps); without one, stamps tick from a fixed day.
     pub clock: Option<std::sync::Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>>,
     last_stamp: Option<DateTime<Utc>>,
+    /// Change-notification subscriptions and what waits to be delivered.
+    pub notifications: super::subscriptions::Notifications,
 }
 
 const OCCURRENCE_MARK: &str = "-occ-";
 
 impl State {
+    /// The world's time (subscriptions expire by it); without a clock, the time of the last write.
+    pub fn now(&self) -> DateTime<Utc> {
+        match &self.clock {
+            Some(now) => now(),
+            None => self
+                .last_stamp
+                .unwrap_or_else(|| Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap()),
+        }
+    }
+
+    /// Queues a change notification for the mailbox's subscriptions.
+    /// Only subscriptions live at the time of the change notify it.
+    fn changed(&mut self, user: &str, change: &'static str, id: &str) {
+        let now = self.now();
+        self.notifications.changed(now, user, change, id);
+    }
+
     /// The time of a write: the world's clock when there is one, else one second per write
     /// from a fixed day; never earlier than the write before, so stamps stay ordered.
     fn stamp(&mut self) -> (String, DateTime<Utc>) {
@@ -418,7 +438,8 @@ impl State {
             exceptions: BTreeMap::new(),
         };
         let entry = entry_of(&stored);
-        self.mailbox(user).events.insert(id, stored);
+        self.mailbox(user).events.insert(id.clone(), stored);
+        self.changed(user, change_type::CREATED, &id);
         Ok(entry)
     }
 
@@ -474,7 +495,9 @@ impl State {
             stored.fields = fields;
             stored.change_key = change_key;
             stored.last_modified = last_modified;
-            return Ok(entry_of(stored));
+            let entry = entry_of(stored);
+            self.changed(user, change_type::UPDATED, id);
+            return Ok(entry);
         }
         let (master, original) = self.locate_instance(mailbox, id)?;
         let current = instance(master, original).ok_or_else(not_found)?;
@@ -508,7 +531,9 @@ impl State {
         exception.change_key = change_key;
         exception.last_modified = last_modified;
         let master = &mailbox.events[&master_id];
-        instance(master, original).ok_or_else(not_found)
+        let entry = instance(master, original).ok_or_else(not_found)?;
+        self.changed(user, change_type::UPDATED, &entry.id);
+        Ok(entry)
     }
 
     pub fn delete(&mut self, user: &str, id: &str) -> Result<(), Failure> {
@@ -520,6 +545,7 @@ impl State {
                 .expect("checked")
                 .events
                 .remove(id);
+            self.changed(user, change_type::DELETED, id);
             return Ok(());
         }
         let (master, original) = self.locate_instance(mailbox, id)?;
@@ -546,6 +572,8 @@ impl State {
         exception.cancelled = true;
         exception.change_key = change_key;
         exception.last_modified = last_modified;
+        let id = exception.id.clone();
+        self.changed(user, change_type::DELETED, &id);
         Ok(())
     }
 

@@ -1,0 +1,262 @@
+//! `mssync serve`: the HTTP listener Graph sends change notifications to, and the scheduler.
+//!
+//! The listener only carries requests to the application layer and its answers back
+//! ([`App::receive_notification`] decides everything). Engine futures are not `Send`, so the
+//! listener runs on a thread of its own: axum serves there, and one local task hands each
+//! request to the application in turn; answers never wait for a sync run.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use mssync_core::PublicError;
+use mssync_core::app::{App, NotificationAnswer, NotificationEndpoint, NotificationRequest};
+use tokio::sync::{Notify, mpsc, oneshot};
+
+use crate::commands::Console;
+
+/// Where Graph sends change notifications, under `public_url`.
+pub const NOTIFICATIONS_PATH: &str = "/graph/notifications";
+/// Where Graph sends lifecycle notifications, under `public_url`.
+pub const LIFECYCLE_PATH: &str = "/graph/lifecycle";
+
+/// The notification endpoint a listener reachable at `public_url` offers Graph.
+pub fn endpoint(public_url: &str) -> NotificationEndpoint {
+    let base = public_url.trim_end_matches('/');
+    NotificationEndpoint {
+        notification_url: format!("{base}{NOTIFICATIONS_PATH}"),
+        lifecycle_notification_url: format!("{base}{LIFECYCLE_PATH}"),
+    }
+}
+
+type Job = (NotificationRequest, oneshot::Sender<NotificationAnswer>);
+
+/// A running listener; [`Listener::stop`] (or dropping it) shuts it down gracefully.
+pub struct Listener {
+    addr: SocketAddr,
+    recorded: Arc<Notify>,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Listener {
+    /// Binds `listen` and serves the notification paths with `app`. `log` receives the lines
+    /// the application asks the host to log (never a payload).
+    pub fn start(
+        app: App,
+        listen: SocketAddr,
+        log: impl Fn(String) + Send + 'static,
+    ) -> std::io::Result<Self> {
+        let socket = std::net::TcpListener::bind(listen)?;
+        socket.set_nonblocking(true)?;
+        let addr = socket.local_addr()?;
+        let (shutdown, stop) = oneshot::channel::<()>();
+        let recorded = Arc::new(Notify::new());
+        let wake = recorded.clone();
+        let thread = std::thread::Builder::new()
+            .name("mssync-listener".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime for the listener");
+                let local = tokio::task::LocalSet::new();
+                local.block_on(&runtime, async move {
+                    let (jobs, mut queue) = mpsc::channel::<Job>(1024);
+                    tokio::task::spawn_local(async move {
+                        while let Some((request, reply)) = queue.recv().await {
+                            let answer = app.receive_notification(&request).await;
+                            if let Some(line) = &answer.log {
+                                log(line.clone());
+                            }
+                            if answer.status == 202 {
+                                wake.notify_one();
+                            }
+                            let _ = reply.send(answer);
+                        }
+                    });
+                    let router = Router::new()
+                        .route(NOTIFICATIONS_PATH, post(receive))
+                        .route(LIFECYCLE_PATH, post(receive))
+                        .with_state(jobs);
+                    let listener =
+                        tokio::net::TcpListener::from_std(socket).expect("a bound socket");
+                    let _ = axum::serve(listener, router)
+                        .with_graceful_shutdown(async {
+                            let _ = stop.await;
+                        })
+                        .await;
+                });
+            })?;
+        Ok(Self {
+            addr,
+            recorded,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        })
+    }
+
+    /// Signalled each time a notification was recorded: the scheduler looks for due jobs.
+    pub fn recorded(&self) -> Arc<Notify> {
+        self.recorded.clone()
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://{address}`, for a listener Graph reaches on this machine (the simulators).
+    pub fn loopback_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, finishes the requests under way, and waits for the thread.
+    pub fn stop(mut self) {
+        self.shut_down();
+    }
+
+    fn shut_down(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.shut_down();
+    }
+}
+
+/// Graph's answer deadline for a notification is 3 seconds; recording takes milliseconds, so
+/// a queue this slow means the host is in trouble: answer 503 and let Graph deliver again.
+const ANSWER_WITHIN: Duration = Duration::from_millis(2_500);
+
+async fn receive(
+    State(jobs): State<mpsc::Sender<Job>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let request = NotificationRequest {
+        query: query.unwrap_or_default(),
+        content_type: headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        body,
+    };
+    let (reply, answer) = oneshot::channel();
+    if jobs.send((request, reply)).await.is_err() {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    match tokio::time::timeout(ANSWER_WITHIN, answer).await {
+        Ok(Ok(answer)) => {
+            // Exactly the answer decided: no content type the application did not name.
+            let mut response = Response::builder().status(answer.status);
+            if let Some(content_type) = answer.content_type {
+                response = response.header(header::CONTENT_TYPE, content_type);
+            }
+            response
+                .body(axum::body::Body::from(answer.body))
+                .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+        }
+        _ => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
+/// How often the scheduler looks for due jobs when no notification woke it.
+const SCHEDULER_TICK: Duration = Duration::from_secs(30);
+
+/// `mssync serve`: the listener (when `public_url` is set), then the scheduler until Ctrl-C or
+/// SIGTERM; the run under way is finished first, then the listener stops.
+pub async fn serve(console: &Console) -> Result<(), PublicError> {
+    let config = console.config();
+    let (app, listener) = match &config.public_url {
+        Some(public_url) => {
+            let listener = Listener::start(console.app.clone(), config.listen, |line| {
+                eprintln!("notifications: {line}")
+            })
+            .map_err(|e| {
+                PublicError::new(
+                    mssync_core::ErrorCode::InvalidArgument,
+                    format!("cannot listen on {}: {e}", config.listen),
+                )
+            })?;
+            let endpoint = endpoint(public_url.as_str());
+            eprintln!(
+                "Listening on {} for {} (polling backstop every {} h).",
+                listener.local_addr(),
+                endpoint.notification_url,
+                mssync_core::app::BACKSTOP_INTERVAL.num_hours()
+            );
+            (
+                console.app.clone().with_change_notifications(endpoint)?,
+                Some(listener),
+            )
+        }
+        None => {
+            eprintln!("No public_url: no change notifications; jobs poll every 15 min.");
+            (console.app.clone(), None)
+        }
+    };
+    let wake = listener
+        .as_ref()
+        .map_or_else(|| Arc::new(Notify::new()), Listener::recorded);
+    let mut stop = Box::pin(shutdown_signal());
+    loop {
+        let due = app.due_jobs(console.clock().now()).await?;
+        for job in due {
+            match app.run_job(&job.user_id, job.job, false).await.result {
+                Ok(report) => eprintln!(
+                    "{} of {}: {} to Outlook, {} to ERP.net",
+                    job.job.title(),
+                    job.user_id,
+                    report.to_outlook.created
+                        + report.to_outlook.updated
+                        + report.to_outlook.removed,
+                    report.to_erp.created + report.to_erp.updated + report.to_erp.removed,
+                ),
+                Err(e) => eprintln!("error {}: {}", e.code.number(), e.reason),
+            }
+        }
+        tokio::select! {
+            () = &mut stop => break,
+            () = wake.notified() => {}
+            () = tokio::time::sleep(SCHEDULER_TICK) => {}
+        }
+    }
+    if let Some(listener) = listener {
+        listener.stop();
+    }
+    eprintln!("Stopped.");
+    Ok(())
+}
+
+/// Ctrl-C, or SIGTERM on Unix (how service managers stop a process). The handlers are
+/// installed here, before the first run, so a signal during a run waits for its end.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("a SIGTERM handler");
+    #[cfg(unix)]
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .expect("a SIGINT handler");
+    async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = term.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
