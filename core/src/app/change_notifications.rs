@@ -73,6 +73,24 @@ pub struct NotificationAnswer {
     pub log: Option<String>,
 }
 
+impl NotificationEndpoint {
+    /// Both URLs pass [`check_endpoint`]; otherwise `InvalidArgument` naming the setting.
+    pub fn check(&self) -> Result<(), PublicError> {
+        for (setting, url) in [
+            ("notification_url", &self.notification_url),
+            (
+                "lifecycle_notification_url",
+                &self.lifecycle_notification_url,
+            ),
+        ] {
+            check_endpoint(url).map_err(|reason| {
+                PublicError::new(ErrorCode::InvalidArgument, format!("`{setting}` {reason}"))
+            })?;
+        }
+        Ok(())
+    }
+}
+
 impl NotificationAnswer {
     fn plain(status: u16, body: impl Into<String>) -> Self {
         Self {
@@ -109,17 +127,7 @@ impl App {
         mut self,
         endpoint: NotificationEndpoint,
     ) -> Result<Self, PublicError> {
-        for (setting, url) in [
-            ("notification_url", &endpoint.notification_url),
-            (
-                "lifecycle_notification_url",
-                &endpoint.lifecycle_notification_url,
-            ),
-        ] {
-            check_endpoint(url).map_err(|reason| {
-                PublicError::new(ErrorCode::InvalidArgument, format!("`{setting}` {reason}"))
-            })?;
-        }
+        endpoint.check()?;
         self.notifications = Some(std::sync::Arc::new(endpoint));
         Ok(self)
     }

@@ -4,7 +4,7 @@
 use base64::Engine as _;
 use serde::Deserialize;
 
-use super::{App, AppConfig, ErpAccess, NotificationEndpoint, check_endpoint};
+use super::{App, AppConfig, ErpAccess, NotificationEndpoint};
 use crate::engine::LocalProcess;
 use crate::error::{ErrorCode, PublicError, argument_error_without_values};
 use crate::host::{Host, MAX_RESPONSE_BYTES};
@@ -144,17 +144,7 @@ impl EngineSettings {
         let Some(endpoint) = self.notification_endpoint.take() else {
             return Ok(None);
         };
-        for (setting, url) in [
-            ("notification_url", &endpoint.notification_url),
-            (
-                "lifecycle_notification_url",
-                &endpoint.lifecycle_notification_url,
-            ),
-        ] {
-            check_endpoint(url).map_err(|reason| {
-                PublicError::new(ErrorCode::InvalidArgument, format!("`{setting}` {reason}"))
-            })?;
-        }
+        endpoint.check()?;
         Ok(Some(endpoint))
     }
 
