@@ -216,7 +216,8 @@ impl App {
             Ok(Some((batch, session)))
         })
         .await?;
-        Ok(session.expect("a sign-in always writes"))
+        // Every attempt that does not refuse writes the profile, so there is always a session.
+        session.ok_or_else(|| PublicError::new(ErrorCode::Internal, "the sign-in wrote nothing"))
     }
 
     /// Step two when Entra ID redirected back with an error instead of a code: the pending
