@@ -347,6 +347,15 @@ impl App {
         outcome
     }
 
+    /// This node's name: the runner id's node part (`sync-1` of `sync-1/4242/9f3a`).
+    fn node(&self) -> &str {
+        let runner = self
+            .config
+            .as_ref()
+            .map_or("mssync", |c| c.runner_id.as_str());
+        runner.split('/').next().unwrap_or(runner)
+    }
+
     async fn record_outcome(
         &self,
         user_id: &str,
@@ -358,7 +367,16 @@ impl App {
             let (mut status, expect) = status::load_status(store, user_id, job).await?;
             let was_error = matches!(status.state, JobState::Error { .. });
             let now = self.now();
-            let lines = status::record_outcome(&mut status, now, outcome);
+            let node = self.node();
+            let mut lines = status::record_outcome(&mut status, now, outcome, node);
+            // A run that happened (not one another node was running) says where it ran.
+            if !matches!(outcome, Err(e) if e.code == crate::error::ErrorCode::LeaseHeld) {
+                lines.push(journal::LogLine::new(
+                    now,
+                    journal::LogLevel::Info,
+                    format!("Run on node '{node}'."),
+                ));
+            }
             let mut batch = status::put_status(WriteBatch::new(), user_id, &status, expect);
             let entries = journal::append(store, &mut batch, user_id, &lines).await?;
             if let (false, JobState::Error { reason, fix, .. }) = (was_error, &status.state) {

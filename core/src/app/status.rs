@@ -84,6 +84,9 @@ pub struct LastRun {
     pub failed: u32,
     pub requests: u64,
     pub duration_ms: i64,
+    /// The node that ran it (the node part of the runner id), when one did.
+    #[serde(default)]
+    pub node: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -235,6 +238,7 @@ pub(crate) fn record_outcome(
     status: &mut JobStatus,
     now: DateTime<Utc>,
     outcome: &Result<RunReport, PublicError>,
+    node: &str,
 ) -> Vec<LogLine> {
     let before = status.state.clone();
     let mut lines = Vec::new();
@@ -252,6 +256,7 @@ pub(crate) fn record_outcome(
                 failed: report.failed,
                 requests: report.requests,
                 duration_ms: (report.finished - report.started).num_milliseconds(),
+                node: Some(node.to_owned()),
             };
         }
         Err(error) if error.code == ErrorCode::Throttled => {
@@ -383,7 +388,7 @@ mod tests {
         let mut status = JobStatus::new(JobKind::Calendar);
         status.enabled = true;
         let error = PublicError::new(ErrorCode::Forbidden, "Graph refused access");
-        let lines = record_outcome(&mut status, now(), &Err(error));
+        let lines = record_outcome(&mut status, now(), &Err(error), "sync-1");
         assert_eq!(
             status.state.label(),
             "Error: Unauthorized or insufficient permissions"
@@ -394,16 +399,17 @@ mod tests {
         );
         assert_eq!(status.next_run, Some(now() + chrono::Duration::minutes(15)));
 
-        let lines = record_outcome(&mut status, now(), &Ok(report()));
+        let lines = record_outcome(&mut status, now(), &Ok(report()), "sync-1");
         assert_eq!(status.state, JobState::Operational);
         assert_eq!(
             lines[0].to_string(),
             "[2024-02-16 07:35Z INF] State restored to 'Operational'."
         );
         assert_eq!(status.last_run.to_outlook.created, 2);
+        assert_eq!(status.last_run.node.as_deref(), Some("sync-1"));
 
         let until = now() + chrono::Duration::hours(1);
-        let lines = record_outcome(&mut status, now(), &Err(throttled_error(until)));
+        let lines = record_outcome(&mut status, now(), &Err(throttled_error(until)), "sync-1");
         assert_eq!(status.state.label(), "Throttled until 2024-02-16 08:35Z");
         assert_eq!(status.next_run, Some(until));
         assert_eq!(
@@ -412,7 +418,7 @@ mod tests {
         );
 
         let company = PublicError::new(ErrorCode::NoEnterpriseCompany, "none");
-        record_outcome(&mut status, now(), &Err(company));
+        record_outcome(&mut status, now(), &Err(company), "sync-1");
         assert_eq!(
             status.state.label(),
             "Error: SyncJob 'Calendar' processing error. There's no enterprise company defined."
@@ -427,7 +433,7 @@ mod tests {
             name: Some(crate::erp::wire::DOCUMENT_TYPES.into()),
             renamed: false,
         });
-        let lines = record_outcome(&mut status, now(), &Err(error));
+        let lines = record_outcome(&mut status, now(), &Err(error), "sync-1");
         assert_eq!(
             status.state.label(),
             "Error: ERP.net does not know the entity set Systems_Documents_DocumentTypes (introduced in 24.1.5.35): upgrade ERP.net to a version MsSync supports"
