@@ -123,6 +123,24 @@ pub struct JobStatus {
     pub consecutive_failures: u32,
     pub full_refresh_requested: bool,
     pub last_run: LastRun,
+    /// A node that took this due job to run it (see `App::claim_due_job`): no other node takes
+    /// it until the claim ends with the run or expires with the lease time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<Claim>,
+}
+
+/// Who took a due job and until when the claim holds if that node dies mid-run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    pub by: String,
+    pub until: DateTime<Utc>,
+}
+
+impl JobStatus {
+    /// Another runner's claim still holds at `now`.
+    pub(crate) fn claimed(&self, now: DateTime<Utc>) -> bool {
+        self.claim.as_ref().is_some_and(|c| c.until > now)
+    }
 }
 
 impl JobStatus {
@@ -135,6 +153,7 @@ impl JobStatus {
             consecutive_failures: 0,
             full_refresh_requested: false,
             last_run: LastRun::default(),
+            claim: None,
         }
     }
 }
@@ -337,7 +356,7 @@ pub(crate) async fn due(
             let Ok(status) = serde_json::from_slice::<JobStatus>(&v.value) else {
                 continue;
             };
-            if !status.enabled {
+            if !status.enabled || status.claimed(now) {
                 continue;
             }
             let at = status.next_run.unwrap_or(now);
