@@ -169,6 +169,7 @@ export interface LastRun {
   failed: number;
   requests: number;
   durationMs: number;
+  node: string | null;
 }
 export interface JobView {
   job: JobKind;

@@ -597,6 +597,7 @@ pub(super) async fn kept_current(
 /// (user, job, since) of each enabled, operational job a notification made due.
 pub(super) async fn notified_due(
     store: &dyn crate::host::Store,
+    now: DateTime<Utc>,
 ) -> Result<Vec<(String, JobKind, DateTime<Utc>)>, PublicError> {
     let mut due = Vec::new();
     for (job, user, at) in stored::all_notified(store).await? {
@@ -604,8 +605,13 @@ pub(super) async fn notified_due(
             continue;
         };
         let (status, expect) = status::load_status(store, &user, job).await?;
-        // A job in error or throttled keeps its own schedule; the mark waits for it.
-        if expect != Expect::Absent && status.enabled && status.state == JobState::Operational {
+        // A job in error or throttled keeps its own schedule; the mark waits for it. A job
+        // another node has taken is not due here.
+        if expect != Expect::Absent
+            && status.enabled
+            && status.state == JobState::Operational
+            && !status.claimed(now)
+        {
             due.push((user, job, at));
         }
     }

@@ -115,10 +115,79 @@ impl App {
     pub async fn run_job(&self, user_id: &str, job: JobKind, dry_run: bool) -> JobRun {
         let mut log = Vec::new();
         let result = self.run_job_logged(user_id, job, dry_run, &mut log).await;
+        if !dry_run {
+            // On failure the claim expires with the lease time.
+            let _ = self.release_claim(user_id, job).await;
+        }
         JobRun {
             result: result.map(|r| RunView::from(&r)),
             log: log.into_iter().map(LogEntry::from).collect(),
         }
+    }
+
+    /// Takes a job from [`App::due_jobs`] for this runner, or says it is not to run here: it
+    /// is no longer due (another node ran it since the list was made) or another runner has
+    /// taken it. Hosts that run due jobs on several nodes over one store claim each before
+    /// [`App::run_job`], so every due time runs once; the claim ends with the run, or with the
+    /// lease time when the node dies.
+    pub async fn claim_due_job(&self, due: &DueJob) -> Result<bool, PublicError> {
+        let store = self.host.store.as_ref();
+        let (user_id, job) = (due.user_id.as_str(), due.job);
+        let (runner, ttl) = match self.config.as_ref() {
+            Some(c) => (c.runner_id.as_str(), c.lease_ttl),
+            None => ("mssync", crate::jobs::calendar::DEFAULT_LEASE_TTL),
+        };
+        let ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::minutes(15));
+        let key = status::status_key(user_id, job);
+        let claimed = update_with_retry(store, &key, move || async move {
+            let now = self.now();
+            let (mut status, expect) = load_status(store, user_id, job).await?;
+            if expect == crate::host::Expect::Absent || !status.enabled || status.claimed(now) {
+                return Ok(None);
+            }
+            let scheduled = status.next_run.is_none_or(|at| at <= now);
+            let notified = !scheduled
+                && super::change_notifications::notified_due(store, now)
+                    .await?
+                    .iter()
+                    .any(|(u, j, _)| u == user_id && *j == job);
+            if !scheduled && !notified {
+                return Ok(None);
+            }
+            status.claim = Some(status::Claim {
+                by: runner.to_owned(),
+                until: now + ttl,
+            });
+            Ok(Some((
+                status::put_status(WriteBatch::new(), user_id, &status, expect),
+                (),
+            )))
+        })
+        .await?;
+        Ok(claimed.is_some())
+    }
+
+    /// Ends this runner's claim on a job after its run (see [`App::claim_due_job`]).
+    async fn release_claim(&self, user_id: &str, job: JobKind) -> Result<(), PublicError> {
+        let store = self.host.store.as_ref();
+        let runner = self
+            .config
+            .as_ref()
+            .map_or("mssync", |c| c.runner_id.as_str());
+        let key = status::status_key(user_id, job);
+        update_with_retry(store, &key, move || async move {
+            let (mut status, expect) = load_status(store, user_id, job).await?;
+            if status.claim.as_ref().is_none_or(|c| c.by != runner) {
+                return Ok(None);
+            }
+            status.claim = None;
+            Ok(Some((
+                status::put_status(WriteBatch::new(), user_id, &status, expect),
+                (),
+            )))
+        })
+        .await?;
+        Ok(())
     }
 
     async fn run_job_logged(
@@ -255,7 +324,7 @@ impl App {
     pub async fn due_jobs(&self, now: DateTime<Utc>) -> Result<Vec<DueJob>, PublicError> {
         let store = self.host.store.as_ref();
         let mut due = status::due(store, now).await?;
-        for notified in super::change_notifications::notified_due(store).await? {
+        for notified in super::change_notifications::notified_due(store, now).await? {
             match due
                 .iter_mut()
                 .find(|d| d.0 == notified.0 && d.1 == notified.1)
@@ -347,6 +416,15 @@ impl App {
         outcome
     }
 
+    /// This node's name: the runner id's node part (`sync-1` of `sync-1/4242/9f3a`).
+    fn node(&self) -> &str {
+        let runner = self
+            .config
+            .as_ref()
+            .map_or("mssync", |c| c.runner_id.as_str());
+        runner.split('/').next().unwrap_or(runner)
+    }
+
     async fn record_outcome(
         &self,
         user_id: &str,
@@ -358,7 +436,16 @@ impl App {
             let (mut status, expect) = status::load_status(store, user_id, job).await?;
             let was_error = matches!(status.state, JobState::Error { .. });
             let now = self.now();
-            let lines = status::record_outcome(&mut status, now, outcome);
+            let node = self.node();
+            let mut lines = status::record_outcome(&mut status, now, outcome, node);
+            // A run that happened (not one another node was running) says where it ran.
+            if !matches!(outcome, Err(e) if e.code == crate::error::ErrorCode::LeaseHeld) {
+                lines.push(journal::LogLine::new(
+                    now,
+                    journal::LogLevel::Info,
+                    format!("Run on node '{node}'."),
+                ));
+            }
             let mut batch = status::put_status(WriteBatch::new(), user_id, &status, expect);
             let entries = journal::append(store, &mut batch, user_id, &lines).await?;
             if let (false, JobState::Error { reason, fix, .. }) = (was_error, &status.state) {

@@ -84,6 +84,9 @@ pub struct LastRun {
     pub failed: u32,
     pub requests: u64,
     pub duration_ms: i64,
+    /// The node that ran it (the node part of the runner id), when one did.
+    #[serde(default)]
+    pub node: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,6 +123,24 @@ pub struct JobStatus {
     pub consecutive_failures: u32,
     pub full_refresh_requested: bool,
     pub last_run: LastRun,
+    /// A node that took this due job to run it (see `App::claim_due_job`): no other node takes
+    /// it until the claim ends with the run or expires with the lease time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<Claim>,
+}
+
+/// Who took a due job and until when the claim holds if that node dies mid-run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    pub by: String,
+    pub until: DateTime<Utc>,
+}
+
+impl JobStatus {
+    /// Another runner's claim still holds at `now`.
+    pub(crate) fn claimed(&self, now: DateTime<Utc>) -> bool {
+        self.claim.as_ref().is_some_and(|c| c.until > now)
+    }
 }
 
 impl JobStatus {
@@ -132,6 +153,7 @@ impl JobStatus {
             consecutive_failures: 0,
             full_refresh_requested: false,
             last_run: LastRun::default(),
+            claim: None,
         }
     }
 }
@@ -235,6 +257,7 @@ pub(crate) fn record_outcome(
     status: &mut JobStatus,
     now: DateTime<Utc>,
     outcome: &Result<RunReport, PublicError>,
+    node: &str,
 ) -> Vec<LogLine> {
     let before = status.state.clone();
     let mut lines = Vec::new();
@@ -252,6 +275,7 @@ pub(crate) fn record_outcome(
                 failed: report.failed,
                 requests: report.requests,
                 duration_ms: (report.finished - report.started).num_milliseconds(),
+                node: Some(node.to_owned()),
             };
         }
         Err(error) if error.code == ErrorCode::Throttled => {
@@ -332,7 +356,7 @@ pub(crate) async fn due(
             let Ok(status) = serde_json::from_slice::<JobStatus>(&v.value) else {
                 continue;
             };
-            if !status.enabled {
+            if !status.enabled || status.claimed(now) {
                 continue;
             }
             let at = status.next_run.unwrap_or(now);
@@ -383,7 +407,7 @@ mod tests {
         let mut status = JobStatus::new(JobKind::Calendar);
         status.enabled = true;
         let error = PublicError::new(ErrorCode::Forbidden, "Graph refused access");
-        let lines = record_outcome(&mut status, now(), &Err(error));
+        let lines = record_outcome(&mut status, now(), &Err(error), "sync-1");
         assert_eq!(
             status.state.label(),
             "Error: Unauthorized or insufficient permissions"
@@ -394,16 +418,17 @@ mod tests {
         );
         assert_eq!(status.next_run, Some(now() + chrono::Duration::minutes(15)));
 
-        let lines = record_outcome(&mut status, now(), &Ok(report()));
+        let lines = record_outcome(&mut status, now(), &Ok(report()), "sync-1");
         assert_eq!(status.state, JobState::Operational);
         assert_eq!(
             lines[0].to_string(),
             "[2024-02-16 07:35Z INF] State restored to 'Operational'."
         );
         assert_eq!(status.last_run.to_outlook.created, 2);
+        assert_eq!(status.last_run.node.as_deref(), Some("sync-1"));
 
         let until = now() + chrono::Duration::hours(1);
-        let lines = record_outcome(&mut status, now(), &Err(throttled_error(until)));
+        let lines = record_outcome(&mut status, now(), &Err(throttled_error(until)), "sync-1");
         assert_eq!(status.state.label(), "Throttled until 2024-02-16 08:35Z");
         assert_eq!(status.next_run, Some(until));
         assert_eq!(
@@ -412,7 +437,7 @@ mod tests {
         );
 
         let company = PublicError::new(ErrorCode::NoEnterpriseCompany, "none");
-        record_outcome(&mut status, now(), &Err(company));
+        record_outcome(&mut status, now(), &Err(company), "sync-1");
         assert_eq!(
             status.state.label(),
             "Error: SyncJob 'Calendar' processing error. There's no enterprise company defined."
@@ -427,7 +452,7 @@ mod tests {
             name: Some(crate::erp::wire::DOCUMENT_TYPES.into()),
             renamed: false,
         });
-        let lines = record_outcome(&mut status, now(), &Err(error));
+        let lines = record_outcome(&mut status, now(), &Err(error), "sync-1");
         assert_eq!(
             status.state.label(),
             "Error: ERP.net does not know the entity set Systems_Documents_DocumentTypes (introduced in 24.1.5.35): upgrade ERP.net to a version MsSync supports"

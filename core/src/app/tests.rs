@@ -157,6 +157,37 @@ fn home_after_a_successful_run() {
 }
 
 #[test]
+fn a_due_job_is_claimed_once_and_not_after_it_ran_and_again_when_a_claim_expires() {
+    let w = World::new();
+    let other_node = w.app.clone();
+    block(w.app.set_job_enabled("u1", JobKind::Calendar, true)).unwrap();
+    let stale = block(w.app.due_jobs(w.clock.now())).unwrap();
+    assert_eq!(stale.len(), 1);
+    // Another node ran it since this list was made: not due any more, not claimed.
+    w.run().unwrap();
+    assert!(!block(w.app.claim_due_job(&stale[0])).unwrap());
+
+    // Due again: the first claim wins, the job leaves every node's due list.
+    w.clock.advance(std::time::Duration::from_secs(15 * 60));
+    let due = block(w.app.due_jobs(w.clock.now())).unwrap();
+    assert_eq!(due.len(), 1);
+    assert!(block(w.app.claim_due_job(&due[0])).unwrap());
+    assert!(!block(other_node.claim_due_job(&due[0])).unwrap());
+    assert!(
+        block(other_node.due_jobs(w.clock.now()))
+            .unwrap()
+            .is_empty()
+    );
+
+    // The claiming node died: after the lease time the job is due and claimed elsewhere.
+    w.clock
+        .advance(crate::jobs::calendar::DEFAULT_LEASE_TTL + std::time::Duration::from_secs(1));
+    let due = block(other_node.due_jobs(w.clock.now())).unwrap();
+    assert_eq!(due.len(), 1);
+    assert!(block(other_node.claim_due_job(&due[0])).unwrap());
+}
+
+#[test]
 fn home_after_a_throttled_and_a_failed_run() {
     let w = World::new();
     block(w.app.set_job_enabled("u1", JobKind::Calendar, true)).unwrap();

@@ -287,6 +287,13 @@ pub fn print_home(out: &mut dyn std::io::Write, home: &HomeView) -> std::io::Res
             t(&job.local_checkpoint)
         )?;
         writeln!(out, "    Kept current: {}", job.kept_current)?;
+        if let (Some(finished), Some(node)) = (job.last_run.finished, &job.last_run.node) {
+            writeln!(
+                out,
+                "    Last run: {} on node '{node}'",
+                mssync_core::app::format_utc(finished)
+            )?;
+        }
     }
     for line in home
         .log

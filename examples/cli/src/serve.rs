@@ -215,6 +215,15 @@ pub async fn serve(console: &Console) -> Result<(), PublicError> {
     loop {
         let due = app.due_jobs(console.clock().now()).await?;
         for job in due {
+            // Another node may have run it since the list was made, or be running it.
+            match app.claim_due_job(&job).await {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    eprintln!("error {}: {}", e.code.number(), e.reason);
+                    continue;
+                }
+            }
             match app.run_job(&job.user_id, job.job, false).await.result {
                 Ok(report) => eprintln!(
                     "{} of {}: {} to Outlook, {} to ERP.net",

@@ -105,7 +105,13 @@ async fn location(url: &str) -> String {
 /// The simulators and a configured console on which the operator connected the tenant and Alice
 /// signed in, set up and turned Calendar on, all through the `mssync` binary.
 async fn signed_in_console(postgres: Option<TestDatabase>) -> Cli {
-    let world = World::start(Arc::new(Utc::now), 0).await;
+    signed_in_console_with(postgres, 0).await
+}
+
+/// [`signed_in_console`] with `extra_users` more users who signed in and set up after Alice, in
+/// turn (the last one is the console's current user).
+async fn signed_in_console_with(postgres: Option<TestDatabase>, extra_users: usize) -> Cli {
+    let world = World::start(Arc::new(Utc::now), extra_users).await;
     // The URL without its password, as a configuration holds it; a node name and a short lease.
     let store = postgres.as_ref().map_or_else(
         || r#"store = "mssync.db""#.to_owned(),
@@ -132,7 +138,14 @@ async fn signed_in_console(postgres: Option<TestDatabase>) -> Cli {
         serde_json::from_str(&cli.run(&["service", "give-permissions"]).await).unwrap();
     assert_eq!(permissions["missing"], json!([]));
     cli.run(&["service", "grant-domain", DOMAIN]).await;
+    for user in cli.world.users.clone() {
+        sign_in_and_set_up(&cli, &user.email, &user.name).await;
+    }
+    cli
+}
 
+/// A user signs in through the loopback redirect, sets up and turns Calendar on.
+async fn sign_in_and_set_up(cli: &Cli, email: &str, name: &str) {
     // Sign-in: the command prints the address and waits on its loopback redirect.
     let mut signin = cli
         .command(&["signin", "--no-browser"])
@@ -150,12 +163,7 @@ async fn signed_in_console(postgres: Option<TestDatabase>) -> Cli {
     .unwrap();
     // The person picks their account (login_hint), Entra ID redirects to the loopback address,
     // and the browser follows it to the waiting command.
-    let redirect = location(&format!(
-        "{}&login_hint={}",
-        authorize.trim(),
-        cli.world.alice().email
-    ))
-    .await;
+    let redirect = location(&format!("{}&login_hint={}", authorize.trim(), email)).await;
     assert!(redirect.starts_with("http://127.0.0.1:"), "{redirect}");
     let page = reqwest::get(&redirect).await.unwrap().text().await.unwrap();
     assert!(page.to_lowercase().contains("close"), "{page}");
@@ -164,7 +172,7 @@ async fn signed_in_console(postgres: Option<TestDatabase>) -> Cli {
         .unwrap();
     let stderr = String::from_utf8_lossy(&status.stderr);
     assert!(status.status.success(), "{stderr}");
-    assert!(stderr.contains("Signed in as Alice Adams"), "{stderr}");
+    assert!(stderr.contains(&format!("Signed in as {name}")), "{stderr}");
 
     let connect: Value = serde_json::from_str(&cli.run(&["service", "connect"]).await).unwrap();
     assert_eq!(
@@ -183,7 +191,6 @@ async fn signed_in_console(postgres: Option<TestDatabase>) -> Cli {
     ])
     .await;
     cli.run(&["setup", "job", "calendar", "on"]).await;
-    cli
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -490,4 +497,274 @@ async fn serve_receives_notifications_syncs_an_outlook_edit_and_stops_on_sigterm
     assert!(output.status.success(), "{stderr}");
     assert!(stderr.contains("Listening on 127.0.0.1"), "{stderr}");
     assert!(stderr.trim_end().ends_with("Stopped."), "{stderr}");
+}
+
+/// Three `mssync serve` nodes on one PostgreSQL database, each with its own node name, listener
+/// and a lease of a few seconds: every user's turned-on job runs exactly once on one of them,
+/// the runs are spread over the nodes, and a node killed (SIGKILL) in the middle of a run leaves
+/// its user to the others, who finish it within the lease time and a scheduler round with no
+/// duplicate and no lost change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_serve_nodes_share_one_database_and_finish_a_killed_nodes_work() {
+    /// Items each side per user: enough that a run takes long enough to be caught in it.
+    const ITEMS: usize = 40;
+    const EXTRA_USERS: usize = 5;
+    const TTL: u64 = 5;
+    let Some(db) = test_database("cli_nodes") else {
+        return;
+    };
+    let cli = signed_in_console_with(Some(db), EXTRA_USERS).await;
+    let world = &cli.world;
+    let users = world.users.clone();
+    let day = Utc::now().date_naive() + chrono::Duration::days(1);
+    for (u, user) in users.iter().enumerate() {
+        for i in 0..ITEMS {
+            let at =
+                day.and_hms_opt(0, 0, 0).unwrap().and_utc() + chrono::Duration::hours(i as i64);
+            let mut seed = ActivitySeed::new(format!("U{u} activity {i:03}"), at);
+            seed.assigned_to = Some(user.erp_user_id.clone());
+            world.erp.seed_activity(seed);
+            let start = at + chrono::Duration::minutes(30);
+            let end = start + chrono::Duration::minutes(20);
+            world.graph.seed_event(
+                &user.oid,
+                json!({"subject": format!("U{u} event {i:03}"),
+                       "start": {"dateTime": start.format("%Y-%m-%dT%H:%M:%S").to_string(), "timeZone": "UTC"},
+                       "end": {"dateTime": end.format("%Y-%m-%dT%H:%M:%S").to_string(), "timeZone": "UTC"}}),
+            );
+        }
+    }
+
+    // Three nodes: the console's configuration with its own node name, lease time and listener.
+    let base = std::fs::read_to_string(cli.dir.path().join("mssync.toml")).unwrap();
+    let names = ["node-1", "node-2", "node-3"];
+    let mut nodes = Vec::new();
+    for name in names {
+        let port = free_port();
+        let config = base
+            .replace(
+                &format!("node = \"{E2E_NODE}\""),
+                &format!("node = \"{name}\""),
+            )
+            .replace(
+                &format!("lease_ttl_seconds = {E2E_TTL}"),
+                &format!("lease_ttl_seconds = {TTL}"),
+            );
+        let path = cli.dir.path().join(format!("{name}.toml"));
+        std::fs::write(
+            &path,
+            format!(
+                "listen = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n{config}"
+            ),
+        )
+        .unwrap();
+        nodes.push(Node::start(&cli, name, &path));
+    }
+
+    // One node is caught in the middle of a run (its lease is in the database) and killed.
+    let postgres = cli.postgres.as_ref().unwrap();
+    let holders = || -> Vec<String> {
+        postgres
+            .sql("SELECT convert_from(value, 'UTF8') FROM mssync.entries WHERE key LIKE 'lease/%'")
+            .iter()
+            .filter_map(|row| {
+                let lease: Value = serde_json::from_str(row[0].as_deref()?).ok()?;
+                let holder = lease["holder"].as_str()?;
+                Some(holder.split('/').next()?.to_owned())
+            })
+            .collect()
+    };
+    let give_up = std::time::Instant::now() + Duration::from_secs(120);
+    let victim = loop {
+        if let Some(name) = holders().into_iter().find(|n| names.contains(&n.as_str())) {
+            break name;
+        }
+        assert!(
+            std::time::Instant::now() < give_up,
+            "no node was ever seen in a run"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let victim = nodes.iter().position(|n| n.name == victim).unwrap();
+    let killed_at = std::time::Instant::now();
+    let killed = nodes.remove(victim).kill().await;
+
+    // Everything arrives, exactly once on each side, for every user.
+    let mut expected_activities: Vec<String> = Vec::new();
+    for u in 0..users.len() {
+        for i in 0..ITEMS {
+            expected_activities.push(format!("U{u} activity {i:03}"));
+            expected_activities.push(format!("U{u} event {i:03}"));
+        }
+    }
+    expected_activities.sort();
+    let all_synced = || {
+        let mut activities: Vec<String> = world
+            .erp
+            .activities()
+            .iter()
+            .map(|a| a["Subject"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        activities.sort();
+        activities == expected_activities
+            && users.iter().enumerate().all(|(u, user)| {
+                let mut events: Vec<String> = world
+                    .graph
+                    .events(&user.oid)
+                    .iter()
+                    .map(|e| e["subject"].as_str().unwrap_or_default().to_owned())
+                    .collect();
+                events.sort();
+                let mut expected: Vec<String> = (0..ITEMS)
+                    .flat_map(|i| {
+                        [
+                            format!("U{u} activity {i:03}"),
+                            format!("U{u} event {i:03}"),
+                        ]
+                    })
+                    .collect();
+                expected.sort();
+                events == expected
+            })
+    };
+    eventually("every user's items on both sides exactly once", all_synced).await;
+    // The lease time plus one scheduler round (30 s) and the runs themselves, generously.
+    let took = killed_at.elapsed();
+    assert!(
+        took <= Duration::from_secs(TTL + 30 + 60),
+        "the others finished the killed node's work after {took:?}"
+    );
+
+    // The survivors stop gracefully; every completed run is in some node's output.
+    let mut finished = Vec::new();
+    for node in nodes {
+        finished.push(node.stop().await);
+    }
+    finished.push(killed);
+    let mut runs_per_user = std::collections::BTreeMap::new();
+    let mut nodes_that_ran = std::collections::BTreeSet::new();
+    for (name, output) in &finished {
+        for user in &users {
+            let runs = output
+                .lines()
+                .filter(|l| l.starts_with(&format!("Calendar of {}:", user.oid)))
+                .count();
+            *runs_per_user.entry(user.email.clone()).or_insert(0) += runs;
+            if runs > 0 {
+                nodes_that_ran.insert(name.clone());
+            }
+        }
+    }
+    eprintln!(
+        "killed {} mid-run; the others finished within {took:?}; runs per user {runs_per_user:?} on {nodes_that_ran:?}",
+        finished.last().unwrap().0
+    );
+    assert!(
+        runs_per_user.values().all(|&runs| runs == 1),
+        "each user's job ran once, to its end: {runs_per_user:?}\n{finished:#?}"
+    );
+    assert!(
+        nodes_that_ran.len() > 1,
+        "the runs were spread over the nodes: {nodes_that_ran:?}"
+    );
+    assert!(all_synced(), "nothing moved after the runs ended");
+
+    // Home names the node that ran the signed-in user's job, and so does the log.
+    let home: Value = serde_json::from_str(&cli.run(&["home", "--json"]).await).unwrap();
+    let node = home["jobs"][0]["last_run"]["node"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(names.contains(&node), "{home}");
+    assert!(
+        home["log"].as_array().unwrap().iter().any(|l| l
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("Run on node '{node}'."))),
+        "{home}"
+    );
+}
+
+/// A running `mssync serve` and what it has written to stderr so far.
+struct Node {
+    name: String,
+    child: std::process::Child,
+    output: Arc<std::sync::Mutex<String>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl Node {
+    fn start(cli: &Cli, name: &str, config: &Path) -> Self {
+        let mut child = cli
+            .command(&["--config", config.to_str().unwrap(), "serve"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let output = Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = output.clone();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                let mut sink = sink.lock().unwrap();
+                sink.push_str(&line);
+                sink.push('\n');
+            }
+        });
+        Self {
+            name: name.to_owned(),
+            child,
+            output,
+            reader,
+        }
+    }
+
+    /// SIGKILL, reaped; its name and output.
+    async fn kill(self) -> (String, String) {
+        let Self {
+            name,
+            mut child,
+            output,
+            reader,
+        } = self;
+        child.kill().unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.signal(), Some(9), "{status}");
+        collect(name, output, reader).await
+    }
+
+    /// SIGTERM, waits for its end; its name and output.
+    async fn stop(self) -> (String, String) {
+        let Self {
+            name,
+            child,
+            output,
+            reader,
+        } = self;
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        let mut child = child;
+        let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+            .await
+            .unwrap();
+        let (name, output) = collect(name, output, reader).await;
+        assert!(status.success(), "{name}: {output}");
+        assert!(output.trim_end().ends_with("Stopped."), "{name}: {output}");
+        (name, output)
+    }
+}
+
+/// A node's name and all it wrote, once its stderr has closed.
+async fn collect(
+    name: String,
+    output: Arc<std::sync::Mutex<String>>,
+    reader: std::thread::JoinHandle<()>,
+) -> (String, String) {
+    tokio::task::spawn_blocking(move || reader.join().unwrap())
+        .await
+        .unwrap();
+    let output = output.lock().unwrap().clone();
+    (name, output)
 }

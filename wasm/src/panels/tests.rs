@@ -46,6 +46,7 @@ fn home_view(state: &str, ran: bool) -> HomeView {
                     failed: 0,
                     requests: 9,
                     duration_ms: 120,
+                    node: Some("sync-1".into()),
                 }
             } else {
                 LastRun::default()
