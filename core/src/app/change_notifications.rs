@@ -16,9 +16,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::App;
-use super::config::{OperationMode, check_endpoint, load_service};
+use super::config::{check_endpoint, load_service};
 use super::profile;
-use super::service::GRAPH_APP_SCOPE;
 use super::status::{self, JobKind, JobState};
 use crate::engine::journal::LogLevel;
 use crate::engine::subscriptions::{
@@ -26,9 +25,8 @@ use crate::engine::subscriptions::{
 };
 use crate::error::{ErrorCode, PublicError};
 use crate::graph::wire::{change_notification as cn, lifecycle_event, subscription, validation};
-use crate::graph::{GraphClient, GraphError, Mailbox, NewSubscription};
+use crate::graph::{GraphClient, GraphError, NewSubscription};
 use crate::host::{Expect, StoreError, WriteBatch};
-use crate::identity::{AppTokenSource, TokenSource};
 use crate::jobs::calendar::RUN_INTERVAL;
 
 /// The polling backstop while notifications work: changes they miss are caught within this.
@@ -552,22 +550,7 @@ impl App {
         let store = self.host.store.as_ref();
         let (p, _) = profile::require(store, user_id).await?;
         let (record, _) = load_service(store).await?;
-        let (tokens, mailbox): (std::sync::Arc<dyn TokenSource>, Mailbox) = match record.mode {
-            OperationMode::Application => (
-                std::sync::Arc::new(AppTokenSource::new(
-                    self.entra_client(&record)?,
-                    self.host.store.clone(),
-                    self.sealer()?.clone(),
-                    self.host.clock.clone(),
-                    GRAPH_APP_SCOPE,
-                )),
-                Mailbox::User(p.user_id.clone()),
-            ),
-            OperationMode::Delegated => (
-                std::sync::Arc::new(self.delegated_tokens(&record, &p.user_id)?),
-                Mailbox::Me,
-            ),
-        };
+        let (tokens, mailbox) = self.mailbox_access(&record, &p.user_id)?;
         self.graph_client(tokens, mailbox, p.zone.clone(), self.host.http.clone())
     }
 }

@@ -293,7 +293,20 @@ impl App {
                 from_party: None,
             },
         );
-        let (tokens, mailbox): (Arc<dyn TokenSource>, Mailbox) = match record.mode {
+        let (tokens, mailbox) = self.mailbox_access(record, &p.user_id)?;
+        let graph_http = Arc::new(CountingHttp::new(self.host.http.clone()));
+        let graph = self.graph_client(tokens, mailbox, p.zone.clone(), graph_http.clone())?;
+        Ok((erp_side, GraphSide::new(graph, graph_http, p.zone.clone())))
+    }
+
+    /// The tokens and mailbox Graph is called with for a user: the application's token on the
+    /// user's mailbox, or in Delegated mode the user's own token on `/me`.
+    pub(super) fn mailbox_access(
+        &self,
+        record: &ServiceRecord,
+        user_id: &str,
+    ) -> Result<(Arc<dyn TokenSource>, Mailbox), PublicError> {
+        Ok(match record.mode {
             OperationMode::Application => (
                 Arc::new(AppTokenSource::new(
                     self.entra_client(record)?,
@@ -302,16 +315,13 @@ impl App {
                     self.host.clock.clone(),
                     GRAPH_APP_SCOPE,
                 )),
-                Mailbox::User(p.user_id.clone()),
+                Mailbox::User(user_id.to_owned()),
             ),
             OperationMode::Delegated => (
-                Arc::new(self.delegated_tokens(record, &p.user_id)?),
+                Arc::new(self.delegated_tokens(record, user_id)?),
                 Mailbox::Me,
             ),
-        };
-        let graph_http = Arc::new(CountingHttp::new(self.host.http.clone()));
-        let graph = self.graph_client(tokens, mailbox, p.zone.clone(), graph_http.clone())?;
-        Ok((erp_side, GraphSide::new(graph, graph_http, p.zone.clone())))
+        })
     }
 
     /// Jobs due now by the host's clock, earliest first: the host's scheduler runs these.

@@ -177,22 +177,29 @@ struct IdleRound {
 /// `users` users (Alice and the World's extra users) sign in for real (authorize redirect, code,
 /// id token, ERP.net user by e-mail), pick company and location, turn Calendar on and sync once
 /// with empty calendars (the initial read), all through the public API. Then,
+/// Connects the tenant (through the first user) and signs in every user of `world`, each set up
+/// with the world's company and location and with Calendar on.
+pub(crate) async fn sign_in_all(world: &World, app: &App) -> Result<(), PublicError> {
+    for (i, user) in world.users.iter().enumerate() {
+        let id = if i == 0 {
+            world.onboard(app, user).await?.session.user_id
+        } else {
+            world.sign_in(app, user).await?.user_id
+        };
+        app.set_company(&id, &world.company, &world.location)
+            .await?;
+        app.set_job_enabled(&id, JobKind::Calendar, true).await?;
+    }
+    Ok(())
+}
+
 /// 15 minutes on, one round as a host's scheduler runs it: `due_jobs` and a no-change Calendar
 /// run for each due user, one after another as `mssync sync` does.
 async fn idle_round(users: usize) -> Result<IdleRound, PublicError> {
     let (world, clock, app) = world_and_app(users - 1, "idle.sqlite").await?;
 
     let onboard0 = Instant::now();
-    for (i, user) in world.users.iter().enumerate() {
-        let id = if i == 0 {
-            world.onboard(&app, user).await?.session.user_id
-        } else {
-            world.sign_in(&app, user).await?.user_id
-        };
-        app.set_company(&id, &world.company, &world.location)
-            .await?;
-        app.set_job_enabled(&id, JobKind::Calendar, true).await?;
-    }
+    sign_in_all(&world, &app).await?;
     // The initial run of each: a full read of empty calendars, leaving delta links behind.
     clock.advance(Duration::from_secs(15 * 60));
     world.erp.set_now(clock.now());

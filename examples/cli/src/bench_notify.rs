@@ -119,16 +119,7 @@ pub(crate) async fn idle_round(users: usize) -> Result<(usize, f64), PublicError
     };
     let app = App::with_config(host, world.app_config("bench-notify"), [9u8; 32])?;
     let (listener, app) = serve_app(&app)?;
-    for (i, user) in world.users.iter().enumerate() {
-        let id = if i == 0 {
-            world.onboard(&app, user).await?.session.user_id
-        } else {
-            world.sign_in(&app, user).await?.user_id
-        };
-        app.set_company(&id, &world.company, &world.location)
-            .await?;
-        app.set_job_enabled(&id, JobKind::Calendar, true).await?;
-    }
+    crate::bench::sign_in_all(&world, &app).await?;
     round(&app, &clock).await?;
     world.graph.clear_requests();
     clock.advance(Duration::from_secs(15 * 60));

@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use common::env;
 use mssync_core::ErrorCode;
-use mssync_core::app::{Actor, JobKind};
+use mssync_core::app::Actor;
 use mssync_core::host::Store;
 use mssync_sim::erp::ActivitySeed;
 use mssync_sim::world::DOMAIN;
@@ -52,12 +52,7 @@ async fn a_user_syncs_both_ways_and_a_quiet_run_costs_one_request_a_side() {
         .seed_event(&alice, outlook_event("Customer call", 4, 10));
     env.advance(Duration::from_secs(60));
 
-    let report = env
-        .app
-        .run_job(&alice, JobKind::Calendar, false)
-        .await
-        .result
-        .unwrap();
+    let report = env.run(&alice).await.unwrap();
     assert_eq!(
         (report.to_outlook.created, report.to_erp.created),
         (1, 1),
@@ -97,12 +92,7 @@ async fn a_user_syncs_both_ways_and_a_quiet_run_costs_one_request_a_side() {
             a.insert("Subject".into(), json!("Budget review v2"));
         });
     env.advance(Duration::from_secs(60));
-    let report = env
-        .app
-        .run_job(&alice, JobKind::Calendar, false)
-        .await
-        .result
-        .unwrap();
+    let report = env.run(&alice).await.unwrap();
     assert_eq!(
         (report.to_outlook.updated, report.to_erp.updated),
         (1, 1),
@@ -126,20 +116,11 @@ async fn a_user_syncs_both_ways_and_a_quiet_run_costs_one_request_a_side() {
 
     // Our own writes echo back; a quiet run reads each side once and writes nothing.
     env.advance(Duration::from_secs(15 * 60));
-    env.app
-        .run_job(&alice, JobKind::Calendar, false)
-        .await
-        .result
-        .unwrap();
+    env.run(&alice).await.unwrap();
     env.world.graph.clear_requests();
     env.world.erp.clear_requests();
     env.advance(Duration::from_secs(15 * 60));
-    let report = env
-        .app
-        .run_job(&alice, JobKind::Calendar, false)
-        .await
-        .result
-        .unwrap();
+    let report = env.run(&alice).await.unwrap();
     assert_eq!(
         report.to_outlook.total() + report.to_erp.total(),
         0,
@@ -184,19 +165,11 @@ async fn outlook_deletion_voids_and_a_released_activity_is_a_marked_conflict() {
     r.assigned_to = Some(env.world.alice().erp_user_id.clone());
     let released = env.world.erp.seed_activity(r);
     env.advance(Duration::from_secs(60));
-    env.app
-        .run_job(&alice, JobKind::Calendar, false)
-        .await
-        .result
-        .unwrap();
+    env.run(&alice).await.unwrap();
 
     env.world.erp.set_state(&released, "Released");
     env.advance(Duration::from_secs(60));
-    env.app
-        .run_job(&alice, JobKind::Calendar, false)
-        .await
-        .result
-        .unwrap();
+    env.run(&alice).await.unwrap();
     let events = env.world.graph.events(&alice);
     let weekly_event = events
         .iter()
@@ -219,12 +192,7 @@ async fn outlook_deletion_voids_and_a_released_activity_is_a_marked_conflict() {
         json!({"subject": "Contract (moved by me)"}),
     );
     env.advance(Duration::from_secs(60));
-    let report = env
-        .app
-        .run_job(&alice, JobKind::Calendar, false)
-        .await
-        .result
-        .unwrap();
+    let report = env.run(&alice).await.unwrap();
     assert_eq!(report.to_erp.removed, 1);
     assert_eq!(report.conflicts, 1);
     let weekly_now = env
@@ -384,12 +352,7 @@ async fn refused_graph_access_shows_as_an_error_with_its_fix() {
     env.world
         .graph
         .set_authorizer(Arc::new(|_: &str| Err("consent revoked".to_owned())));
-    let error = env
-        .app
-        .run_job(&alice, JobKind::Calendar, false)
-        .await
-        .result
-        .unwrap_err();
+    let error = env.run(&alice).await.unwrap_err();
     assert!(
         matches!(error.code, ErrorCode::Unauthorized | ErrorCode::Forbidden),
         "{error}"
@@ -452,12 +415,7 @@ async fn an_unassigned_activity_reaches_the_outlook_of_the_user_who_created_it_o
     env.world.erp.seed_activity(by_alice2);
     env.advance(Duration::from_secs(60));
 
-    let report = env
-        .app
-        .run_job(&alice, JobKind::Calendar, false)
-        .await
-        .result
-        .unwrap();
+    let report = env.run(&alice).await.unwrap();
     assert_eq!(report.to_outlook.created, 1, "{report:?}");
     let subjects: Vec<String> = env
         .world
@@ -497,12 +455,7 @@ async fn an_erp_net_without_the_activities_entity_set_is_a_version_mismatch_on_h
         .erp
         .forget_entity_set("General_Activities_Activities");
 
-    let error = env
-        .app
-        .run_job(&alice, JobKind::Calendar, false)
-        .await
-        .result
-        .unwrap_err();
+    let error = env.run(&alice).await.unwrap_err();
     assert_eq!(error.code, ErrorCode::ErpVersionMismatch, "{error}");
     assert_eq!(
         error.reason,

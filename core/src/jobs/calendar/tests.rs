@@ -30,7 +30,8 @@ fn start() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 6, 1, 8, 0, 0).unwrap()
 }
 
-fn meeting(subject: &str, day: u32) -> CalendarItem {
+/// A one-hour meeting at 09:00 UTC on `day` of June 2026 (also used by the run's decide tests).
+pub(super) fn meeting(subject: &str, day: u32) -> CalendarItem {
     CalendarItem {
         subject: subject.into(),
         when: When::Timed {

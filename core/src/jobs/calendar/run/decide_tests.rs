@@ -3,6 +3,7 @@
 
 use chrono::{TimeZone, Utc};
 
+use super::super::super::tests::meeting;
 use super::super::super::side::{RemoteItem, RemoteWrite, SideError, WriteOutcome};
 use super::super::super::state::{Link, StoredLink};
 use super::super::pairs::{Pair, PerSide, Seen};
@@ -10,24 +11,7 @@ use super::*;
 use crate::engine::{ConflictPolicy, SideState, SideWrite};
 use crate::erp::ErpError;
 use crate::graph::GraphError;
-use crate::model::{CalendarItem, Importance, When};
-
-fn meeting(subject: &str, day: u32) -> CalendarItem {
-    CalendarItem {
-        subject: subject.into(),
-        when: When::Timed {
-            start: Utc.with_ymd_and_hms(2026, 6, day, 9, 0, 0).unwrap(),
-            end: Utc.with_ymd_and_hms(2026, 6, day, 10, 0, 0).unwrap(),
-            zone: None,
-        },
-        body: String::new(),
-        sensitivity: Default::default(),
-        importance: Importance::Normal,
-        reminder_minutes_before_start: Some(15),
-        attendees: vec![],
-        series: None,
-    }
-}
+use crate::model::{CalendarItem, When};
 
 fn item(id: &str, twin: Option<&str>, content: CalendarItem, read_only: bool) -> RemoteItem {
     RemoteItem {

@@ -1,13 +1,12 @@
 //! What a run tells its caller: one builder for dry runs and real runs.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use super::super::side::RemoteWrite;
 use super::RUN_INTERVAL;
 use super::pairs::PerSide;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
     pub created: u32,
     pub updated: u32,
@@ -30,8 +29,8 @@ impl Counts {
     }
 }
 
-/// What a run did (or, for a dry run, would do).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// What a run did (or, for a dry run, would do); the app shows it as `app::RunView`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunReport {
     pub started: DateTime<Utc>,
     pub finished: DateTime<Utc>,
