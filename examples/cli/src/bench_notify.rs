@@ -1,10 +1,8 @@
 //! The change-notification figures of `mssync bench`: an Outlook edit reaching ERP.net through
 //! `mssync serve`'s listener, an idle round with notifications on, and renewals per day.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use mssync_core::app::{App, JobKind};
 use mssync_core::host::{Clock, ManualClock};
 use mssync_core::{ErrorCode, PublicError};
@@ -106,20 +104,9 @@ pub(crate) async fn edit_to_erp_median(
 /// `users` users subscribed and synced once; then, 15 minutes on, one scheduler round:
 /// (runs, Graph requests per user).
 pub(crate) async fn idle_round(users: usize) -> Result<(usize, f64), PublicError> {
-    let clock = Arc::new(ManualClock::new(Utc::now()));
-    let sim_clock = clock.clone();
-    let world = World::start(Arc::new(move || sim_clock.now()), users - 1).await;
-    let dir = std::env::temp_dir().join(format!("mssync-bench-notify-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(internal)?;
-    let store = crate::SqliteStore::open(dir.join("idle.sqlite")).map_err(internal)?;
-    let host = mssync_core::host::Host {
-        http: Arc::new(crate::http::ReqwestHttp::new()),
-        store: Arc::new(store),
-        clock: clock.clone(),
-    };
-    let app = App::with_config(host, world.app_config("bench-notify"), [9u8; 32])?;
+    let (world, clock, app) = crate::bench::world_and_app(users - 1, "notify-idle.sqlite").await?;
     let (listener, app) = serve_app(&app)?;
-    crate::bench::sign_in_all(&world, &app).await?;
+    crate::bench::sign_in_all(&world.fixture(), &app).await?;
     round(&app, &clock).await?;
     world.graph.clear_requests();
     clock.advance(Duration::from_secs(15 * 60));

@@ -74,6 +74,14 @@ enum Command {
     Demo,
     /// Measure requests per change and engine cost on the simulators.
     Bench,
+    /// Internal to `mssync bench`: its simulators, in a process of their own.
+    #[command(hide = true)]
+    BenchSims {
+        #[arg(long)]
+        extra_users: usize,
+        #[arg(long)]
+        start: chrono::DateTime<chrono::Utc>,
+    },
     /// List the Windows time zones Setup offers.
     TimeZones,
     /// Show the configuration and which credentials are set (never their values).
@@ -202,6 +210,17 @@ fn run(cli: &Cli) -> Result<(), PublicError> {
         }
         Command::Demo => block_on(mssync_cli::demo::run(&mut std::io::stdout())),
         Command::Bench => block_on(mssync_cli::bench::run(&mut std::io::stdout())),
+        Command::BenchSims { extra_users, start } => {
+            // The simulators' futures are `Send`: let them use both cores, as a service would.
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| {
+                    PublicError::new(ErrorCode::Internal, format!("no async runtime: {e}"))
+                })?
+                .block_on(mssync_sim::control::serve(*extra_users, *start));
+            Ok(())
+        }
     }
 }
 

@@ -6,13 +6,14 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::entra::{self, EntraSim, SimUser, fixture};
 use crate::erp::ErpSim;
 use crate::graph::{GraphSim, Principal};
 
 /// One user present in Entra ID, Graph (a mailbox) and ERP.net.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WorldUser {
     pub oid: String,
     pub email: String,
@@ -175,15 +176,93 @@ impl World {
             .grant_admin_consent(&self.tenant, &self.client_id);
     }
 
+    /// What a process of its own needs to drive this world over HTTP (see [`crate::control`]).
+    pub fn fixture(&self) -> Fixture {
+        Fixture {
+            authority: self.entra.authority(),
+            graph_base_url: self.graph.base_url(),
+            erp_base_url: self.erp.odata_root(),
+            erp_identity_base: self.erp.identity_base(),
+            tenant: self.tenant.clone(),
+            client_id: self.client_id.clone(),
+            client_secret: self.client_secret.clone(),
+            redirect_uri: self.redirect_uri.clone(),
+            erp_client_id: self.erp_client_id.clone(),
+            erp_client_secret: self.erp_client_secret.clone(),
+            admin: self.admin.clone(),
+            users: self.users.clone(),
+            company: self.company.clone(),
+            location: self.location.clone(),
+        }
+    }
+
+    /// An application configuration for these simulators (see [`Fixture::app_config`]).
+    pub fn app_config(&self, runner_id: &str) -> mssync_core::app::AppConfig {
+        self.fixture().app_config(runner_id)
+    }
+
+    /// Connects the tenant and signs `user` in (see [`Fixture::onboard`]).
+    pub async fn onboard(
+        &self,
+        app: &mssync_core::app::App,
+        user: &WorldUser,
+    ) -> Result<Onboarded, mssync_core::PublicError> {
+        self.fixture().onboard(app, user).await
+    }
+
+    /// `user` signs in through the authorize redirect, with this simulator playing the browser.
+    pub async fn sign_in(
+        &self,
+        app: &mssync_core::app::App,
+        user: &WorldUser,
+    ) -> Result<mssync_core::app::Session, mssync_core::PublicError> {
+        sign_in(app, user).await
+    }
+}
+
+/// The endpoints, credentials and people of a [`World`]: everything an application needs to use
+/// it, serializable so that a world in another process can be driven the same way.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Fixture {
+    pub authority: String,
+    pub graph_base_url: String,
+    pub erp_base_url: String,
+    pub erp_identity_base: String,
+    pub tenant: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub redirect_uri: String,
+    pub erp_client_id: String,
+    pub erp_client_secret: String,
+    pub admin: WorldUser,
+    pub users: Vec<WorldUser>,
+    pub company: String,
+    pub location: String,
+}
+
+impl Fixture {
+    pub fn alice(&self) -> &WorldUser {
+        &self.users[0]
+    }
+
+    /// `user` signs in through the authorize redirect, with this process playing the browser.
+    pub async fn sign_in(
+        &self,
+        app: &mssync_core::app::App,
+        user: &WorldUser,
+    ) -> Result<mssync_core::app::Session, mssync_core::PublicError> {
+        sign_in(app, user).await
+    }
+
     /// How an MsSync application reaches these simulators (ERP.net through the Trusted
     /// Application, sign-ins back to the fixture's redirect URI).
     pub fn app_config(&self, runner_id: &str) -> mssync_core::app::AppConfig {
         mssync_core::app::AppConfig {
-            authority: self.entra.authority(),
-            graph_base_url: self.graph.base_url(),
-            erp_base_url: self.erp.odata_root(),
+            authority: self.authority.clone(),
+            graph_base_url: self.graph_base_url.clone(),
+            erp_base_url: self.erp_base_url.clone(),
             erp_access: mssync_core::app::ErpAccess::TrustedApp {
-                identity_base: self.erp.identity_base(),
+                identity_base: self.erp_identity_base.clone(),
                 client_id: self.erp_client_id.clone(),
                 client_secret: self.erp_client_secret.clone(),
             },
@@ -246,31 +325,30 @@ impl World {
             permissions,
         })
     }
-
-    /// `user` signs in through the authorize redirect, with this simulator playing the browser
-    /// (the tenant must be connected and the domain granted, as [`World::onboard`] does).
-    pub async fn sign_in(
-        &self,
-        app: &mssync_core::app::App,
-        user: &WorldUser,
-    ) -> Result<mssync_core::app::Session, mssync_core::PublicError> {
-        let begin = app
-            .begin_sign_in(Some(&user.email), "simulated-browser")
-            .await?;
-        let params = follow(app, &begin.authorize_url).await?;
-        let param = |k: &str| {
-            params
-                .iter()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default()
-        };
-        app.complete_sign_in(&param("state"), &param("code"), "simulated-browser")
-            .await
-    }
 }
 
-/// What [`World::onboard`] did.
+/// `user` signs in through the authorize redirect, with the simulator playing the browser (the
+/// tenant must be connected and the domain granted, as [`Fixture::onboard`] does).
+async fn sign_in(
+    app: &mssync_core::app::App,
+    user: &WorldUser,
+) -> Result<mssync_core::app::Session, mssync_core::PublicError> {
+    let begin = app
+        .begin_sign_in(Some(&user.email), "simulated-browser")
+        .await?;
+    let params = follow(app, &begin.authorize_url).await?;
+    let param = |k: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    app.complete_sign_in(&param("state"), &param("code"), "simulated-browser")
+        .await
+}
+
+/// What [`Fixture::onboard`] did.
 #[derive(Debug, Clone)]
 pub struct Onboarded {
     pub session: mssync_core::app::Session,

@@ -714,7 +714,12 @@ fn mailbox_of(path: &str, principal: Option<&Principal>) -> Option<String> {
 
 /// The mailbox a `$batch` works on (its first item's) and how many of its items Outlook runs at
 /// once: up to four for independent items, one for a `dependsOn` chain (G-thr-ol).
-fn batch_mailbox(body: Option<&Value>, principal: Option<&Principal>) -> (Option<String>, usize) {
+/// A `$batch`'s mailbox, the slots it holds (Outlook runs up to four unordered items at once, a
+/// `dependsOn` chain one at a time) and how many item latencies it takes to answer.
+fn batch_mailbox(
+    body: Option<&Value>,
+    principal: Option<&Principal>,
+) -> (Option<String>, usize, u32) {
     let requests = body
         .and_then(|b| b["requests"].as_array())
         .cloned()
@@ -735,7 +740,8 @@ fn batch_mailbox(body: Option<&Value>, principal: Option<&Principal>) -> (Option
     } else {
         requests.len().min(MAILBOX_CONCURRENCY)
     };
-    (mailbox, slots)
+    let rounds = requests.len().div_ceil(slots).max(1);
+    (mailbox, slots, rounds as u32)
 }
 
 impl Respond for Responder {
@@ -769,13 +775,14 @@ impl Respond for Responder {
         let principal = bearer.as_deref().map(|b| authorizer(b));
 
         let mut state = self.state.lock().unwrap();
-        let delay = state.faults.delay;
         let who = principal.as_ref().and_then(|p| p.as_ref().ok());
-        let (mailbox, slots) = if percent_decode(&path) == "/v1.0/$batch" {
+        let (mailbox, slots, rounds) = if percent_decode(&path) == "/v1.0/$batch" {
             batch_mailbox(body.as_ref(), who)
         } else {
-            (mailbox_of(&path, who), 1)
+            (mailbox_of(&path, who), 1, 1)
         };
+        // Each item costs the latency; a batch's items run `slots` at a time.
+        let delay = state.faults.delay * rounds;
         {
             let mut traffic = self.traffic.lock().unwrap();
             traffic.requests.push(RecordedRequest {

@@ -248,7 +248,8 @@ impl GraphSim {
         self.state.lock().unwrap().faults.unavailable_next = n;
     }
 
-    /// Every answer waits this long (wall clock) before it is sent.
+    /// Every answer waits this long (wall clock) before it is sent; a `$batch` waits it once per
+    /// round of items Outlook would run (four unordered items at a time, a chain one by one).
     pub fn set_delay(&self, delay: Duration) {
         self.state.lock().unwrap().faults.delay = delay;
     }
