@@ -9,6 +9,8 @@
 //! What no page confirms is listed, with its reason, in `docs/wire/erpnet.md` ("Assumptions");
 //! the constants below that rest on such an assumption say so.
 
+pub mod mail;
+
 // --- entity sets -----------------------------------------------------------------------------
 
 /// M entities/General.Activities.Activities.md (API section; renamed from
@@ -580,9 +582,12 @@ pub const ENTITY_SETS: &[EntitySet] = &[
 /// the `Reminders` child collection.
 pub const REMINDERS: &str = "General_Activities_Reminders";
 
-/// The documented entity set of this name, if any.
+/// The documented entity set of this name, if any (the Calendar's or the Mail job's).
 pub fn entity_set(name: &str) -> Option<&'static EntitySet> {
-    ENTITY_SETS.iter().find(|s| s.name == name)
+    ENTITY_SETS
+        .iter()
+        .chain(mail::ENTITY_SETS)
+        .find(|s| s.name == name)
 }
 
 /// Names MsSync relies on that a given ERP.net version introduced: what a "does not know"
@@ -656,7 +661,7 @@ mod tests {
 
     #[test]
     fn every_reference_points_at_a_set_of_the_table() {
-        for set in ENTITY_SETS {
+        for set in ENTITY_SETS.iter().chain(mail::ENTITY_SETS) {
             for p in set.properties {
                 if let Kind::Reference(target) | Kind::Collection(target) = p.kind {
                     assert!(entity_set(target).is_some(), "{}.{}", set.name, p.name);

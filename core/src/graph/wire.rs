@@ -21,6 +21,8 @@
 //! `concepts/change-notifications-delivery-webhooks.md`, N-ov
 //! `concepts/change-notifications-overview.md`.
 
+pub mod mail;
+
 /// Path segments.
 pub mod path {
     /// `/users/{id}` (G-post, G-get, G-delta "HTTP request").
