@@ -87,6 +87,9 @@ struct Call<'a> {
 struct Prefs {
     view: View,
     page_size: Option<usize>,
+    /// `IdType="ImmutableId"`: mail ids survive moves (events' ids are stable in the simulator
+    /// either way).
+    immutable_ids: bool,
 }
 
 fn parse_prefer<'a>(values: impl Iterator<Item = &'a str>) -> Prefs {
@@ -100,6 +103,7 @@ fn parse_prefer<'a>(values: impl Iterator<Item = &'a str>) -> Prefs {
             "outlook.timezone" => prefs.view.zone = Zone::parse(arg).ok(),
             "outlook.body-content-type" => prefs.view.text_body = arg.eq_ignore_ascii_case("text"),
             "odata.maxpagesize" => prefs.page_size = arg.parse().ok().filter(|n| *n > 0),
+            "idtype" => prefs.immutable_ids = arg.eq_ignore_ascii_case("ImmutableId"),
             _ => {}
         }
     }
@@ -309,6 +313,33 @@ impl Responder {
             },
             _ => return Failure::new(400, "BadRequest", "Unsupported request path").into(),
         };
+        if matches!(rest.first(), Some(&"mailFolders" | &"messages")) {
+            if !state.mailboxes.contains_key(&user) {
+                return Failure::new(404, "ErrorInvalidUser", "The requested user is invalid.")
+                    .into();
+            }
+            let now = state.now();
+            let call = super::mail::MailCall {
+                method,
+                user: &user,
+                mailbox_path: &mailbox_path,
+                rest,
+                query,
+                page_size: prefs.page_size,
+                immutable_ids: prefs.immutable_ids,
+                body,
+                now,
+                base: &self.base,
+            };
+            return match state.mail.route(call) {
+                Ok((status, body, headers)) => Reply {
+                    status,
+                    body,
+                    headers,
+                },
+                Err(failure) => failure.into(),
+            };
+        }
         let is_delta = rest == ["calendarView", "delta"];
         if method == "GET"
             && !is_delta

@@ -17,6 +17,7 @@
 //! Not simulated: monthly and yearly patterns (answered 400), attendee responses.
 
 mod http;
+mod mail;
 mod recurrence;
 mod state;
 mod subscriptions;
@@ -200,6 +201,138 @@ impl GraphSim {
             .iter()
             .map(|e| e.render(&full_view()))
             .collect()
+    }
+
+    // --- mail, as the user in Outlook sees and handles it ------------------------------------
+
+    /// A message arrives in a folder (an id or a well-known name such as `inbox`); returns its
+    /// immutable id. `message` uses Graph's names (`subject`, `body`, `from`, `toRecipients`,
+    /// `receivedDateTime`, `isRead`, …); other names are refused.
+    pub fn deliver_message(&self, user: &str, folder: &str, message: Value) -> String {
+        let mut state = self.state.lock().unwrap();
+        let now = state.now();
+        state
+            .mail
+            .deliver(user, folder, as_object(message), now)
+            .unwrap_or_else(|f| panic!("deliver_message: {}", f.message))
+    }
+
+    /// The user moves a message (Outlook's delete is a move to `deleteditems`).
+    pub fn user_move_message(&self, user: &str, id: &str, to_folder: &str) {
+        let mut state = self.state.lock().unwrap();
+        state
+            .mail
+            .move_message(user, id, to_folder)
+            .unwrap_or_else(|f| panic!("user_move_message: {}", f.message));
+    }
+
+    /// The user copies a message to another folder; returns the copy's immutable id.
+    pub fn user_copy_message(&self, user: &str, id: &str, to_folder: &str) -> String {
+        let mut state = self.state.lock().unwrap();
+        let now = state.now();
+        state
+            .mail
+            .copy_message(user, id, to_folder, now)
+            .unwrap_or_else(|f| panic!("user_copy_message: {}", f.message))
+    }
+
+    /// The message is deleted for good (as emptying Deleted Items does).
+    pub fn user_purge_message(&self, user: &str, id: &str) {
+        let mut state = self.state.lock().unwrap();
+        state
+            .mail
+            .delete_message(user, id)
+            .unwrap_or_else(|f| panic!("user_purge_message: {}", f.message));
+    }
+
+    /// The user reads a message, or marks it unread.
+    pub fn user_set_message_read(&self, user: &str, id: &str, read: bool) {
+        let mut state = self.state.lock().unwrap();
+        let now = state.now();
+        state
+            .mail
+            .set_read(user, id, read, now)
+            .unwrap_or_else(|f| panic!("user_set_message_read: {}", f.message));
+    }
+
+    /// Attaches a file to a message; returns the attachment's id.
+    pub fn add_attachment(
+        &self,
+        user: &str,
+        message: &str,
+        name: &str,
+        content_type: &str,
+        size: u64,
+        is_inline: bool,
+    ) -> String {
+        let mut state = self.state.lock().unwrap();
+        state
+            .mail
+            .add_attachment(user, message, name, content_type, size, is_inline)
+            .unwrap_or_else(|f| panic!("add_attachment: {}", f.message))
+    }
+
+    /// The user makes a folder under `parent` (an id or a well-known name); returns its id.
+    pub fn user_create_mail_folder(&self, user: &str, parent: &str, name: &str) -> String {
+        let mut state = self.state.lock().unwrap();
+        state
+            .mail
+            .create_folder(user, parent, name)
+            .unwrap_or_else(|f| panic!("user_create_mail_folder: {}", f.message))
+    }
+
+    pub fn user_rename_mail_folder(&self, user: &str, id: &str, name: &str) {
+        let mut state = self.state.lock().unwrap();
+        state
+            .mail
+            .rename_folder(user, id, name)
+            .unwrap_or_else(|f| panic!("user_rename_mail_folder: {}", f.message));
+    }
+
+    pub fn user_move_mail_folder(&self, user: &str, id: &str, parent: &str) {
+        let mut state = self.state.lock().unwrap();
+        state
+            .mail
+            .move_folder(user, id, parent)
+            .unwrap_or_else(|f| panic!("user_move_mail_folder: {}", f.message));
+    }
+
+    /// A folder's id, from its id or well-known name.
+    pub fn mail_folder_id(&self, user: &str, id_or_name: &str) -> Option<String> {
+        self.state
+            .lock()
+            .unwrap()
+            .mail
+            .folder_id(user, id_or_name)
+            .ok()
+    }
+
+    /// Every message of the mailbox: (immutable id, folder id, subject, read).
+    pub fn messages(&self, user: &str) -> Vec<(String, String, String, bool)> {
+        let mut state = self.state.lock().unwrap();
+        state
+            .mail
+            .mailbox(user)
+            .messages
+            .values()
+            .map(|m| {
+                (
+                    m.id.clone(),
+                    m.folder.clone(),
+                    m.fields
+                        .get("subject")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
+                    m.is_read,
+                )
+            })
+            .collect()
+    }
+
+    /// Every mail delta token and page link stops working (410 `syncStateNotFound`).
+    pub fn expire_mail_delta_tokens(&self) {
+        self.state.lock().unwrap().mail.expire_tokens();
     }
 
     // --- traffic ---------------------------------------------------------------------------

@@ -351,6 +351,8 @@ pub struct State {
     last_stamp: Option<DateTime<Utc>>,
     /// Change-notification subscriptions and what waits to be delivered.
     pub notifications: super::subscriptions::Notifications,
+    /// Mail folders, messages and their delta rounds.
+    pub mail: super::mail::Mail,
 }
 
 const OCCURRENCE_MARK: &str = "-occ-";
