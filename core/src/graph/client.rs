@@ -159,6 +159,11 @@ pub(super) enum Prefer {
     Events,
     /// As `Events`, plus the delta page size.
     Delta,
+    /// Messages and folders: HTML bodies (ERP.net keeps one body and renders HTML), no zone
+    /// (message times are UTC instants).
+    Mail,
+    /// As `Mail`, plus the delta page size.
+    MailDelta,
 }
 
 impl GraphClient {
@@ -238,11 +243,14 @@ impl GraphClient {
 
     pub(super) fn prefer_values(&self, prefer: Prefer) -> Vec<String> {
         let mut values = vec![prefer::IMMUTABLE_ID.to_owned()];
-        if prefer != Prefer::IdsOnly {
+        if matches!(prefer, Prefer::Events | Prefer::Delta) {
             values.push(prefer::timezone(&self.inner.config.user_zone.graph_name()));
             values.push(prefer::text_bodies());
         }
-        if prefer == Prefer::Delta {
+        if matches!(prefer, Prefer::Mail | Prefer::MailDelta) {
+            values.push(prefer::html_bodies());
+        }
+        if matches!(prefer, Prefer::Delta | Prefer::MailDelta) {
             values.push(prefer::max_page_size(self.inner.config.max_page_size));
         }
         values

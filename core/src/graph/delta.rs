@@ -62,7 +62,7 @@ impl GraphClient {
         window: &Window,
         delta_link: Option<&str>,
     ) -> Result<DeltaChanges, GraphError> {
-        let mut url = match delta_link {
+        let url = match delta_link {
             Some(link) => {
                 self.check_link(link)?;
                 link.to_owned()
@@ -78,20 +78,38 @@ impl GraphClient {
                 )
             }
         };
+        let round = self.delta_round(url, Prefer::Delta).await?;
         let mut fold = Fold::default();
+        for entry in round.entries {
+            fold.push(
+                serde_json::from_value(entry)
+                    .map_err(|e| GraphError::Malformed(format!("unreadable delta entry ({e})")))?,
+            );
+        }
+        let (changed, removed) = fold.finish();
+        Ok(DeltaChanges {
+            changed,
+            removed,
+            delta_link: round.delta_link,
+            pages: round.pages,
+        })
+    }
+
+    /// Reads one delta round from `url` (a first request or a stored delta link) to its delta
+    /// link: every page's entries in order, each link checked before it is followed.
+    pub(super) async fn delta_round(
+        &self,
+        mut url: String,
+        prefer: Prefer,
+    ) -> Result<DeltaRound, GraphError> {
+        let mut entries = Vec::new();
         let mut followed = std::collections::HashSet::new();
         for pages in 1..=MAX_PAGES {
             let response = self
-                .execute(self.request(Method::Get, url, None, Prefer::Delta))
+                .execute(self.request(Method::Get, url, None, prefer))
                 .await?;
             let page: DeltaPage = parse_json(&response.body)?;
-            for entry in page.value {
-                fold.push(
-                    serde_json::from_value(entry).map_err(|e| {
-                        GraphError::Malformed(format!("unreadable delta entry ({e})"))
-                    })?,
-                );
-            }
+            entries.extend(page.value);
             match (page.next_link, page.delta_link) {
                 (Some(next), _) => {
                     self.check_link(&next)?;
@@ -102,10 +120,8 @@ impl GraphClient {
                 }
                 (None, Some(delta_link)) => {
                     self.check_link(&delta_link)?;
-                    let (changed, removed) = fold.finish();
-                    return Ok(DeltaChanges {
-                        changed,
-                        removed,
+                    return Ok(DeltaRound {
+                        entries,
                         delta_link,
                         pages,
                     });
@@ -121,6 +137,13 @@ impl GraphClient {
             "more delta pages than MsSync reads",
         ))
     }
+}
+
+/// One delta round as it came: entries of every page, in order, and the link for the next.
+pub(super) struct DeltaRound {
+    pub entries: Vec<Value>,
+    pub delta_link: String,
+    pub pages: u32,
 }
 
 /// Delta entries by id, the last one winning, in the order ids were first seen.

@@ -23,6 +23,7 @@ pub(crate) mod client;
 pub(crate) mod delta;
 mod error;
 mod event;
+pub(crate) mod mail;
 pub(crate) mod subscriptions;
 pub mod wire;
 
@@ -30,6 +31,7 @@ pub use batch::{BATCH_LIMIT, BatchItem, BatchItemResult};
 pub use client::{GraphClient, GraphConfig, MAX_IN_FLIGHT_PER_MAILBOX, Mailbox};
 pub use delta::{DeltaChanges, Window};
 pub use error::GraphError;
+pub use mail::{GraphAttachment, GraphMessage, MailChanges, MailFolder, Recipient};
 pub use event::{
     ACTIVITY_ID_PROPERTY, EmailAddress, EventType, ExtendedProperty, GraphAttendee, GraphEvent,
     ItemBody, Removed, transaction_id_for,

@@ -90,6 +90,11 @@ pub mod prefer {
         format!(r#"{BODY_CONTENT_TYPE}="{}""#, super::body_type::TEXT)
     }
 
+    /// `outlook.body-content-type="html"` (M-get: the default, asked for so it is explicit).
+    pub fn html_bodies() -> String {
+        format!(r#"{BODY_CONTENT_TYPE}="{}""#, super::body_type::HTML)
+    }
+
     /// `odata.maxpagesize={size}`.
     pub fn max_page_size(size: u32) -> String {
         format!("{MAX_PAGE_SIZE}={size}")
