@@ -289,3 +289,50 @@ async fn an_unknown_mailbox_is_refused() {
     assert_eq!(status, 404);
     assert_eq!(body["error"]["code"], json!("ErrorInvalidUser"));
 }
+
+#[tokio::test]
+async fn mail_needs_a_mail_permission_and_marking_read_needs_read_write() {
+    use mssync_sim::graph::Principal;
+    let m = Mailbox::start().await;
+    let id = m.deliver("Status", "2026-11-30T09:00:00Z");
+    let grant = |grants: &'static [&'static str]| {
+        std::sync::Arc::new(move |_: &str| {
+            Ok(Principal {
+                oid: None,
+                grants: Some(grants.iter().map(|g| (*g).to_owned()).collect()),
+            })
+        })
+    };
+    let message = m.url(&format!("messages/{id}"));
+    let read = Some(json!({"isRead": true}));
+
+    m.sim
+        .set_authorizer(grant(&["Calendars.ReadWrite", "User.Read.All"]));
+    let (status, body) = m.get(&message, IMMUTABLE).await;
+    assert_eq!(status, 403, "a calendar-only app reads no mail: {body}");
+    assert_eq!(body["error"]["code"], json!("ErrorAccessDenied"));
+
+    m.sim.set_authorizer(grant(&["Mail.Read"]));
+    assert_eq!(m.get(&message, IMMUTABLE).await.0, 200);
+    assert_eq!(
+        m.send(Method::Patch, &message, IMMUTABLE, read.clone())
+            .await
+            .0,
+        403,
+        "Mail.Read cannot mark read"
+    );
+    let calendar = m.url(
+        "calendarView/delta?startDateTime=2026-11-01T00:00:00Z&endDateTime=2026-12-01T00:00:00Z",
+    );
+    assert_eq!(
+        m.get(&calendar, IMMUTABLE).await.0,
+        403,
+        "nor read calendars"
+    );
+
+    m.sim.set_authorizer(grant(&["Mail.ReadWrite"]));
+    assert_eq!(
+        m.send(Method::Patch, &message, IMMUTABLE, read).await.0,
+        200
+    );
+}

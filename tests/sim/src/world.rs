@@ -64,17 +64,22 @@ impl World {
         graph.set_clock(now.clone());
         let erp = ErpSim::start(now()).await;
 
-        // Graph trusts Entra ID's tokens only, and only with calendar access.
+        // Graph trusts Entra ID's tokens only, and only with calendar or mail access; which of
+        // the two a request needs is checked per path.
         let verifier = entra.verifier();
         graph.set_authorizer(Arc::new(move |bearer: &str| {
             let claims = verifier.verify(bearer)?;
-            let app_access = claims.roles.iter().any(|r| r == "Calendars.ReadWrite");
-            let user_access = claims.scopes.iter().any(|s| s == "Calendars.ReadWrite");
-            if !app_access && !user_access {
-                return Err("the token grants no calendar access".into());
+            let delegated = !claims.scopes.is_empty();
+            let grants: Vec<String> = claims.roles.into_iter().chain(claims.scopes).collect();
+            if !grants
+                .iter()
+                .any(|g| g == "Calendars.ReadWrite" || g.starts_with("Mail."))
+            {
+                return Err("the token grants no calendar or mail access".into());
             }
             Ok(Principal {
-                oid: user_access.then_some(claims.oid),
+                oid: delegated.then_some(claims.oid),
+                grants: Some(grants),
             })
         }));
 

@@ -15,8 +15,8 @@ use mssync_core::wire::identity::{
 };
 
 use super::{
-    APP_ROLES, CONSUMERS_TENANT, CodeGrant, GRAPH_AUDIENCE, RecordedRequest, RefreshGrant, Signing,
-    State, TOKEN_LIFETIME_SECONDS, TokenRefusal,
+    CONSUMERS_TENANT, CodeGrant, GRAPH_AUDIENCE, RecordedRequest, RefreshGrant, Signing, State,
+    TOKEN_LIFETIME_SECONDS, TokenRefusal,
 };
 
 const ASSERTION_TYPE: &str = entra_wire::CLIENT_ASSERTION_TYPE_JWT_BEARER;
@@ -470,7 +470,7 @@ fn token(state: &mut State, tenant: &str, form: &HashMap<String, String>) -> Res
                 "azp": app.client_id,
                 "appid": app.client_id,
                 "idtyp": "app",
-                "roles": APP_ROLES,
+                "roles": state.app_roles,
             });
             let access_token = state.sign(&claims, &Signing::Active);
             ResponseTemplate::new(200).set_body_json(json!({

@@ -152,6 +152,8 @@ pub(crate) struct State {
     /// Refresh tokens an admin or the user revoked (answered AADSTS50173).
     pub revoked_refresh_tokens: HashSet<String>,
     pub used_assertions: HashSet<String>,
+    /// The application permissions admin consent granted, as app tokens carry them in `roles`.
+    pub app_roles: Vec<String>,
     /// Every key, in rotation order; `published` of them are in the JWKS, `active` signs.
     pub key_ring: Vec<SigningKey>,
     pub published: Vec<usize>,
@@ -277,6 +279,7 @@ impl EntraSim {
             refresh_tokens: HashMap::new(),
             revoked_refresh_tokens: HashSet::new(),
             used_assertions: HashSet::new(),
+            app_roles: APP_ROLES.iter().map(|r| (*r).to_owned()).collect(),
             key_ring,
             published: vec![0],
             active: 0,
@@ -365,6 +368,12 @@ impl EntraSim {
     }
 
     /// Records admin consent as if an admin had completed the consent page.
+    /// The application permissions app tokens carry from now on (what the admin consented to;
+    /// [`APP_ROLES`] unless changed), e.g. with `Mail.ReadWrite` for the Mail job.
+    pub fn set_app_roles(&self, roles: &[&str]) {
+        self.with(|s| s.app_roles = roles.iter().map(|r| (*r).to_owned()).collect());
+    }
+
     pub fn grant_admin_consent(&self, tenant: &str, client_id: &str) {
         self.with(|s| s.consents.insert((tenant.to_owned(), client_id.to_owned())));
     }

@@ -313,7 +313,18 @@ impl Responder {
             },
             _ => return Failure::new(400, "BadRequest", "Unsupported request path").into(),
         };
+        let denied = || -> Reply {
+            Failure::new(
+                403,
+                "ErrorAccessDenied",
+                "Access is denied. Check credentials and try again.",
+            )
+            .into()
+        };
         if matches!(rest.first(), Some(&"mailFolders" | &"messages")) {
+            if !principal.may_use_mail(method) {
+                return denied();
+            }
             if !state.mailboxes.contains_key(&user) {
                 return Failure::new(404, "ErrorInvalidUser", "The requested user is invalid.")
                     .into();
@@ -339,6 +350,9 @@ impl Responder {
                 },
                 Err(failure) => failure.into(),
             };
+        }
+        if !principal.may_use_calendars() {
+            return denied();
         }
         let is_delta = rest == ["calendarView", "delta"];
         if method == "GET"

@@ -42,6 +42,37 @@ use state::{State, View};
 pub struct Principal {
     /// The user's object id; `/me` addresses this mailbox. App-only tokens have none.
     pub oid: Option<String>,
+    /// The permissions the token carries (application roles or delegated scopes), checked per
+    /// resource; None when the authorizer does not check them.
+    pub grants: Option<Vec<String>>,
+}
+
+impl Principal {
+    /// Whether the token may make this request of mail (`Mail.ReadWrite` to write; to read, any
+    /// of the mail permissions message delta lists).
+    pub fn may_use_mail(&self, method: &str) -> bool {
+        let Some(grants) = &self.grants else {
+            return true;
+        };
+        let allowed: &[&str] = if method == "GET" {
+            &[
+                "Mail.ReadBasic.All",
+                "Mail.ReadBasic",
+                "Mail.Read",
+                "Mail.ReadWrite",
+            ]
+        } else {
+            &["Mail.ReadWrite"]
+        };
+        grants.iter().any(|g| allowed.contains(&g.as_str()))
+    }
+
+    /// Whether the token may use calendars (`Calendars.ReadWrite`, all MsSync asks for).
+    pub fn may_use_calendars(&self) -> bool {
+        self.grants
+            .as_ref()
+            .is_none_or(|g| g.iter().any(|g| g == "Calendars.ReadWrite"))
+    }
 }
 
 /// One request as the simulator received it.
@@ -83,7 +114,7 @@ pub fn any_bearer() -> Authorizer {
             let claims: Value = serde_json::from_slice(&bytes).ok()?;
             claims["oid"].as_str().map(str::to_owned)
         });
-        Ok(Principal { oid })
+        Ok(Principal { oid, grants: None })
     })
 }
 
