@@ -336,3 +336,56 @@ async fn mail_needs_a_mail_permission_and_marking_read_needs_read_write() {
         200
     );
 }
+
+#[tokio::test]
+async fn an_erp_mailbox_has_its_system_folders_and_reads_through_the_wire_names() {
+    use mssync_core::wire::erp::mail::{BOX_FOLDERS, BOXES};
+    use mssync_sim::erp::{ErpSim, MailBoxSeed};
+    let erp = ErpSim::start(chrono::Utc::now()).await;
+    erp.require_auth(false);
+    let user = erp.add_user("alice@contoso.example", false, true);
+    let mailbox = erp.add_mail_box(MailBoxSeed::default_for(&user, "alice@contoso.example"));
+    let http = ReqwestHttp::new();
+    let get = |url: String| {
+        let http = &http;
+        async move {
+            let response = http.send(HttpRequest::new(Method::Get, url)).await.unwrap();
+            let body: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+            (response.status, body)
+        }
+    };
+    let url = |set: &str, query: &[(&str, &str)]| {
+        let root = erp.odata_root();
+        url::Url::parse_with_params(&format!("{}/{set}", root.trim_end_matches('/')), query)
+            .unwrap()
+            .to_string()
+    };
+    let boxes = url(
+        BOXES,
+        &[
+            (
+                "$filter",
+                "IsDefault eq true and EmailAddress eq 'alice@contoso.example'",
+            ),
+            ("$select", "Id,IsEncrypted"),
+        ],
+    );
+    let (status, body) = get(boxes).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["value"][0]["Id"], json!(mailbox));
+    assert_eq!(body["value"][0]["IsEncrypted"], json!(false));
+
+    let folders = url(
+        BOX_FOLDERS,
+        &[
+            ("$filter", "SystemPurpose eq 'Inbox'"),
+            ("$select", "Id,FolderName"),
+        ],
+    );
+    let (status, body) = get(folders).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["value"].as_array().unwrap().len(), 1);
+
+    let unknown = url(BOX_FOLDERS, &[("$select", "Id,DisplayName2")]);
+    assert_ne!(get(unknown).await.0, 200, "an unknown property is refused");
+}

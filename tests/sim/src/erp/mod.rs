@@ -21,6 +21,8 @@
 //! demand; every request is logged without secrets.
 
 mod handler;
+mod mail;
+pub use mail::MailBoxSeed;
 pub mod odata;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
