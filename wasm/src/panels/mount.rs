@@ -66,12 +66,15 @@ enum Action {
     SyncNow(String),
 }
 
+/// An event listener the panel added: where, for which event, and the closure to remove.
+type Listener = (EventTarget, &'static str, Closure<dyn FnMut(Event)>);
+
 /// A mounted panel: `refresh()` re-reads and re-renders, `unmount()` empties the element and
 /// removes the listeners.
 #[wasm_bindgen(js_name = Panel)]
 pub struct PanelHandle {
     panel: Shared,
-    listeners: Vec<(EventTarget, &'static str, Closure<dyn FnMut(Event)>)>,
+    listeners: Vec<Listener>,
 }
 
 #[wasm_bindgen(js_class = Panel)]
