@@ -155,6 +155,59 @@ namespace MsSync.Native.Tests
             }
         }
 
+        /// <summary>
+        /// The panels' operations for the signed-in user: the host passes the user its own session
+        /// signed in; a request naming another user is refused and changes nothing.
+        /// </summary>
+        public static void UserApiActsForTheSignedInUserOnly()
+        {
+            using (var engine = new MsSyncEngine(new HttpClientMsSyncHttp(), new InMemoryStore(), AppConfig()))
+            {
+                var host = MsSyncEngine.HostActor;
+                engine.SetService(host, "{\"tenant_id\":\"" + Sim("tenant_id") + "\",\"client_id\":\"" +
+                    Sim("client_id") + "\",\"mode\":\"application\",\"credential\":{\"kind\":\"secret\",\"secret\":\"" +
+                    Sim("client_secret") + "\"}}");
+                Follow(Json(engine.ConsentUrl(host), "url"));
+                engine.GrantDomain(host, Sim("domain"));
+                Func<string, string> signIn = email =>
+                {
+                    var back = Follow(Json(engine.BeginSignIn(email, "dotnet-panels"), "authorize_url"));
+                    return Json(engine.CompleteSignIn(Query(back, "state"), Query(back, "code"), "dotnet-panels"), "user_id");
+                };
+                var alice = signIn(Sim("alice_email"));
+                var second = signIn(Sim("second_email"));
+
+                var home = engine.UserApi(second, "home", "");
+                Assert(home.Contains(Sim("second_email")) && !home.Contains(Sim("alice_email")), home);
+                string refused = null;
+                try
+                {
+                    engine.UserApi(second, "set_job_enabled",
+                        "{\"job\":\"calendar\",\"enabled\":true,\"user_id\":\"" + alice + "\"}");
+                }
+                catch (MsSyncException e)
+                {
+                    refused = e.StatusName;
+                }
+                Assert(refused == "invalid_json", "a forged user is refused, got " + (refused ?? "success"));
+                refused = null;
+                try
+                {
+                    engine.UserApi(second, "service", "{}");
+                }
+                catch (MsSyncException e)
+                {
+                    refused = e.StatusName;
+                }
+                Assert(refused == "invalid_argument", "no Service among the panels' operations, got " + (refused ?? "success"));
+
+                var setup = engine.UserApi(second, "set_job_enabled", "{\"job\":\"calendar\",\"enabled\":true}");
+                Assert(setup.Contains("\"enabled\":true"), setup);
+                var aliceSetup = engine.UserApi(alice, "setup", "{}");
+                Assert(aliceSetup.Contains("\"enabled\":false"), aliceSetup);
+            }
+        }
+
         public static void AppCallsRefuseBadInput()
         {
             using (var engine = new MsSyncEngine(new HttpClientMsSyncHttp(), new InMemoryStore()))

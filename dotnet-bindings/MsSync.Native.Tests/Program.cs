@@ -36,6 +36,7 @@ namespace MsSync.Native.Tests
                 Test("calls_from_several_threads_at_once", CallsFromSeveralThreadsAtOnce),
                 Test("app_calls_refuse_bad_input", AppFlowTests.AppCallsRefuseBadInput),
                 Test("whole_flow_syncs_both_ways", AppFlowTests.WholeFlowSyncsBothWays),
+                Test("user_api_acts_for_the_signed_in_user_only", AppFlowTests.UserApiActsForTheSignedInUserOnly),
             };
             int passed = 0, failed = 0;
             foreach (var test in tests)

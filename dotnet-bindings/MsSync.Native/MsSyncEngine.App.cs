@@ -149,6 +149,19 @@ namespace MsSync.Native
             return CallForBuffer((ref Native.MssBuffer o, out ErrorHandle e) => Native.mss_home_get(h, u, Len(u), ref o, out e));
         }
 
+        /// <summary>
+        /// One operation of the browser panels (<c>home</c>, <c>setup</c>, <c>setup_options</c>,
+        /// <c>set_company</c>, <c>change_setup</c>, <c>set_job_enabled</c>, <c>request_full_refresh</c>,
+        /// <c>sync_now</c>) for <paramref name="signedInUserId"/>, the user your own authenticated session
+        /// signed in, with the request JSON as the page sent it; returns the view's JSON. Never take the
+        /// user from the page: a request naming a user or an actor is refused (InvalidJson).
+        /// </summary>
+        public string UserApi(string signedInUserId, string operation, string requestJson)
+        {
+            var h = Handle; var u = Utf8(signedInUserId); var op = Utf8(operation); var r = Utf8(requestJson ?? "");
+            return CallForBuffer((ref Native.MssBuffer o, out ErrorHandle e) => Native.mss_user_api(h, u, Len(u), op, Len(op), r, Len(r), ref o, out e));
+        }
+
         /// <summary>[{"user_id", "job", "due_since"}]: what the host's scheduler runs now.</summary>
         public string DueJobs()
         {

@@ -84,6 +84,10 @@ namespace MsSync.Native
             out ErrorHandle error);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int mss_user_api(EngineHandle engine, byte[] user, UIntPtr userLen, byte[] operation,
+            UIntPtr operationLen, byte[] request, UIntPtr requestLen, ref MssBuffer output, out ErrorHandle error);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern int mss_jobs_due(EngineHandle engine, ref MssBuffer output, out ErrorHandle error);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]

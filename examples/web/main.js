@@ -1,82 +1,36 @@
-// The demo web client: a host for MsSync (HTTP with fetch, the store in localStorage), the
-// administrator's "Connect the tenant", "Sign in with Microsoft" through a redirect, and the
-// Setup and Home panels of the WASM package.
-import init, { MsSync, mountHomePanel, mountSetupPanel } from "/pkg/mssync.js";
-import { WebStorageStore } from "/pkg/web-storage-store.js";
+// The example web client: the page of a two-tier app. It holds no secret, names no user and
+// talks to Graph, ERP.net or Entra ID never: everything goes to its own backend (`mssync serve`),
+// which signed the browser in with Microsoft, keeps the session in an HttpOnly cookie, and runs
+// MsSync for that user. The page reads the session's CSRF token and sends it with every call.
+import init, { mountHomePanel, mountSetupPanel } from "/pkg/mssync.js";
 
-const NAMESPACE = "mssync-demo";
-
-/* This tab's binding of a sign-in: a random value kept in session storage, so a sign-in only
- * completes in the tab that began it (a real web client hashes its server session instead). */
-function browserSession() {
-  const key = `${NAMESPACE}:sign-in-binding`;
-  let value = sessionStorage.getItem(key);
-  if (!value) {
-    value = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
-    sessionStorage.setItem(key, value);
-  }
-  return value;
-}
-/* The state of the admin consent this tab began (random, issued by consentUrl), so the
- * redirect back is recognised as that consent and handed to completeAdminConsent. */
-const CONSENT_STATE_KEY = `${NAMESPACE}:admin-consent-state`;
 const $ = (id) => document.getElementById(id);
 
-/** The longest response body this host reads (the engine's own limit, 32 MiB). */
-const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
-
-/** `host.http`: one request with fetch; rejects only when no response came, or when the body
- *  grows past MAX_RESPONSE_BYTES (reading stops there: a server cannot make the page hold more). */
-async function http({ method, url, headers, body, timeoutMs }) {
-  const response = await fetch(url, {
-    method,
-    headers,
-    body: body.length ? body : undefined,
-    signal: AbortSignal.timeout(timeoutMs),
+/** The backend's error answer `{code, code_name, reason}` as the panels read errors. */
+async function backendError(response) {
+  let body = {};
+  try {
+    body = await response.json();
+  } catch {
+    // Not JSON: the status says enough.
+  }
+  return Object.assign(new Error(body.reason ?? `the backend answered ${response.status}`), {
+    name: "MsSyncError",
+    code: body.code ?? 202,
+    codeName: body.code_name ?? "transport_failure",
   });
-  return {
-    status: response.status,
-    headers: [...response.headers],
-    body: await limitedBody(response),
-  };
 }
 
-async function limitedBody(response) {
-  const tooLarge = () => Object.assign(new Error(`a response longer than ${MAX_RESPONSE_BYTES} bytes`), { kind: "host" });
-  if (Number(response.headers.get("content-length") ?? 0) > MAX_RESPONSE_BYTES) throw tooLarge();
-  if (!response.body) return new Uint8Array();
-  const reader = response.body.getReader();
-  const chunks = [];
-  let length = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    length += value.length;
-    if (length > MAX_RESPONSE_BYTES) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  const whole = new Uint8Array(length);
-  let at = 0;
-  for (const chunk of chunks) {
-    whole.set(chunk, at);
-    at += chunk.length;
-  }
-  return whole;
-}
-
-/** The key that seals tokens and secrets in the store, kept beside it (a demo only: a real
- *  web client keeps both in its backend). */
-function sealingKey() {
-  const name = `${NAMESPACE}:sealing-key`;
-  let saved = localStorage.getItem(name);
-  if (!saved) {
-    saved = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
-    localStorage.setItem(name, saved);
-  }
-  return Uint8Array.from(atob(saved), (c) => c.charCodeAt(0));
+/** POST /api/{path} with the session's CSRF token; the answer's JSON text. */
+async function post(path, csrfToken, body = "{}") {
+  const response = await fetch(`/api/${path}`, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-MsSync-CSRF": csrfToken },
+    body,
+  });
+  if (!response.ok) throw await backendError(response);
+  return response.status === 204 ? "" : response.text();
 }
 
 function describe(error) {
@@ -84,106 +38,45 @@ function describe(error) {
 }
 
 async function main() {
-  const sims = await (await fetch("/sims.json")).json();
   await init();
-  const store = new WebStorageStore(localStorage, NAMESPACE);
-  const host = { http, store };
-  const options = {
-    config: {
-      authority: sims.authority,
-      graphBaseUrl: sims.graph_base_url,
-      erpBaseUrl: sims.erp_base_url,
-      erpAccess: {
-        kind: "trusted_app",
-        identityBase: sims.erp_identity_base,
-        clientId: sims.erp_client_id,
-        clientSecret: sims.erp_client_secret,
-      },
-      redirectUri: `${location.origin}/signin`,
-      runnerId: "web-demo",
-    },
-    sealingKey: sealingKey(),
-  };
-  const app = new MsSync(host, options);
-  const admin = { kind: "host" };
+  $("sign-in").addEventListener("click", () => {
+    const hint = $("login-hint").value.trim();
+    location.assign(`/signin/start${hint ? `?login_hint=${encodeURIComponent(hint)}` : ""}`);
+  });
 
-  const showService = async () => {
-    try {
-      const view = await app.service(admin);
-      $("service-status").textContent = view.connectedAt
-        ? `Connected at ${view.connectedAt}; domains: ${view.domains.join(", ") || "none"}.`
-        : "Not connected yet.";
-    } catch (error) {
-      $("service-status").textContent = describe(error);
-    }
-  };
-
-  // Back from Entra ID: an admin consent, a sign-in, or a refusal.
-  const query = new URLSearchParams(location.search);
-  if (location.pathname === "/signin") {
-    history.replaceState(null, "", "/");
-    const state = query.get("state") ?? "";
-    try {
-      if (state && state === sessionStorage.getItem(CONSENT_STATE_KEY)) {
-        sessionStorage.removeItem(CONSENT_STATE_KEY);
-        await app.completeAdminConsent(admin, state, query.get("admin_consent") ?? "", query.get("tenant") ?? "",
-                                       query.get("error") ?? "", query.get("error_description") ?? "");
-        const report = await app.connect(admin, sims.admin_oid);
-        if (report.missing.length) throw new Error(report.missing.join(" "));
-        await app.givePermissions(admin);
-        await app.grantDomain(admin, sims.domain);
-      } else if (query.has("error")) {
-        await app.failSignIn(state, query.get("error"), query.get("error_description") ?? "");
-      } else {
-        const session = await app.completeSignIn(state, query.get("code") ?? "", browserSession());
-        localStorage.setItem(`${NAMESPACE}:user`, JSON.stringify(session));
-      }
-    } catch (error) {
-      $("signin-status").textContent = describe(error);
-    }
+  const response = await fetch("/api/session", { credentials: "same-origin" });
+  if (response.status === 401) {
+    $("signin-status").textContent = "Not signed in.";
+    $("service-status").textContent = "Sign in as an ERP.net administrator to see Service.";
+    return;
   }
-  await showService();
-
-  $("connect").addEventListener("click", async () => {
-    try {
-      await app.setService(admin, {
-        tenantId: sims.tenant_id,
-        clientId: sims.client_id,
-        mode: "application",
-        credential: { kind: "secret", secret: sims.client_secret },
-      });
-      const consentUrl = await app.consentUrl(admin);
-      sessionStorage.setItem(CONSENT_STATE_KEY, new URL(consentUrl).searchParams.get("state") ?? "");
-      location.assign(consentUrl);
-    } catch (error) {
-      $("service-status").textContent = describe(error);
-    }
-  });
-  $("login-hint").value = sims.alice_email;
-  $("sign-in").addEventListener("click", async () => {
-    try {
-      const start = await app.beginSignIn(browserSession(), $("login-hint").value || undefined);
-      location.assign(start.authorizeUrl);
-    } catch (error) {
-      $("signin-status").textContent = describe(error);
-    }
-  });
-  $("sign-out").addEventListener("click", () => {
-    store.clear();
-    localStorage.removeItem(`${NAMESPACE}:user`);
+  if (!response.ok) throw await backendError(response);
+  const session = await response.json();
+  $("signin-status").textContent = `Signed in as ${session.name} (${session.email}).`;
+  $("sign-in").hidden = true;
+  $("login-hint").hidden = true;
+  document.querySelector('label[for="login-hint"]').hidden = true;
+  $("sign-out").hidden = false;
+  $("sign-out").addEventListener("click", async () => {
+    await post("signout", session.csrf_token);
     location.reload();
   });
 
-  const session = JSON.parse(localStorage.getItem(`${NAMESPACE}:user`) ?? "null");
-  if (!session) {
-    $("signin-status").textContent ||= "Not signed in.";
-    return;
+  // Service: the backend lets only ERP.net administrators read it.
+  try {
+    const service = JSON.parse(await post("service", session.csrf_token));
+    $("service-status").textContent = service.connected_at
+      ? `Connected at ${service.connected_at}; domains: ${service.domains.join(", ") || "none"}.`
+      : "Not connected yet.";
+  } catch (error) {
+    $("service-status").textContent = describe(error);
   }
-  $("signin-status").textContent ||= `Signed in as ${session.name} (${session.email}).`;
-  const panelOptions = { ...options, userId: session.userId, allowSyncNow: true };
+
+  // The panels' one way to the backend: the operation and its request, for this session's user.
+  const host = { api: (operation, requestJson) => post(`panels/${operation}`, session.csrf_token, requestJson) };
   window.mssyncPanels = {
-    setup: await mountSetupPanel($("setup-panel"), host, panelOptions),
-    home: await mountHomePanel($("home-panel"), host, panelOptions),
+    setup: await mountSetupPanel($("setup-panel"), host),
+    home: await mountHomePanel($("home-panel"), host, { allowSyncNow: true }),
   };
 }
 

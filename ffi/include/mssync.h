@@ -835,6 +835,27 @@ int32_t mss_session_check(const struct MssEngine *engine,
                           struct MssError **out_error);
 
 /**
+ * One operation of the panels (`home`, `setup`, `setup_options`, `set_company`,
+ * `change_setup`, `set_job_enabled`, `request_full_refresh`, `sync_now`) for `user_id`, the user
+ * the host's own session signed in, with `request_json` as the page sent it (an empty span is
+ * `{}`). Writes the operation's view to `out`. Requests are closed objects: one naming a user or
+ * an actor is `INVALID_JSON`; an unknown operation is `INVALID_ARGUMENT`. There is no Service
+ * operation here: never pass a page's choice of user or actor to the other functions.
+ *
+ * # Safety
+ * `engine` is NULL or live; spans are NULL (length 0) or readable; `out` is NULL or writable.
+ */
+int32_t mss_user_api(const struct MssEngine *engine,
+                     const uint8_t *user_id,
+                     size_t user_id_len,
+                     const uint8_t *operation,
+                     size_t operation_len,
+                     const uint8_t *request_json,
+                     size_t request_json_len,
+                     struct MssBuffer *out,
+                     struct MssError **out_error);
+
+/**
  * Frees an error returned through `out_error`. Accepts NULL.
  *
  * # Safety

@@ -31,7 +31,7 @@ pub use ops::{
     mss_service_give_permissions, mss_service_grant_domain, mss_service_revoke_domain,
     mss_service_set, mss_session_check, mss_setup_change, mss_setup_full_refresh, mss_setup_get,
     mss_setup_options, mss_setup_set_company, mss_setup_set_job, mss_signin_begin,
-    mss_signin_complete, mss_signin_fail, mss_time_zones,
+    mss_signin_complete, mss_signin_fail, mss_time_zones, mss_user_api,
 };
 pub use status::{MssError, MssStatus, mss_error_free, mss_status_name};
 pub use store::{

@@ -1,18 +1,18 @@
-// Browser tests of the MsSync WASM package in Debian's headless Chromium, driven by playwright-core
-// (which never downloads a browser). Needs wasm/pkg-test/ (wasm/build.sh --test-hooks).
-// The example web client (examples/web) runs on the published package (wasm/pkg) against the
-// seeded simulators (the `mssync-sims` binary, built by tests/run.sh).
+// Browser tests of MsSync's panels in Debian's headless Chromium, driven by playwright-core (which
+// never downloads a browser). The example web client runs in two tiers: the page (examples/web,
+// with the published package wasm/pkg) -> `mssync serve` (examples/web/backend.mjs) -> the seeded
+// simulators (`mssync-sims`). Two users in two browser contexts; tampered requests; the secrets
+// the backend holds looked for in everything the pages saw.
+// Needs wasm/pkg (wasm/build.sh) and the `mssync` and `mssync-sims` binaries (cargo build).
 // Prints one line per test and `N passed, N failed` last.
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
-import { serveExample } from "../../examples/web/server.mjs";
-import { serve } from "./server.mjs";
+import { startBackend } from "../../examples/web/backend.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const screenshots = resolve(here, "../out/browser");
@@ -30,75 +30,6 @@ const flags = [
 
 const tests = [];
 const test = (name, body) => tests.push({ name, body });
-
-/** Opens the test page in a fresh tab (a fresh module instance) and waits for its first run. */
-async function openPage(context, url) {
-  const page = await context.newPage();
-  const problems = [];
-  page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
-  page.on("console", (message) => message.type() === "error" && problems.push(`console: ${message.text()}`));
-  await page.goto(`${url}/index.html`);
-  const first = await page.evaluate(() => window.mssyncTest.ready());
-  return { page, problems, first };
-}
-
-test("the package loads and the in-page memory store passes checkStore", async ({ context, url }) => {
-  const { page, problems, first } = await openPage(context, url);
-  assert.equal(first.conformance.ok, true, `checkStore rejected: ${JSON.stringify(first.conformance)}; ${problems.join("; ")}`);
-  assert.equal(await page.textContent("#status"), "passed");
-  assert.deepEqual(problems, [], "no page errors");
-  await page.close();
-});
-
-test("timeZones lists every Windows zone with its IANA name", async ({ context, url }) => {
-  const { page, first } = await openPage(context, url);
-  const tokyo = first.zones.find((zone) => zone.id === "Tokyo Standard Time");
-  assert.equal(tokyo?.iana, "Asia/Tokyo");
-  assert.equal(tokyo.displayName, "(UTC+09:00) Osaka, Sapporo, Tokyo");
-  assert.ok(first.zones.length > 130, `only ${first.zones.length} zones`);
-  assert.equal(new Set(first.zones.map((zone) => zone.id)).size, first.zones.length, "ids are unique");
-  assert.equal(await page.$eval("#zones", (select) => select.options.length), first.zones.length);
-  assert.equal(await page.$eval("#zones", (select) => select.selectedOptions[0].dataset.iana), "Asia/Tokyo");
-  await mkdir(screenshots, { recursive: true });
-  const file = join(screenshots, "test-page.png");
-  await page.screenshot({ path: file, fullPage: true });
-  console.log(`   screenshot: ${file}`);
-  await page.close();
-});
-
-test("a store scanning in JS string order fails checkStore with MsSyncError 104", async ({ context, url }) => {
-  const { page } = await openPage(context, url);
-  const result = await page.evaluate(() => window.mssyncTest.checkJsOrderStore());
-  assert.equal(result.ok, false, "the suite must catch UTF-16 ordering");
-  assert.equal(result.name, "MsSyncError");
-  assert.equal(result.code, 104);
-  assert.equal(result.codeName, "panic");
-  assert.match(result.message, /\[scan\]/);
-  await page.close();
-});
-
-test("an incomplete host is rejected with MsSyncError 101", async ({ context, url }) => {
-  const { page } = await openPage(context, url);
-  const result = await page.evaluate(() => window.mssyncTest.checkIncompleteHost());
-  assert.deepEqual(result, {
-    ok: false,
-    name: "MsSyncError",
-    code: 101,
-    codeName: "invalid_argument",
-    message: "host.store.scan must be a function",
-  });
-  await page.close();
-});
-
-test("compareUtf8 orders like UTF-8 bytes in the browser", async ({ context, url }) => {
-  const { page } = await openPage(context, url);
-  const keys = ["b", "\u{1F600}", "\uFFFD", "\uE000", "a", "\uD7FF", "é", "\u{10000}", "ab", ""];
-  const sorted = await page.evaluate((keys) => [...keys].sort(window.mssyncTest.compareUtf8), keys);
-  const byBytes = [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-  assert.deepEqual(sorted, byBytes);
-  await page.close();
-});
-
 
 /** Starts the seeded simulators; resolves to their JSON line and a stop function. */
 async function startSims() {
@@ -119,6 +50,23 @@ async function screenshotOf(locator, name) {
   console.log(`   screenshot: ${file}`);
 }
 
+/** Everything a browser context saw: response bodies, request URLs, headers and bodies. */
+function record(context) {
+  const seen = [];
+  context.on("request", (request) => {
+    seen.push(`${request.method()} ${request.url()} ${JSON.stringify(request.headers())} ${request.postData() ?? ""}`);
+  });
+  context.on("response", async (response) => {
+    seen.push(`${response.status()} ${response.url()} ${JSON.stringify(await response.allHeaders())}`);
+    try {
+      seen.push(await response.text());
+    } catch {
+      // Redirects have no body.
+    }
+  });
+  return seen;
+}
+
 /** Opens the example page and waits until its script settled. */
 async function openExample(page, url) {
   await page.goto(`${url}/`);
@@ -126,37 +74,56 @@ async function openExample(page, url) {
   assert.equal(await page.getAttribute("body", "data-ready"), "true", await page.textContent("#signin-status"));
 }
 
-test("example page: connect, sign in, Setup, Calendar on, Sync now, Home, and an error state", async ({ context, example }) => {
-  const { url, sims } = example;
-  const page = await context.newPage();
+/** Signs in through the page: Sign in with Microsoft, Entra ID, back to the page. */
+async function signIn(page, url, email) {
+  await openExample(page, url);
+  await page.getByLabel("Microsoft account").fill(email);
+  await page.getByRole("button", { name: "Sign in with Microsoft" }).click();
+  await page.waitForURL(`${url}/`);
+  await page.waitForSelector("body[data-ready]");
+  assert.equal(await page.getAttribute("body", "data-ready"), "true", await page.textContent("#signin-status"));
+  await page.locator("#home-panel section dd").first().waitFor();
+}
+
+/** Waits until a panel is idle. Predicates are functions: the page's CSP forbids eval of strings. */
+const idle = (page, panel) =>
+  page.waitForFunction((panel) => document.querySelector(`${panel} section`)?.getAttribute("aria-busy") === "false", panel);
+
+/** Calls the backend from a page as a script there could: any body, any headers. */
+function callFrom(page, path, { body = "{}", csrf, credentials = "same-origin" } = {}) {
+  return page.evaluate(
+    async ({ path, body, csrf, credentials }) => {
+      const headers = { "Content-Type": "application/json" };
+      if (csrf !== undefined) headers["X-MsSync-CSRF"] = csrf;
+      const response = await fetch(path, { method: "POST", headers, body, credentials });
+      return { status: response.status, body: await response.text() };
+    },
+    { path, body, csrf, credentials },
+  );
+}
+
+const csrfOf = (page) => page.evaluate(async () => (await (await fetch("/api/session")).json()).csrf_token);
+
+test("user A: sign in, Setup, Calendar on, Sync now, Home in A's zone, and an error state", async ({ a, env }) => {
+  const { url, sims } = env;
+  const page = await a.newPage();
   const problems = [];
   page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
   const items = async () => (await fetch(sims.inspect_url)).json();
 
-  // The administrator connects the tenant: consent at Entra ID, back through the redirect.
-  await openExample(page, url);
-  await page.getByRole("button", { name: "Connect the tenant" }).click();
-  await page.waitForURL(`${url}/`);
-  await page.waitForSelector("body[data-ready]");
-  await page.getByText(/^Connected at /).waitFor();
-
-  // Alice signs in with Microsoft; the panels mount for her.
-  await page.getByRole("button", { name: "Sign in with Microsoft" }).click();
-  await page.waitForURL(`${url}/`);
-  await page.waitForSelector("body[data-ready]");
+  await signIn(page, url, sims.alice_email);
   const setup = page.locator("#setup-panel section");
   const home = page.locator("#home-panel section");
   await setup.getByLabel("Enterprise company").waitFor();
   assert.equal(await home.locator("dd").first().textContent(), "Alice Adams");
+  assert.match(await page.textContent("#service-status"), /^Error 301 \(forbidden\): only ERP\.net administrators/);
 
   // Only the choices ERP.net allows: the inactive company and the closed office are not offered.
   const company = setup.getByLabel("Enterprise company");
-  const companies = await company.locator("option:not([disabled])").allTextContents();
-  assert.deepEqual(companies, ["Contoso Ltd"]);
+  assert.deepEqual(await company.locator("option:not([disabled])").allTextContents(), ["Contoso Ltd"]);
   await company.selectOption({ label: "Contoso Ltd" });
-  const location = setup.getByLabel("Location");
-  await location.selectOption({ label: "Plovdiv office" });
-  await page.waitForFunction(() => document.querySelector("#setup-panel section")?.getAttribute("aria-busy") === "false");
+  await setup.getByLabel("Location").selectOption({ label: "Plovdiv office" });
+  await idle(page, "#setup-panel");
   const locations = await setup.getByLabel("Location").locator("option:not([disabled])").allTextContents();
   assert.deepEqual(locations.sort(), ["Plovdiv office", "Sofia office"]);
   assert.match(await setup.getByLabel("Location").locator("option:checked").textContent(), /Plovdiv office/);
@@ -164,7 +131,7 @@ test("example page: connect, sign in, Setup, Calendar on, Sync now, Home, and an
   const zone = setup.getByLabel("Time zone");
   assert.ok((await zone.locator("option").count()) > 130, "every Windows zone is offered");
   await zone.selectOption({ label: "(UTC+02:00) Athens, Bucharest" });
-  await page.waitForFunction(() => document.querySelector("#setup-panel section")?.getAttribute("aria-busy") === "false");
+  await idle(page, "#setup-panel");
   assert.equal(await setup.getByLabel("Time zone").locator("option:checked").textContent(), "(UTC+02:00) Athens, Bucharest");
 
   // Calendar on, from the keyboard: the switch is a focusable button.
@@ -174,17 +141,24 @@ test("example page: connect, sign in, Setup, Calendar on, Sync now, Home, and an
   await page.keyboard.press("Space");
   await page.waitForFunction(() => document.querySelector("#setup-panel [role=switch]")?.getAttribute("aria-checked") === "true");
   // Home followed the change (the panels tell each other).
-  const sync = home.getByRole("button", { name: "Sync Calendar now" });
   await page.waitForFunction(() => !document.querySelector("#home-panel button[data-action=sync]")?.disabled);
   assert.equal(await home.locator('[data-field="latest-sync"]').textContent(), "—");
   const logBefore = await home.locator(".mssync-log li").count();
 
-  // Sync now: both sides get the other's item, Home shows checkpoints, counts and log lines.
-  await sync.click();
+  // Sync now: both sides get the other's item; Home shows checkpoints in A's zone, counts, log.
+  await home.getByRole("button", { name: "Sync Calendar now" }).click();
   await page.waitForFunction(() => document.querySelector('#home-panel [data-field="latest-sync"]')?.textContent !== "—");
-  await page.waitForFunction(() => document.querySelector("#home-panel section")?.getAttribute("aria-busy") === "false");
+  await idle(page, "#home-panel");
+  assert.match(await home.locator("caption").textContent(), /times in Europe\/Bucharest/);
   for (const field of ["latest-sync", "remote-checkpoint", "local-checkpoint"]) {
-    assert.match(await home.locator(`[data-field="${field}"]`).textContent(), /^\d{4}-\d\d-\d\d \d\d:\d\dZ$/, field);
+    const time = home.locator(`[data-field="${field}"] time`);
+    const instant = await time.getAttribute("datetime");
+    assert.match(instant, /^\d{4}-\d\d-\d\dT\d\d:\d\d:00Z$/, field);
+    const expected = await page.evaluate(
+      (instant) => new Intl.DateTimeFormat(undefined, { timeZone: "Europe/Bucharest", dateStyle: "medium", timeStyle: "short" }).format(new Date(instant)),
+      instant,
+    );
+    assert.equal(await time.textContent(), expected, field);
   }
   assert.match(await home.locator('[data-field="last-run"]').textContent(), /To Outlook: 1 created.*To ERP\.net: 1 created/);
   assert.ok((await home.locator(".mssync-log li").count()) > logBefore, "new log lines");
@@ -198,18 +172,17 @@ test("example page: connect, sign in, Setup, Calendar on, Sync now, Home, and an
   // Graph refuses access: the run fails, Home shows the code, the message and the error state.
   await fetch(`${sims.control_url}/graph/refuse`, { method: "POST" });
   try {
-    await sync.click();
+    await home.getByRole("button", { name: "Sync Calendar now" }).click();
     await home.getByRole("alert").waitFor();
     assert.match(await home.getByRole("alert").textContent(), /^Error \d+: /);
     await page.waitForFunction(() => document.querySelector("#home-panel .mssync-state")?.dataset.state === "error");
-    assert.match(await home.locator(".mssync-state").textContent(), /Error/);
     await page.waitForFunction(() => document.querySelector("#setup-panel .mssync-state")?.dataset.state === "error");
     await screenshotOf(home, "home-panel-error.png");
   } finally {
     await fetch(`${sims.control_url}/graph/allow`, { method: "POST" });
   }
 
-  // Everything lives in the page's store: a reload shows the same Setup.
+  // The state lives in the backend: a reload shows the same Setup.
   await page.reload();
   await page.waitForSelector("body[data-ready]");
   await page.locator("#setup-panel section").getByLabel("Time zone").waitFor();
@@ -220,61 +193,152 @@ test("example page: connect, sign in, Setup, Calendar on, Sync now, Home, and an
   await page.close();
 });
 
-test("a panel for a user who never signed in shows the error, and a bad element is a typed error", async ({ context, url }) => {
-  const { page } = await openPage(context, url);
+test("user B cannot read or change A's Setup or Home, even with tampered requests", async ({ a, b, env }) => {
+  const { url, sims } = env;
+  const pageA = await a.newPage();
+  await openExample(pageA, url);
+  const pageB = await b.newPage();
+  await signIn(pageB, url, sims.second_email);
+  assert.equal(await pageB.locator("#home-panel section dd").first().textContent(), sims.second_name);
+  assert.equal(await pageB.locator("#setup-panel [role=switch]").getAttribute("aria-checked"), "false");
+  const csrfA = await csrfOf(pageA);
+  const csrfB = await csrfOf(pageB);
+  assert.notEqual(csrfA, csrfB);
+
+  const calendarOff = JSON.stringify({ job: "calendar", enabled: false });
+  const attempts = [
+    // Forged bodies naming A (or the host), with B's own valid session and token.
+    ["panels/set_job_enabled", { body: JSON.stringify({ job: "calendar", enabled: false, user_id: sims.alice_oid }), csrf: csrfB }, 400],
+    ["panels/set_job_enabled", { body: JSON.stringify({ job: "calendar", enabled: false, userId: sims.alice_oid }), csrf: csrfB }, 400],
+    ["panels/change_setup", { body: JSON.stringify({ time_zone: "UTC", actor: { kind: "host" } }), csrf: csrfB }, 400],
+    ["panels/home", { body: JSON.stringify({ user_id: sims.alice_oid }), csrf: csrfB }, 400],
+    ["panels/setup", { body: JSON.stringify({ userId: sims.alice_oid }), csrf: csrfB }, 400],
+    // B's cookie without a token, with a wrong one, with A's.
+    ["panels/set_job_enabled", { body: calendarOff }, 403],
+    ["panels/set_job_enabled", { body: calendarOff, csrf: "forged" }, 403],
+    ["panels/set_job_enabled", { body: calendarOff, csrf: csrfA }, 403],
+    ["panels/home", { csrf: csrfA }, 403],
+    // A's token but no cookie at all (A's cookie is not B's to send).
+    ["panels/set_job_enabled", { body: calendarOff, csrf: csrfA, credentials: "omit" }, 401],
+    ["panels/home", { csrf: csrfA, credentials: "omit" }, 401],
+    // Operations the panels do not have, and Service.
+    ["panels/service", { csrf: csrfB }, 400],
+    ["panels/due_jobs", { csrf: csrfB }, 400],
+    ["service", { csrf: csrfB }, 403],
+  ];
+  for (const [path, options, status] of attempts) {
+    const answer = await callFrom(pageB, `/api/${path}`, options);
+    assert.equal(answer.status, status, `${path} ${JSON.stringify(options)}: ${answer.body}`);
+    assert.ok(!answer.body.includes("Alice"), `${path}: ${answer.body}`);
+  }
+  // B's own Home is B's; A's Setup and Home are as A left them.
+  const homeB = JSON.parse((await callFrom(pageB, "/api/panels/home", { csrf: csrfB })).body);
+  assert.equal(homeB.name, sims.second_name);
+  await pageA.reload();
+  await pageA.waitForSelector("body[data-ready]");
+  await pageA.locator("#setup-panel section").getByLabel("Time zone").waitFor();
+  assert.equal(await pageA.locator("#setup-panel [role=switch]").getAttribute("aria-checked"), "true");
+  assert.equal(await pageA.locator("#setup-panel").getByLabel("Time zone").locator("option:checked").textContent(), "(UTC+02:00) Athens, Bucharest");
+  assert.equal(await pageA.locator("#home-panel section dd").first().textContent(), "Alice Adams");
+  assert.match(await pageB.textContent("#service-status"), /^Error 301 \(forbidden\)/);
+  await screenshotOf(pageB.locator("body"), "second-user-page.png");
+  await pageA.close();
+  await pageB.close();
+});
+
+test("an ERP.net administrator reaches Service; the panels take no user, actor or key", async ({ admin, env }) => {
+  const { url, sims } = env;
+  const page = await admin.newPage();
+  await signIn(page, url, sims.admin_email);
+  // Service answered (the operator connected the tenant from the command line).
+  assert.match(await page.textContent("#service-status"), /^(Connected at .*|Not connected yet\.)$/);
   const result = await page.evaluate(async () => {
     const { mountHomePanel, mountSetupPanel } = await import("/pkg/mssync.js");
-    const { MemoryStore } = await import("/pkg/memory-store.js");
-    const host = { http: async () => ({ status: 500 }), store: new MemoryStore() };
     const element = document.createElement("div");
     document.body.append(element);
-    const panel = await mountHomePanel(element, host, { userId: "nobody" });
-    const alert = element.querySelector("[role=alert]");
-    const shown = { text: alert?.textContent, code: alert?.dataset.code, html: element.innerHTML.length };
-    panel.unmount();
-    let refused;
-    try {
-      await mountSetupPanel(element, host, {});
-    } catch (error) {
-      refused = { name: error.name, code: error.code, message: error.message };
+    const refusals = [];
+    for (const options of [{ userId: "someone" }, { sealingKey: new Uint8Array(32) }, { actor: { kind: "host" } }]) {
+      try {
+        await mountSetupPanel(element, { api: async () => "{}" }, options);
+        refusals.push("mounted");
+      } catch (error) {
+        refusals.push({ name: error.name, code: error.code, message: error.message });
+      }
     }
-    return { shown, emptied: element.innerHTML, refused };
+    // A backend error shows as the panel's alert, with its code.
+    const failing = { api: async () => { throw { code: 313, codeName: "domain_not_granted", message: "not <granted>" }; } };
+    const panel = await mountHomePanel(element, failing);
+    const alert = element.querySelector("[role=alert]");
+    const shown = { text: alert?.textContent, code: alert?.dataset.code };
+    panel.unmount();
+    return { refusals, shown, emptied: element.innerHTML };
   });
-  assert.match(result.shown.text, /^Error \d+: no such MsSync user; sign in with Microsoft first$/);
-  assert.ok(result.shown.code, "the alert carries the code");
+  for (const refusal of result.refusals) {
+    assert.equal(refusal.name, "MsSyncError", JSON.stringify(refusal));
+    assert.equal(refusal.code, 101);
+    assert.match(refusal.message, /is not a panel option: the page names no user and holds no secret/);
+  }
+  assert.deepEqual(result.shown, { text: "Error 313: not <granted>", code: "313" });
   assert.equal(result.emptied, "", "unmount empties the element");
-  assert.deepEqual(result.refused, {
-    name: "MsSyncError",
-    code: 101,
-    message: "options.userId (the signed-in user's id) is required",
-  });
   await page.close();
 });
 
-test("the Web Storage store passes checkStore", async ({ context, url }) => {
-  const { page } = await openPage(context, url);
-  const result = await page.evaluate(() => window.mssyncTest.checkWebStorageStore());
-  assert.equal(result.ok, true, JSON.stringify(result));
-  await page.close();
+test("no token, secret or sealing key in the pages' traffic, storage, cookies or module exports", async ({ a, b, admin, env, seen }) => {
+  const { url, secrets } = env;
+  const found = [];
+  for (const context of [a, b, admin]) {
+    const page = await context.newPage();
+    await openExample(page, url);
+    const inPage = await page.evaluate(async () => {
+      const module = await import("/pkg/mssync.js");
+      const storage = (s) => Object.fromEntries(Array.from({ length: s.length }, (_, i) => [s.key(i), s.getItem(s.key(i))]));
+      return {
+        exports: Object.keys(module).sort(),
+        cookie: document.cookie,
+        local: storage(localStorage),
+        session: storage(sessionStorage),
+        html: document.documentElement.outerHTML,
+        globals: Object.keys(window).filter((k) => /mssync|token|secret|key/i.test(k)),
+      };
+    });
+    assert.deepEqual(inPage.exports, ["Panel", "default", "initSync", "mountHomePanel", "mountSetupPanel", "mssyncVersion", "start"]);
+    assert.equal(inPage.cookie, "", "the session cookie is HttpOnly");
+    assert.deepEqual([inPage.local, inPage.session], [{}, {}], "the page stores nothing");
+    const cookies = await context.cookies();
+    assert.ok(cookies.some((c) => c.name === "mssync_session" && c.httpOnly && c.sameSite === "Strict"), JSON.stringify(cookies));
+    found.push(JSON.stringify(inPage));
+    await page.close();
+  }
+  // Response bodies are read as they arrive: let the last ones land.
+  await new Promise((ok) => setTimeout(ok, 500));
+  const traffic = seen();
+  const everything = [...traffic, ...found].join("\n");
+  assert.ok(traffic.length > 50, `traffic was recorded (${traffic.length} items)`);
+  for (const [name, value] of Object.entries(secrets)) {
+    assert.ok(value.length >= 16, name);
+    assert.ok(!everything.includes(value), `${name} reached a page`);
+  }
+  // No bearer token of any kind: JWTs (Entra ID, ERP.net) start with a base64 `{"`.
+  assert.doesNotMatch(everything, /eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/, "a JWT reached a page");
+  assert.doesNotMatch(everything, /"(access_token|refresh_token|id_token|client_secret)"/);
 });
 
-const server = await serve();
 const simulators = await startSims();
-const exampleServer = await serveExample({ sims: simulators.sims });
-const example = { url: exampleServer.url, sims: simulators.sims };
-const userDataDir = await mkdtemp(join(tmpdir(), "mssync-chromium-"));
-let context;
+let backend;
+let browser;
 let passed = 0;
 let failed = 0;
 try {
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: chromiumPath,
-    headless: true,
-    args: flags,
-  });
+  backend = await startBackend({ sims: simulators.sims });
+  browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: flags });
+  const a = await browser.newContext();
+  const b = await browser.newContext();
+  const admin = await browser.newContext();
+  const recorded = [a, b, admin].map(record);
+  const env = { url: backend.url, sims: simulators.sims, secrets: backend.secrets };
   for (const { name, body } of tests) {
     try {
-      await body({ context, url: server.url, example });
+      await body({ a, b, admin, env, seen: () => recorded.flat() });
       passed++;
       console.log(`ok - ${name}`);
     } catch (error) {
@@ -284,13 +348,11 @@ try {
   }
 } catch (error) {
   failed = tests.length - passed;
-  console.log(`not ok - launching ${chromiumPath}: ${error?.message ?? error}`);
+  console.log(`not ok - starting the backend or ${chromiumPath}: ${error?.stack ?? error}`);
 } finally {
-  await context?.close();
-  await server.close();
-  await exampleServer.close();
+  await browser?.close();
+  await backend?.stop();
   simulators.stop();
-  await rm(userDataDir, { recursive: true, force: true });
 }
 console.log(`${passed} passed, ${failed} failed`);
 process.exitCode = failed ? 1 : 0;

@@ -1,33 +1,23 @@
-//! MsSync in the browser.
+//! MsSync's panels in the browser: Setup and Home, rendered into the host page.
 //!
-//! The page hands MsSync a `host` object (`{ http, store }`, every member async); [`host`] wraps
-//! it as the core's [`HttpClient`](mssync_core::host::HttpClient) and
-//! [`Store`](mssync_core::host::Store), adds a `setTimeout` clock, and every failure that crosses
-//! back into JavaScript is a typed `MsSyncError` ([`error`]). The panels (Setup, Home) build on
-//! this with the application layer.
+//! The module holds no engine, no store and no secret, and never names a user: everything goes
+//! through one async callback the page supplies, `host.api(operation, requestJson)`, which
+//! reaches the page's backend. The backend knows the signed-in user from its own session and
+//! answers with that user's views ([`api`]). Times are shown in the user's zone through the
+//! browser's `Intl` ([`time`]).
 //!
-//! Exports: `mountSetupPanel` and `mountHomePanel` ([`panels`]), the `MsSync` class ([`app`]) for
-//! Service, sign-in and everything the panels do, `timeZones()`, `mssyncVersion()`, and with the
-//! `test-hooks` feature `checkStore(host)`.
+//! Exports: `mountSetupPanel` and `mountHomePanel` ([`panels`]), `mssyncVersion()`.
 
-pub mod app;
+pub mod api;
 pub mod error;
-pub mod host;
 pub mod panels;
 mod panic;
+pub mod time;
 mod typescript;
-#[cfg(target_arch = "wasm32")]
-mod zone_rules;
-mod zones;
+pub mod views;
 
-#[cfg(all(feature = "test-hooks", target_arch = "wasm32"))]
-mod test_hooks;
-
-pub use error::{JsResult, MsSyncError, js_error, to_js_error};
+pub use error::{JsResult, MsSyncError};
 pub use panic::spawn_guarded;
-#[cfg(all(feature = "test-hooks", target_arch = "wasm32"))]
-pub use test_hooks::check_js_store;
-pub use zones::time_zones;
 
 use wasm_bindgen::prelude::*;
 
@@ -36,8 +26,6 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen(start)]
 pub fn start() {
     panic::install_hook();
-    #[cfg(target_arch = "wasm32")]
-    zone_rules::install();
 }
 
 /// The library version, so a page can tell which build it loaded.

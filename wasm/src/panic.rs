@@ -11,27 +11,13 @@ use std::future::Future;
 use std::sync::Once;
 
 use js_sys::{Function, Promise};
-use mssync_core::{ErrorCode, PublicError};
 use wasm_bindgen::prelude::*;
 
-use crate::error::to_js_error;
-
-/// Whether a panic's own message may be shown to the page. Only test hooks say yes: a panic
-/// message can quote data (an event title, a key) that a public error must not carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PanicDetail {
-    Hidden,
-    #[cfg_attr(
-        not(all(feature = "test-hooks", target_arch = "wasm32")),
-        allow(dead_code)
-    )]
-    Shown,
-}
+use crate::error::{MsSyncError, PANIC};
 
 struct Pending {
     id: u64,
     reject: Function,
-    detail: PanicDetail,
 }
 
 thread_local! {
@@ -53,21 +39,12 @@ pub(crate) fn install_hook() {
         std::panic::set_hook(Box::new(move |info| {
             console_error_panic_hook::hook(info);
             previous(info);
-            reject_all_pending(&panic_message(info));
+            reject_all_pending();
         }));
     });
 }
 
-fn panic_message(info: &std::panic::PanicHookInfo<'_>) -> String {
-    let payload = info.payload();
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "panic".to_owned())
-}
-
-fn reject_all_pending(message: &str) {
+fn reject_all_pending() {
     // `try_with`/`try_borrow_mut`: a panic while the list itself is borrowed must not panic again.
     let pending = PENDING
         .try_with(|p| p.try_borrow_mut().map(|mut p| std::mem::take(&mut p.1)))
@@ -75,13 +52,13 @@ fn reject_all_pending(message: &str) {
         .and_then(Result::ok)
         .unwrap_or_default();
     for op in pending {
-        let reason = match op.detail {
-            PanicDetail::Shown => format!("MsSync panicked: {message}"),
-            PanicDetail::Hidden => {
-                "MsSync stopped on an internal error; reload the page".to_owned()
-            }
-        };
-        let error = to_js_error(&PublicError::new(ErrorCode::Panic, reason));
+        // The panic's own message stays in the console: it can quote data (a name from the
+        // services) that an error shown must not carry.
+        let error: JsValue = MsSyncError::new(
+            PANIC,
+            "MsSync stopped on an internal error; reload the page",
+        )
+        .into();
         let _ = op.reject.call1(&JsValue::UNDEFINED, &error);
     }
 }
@@ -89,13 +66,6 @@ fn reject_all_pending(message: &str) {
 /// Runs `operation` on the browser's microtask queue and returns its promise, which also rejects
 /// (with code `panic`) if MsSync panics while it is pending.
 pub fn spawn_guarded<F>(operation: F) -> Promise
-where
-    F: Future<Output = Result<JsValue, JsValue>> + 'static,
-{
-    spawn_guarded_with(PanicDetail::Hidden, operation)
-}
-
-pub(crate) fn spawn_guarded_with<F>(detail: PanicDetail, operation: F) -> Promise
 where
     F: Future<Output = Result<JsValue, JsValue>> + 'static,
 {
@@ -110,7 +80,6 @@ where
         p.1.push(Pending {
             id,
             reject: reject.clone(),
-            detail,
         });
         id
     });

@@ -12,6 +12,7 @@ mod settings;
 mod setup;
 mod signin;
 mod status;
+mod user_api;
 
 pub use crate::engine::LocalProcess;
 pub use change_notifications::{
@@ -32,6 +33,7 @@ pub use setup::{
     SetupOptions, SetupView, TimeZoneOption, policy_options, time_zone_options,
 };
 pub use signin::{Session, SignInStart};
+pub use user_api::{SyncNowView, UserOperation};
 
 use chrono::{DateTime, Utc};
 

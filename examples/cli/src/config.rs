@@ -20,6 +20,12 @@
 //! public_url = "https://mssync.example.com"  # what Graph calls (a proxy to `listen`); absent:
 //!                                    # no notifications, polling every 15 minutes
 //!
+//! [web]                              # `mssync serve` also serves the panels to browsers
+//! root = "web"                       # the page's files, served at /
+//! package = "pkg"                    # the browser package (wasm/build.sh), served at /pkg/
+//! url = "https://mssync.example.com" # where browsers reach `listen` (https, or http on this
+//!                                    # machine only); absent: public_url, else http://listen
+//!
 //! [entra]
 //! authority = "https://login.microsoftonline.com"
 //! tenant_id = "..."                  # a GUID
@@ -201,6 +207,8 @@ pub struct Config {
     pub listen: std::net::SocketAddr,
     /// The address Graph calls to reach `listen`; without it, jobs poll every 15 minutes.
     pub public_url: Option<Url>,
+    /// The browsers' site of `mssync serve`: the panels and their API.
+    pub web: Option<crate::web::WebSite>,
 }
 
 /// `mssync serve`'s listener when `listen` is absent.
@@ -220,6 +228,7 @@ struct RawConfig {
     max_response_bytes: Option<usize>,
     listen: Option<String>,
     public_url: Option<String>,
+    web: Option<RawWeb>,
     entra: Option<RawEntra>,
     graph: Option<RawGraph>,
     erp: Option<RawErp>,
@@ -233,6 +242,14 @@ struct RawEntra {
     client_id: Option<String>,
     client_secret_file: Option<PathBuf>,
     certificate_pem_file: Option<PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWeb {
+    root: PathBuf,
+    package: PathBuf,
+    url: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -438,9 +455,35 @@ impl Config {
             )?),
             None => None,
         };
+        let web = match raw.web {
+            Some(web) => {
+                let url = match web.url.filter(|u| !u.is_empty()) {
+                    Some(url) => endpoint(
+                        "web.url",
+                        Some(url),
+                        "where browsers reach `listen`: https, or http on this machine",
+                    )?,
+                    None => match &public_url {
+                        Some(url) => url.clone(),
+                        None => endpoint(
+                            "web.url",
+                            Some(format!("http://{listen}")),
+                            "where browsers reach `listen`: https, or http on this machine",
+                        )?,
+                    },
+                };
+                Some(crate::web::WebSite {
+                    root: resolve(web.root),
+                    package: resolve(web.package),
+                    url,
+                })
+            }
+            None => None,
+        };
         Ok(Self {
             listen,
             public_url,
+            web,
             source: source.to_owned(),
             mode,
             entra,

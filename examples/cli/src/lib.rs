@@ -9,6 +9,7 @@ pub mod http;
 pub mod redirect;
 pub mod serve;
 pub mod store;
+pub mod web;
 
 pub use store::{
     OpenStoreError, OpenedStore, PostgresStore, PostgresUrl, SqliteStore, StoreLocation,

@@ -243,6 +243,15 @@ async fn console_command(command: &Command, config: Config) -> Result<(), Public
             let uri = receiver.redirect_uri().to_owned();
             (Some(receiver), uri)
         }
+        // `serve` with a site: browsers sign in there and come back to it.
+        Command::Serve if config.web.is_some() => (
+            None,
+            config
+                .web
+                .as_ref()
+                .map(mssync_cli::web::WebSite::redirect_uri)
+                .unwrap_or_default(),
+        ),
         _ => (
             None,
             format!("http://127.0.0.1:{}{SIGNIN_PATH}", config.redirect_port),

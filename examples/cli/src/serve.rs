@@ -1,9 +1,11 @@
-//! `mssync serve`: the HTTP listener Graph sends change notifications to, and the scheduler.
+//! `mssync serve`: the HTTP listener Graph sends change notifications to, the browsers' site
+//! (the panels and their API, see [`crate::web`]), and the scheduler.
 //!
 //! The listener only carries requests to the application layer and its answers back
 //! ([`App::receive_notification`] decides everything). Engine futures are not `Send`, so the
 //! listener runs on a thread of its own: axum serves there, and one local task hands each
-//! request to the application in turn; answers never wait for a sync run.
+//! notification to the application in turn; answers never wait for a sync run. The site's
+//! work runs as local tasks of that thread too, side by side.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,6 +21,7 @@ use mssync_core::app::{App, NotificationAnswer, NotificationEndpoint, Notificati
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::commands::Console;
+use crate::web::{AppTask, WebSite};
 
 /// Where Graph sends change notifications, under `public_url`.
 pub const NOTIFICATIONS_PATH: &str = "/graph/notifications";
@@ -52,6 +55,18 @@ impl Listener {
         listen: SocketAddr,
         log: impl Fn(String) + Send + 'static,
     ) -> std::io::Result<Self> {
+        Self::start_with(app, listen, log, true, None)
+    }
+
+    /// [`Listener::start`], with the notification paths only when `notifications` is true and
+    /// the browsers' site when `site` is given.
+    pub fn start_with(
+        app: App,
+        listen: SocketAddr,
+        log: impl Fn(String) + Send + 'static,
+        notifications: bool,
+        site: Option<WebSite>,
+    ) -> std::io::Result<Self> {
         let socket = std::net::TcpListener::bind(listen)?;
         socket.set_nonblocking(true)?;
         let addr = socket.local_addr()?;
@@ -68,6 +83,13 @@ impl Listener {
                 let local = tokio::task::LocalSet::new();
                 local.block_on(&runtime, async move {
                     let (jobs, mut queue) = mpsc::channel::<Job>(1024);
+                    let (tasks, mut site_work) = mpsc::channel::<AppTask>(1024);
+                    let site_app = app.clone();
+                    tokio::task::spawn_local(async move {
+                        while let Some(task) = site_work.recv().await {
+                            tokio::task::spawn_local(task(site_app.clone()));
+                        }
+                    });
                     tokio::task::spawn_local(async move {
                         while let Some((request, reply)) = queue.recv().await {
                             let answer = app.receive_notification(&request).await;
@@ -80,10 +102,16 @@ impl Listener {
                             let _ = reply.send(answer);
                         }
                     });
-                    let router = Router::new()
-                        .route(NOTIFICATIONS_PATH, post(receive))
-                        .route(LIFECYCLE_PATH, post(receive))
-                        .with_state(jobs);
+                    let mut router = Router::new();
+                    if notifications {
+                        router = router
+                            .route(NOTIFICATIONS_PATH, post(receive))
+                            .route(LIFECYCLE_PATH, post(receive));
+                    }
+                    let mut router = router.with_state(jobs);
+                    if let Some(site) = site {
+                        router = router.merge(crate::web::router(site, tasks));
+                    }
                     let listener =
                         tokio::net::TcpListener::from_std(socket).expect("a bound socket");
                     let _ = axum::serve(listener, router)
@@ -180,17 +208,34 @@ const SCHEDULER_TICK: Duration = Duration::from_secs(30);
 /// SIGTERM; the run under way is finished first, then the listener stops.
 pub async fn serve(console: &Console) -> Result<(), PublicError> {
     let config = console.config();
-    let (app, listener) = match &config.public_url {
-        Some(public_url) => {
-            let listener = Listener::start(console.app.clone(), config.listen, |line| {
-                eprintln!("notifications: {line}")
-            })
-            .map_err(|e| {
-                PublicError::new(
-                    mssync_core::ErrorCode::InvalidArgument,
-                    format!("cannot listen on {}: {e}", config.listen),
-                )
-            })?;
+    let listener = if config.public_url.is_some() || config.web.is_some() {
+        let listener = Listener::start_with(
+            console.app.clone(),
+            config.listen,
+            |line| eprintln!("notifications: {line}"),
+            config.public_url.is_some(),
+            config.web.clone(),
+        )
+        .map_err(|e| {
+            PublicError::new(
+                mssync_core::ErrorCode::InvalidArgument,
+                format!("cannot listen on {}: {e}", config.listen),
+            )
+        })?;
+        Some(listener)
+    } else {
+        None
+    };
+    if let (Some(listener), Some(site)) = (&listener, &config.web) {
+        eprintln!(
+            "Serving the panels on {} for {} (listening on {}).",
+            site.url,
+            site.root.display(),
+            listener.local_addr()
+        );
+    }
+    let app = match (&config.public_url, &listener) {
+        (Some(public_url), Some(listener)) => {
             let endpoint = endpoint(public_url.as_str());
             eprintln!(
                 "Listening on {} for {} (polling backstop every {} h).",
@@ -198,14 +243,11 @@ pub async fn serve(console: &Console) -> Result<(), PublicError> {
                 endpoint.notification_url,
                 mssync_core::app::BACKSTOP_INTERVAL.num_hours()
             );
-            (
-                console.app.clone().with_change_notifications(endpoint)?,
-                Some(listener),
-            )
+            console.app.clone().with_change_notifications(endpoint)?
         }
-        None => {
+        _ => {
             eprintln!("No public_url: no change notifications; jobs poll every 15 min.");
-            (console.app.clone(), None)
+            console.app.clone()
         }
     };
     let wake = listener

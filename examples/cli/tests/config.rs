@@ -524,3 +524,45 @@ lease_ttl_seconds = 5"#,
         );
     }
 }
+
+#[test]
+fn the_web_site_is_reached_at_its_url_or_on_this_machine_only() {
+    let web = "\n[web]\nroot = \"web\"\npackage = \"/srv/pkg\"\n";
+    let config = parse(&format!("{}{web}", full("application", "trusted_app"))).unwrap();
+    let site = config.web.expect("the site");
+    assert_eq!(site.root, Path::new("/etc/mssync/web"));
+    assert_eq!(site.package, Path::new("/srv/pkg"));
+    assert_eq!(site.url.as_str(), "http://127.0.0.1:8787/");
+    assert_eq!(site.redirect_uri(), "http://127.0.0.1:8787/signin");
+
+    let config = parse(&format!(
+        "{}{web}url = \"https://mssync.example.com\"\n",
+        full("application", "trusted_app")
+    ))
+    .unwrap();
+    assert_eq!(
+        config.web.unwrap().redirect_uri(),
+        "https://mssync.example.com/signin"
+    );
+
+    // Plain http to another machine would send the session cookie in the clear.
+    for refused in [
+        format!(
+            "{}{web}url = \"http://mssync.example.com\"\n",
+            full("application", "trusted_app")
+        ),
+        format!(
+            "listen = \"0.0.0.0:8787\"\n{}{web}",
+            full("application", "trusted_app")
+        ),
+    ] {
+        let error = parse(&refused).unwrap_err();
+        assert!(error.to_string().contains("web.url"), "{error}");
+    }
+    assert!(
+        parse(&full("application", "trusted_app"))
+            .unwrap()
+            .web
+            .is_none()
+    );
+}

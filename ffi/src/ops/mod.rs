@@ -9,6 +9,7 @@ mod notifications;
 mod service;
 mod setup;
 mod signin;
+mod user_api;
 
 pub(crate) use events::EventQueue;
 pub use events::mss_events_poll;
@@ -25,6 +26,7 @@ pub use setup::{
     mss_setup_set_company, mss_setup_set_job,
 };
 pub use signin::{mss_session_check, mss_signin_begin, mss_signin_complete, mss_signin_fail};
+pub use user_api::mss_user_api;
 
 use mssync_core::ErrorCode;
 use mssync_core::app::{Actor, JobKind};

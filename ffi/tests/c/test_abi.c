@@ -968,6 +968,54 @@ static void argument_errors_never_echo_a_value(void) {
     host_free(host);
 }
 
+/* The panels' operations of the signed-in user: the host names the user from its session; a
+ * request naming another user or an actor is refused and changes nothing. */
+static void user_api_acts_for_the_named_user_only(void) {
+    Host *host = host_new();
+    host->complete_inline = 1;
+    MssEngine *engine = app_engine_new(host);
+    char *alice_email = sim("alice_email"), *second_email = sim("second_email");
+    connect_tenant(engine);
+    char *alice = sign_in(engine, alice_email);
+    char *second = sign_in(engine, second_email);
+    CHECK(alice != NULL && second != NULL);
+    if (alice && second) {
+        MssBuffer out = {0};
+        MssError *error = NULL;
+        CHECK_STATUS(mss_user_api(engine, SPAN(second), SPAN("home"), NULL, 0, &out, &error), 0);
+        report(error);
+        char *home = buffer_text(&out);
+        CHECK(strstr(home, second_email) != NULL && strstr(home, alice_email) == NULL);
+        free(home);
+
+        char forged[512];
+        snprintf(forged, sizeof forged, "{\"job\":\"calendar\",\"enabled\":true,\"user_id\":\"%s\"}", alice);
+        CHECK_STATUS(mss_user_api(engine, SPAN(second), SPAN("set_job_enabled"), SPAN(forged), &out, &error),
+                     MSS_STATUS_INVALID_JSON);
+        CHECK(error && out.ptr == NULL);
+        mss_error_free(error);
+        error = NULL;
+        CHECK_STATUS(mss_user_api(engine, SPAN(second), SPAN("service"), SPAN("{}"), &out, NULL),
+                     MSS_STATUS_INVALID_ARGUMENT);
+        CHECK_STATUS(mss_user_api(engine, NULL, 0, SPAN("home"), SPAN("{}"), &out, NULL),
+                     MSS_STATUS_INVALID_ARGUMENT);
+
+        CHECK_STATUS(mss_user_api(engine, SPAN(second), SPAN("set_job_enabled"),
+                                  SPAN("{\"job\":\"calendar\",\"enabled\":true}"), &out, &error), 0);
+        report(error);
+        char *setup = buffer_text(&out);
+        CHECK(strstr(setup, "\"enabled\":true") != NULL);
+        free(setup);
+        CHECK_STATUS(mss_user_api(engine, SPAN(alice), SPAN("setup"), SPAN("{}"), &out, &error), 0);
+        report(error);
+        setup = buffer_text(&out);
+        CHECK(strstr(setup, "\"enabled\":false") != NULL);
+        free(setup);
+    }
+    free(alice); free(second); free(alice_email); free(second_email);
+    host_free(host);
+}
+
 int main(void) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     run("abi_version_matches_header", abi_version_matches_header);
@@ -993,6 +1041,7 @@ int main(void) {
     run("notifications_are_answered_as_the_engine_decides", notifications_are_answered_as_the_engine_decides);
     run("whole_flow_syncs_both_ways", whole_flow_syncs_both_ways);
     run("failed_run_is_an_event_and_a_notification", failed_run_is_an_event_and_a_notification);
+    run("user_api_acts_for_the_named_user_only", user_api_acts_for_the_named_user_only);
     curl_global_cleanup();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

@@ -1,9 +1,11 @@
 //! The Home panel's markup: who, the state, each job's Latest sync / Remote checkpoint / Local
-//! checkpoint (UTC) and last-run counts, the latest log lines, and "Sync now" where allowed.
+//! checkpoint (in the user's zone, the UTC instant in `<time datetime>`) and last-run counts, the
+//! latest log lines, and "Sync now" where allowed.
 
 use std::fmt::Write;
 
-use mssync_core::app::{CountsView, HomeView, JobView};
+use crate::time::{in_zone, iso_instant};
+use crate::views::{CountsView, HomeView, JobView};
 
 use super::html::{self, escape};
 
@@ -38,10 +40,26 @@ fn last_run(job: &JobView) -> String {
     text
 }
 
+/// A view's UTC time in the user's zone, with the instant itself for machines; `—` for none.
+fn time(label: Option<&str>, zone: Option<&str>) -> String {
+    match label {
+        Some(label) => match iso_instant(label) {
+            Some(instant) => format!(
+                r#"<time datetime="{instant}">{}</time>"#,
+                escape(&in_zone(label, zone))
+            ),
+            None => escape(label),
+        },
+        None => "—".to_owned(),
+    }
+}
+
+/// Home. `zone` is the user's zone (IANA, from Setup), when known: times are shown in it.
 pub fn render(
     id: &str,
     home: Option<&HomeView>,
-    error: Option<&mssync_core::PublicError>,
+    zone: Option<&str>,
+    error: Option<&crate::MsSyncError>,
     busy: bool,
     allow_sync_now: bool,
 ) -> String {
@@ -66,23 +84,29 @@ pub fn render(
 
     let _ = write!(
         out,
-        r#"<table class="mssync-jobs" id="{id}-jobs"><caption>Jobs</caption><thead><tr><th scope="col">Job</th><th scope="col">State</th><th scope="col">Latest sync (UTC)</th><th scope="col">Remote checkpoint (UTC)</th><th scope="col">Local checkpoint (UTC)</th><th scope="col">Kept current</th><th scope="col">Last run</th>"#
+        r#"<table class="mssync-jobs" id="{id}-jobs"><caption>Jobs{caption}</caption><thead><tr><th scope="col">Job</th><th scope="col">State</th><th scope="col">Latest sync</th><th scope="col">Remote checkpoint</th><th scope="col">Local checkpoint</th><th scope="col">Kept current</th><th scope="col">Last run</th>"#,
+        caption = match zone {
+            Some(zone) => format!(
+                r#" <span class="mssync-zone">(times in {})</span>"#,
+                escape(zone)
+            ),
+            None => r#" <span class="mssync-zone">(times in UTC)</span>"#.to_owned(),
+        },
     );
     if allow_sync_now {
         out.push_str(r#"<th scope="col"><span class="mssync-hidden">Action</span></th>"#);
     }
     out.push_str("</tr></thead><tbody>");
     for job in &home.jobs {
-        let job_id = job.job.id();
-        let never = "—";
+        let job_id = escape(&job.job);
         let _ = write!(
             out,
             r#"<tr data-job="{job_id}"><th scope="row">{title}</th><td data-field="state">{state}</td><td data-field="latest-sync">{latest}</td><td data-field="remote-checkpoint">{remote}</td><td data-field="local-checkpoint">{local}</td><td data-field="kept-current">{kept}</td><td data-field="last-run">{run}</td>"#,
-            title = escape(job.title),
+            title = escape(&job.title),
             state = escape(&job.state),
-            latest = escape(job.latest_sync.as_deref().unwrap_or(never)),
-            remote = escape(job.remote_checkpoint.as_deref().unwrap_or(never)),
-            local = escape(job.local_checkpoint.as_deref().unwrap_or(never)),
+            latest = time(job.latest_sync.as_deref(), zone),
+            remote = time(job.remote_checkpoint.as_deref(), zone),
+            local = time(job.local_checkpoint.as_deref(), zone),
             kept = escape(&job.kept_current),
             run = escape(&last_run(job)),
         );
@@ -91,7 +115,7 @@ pub fn render(
             let _ = write!(
                 out,
                 r#"<td><button type="button" id="{id}-sync-{job_id}" data-action="sync" data-job="{job_id}" aria-label="Sync {title} now"{disabled}>Sync now</button></td>"#,
-                title = escape(job.title),
+                title = escape(&job.title),
             );
         }
         out.push_str("</tr>");

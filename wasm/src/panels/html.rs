@@ -89,13 +89,13 @@ pub fn state_kind(state: &str) -> &'static str {
 }
 
 /// The error of the last action, announced at once.
-pub fn error_alert(out: &mut String, error: Option<&mssync_core::PublicError>) {
+pub fn error_alert(out: &mut String, error: Option<&crate::MsSyncError>) {
     if let Some(error) = error {
         let _ = write!(
             out,
             r#"<p class="mssync-error" role="alert" data-code="{code}">Error {code}: {reason}</p>"#,
-            code = error.code.number(),
-            reason = escape(&error.reason)
+            code = error.code,
+            reason = escape(&error.message)
         );
     }
 }

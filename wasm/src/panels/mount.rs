@@ -4,18 +4,22 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use js_sys::{Promise, Reflect};
-use mssync_core::PublicError;
-use mssync_core::app::{App, ConflictPolicy, HomeView, JobKind, SetupChange};
+use js_sys::{Object, Promise, Reflect};
+use serde_json::json;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{CustomEvent, CustomEventInit, Element, Event, EventTarget, HtmlElement};
 
 use super::setup::SetupData;
 use super::{home, setup};
-use crate::app::AppOptions;
-use crate::error::{JsResult, invalid_argument};
+use crate::api::Backend;
+use crate::error::{JsResult, MsSyncError, invalid_argument};
 use crate::spawn_guarded;
+use crate::views::{HomeView, SetupOptions, SetupView};
+
+/// The options a panel takes. Anything else (a user id, a sealing key, endpoints) is refused:
+/// the page never names a user and holds no secret.
+const PANEL_OPTIONS: &[&str] = &["allowSyncNow"];
 
 /// The event every panel fires on its document after an action, so the others refresh.
 const CHANGE_EVENT: &str = "mssync:change";
@@ -35,12 +39,13 @@ struct Panel {
     /// Prefix of every element id, unique in the page.
     id: String,
     root: Element,
-    app: App,
-    user: String,
+    backend: Backend,
     allow_sync_now: bool,
     setup: SetupData,
     home: Option<HomeView>,
-    error: Option<PublicError>,
+    /// The user's zone (IANA) from Setup, which Home shows times in.
+    zone: Option<String>,
+    error: Option<MsSyncError>,
     /// An action or the first load is under way; actions asked for meanwhile wait in `queue`.
     busy: bool,
     /// Actions in the order the user asked for them: none is dropped, a quick second choice
@@ -56,17 +61,20 @@ enum Action {
     Location(String),
     Zone(String),
     Policy(String),
-    ToggleJob(JobKind),
-    FullRefresh(JobKind),
-    SyncNow(JobKind),
+    ToggleJob(String),
+    FullRefresh(String),
+    SyncNow(String),
 }
+
+/// An event listener the panel added: where, for which event, and the closure to remove.
+type Listener = (EventTarget, &'static str, Closure<dyn FnMut(Event)>);
 
 /// A mounted panel: `refresh()` re-reads and re-renders, `unmount()` empties the element and
 /// removes the listeners.
 #[wasm_bindgen(js_name = Panel)]
 pub struct PanelHandle {
     panel: Shared,
-    listeners: Vec<(EventTarget, &'static str, Closure<dyn FnMut(Event)>)>,
+    listeners: Vec<Listener>,
 }
 
 #[wasm_bindgen(js_class = Panel)]
@@ -104,44 +112,50 @@ impl Drop for PanelHandle {
     }
 }
 
-/// `mountSetupPanel(element, host, options): Promise<Panel>`.
+/// `mountSetupPanel(element, host, options?): Promise<Panel>`.
 #[wasm_bindgen(js_name = mountSetupPanel, unchecked_return_type = "Promise<Panel>")]
 pub fn mount_setup_panel(
     element: Element,
-    #[wasm_bindgen(unchecked_param_type = "MsSyncHost")] host: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "PanelOptions")] options: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "PanelHost")] host: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "PanelOptions | undefined")] options: JsValue,
 ) -> JsResult<Promise> {
     mount(Kind::Setup, element, &host, &options)
 }
 
-/// `mountHomePanel(element, host, options): Promise<Panel>`.
+/// `mountHomePanel(element, host, options?): Promise<Panel>`.
 #[wasm_bindgen(js_name = mountHomePanel, unchecked_return_type = "Promise<Panel>")]
 pub fn mount_home_panel(
     element: Element,
-    #[wasm_bindgen(unchecked_param_type = "MsSyncHost")] host: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "PanelOptions")] options: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "PanelHost")] host: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "PanelOptions | undefined")] options: JsValue,
 ) -> JsResult<Promise> {
     mount(Kind::Home, element, &host, &options)
 }
 
 fn mount(kind: Kind, root: Element, host: &JsValue, options: &JsValue) -> JsResult<Promise> {
-    let member = |name: &str| Reflect::get(options, &name.into()).unwrap_or(JsValue::UNDEFINED);
-    let user = member("userId")
-        .as_string()
-        .filter(|u| !u.is_empty())
-        .ok_or_else(|| invalid_argument("options.userId (the signed-in user's id) is required"))?;
-    let allow = member("allowSyncNow");
-    let app_options = AppOptions::from_js(options)?;
-    // "Sync now" needs the services; a page without config gets a read-only Home.
-    let allow_sync_now = app_options.config.is_some() && allow.as_bool() != Some(false);
-    let app = app_options.app(host)?;
+    let backend = Backend::from_js(host)?;
+    let mut allow_sync_now = true;
+    if !options.is_undefined() && !options.is_null() {
+        let object = options
+            .dyn_ref::<Object>()
+            .ok_or_else(|| invalid_argument("options must be an object"))?;
+        for key in Object::keys(object).iter().filter_map(|k| k.as_string()) {
+            if !PANEL_OPTIONS.contains(&key.as_str()) {
+                return Err(invalid_argument(format!(
+                    "options.{key} is not a panel option: the page names no user and holds no \
+                     secret; its backend knows who signed in"
+                )));
+            }
+        }
+        let allow = Reflect::get(options, &"allowSyncNow".into()).unwrap_or(JsValue::UNDEFINED);
+        allow_sync_now = allow.as_bool() != Some(false);
+    }
     let number = NEXT_PANEL.with(|n| n.replace(n.get() + 1));
     let panel = Rc::new(RefCell::new(Panel {
         kind,
         id: format!("mssync-{number}"),
         root: root.clone(),
-        app,
-        user,
+        backend,
         allow_sync_now,
         setup: SetupData {
             setup: None,
@@ -149,6 +163,7 @@ fn mount(kind: Kind, root: Element, host: &JsValue, options: &JsValue) -> JsResu
             home: None,
         },
         home: None,
+        zone: None,
         error: None,
         busy: true,
         queue: VecDeque::new(),
@@ -204,11 +219,7 @@ fn on_control(panel: &Shared, event: &Event) {
         .ok()
         .and_then(|v| v.as_string())
         .unwrap_or_default();
-    let job = || {
-        control
-            .get_attribute("data-job")
-            .and_then(|j| JobKind::parse(&j).ok())
-    };
+    let job = || control.get_attribute("data-job").filter(|j| !j.is_empty());
     let action = match action_name.as_str() {
         "company" => Action::Company(value),
         "location" => Action::Location(value),
@@ -276,37 +287,24 @@ fn on_other_change(panel: &Shared, event: &Event) {
 
 /// One action: run it, re-read the views, render, and tell the page's other panels.
 async fn act(panel: &Shared, action: Action) {
-    let (app, user) = {
+    let backend = {
         let mut p = panel.borrow_mut();
         p.error = None;
-        (p.app.clone(), p.user.clone())
+        p.backend.clone()
     };
-    let outcome = run(panel, &app, &user, action).await;
+    let outcome = run(panel, &backend, action).await;
     panel.borrow_mut().error = outcome.err();
     reload(panel, false).await;
     render(panel);
     announce_change(panel);
 }
 
-async fn run(panel: &Shared, app: &App, user: &str, action: Action) -> Result<(), PublicError> {
-    match action {
-        Action::Company(company) => app.choose_company(user, &company).await.map(drop),
-        Action::Location(location) => app.choose_location(user, &location).await.map(drop),
-        Action::Zone(zone) => {
-            let change = SetupChange {
-                time_zone: Some(zone),
-                ..SetupChange::default()
-            };
-            app.change_setup(user, change).await.map(drop)
-        }
-        Action::Policy(policy) => {
-            let policy = ConflictPolicy::parse(&policy)?;
-            let change = SetupChange {
-                policy: Some(policy),
-                ..SetupChange::default()
-            };
-            app.change_setup(user, change).await.map(drop)
-        }
+async fn run(panel: &Shared, backend: &Backend, action: Action) -> Result<(), MsSyncError> {
+    let (operation, request) = match action {
+        Action::Company(company) => ("set_company", json!({ "company_id": company })),
+        Action::Location(location) => ("set_company", json!({ "location_id": location })),
+        Action::Zone(zone) => ("change_setup", json!({ "time_zone": zone })),
+        Action::Policy(policy) => ("change_setup", json!({ "policy": policy })),
         Action::ToggleJob(job) => {
             let enabled = panel
                 .borrow()
@@ -315,30 +313,42 @@ async fn run(panel: &Shared, app: &App, user: &str, action: Action) -> Result<()
                 .as_ref()
                 .and_then(|s| s.jobs.iter().find(|j| j.job == job))
                 .is_some_and(|j| j.enabled);
-            app.set_job_enabled(user, job, !enabled).await.map(drop)
+            (
+                "set_job_enabled",
+                json!({ "job": job, "enabled": !enabled }),
+            )
         }
-        Action::FullRefresh(job) => app.request_full_refresh(user, job).await.map(drop),
-        Action::SyncNow(job) => app.run_job(user, job, false).await.result.map(drop),
-    }
+        Action::FullRefresh(job) => ("request_full_refresh", json!({ "job": job })),
+        Action::SyncNow(job) => ("sync_now", json!({ "job": job })),
+    };
+    backend
+        .call::<serde_json::Value>(operation, request)
+        .await
+        .map(drop)
 }
 
 /// Re-reads what the panel shows. `with_options` also re-reads Setup's choices from ERP.net.
 async fn reload(panel: &Shared, with_options: bool) {
-    let (kind, app, user) = {
+    let (kind, backend) = {
         let p = panel.borrow();
-        (p.kind, p.app.clone(), p.user.clone())
+        (p.kind, p.backend.clone())
     };
     let mut first_error = None;
+    let empty = || json!({});
+    let setup: Option<SetupView> = keep(&mut first_error, backend.call("setup", empty()).await);
     match kind {
         Kind::Setup => {
-            let setup = keep(&mut first_error, app.setup(&user).await);
             let options = if with_options || panel.borrow().setup.options.is_none() {
-                keep(&mut first_error, app.setup_options(&user).await)
+                keep::<SetupOptions>(
+                    &mut first_error,
+                    backend.call("setup_options", empty()).await,
+                )
             } else {
                 panel.borrow().setup.options.clone()
             };
-            let home = keep(&mut first_error, app.home(&user).await);
+            let home = keep(&mut first_error, backend.call("home", empty()).await);
             let mut p = panel.borrow_mut();
+            p.zone = setup.as_ref().map(|s| s.time_zone_iana.clone());
             p.setup = SetupData {
                 setup,
                 options,
@@ -346,8 +356,10 @@ async fn reload(panel: &Shared, with_options: bool) {
             };
         }
         Kind::Home => {
-            let home = keep(&mut first_error, app.home(&user).await);
-            panel.borrow_mut().home = home;
+            let home = keep(&mut first_error, backend.call("home", empty()).await);
+            let mut p = panel.borrow_mut();
+            p.zone = setup.map(|s| s.time_zone_iana);
+            p.home = home;
         }
     }
     let mut p = panel.borrow_mut();
@@ -358,7 +370,7 @@ async fn reload(panel: &Shared, with_options: bool) {
 }
 
 /// The value of a read, remembering the first error.
-fn keep<T>(first_error: &mut Option<PublicError>, result: Result<T, PublicError>) -> Option<T> {
+fn keep<T>(first_error: &mut Option<MsSyncError>, result: Result<T, MsSyncError>) -> Option<T> {
     result
         .map_err(|e| first_error.get_or_insert(e).clone())
         .ok()
@@ -372,6 +384,7 @@ fn render(panel: &Shared) {
         Kind::Home => home::render(
             &p.id,
             p.home.as_ref(),
+            p.zone.as_deref(),
             p.error.as_ref(),
             p.busy,
             p.allow_sync_now,
@@ -401,7 +414,6 @@ fn announce_change(panel: &Shared) {
     };
     let detail = js_sys::Object::new();
     let _ = Reflect::set(&detail, &"panel".into(), &p.id.as_str().into());
-    let _ = Reflect::set(&detail, &"userId".into(), &p.user.as_str().into());
     let init = CustomEventInit::new();
     init.set_detail(&detail);
     if let Ok(event) = CustomEvent::new_with_event_init_dict(CHANGE_EVENT, &init) {

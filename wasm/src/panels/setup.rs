@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use mssync_core::app::{HomeView, SetupOptions, SetupView};
+use crate::views::{HomeView, SetupOptions, SetupView, policy_label};
 
 use super::html::{self, Choice, escape};
 
@@ -18,7 +18,7 @@ pub struct SetupData {
 pub fn render(
     id: &str,
     data: &SetupData,
-    error: Option<&mssync_core::PublicError>,
+    error: Option<&crate::MsSyncError>,
     busy: bool,
 ) -> String {
     let mut out = String::new();
@@ -72,24 +72,24 @@ pub fn render(
     let zone_choices: Vec<Choice> = zones
         .iter()
         .map(|z| Choice {
-            value: z.id,
-            label: z.display_name,
+            value: &z.id,
+            label: &z.display_name,
         })
         .collect();
     let selected_zone = zones
         .iter()
         .find(|z| z.display_name == setup.time_zone || z.id == setup.time_zone)
-        .map(|z| z.id);
+        .map(|z| z.id.as_str());
     let policies = data
         .options
         .as_ref()
-        .map(|o| o.policies.clone())
+        .map(|o| o.policies.as_slice())
         .unwrap_or_default();
     let policy_choices: Vec<Choice> = policies
         .iter()
         .map(|p| Choice {
-            value: p.id(),
-            label: p.label(),
+            value: p,
+            label: policy_label(p),
         })
         .collect();
 
@@ -127,7 +127,7 @@ pub fn render(
         "When both sides changed",
         "policy",
         &policy_choices,
-        Some(setup.policy.id()),
+        Some(setup.policy.as_str()),
         "Choose a policy",
     );
     out.push_str("</div>");
@@ -137,8 +137,8 @@ pub fn render(
         r#"<h3 id="{id}-jobs-title">Jobs</h3><ul class="mssync-jobs" aria-labelledby="{id}-jobs-title">"#
     );
     for job in &setup.jobs {
-        let job_id = job.job.id();
-        let title = escape(job.title);
+        let job_id = escape(&job.job);
+        let title = escape(&job.title);
         let _ = write!(
             out,
             r#"<li><button type="button" id="{id}-job-{job_id}" role="switch" aria-checked="{on}" data-action="job" data-job="{job_id}">{title}</button> <span aria-hidden="true">{shown}</span> <button type="button" id="{id}-refresh-{job_id}" data-action="full-refresh" data-job="{job_id}" aria-label="Full refresh of {title}">Full refresh</button>"#,

@@ -121,6 +121,10 @@ async fn main() {
         "domain": DOMAIN,
         "alice_email": alice.email,
         "alice_oid": alice.oid,
+        // A second ordinary user and the ERP.net administrator, for tests of who may see what.
+        "second_email": world.users[1].email,
+        "second_name": world.users[1].name,
+        "admin_email": world.admin.email,
         "company_id": world.company,
         "location_id": world.location,
         "time_zone": "FLE Standard Time",
