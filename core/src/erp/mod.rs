@@ -24,6 +24,7 @@
 
 pub(crate) mod activities;
 mod auth;
+mod batch;
 mod client;
 mod error;
 mod filter;
@@ -31,7 +32,7 @@ mod reference;
 pub mod wire;
 
 pub use activities::{
-    ACTIVITIES, Activity, ActivityDefaults, ActivityPatch, ActivityReminder, ActivityScope,
+    ACTIVITIES, Activity, ActivityDefaults, ActivityWrite, ActivityPatch, ActivityReminder, ActivityScope,
     ActivityState, COMPANY_LOCATIONS, ChangeBatch, DOCUMENT_TYPES, ENTERPRISE_COMPANIES,
     ExternalLink, NewActivity, PARTICIPANTS, Participant, Priority, SystemType, USERS, Watermark,
 };

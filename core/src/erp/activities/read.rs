@@ -49,7 +49,7 @@ fn date_of(instant: DateTime<Utc>) -> DateTime<Utc> {
         .and_utc()
 }
 
-fn activity_query(filter: Filter) -> Query {
+pub(super) fn activity_query(filter: Filter) -> Query {
     Query {
         filter,
         select: ACTIVITY_SELECT.to_vec(),
