@@ -18,6 +18,9 @@
 //!   codes for these are not documented;
 //! - participants are changed one by one (`POST`/`DELETE` on `General_Activities_ActivityParticipants`),
 //!   not by deep update; a create inserts them deeply;
+//! - many writes go in `$batch` (`batch.rs`, documented): each write a changeset of its own, its
+//!   result read right after it in the same batch; at most 100 top-level parts per batch (no
+//!   page gives a limit);
 //! - `@erpnet.findBy: {"ExternalId", "ExternalSystem"}` (documented) with both also in the body;
 //! - `ChangeState` takes `{"newState": "<State>"}`; `MakeVoid` `{"reason", "voidType": "VoidDocument"}`;
 //! - with a zone time basis, document times are that zone's wall-clock written with a `Z`.
