@@ -33,6 +33,19 @@ pub struct ErpSide {
     defaults: ActivityDefaults,
     /// Activities as last read, for partial updates (participants are diffed against them).
     seen: Mutex<HashMap<String, Activity>>,
+    /// Changes the tenant's feed routed to the user ([`ErpSide::with_routes`]).
+    routes: Option<Routes>,
+}
+
+/// What the feed routed to the user, as [`ErpSide::with_routes`] takes it.
+struct Routes {
+    activities: Vec<Activity>,
+    /// The store records they came from: the run deletes them once its checkpoints advance.
+    records: Vec<String>,
+    /// The feed is current: an incremental pull takes its changes from the routes instead of
+    /// asking ERP.net.
+    use_for_pull: bool,
+    overlap: chrono::Duration,
 }
 
 impl ErpSide {
@@ -54,7 +67,29 @@ impl ErpSide {
             zone,
             defaults,
             seen: Mutex::new(HashMap::new()),
+            routes: None,
         }
+    }
+
+    /// Gives the side the changes the tenant's feed routed to the user and the store records
+    /// they came from. With `feed_is_current`, an incremental pull reads them instead of
+    /// ERP.net (no request); otherwise it reads ERP.net as usual, which covers them. Either
+    /// way the run deletes the records once its checkpoints advance.
+    pub fn with_routes(
+        mut self,
+        activities: Vec<Activity>,
+        records: Vec<String>,
+        feed_is_current: bool,
+    ) -> Self {
+        let overlap = chrono::Duration::from_std(self.client.config().overlap)
+            .unwrap_or(chrono::Duration::minutes(5));
+        self.routes = Some(Routes {
+            activities,
+            records,
+            use_for_pull: feed_is_current,
+            overlap,
+        });
+        self
     }
 
     fn remote(&self, activity: &Activity) -> RemoteChange {
@@ -247,7 +282,22 @@ impl CalendarSide for ErpSide {
         let since = checkpoint.and_then(|c| serde_json::from_str::<Watermark>(c).ok());
         match since {
             Some(since) => {
-                let batch = self.client.pull_changes(&scope, &since).await?;
+                let batch = match &self.routes {
+                    Some(routes) if routes.use_for_pull => {
+                        // One version per activity: the newest routed.
+                        let mut newest: HashMap<&str, &Activity> = HashMap::new();
+                        for a in routes.activities.iter().filter(|a| scope.contains(a)) {
+                            let slot = newest.entry(a.id.as_str()).or_insert(a);
+                            if a.aggregate_last_update_time_utc > slot.aggregate_last_update_time_utc {
+                                *slot = a;
+                            }
+                        }
+                        let mut routed: Vec<Activity> = newest.into_values().cloned().collect();
+                        routed.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+                        since.take_new(routed, routes.overlap)
+                    }
+                    _ => self.client.pull_changes(&scope, &since).await?,
+                };
                 Ok(Pull {
                     changes: batch.changes.iter().map(|a| self.remote(a)).collect(),
                     checkpoint: watermark_text(&batch.next),
@@ -343,5 +393,12 @@ impl CalendarSide for ErpSide {
 
     fn requests(&self) -> u64 {
         self.requests.count()
+    }
+
+    fn consumed_records(&self) -> Vec<String> {
+        self.routes
+            .as_ref()
+            .map(|r| r.records.clone())
+            .unwrap_or_default()
     }
 }
