@@ -294,7 +294,7 @@ fn demo_runs_the_whole_story_on_the_simulators() {
         "to ERP.net 6 created",
         "1 conflict(s)",
         "Quiet sync: to Outlook 0 created, 0 updated, 0 deleted; to ERP.net 0 created, 0 updated, 0 voided",
-        "(Graph requests 1,",
+        "(Graph requests 1, ERP.net requests 1:",
         "State: Operational",
         "WRN] Synchronization conflict",
     ] {
