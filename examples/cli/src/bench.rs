@@ -309,9 +309,13 @@ pub async fn run(out: &mut dyn std::io::Write) -> Result<(), PublicError> {
     let (cpu, wall) = (cpu_time() - cpu0, wall0.elapsed());
     let (graph, erp) = b.counts();
     let graph_bound = ITEMS.div_ceil(GRAPH_PAGE) + ITEMS.div_ceil(BATCH);
-    // The feed's pages, the user's first read (its pages, and the owner rule's second query)
-    // and the batches of the creates.
-    let erp_bound = 2 * ITEMS.div_ceil(ERP_PAGE) + 1 + (2 * ITEMS).div_ceil(ERP_BATCH_PARTS);
+    // The feed's pages, the user's first read (its pages, and the owner rule's second query),
+    // the batches of the creates (two parts each) and of the ExternalId write-backs of the
+    // activities whose events were created (one part each; they follow the creates).
+    let erp_bound = 2 * ITEMS.div_ceil(ERP_PAGE)
+        + 1
+        + (2 * ITEMS).div_ceil(ERP_BATCH_PARTS)
+        + ITEMS.div_ceil(ERP_BATCH_PARTS);
     row(
         out,
         &format!("initial sync {ITEMS}+{ITEMS}: Graph requests"),

@@ -463,10 +463,15 @@ async fn faulty_run(
             return Ok(());
         }
         10 => {
+            // Slow Graph answers keep the first run inside its lease while the second reaches
+            // it: a quiet run on the ERP.net feed sends only one request, and two runs that
+            // happen one after the other may both succeed.
+            env.world.graph.set_delay(Duration::from_millis(200));
             let (a, b) = futures::join!(
                 env.run(alice),
                 second.run_job(alice, JobKind::Calendar, false)
             );
+            env.world.graph.set_delay(Duration::ZERO);
             let b = b.result;
             let held = |r: &Result<_, mssync_core::PublicError>| matches!(r, Err(e) if e.code == ErrorCode::LeaseHeld);
             if !held(&a) && !held(&b) {
