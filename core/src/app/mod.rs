@@ -3,6 +3,7 @@
 
 mod change_notifications;
 mod config;
+mod erp_feed;
 mod home;
 mod notify;
 mod profile;
@@ -22,6 +23,7 @@ pub use change_notifications::{
 pub use config::{
     AppConfig, CredentialInput, DEFAULT_LEASE_TTL, ErpAccess, OperationMode, check_endpoint,
 };
+pub use erp_feed::{FEED_CURRENT_FOR, FeedRound};
 pub use runs::{DueJob, JobRun, LogEntry, RunView};
 pub use service::{
     ADMIN_CONSENT_LIFETIME, Actor, AdminConsentRedirect, ConnectReport, LOCAL_PROVIDER,

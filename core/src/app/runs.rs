@@ -150,6 +150,7 @@ impl App {
                 && super::change_notifications::notified_due(store, now)
                     .await?
                     .iter()
+                    .chain(super::erp_feed::routed_due(store, now).await?.iter())
                     .any(|(u, j, _)| u == user_id && *j == job);
             if !scheduled && !notified {
                 return Ok(None);
@@ -293,6 +294,17 @@ impl App {
                 from_party: None,
             },
         );
+        // Changes the tenant's feed routed to the user: the run reads them instead of ERP.net
+        // while the feed is current, and deletes them once its checkpoints advance.
+        let store = self.host.store.as_ref();
+        let (routed, records) =
+            crate::jobs::calendar::routes::load_routes(store, &p.user_id).await?;
+        let current = super::erp_feed::feed_is_current(store, self.now()).await?;
+        let erp_side = erp_side.with_routes(
+            routed.into_iter().map(|r| r.activity).collect(),
+            records,
+            current,
+        );
         let (tokens, mailbox) = self.mailbox_access(record, &p.user_id)?;
         let graph_http = Arc::new(CountingHttp::new(self.host.http.clone()));
         let graph = self.graph_client(tokens, mailbox, p.zone.clone(), graph_http.clone())?;
@@ -334,7 +346,11 @@ impl App {
     pub async fn due_jobs(&self, now: DateTime<Utc>) -> Result<Vec<DueJob>, PublicError> {
         let store = self.host.store.as_ref();
         let mut due = status::due(store, now).await?;
-        for notified in super::change_notifications::notified_due(store, now).await? {
+        // Users the ERP.net feed routed changes to run first.
+        let routed = super::erp_feed::routed_due(store, now).await?;
+        let is_routed = |user: &str| routed.iter().any(|r| r.0 == user);
+        let notified = super::change_notifications::notified_due(store, now).await?;
+        for notified in notified.into_iter().chain(routed.iter().cloned()) {
             match due
                 .iter_mut()
                 .find(|d| d.0 == notified.0 && d.1 == notified.1)
@@ -344,6 +360,7 @@ impl App {
             }
         }
         due.sort_by(|a, b| a.2.cmp(&b.2).then_with(|| a.0.cmp(&b.0)));
+        due.sort_by_key(|d| !(d.1 == JobKind::Calendar && is_routed(&d.0)));
         Ok(due
             .into_iter()
             .map(|(user_id, job, due_since)| DueJob {

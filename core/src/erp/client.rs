@@ -208,11 +208,43 @@ impl ErpClient {
         headers: &[(&str, &str)],
         repeatable: Repeatable,
     ) -> Result<HttpResponse, ErpError> {
+        let body = body.map(|b| {
+            (
+                wire::JSON.to_owned(),
+                serde_json::to_vec(b).expect("a JSON value always serializes"),
+            )
+        });
+        self.send_with(method, url, body, wire::JSON, headers, repeatable)
+            .await
+    }
+
+    /// [`ErpClient::send`] with a body of any type (`(content type, bytes)`) and `accept`.
+    pub(crate) async fn send_raw(
+        &self,
+        method: Method,
+        url: String,
+        body: Option<(String, Vec<u8>)>,
+        accept: &str,
+        repeatable: Repeatable,
+    ) -> Result<HttpResponse, ErpError> {
+        self.send_with(method, url, body, accept, &[], repeatable)
+            .await
+    }
+
+    async fn send_with(
+        &self,
+        method: Method,
+        url: String,
+        body: Option<(String, Vec<u8>)>,
+        accept: &str,
+        headers: &[(&str, &str)],
+        repeatable: Repeatable,
+    ) -> Result<HttpResponse, ErpError> {
         let mut policy = self.config.retry.clone();
         policy.retry_transport &= repeatable == Repeatable::Yes;
         let build = |token: Option<&str>| {
             let mut request = HttpRequest::new(method, url.clone())
-                .header(wire::ACCEPT, wire::JSON)
+                .header(wire::ACCEPT, accept)
                 .header(wire::ODATA_VERSION, wire::ODATA_VERSION_4);
             for (name, value) in headers {
                 request = request.header(*name, *value);
@@ -220,8 +252,9 @@ impl ErpClient {
             if let Some(token) = token {
                 request = request.header(wire::AUTHORIZATION, format!("Bearer {token}"));
             }
-            if let Some(body) = body {
-                request = request.json_body(body);
+            if let Some((content_type, bytes)) = &body {
+                request = request.header(wire::CONTENT_TYPE, content_type.as_str());
+                request.body = bytes.clone();
             }
             request.timeout = self.config.request_timeout;
             request

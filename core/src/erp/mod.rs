@@ -18,12 +18,16 @@
 //!   codes for these are not documented;
 //! - participants are changed one by one (`POST`/`DELETE` on `General_Activities_ActivityParticipants`),
 //!   not by deep update; a create inserts them deeply;
+//! - many writes go in `$batch` (`batch.rs`, documented): each write a changeset of its own, its
+//!   result read right after it in the same batch; at most 100 top-level parts per batch (no
+//!   page gives a limit);
 //! - `@erpnet.findBy: {"ExternalId", "ExternalSystem"}` (documented) with both also in the body;
 //! - `ChangeState` takes `{"newState": "<State>"}`; `MakeVoid` `{"reason", "voidType": "VoidDocument"}`;
 //! - with a zone time basis, document times are that zone's wall-clock written with a `Z`.
 
 pub(crate) mod activities;
 mod auth;
+mod batch;
 mod client;
 mod error;
 mod filter;
@@ -31,7 +35,7 @@ mod reference;
 pub mod wire;
 
 pub use activities::{
-    ACTIVITIES, Activity, ActivityDefaults, ActivityPatch, ActivityReminder, ActivityScope,
+    ACTIVITIES, Activity, ActivityDefaults, ActivityWrite, ActivityPatch, ActivityReminder, ActivityScope,
     ActivityState, COMPANY_LOCATIONS, ChangeBatch, DOCUMENT_TYPES, ENTERPRISE_COMPANIES,
     ExternalLink, NewActivity, PARTICIPANTS, Participant, Priority, SystemType, USERS, Watermark,
 };

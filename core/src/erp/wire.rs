@@ -294,6 +294,27 @@ pub const CONTENT_TYPE: &str = "Content-Type";
 /// names the header).
 pub const ODATA_VERSION: &str = "OData-Version";
 
+// --- $batch (D domain-api/data-manipulation/batch.md) ---------------------------------------
+
+/// D batch.md: `POST /api/domain/odata/$batch`.
+pub const BATCH: &str = "$batch";
+/// D batch.md: the batch, a changeset and both answers are `multipart/mixed; boundary=...`.
+pub const MULTIPART_MIXED: &str = "multipart/mixed";
+/// D batch.md: each request or answer is a part of type `application/http`.
+pub const APPLICATION_HTTP: &str = "application/http";
+/// D batch.md: every part carries `Content-Transfer-Encoding: binary`.
+pub const CONTENT_TRANSFER_ENCODING: &str = "Content-Transfer-Encoding";
+/// D batch.md (the value of [`CONTENT_TRANSFER_ENCODING`]).
+pub const BINARY: &str = "binary";
+/// D batch.md: `Content-ID: N` names a request of a changeset (and its answer).
+pub const CONTENT_ID: &str = "Content-ID";
+/// D batch.md: the request line of a part, `GET <relative url> HTTP/1.1`.
+pub const HTTP_1_1: &str = "HTTP/1.1";
+/// The most top-level parts (reads and changesets) MsSync puts in one `$batch`. ASSUMPTION
+/// (docs/wire/erpnet.md): no ERP.net page gives a limit; 100 is the default `MaxPartsPerBatch`
+/// of the Microsoft OData stack the Domain API runs on ("OData 4").
+pub const BATCH_MAX_PARTS: usize = 100;
+
 // --- identity server ------------------------------------------------------------------------
 
 /// D auth/flows/client-credentials/service-apps-token.md ("Token endpoint: POST /connect/token"

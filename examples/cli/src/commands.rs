@@ -277,6 +277,10 @@ impl Console {
                 })?;
             vec![(user, JobKind::Calendar)]
         } else {
+            // The tenant's ERP.net feed first: routed users are due first.
+            if !dry_run && let Err(e) = self.app.route_erp_changes().await {
+                eprintln!("error {}: {}", e.code.number(), e.reason);
+            }
             self.app
                 .due_jobs(self.clock.now())
                 .await?

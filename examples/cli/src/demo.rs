@@ -196,17 +196,20 @@ pub async fn run(out: &mut dyn std::io::Write) -> Result<(), PublicError> {
     let second = app.run_job(&alice, JobKind::Calendar, false).await.result?;
     writeln!(out, " 6. Second sync: {}", moved(&second)).map_err(io)?;
 
-    // 7. The next sync sees only the echoes of its own writes; after that a quiet sync reads
-    // Graph once and ERP.net twice.
+    // 7. From here the scheduler reads the tenant's ERP.net feed once a round and routes its
+    // changes to their owners. The next sync sees only the echoes of its own writes; after
+    // that a quiet sync reads Graph once, and ERP.net once for the whole tenant.
     advance(15);
+    app.route_erp_changes().await?;
     app.run_job(&alice, JobKind::Calendar, false).await.result?;
     advance(15);
     world.graph.clear_requests();
     world.erp.clear_requests();
+    app.route_erp_changes().await?;
     let third = app.run_job(&alice, JobKind::Calendar, false).await.result?;
     writeln!(
         out,
-        " 7. Quiet sync: {} (Graph requests {}, ERP.net requests {}: activities assigned to Alice, and created by her with no assignee, since ERP.net filters have no `or`)",
+        " 7. Quiet sync: {} (Graph requests {}, ERP.net requests {}: the tenant's change feed, read once a round for every user)",
         moved(&third),
         world.graph.requests().len(),
         world.erp.requests().len()

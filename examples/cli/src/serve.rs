@@ -255,6 +255,10 @@ pub async fn serve(console: &Console) -> Result<(), PublicError> {
         .map_or_else(|| Arc::new(Notify::new()), Listener::recorded);
     let mut stop = Box::pin(shutdown_signal());
     loop {
+        // The tenant's ERP.net feed, once a round (a call within the round reads nothing).
+        if let Err(e) = app.route_erp_changes().await {
+            eprintln!("error {}: {}", e.code.number(), e.reason);
+        }
         let due = app.due_jobs(console.clock().now()).await?;
         for job in due {
             // Another node may have run it since the list was made, or be running it.

@@ -369,9 +369,10 @@ async fn killed_half_way(cli: Cli) {
         .collect();
     expected.sort();
 
-    // First run: ERP.net is written first; it stops answering after 20 writes and the process
-    // is killed there. Some events became activities, not all; Outlook is untouched yet.
-    world.erp.stall_after_writes(Some(20));
+    // First run: ERP.net is written first, 50 creates to a `$batch`; it stops answering after
+    // the first batch (the second is carried out, its answer held) and the process is killed
+    // there. Some events became activities, not all; Outlook is untouched yet.
+    world.erp.stall_after_writes(Some(1));
     sync_killed_when(&cli, || world.erp.held_answers() > 0).await;
     let (events, activities) = subjects(world);
     assert_eq!(events.len(), ITEMS, "{events:?}");

@@ -5,7 +5,9 @@
 //! edits, Released activities, edits on both sides between runs) and the weather (429 and 503 on
 //! either service, slow answers, timeouts with and without the work done, the engine dropped after its n-th
 //! request with or without that request delivered, a failing n-th store commit, expired delta
-//! tokens, two engines running at once, the host's store lost at a random point: between runs
+//! tokens, two engines running at once, a failed item inside an ERP.net `$batch` or a lost answer
+//! to a whole batch, half of the seeds taking ERP.net changes from the tenant's feed, the host's
+//! store lost at a random point: between runs
 //! or half way through one, then Service and sign-in done again on an empty store). After the
 //! faults stop and a few quiet runs, both sides
 //! must hold the same items by the mapping rules, none twice, nothing gone that no one deleted,
@@ -29,7 +31,7 @@ use mssync_core::host::Clock;
 use mssync_core::jobs::calendar::{CONFLICT_CATEGORY, map_erp, map_graph, window_for};
 use mssync_core::model::tz::Zone;
 use mssync_core::model::{CalendarItem, When};
-use mssync_sim::erp::{ActivitySeed, Fault};
+use mssync_sim::erp::{ActivitySeed, BatchFault, Fault};
 use serde_json::{Value, json};
 
 struct Rng(u64);
@@ -356,6 +358,43 @@ fn outlook_delete(env: &Env, alice: &str, rng: &mut Rng, model: &mut Model) {
         .push(format!("outlook delete {tag} whole_series={whole}"));
 }
 
+/// The ERP.net side of a seed's weather, drawn from its own stream so the other faults of a
+/// seed stay as they were: whether runs take their changes from the tenant's feed, and faults
+/// inside `$batch` (a failed item, a lost answer to the whole batch).
+struct ErpWeather {
+    rng: Rng,
+    feed: bool,
+}
+
+impl ErpWeather {
+    fn new(seed: u64) -> Self {
+        let mut rng = Rng(seed.wrapping_mul(0xA24B_AED4_963E_E407) | 1);
+        let feed = rng.chance(50);
+        Self { rng, feed }
+    }
+
+    /// Before a run: the feed's round (when this seed uses it) and maybe a batch fault.
+    async fn before_run(&mut self, env: &Env, model: &mut Model) {
+        if self.feed {
+            let round = env.app.route_erp_changes().await;
+            model.log.push(format!(
+                "  feed: {:?}",
+                round.map(|r| (r.changes, r.routed, r.skipped))
+            ));
+        }
+        if self.rng.chance(20) {
+            let fault = match self.rng.chance(50) {
+                true => BatchFault::FailItem {
+                    changeset: self.rng.below(3) as usize,
+                },
+                false => BatchFault::LostAnswer { status: 500 },
+            };
+            model.log.push(format!("  batch fault {fault:?}"));
+            env.world.erp.push_batch_fault(fault);
+        }
+    }
+}
+
 /// One run with a random fault; returns a broken promise, if any.
 async fn faulty_run(
     env: &Env,
@@ -363,10 +402,12 @@ async fn faulty_run(
     alice: &str,
     rng: &mut Rng,
     losses: &mut Option<Rng>,
+    weather: &mut ErpWeather,
     model: &mut Model,
 ) -> Result<(), String> {
     // The schedule: runs are 16 minutes apart, so a lease a crash left behind has expired.
     env.advance(Duration::from_secs(16 * 60));
+    weather.before_run(env, model).await;
     // Store losses draw from their own stream, so the other faults of a seed stay as they were.
     if let Some(losses) = losses
         && losses.chance(8)
@@ -422,10 +463,15 @@ async fn faulty_run(
             return Ok(());
         }
         10 => {
+            // Slow Graph answers keep the first run inside its lease while the second reaches
+            // it: a quiet run on the ERP.net feed sends only one request, and two runs that
+            // happen one after the other may both succeed.
+            env.world.graph.set_delay(Duration::from_millis(200));
             let (a, b) = futures::join!(
                 env.run(alice),
                 second.run_job(alice, JobKind::Calendar, false)
             );
+            env.world.graph.set_delay(Duration::ZERO);
             let b = b.result;
             let held = |r: &Result<_, mssync_core::PublicError>| matches!(r, Err(e) if e.code == ErrorCode::LeaseHeld);
             if !held(&a) && !held(&b) {
@@ -468,6 +514,7 @@ async fn faulty_run(
 async fn scenario(seed: u64, store_losses: bool) -> Result<(), String> {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut losses = store_losses.then(|| Rng(seed.wrapping_mul(0xD1B5_4A32_D192_ED03) | 1));
+    let mut weather = ErpWeather::new(seed);
     let (env, alice) = alice_env().await;
     let second = env.engine("second-node");
     let mut model = Model::default();
@@ -491,15 +538,27 @@ async fn scenario(seed: u64, store_losses: bool) -> Result<(), String> {
             }
             env.advance(Duration::from_secs(60));
         }
-        faulty_run(&env, &second, &alice, &mut rng, &mut losses, &mut model)
-            .await
-            .map_err(|e| format!("{e}\n{}", model.log.join("\n")))?;
+        faulty_run(
+            &env,
+            &second,
+            &alice,
+            &mut rng,
+            &mut losses,
+            &mut weather,
+            &mut model,
+        )
+        .await
+        .map_err(|e| format!("{e}\n{}", model.log.join("\n")))?;
     }
     // Quiet runs: the faults have stopped.
     env.http.heal();
     env.store.heal();
+    env.world.erp.clear_batch_faults();
     for i in 0..3 {
         env.advance(Duration::from_secs(16 * 60));
+        if weather.feed {
+            let _ = env.app.route_erp_changes().await;
+        }
         if let Err(e) = env.run(&alice).await {
             return Err(format!(
                 "quiet run {i} failed: {e}\n{}",

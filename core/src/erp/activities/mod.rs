@@ -13,8 +13,11 @@ pub use super::wire::{
     ACTIVITIES, COMPANY_LOCATIONS, DOCUMENT_TYPES, ENTERPRISE_COMPANIES, PARTICIPANTS, USERS,
 };
 
+mod batched;
 mod read;
 mod write;
+
+pub use batched::ActivityWrite;
 
 #[cfg(test)]
 pub(crate) use read::read_activity;

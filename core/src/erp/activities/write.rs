@@ -13,7 +13,7 @@ use crate::erp::wire::{self, activity as a, participant};
 use crate::host::Method;
 
 impl ActivityPatch {
-    fn scalar_body(&self, basis: &TimeBasis) -> Map<String, Value> {
+    pub(super) fn scalar_body(&self, basis: &TimeBasis) -> Map<String, Value> {
         let mut body = Map::new();
         if let Some(v) = &self.subject {
             body.insert(a::SUBJECT.into(), json!(v));
@@ -47,6 +47,28 @@ impl ErpClient {
     /// Creates the activity, or finds the one a previous attempt created (by `ExternalId` and
     /// `ExternalSystem`), so a retried create never duplicates.
     pub async fn create_activity(&self, new: &NewActivity) -> Result<Activity, ErpError> {
+        let body = self.create_body(new);
+        let url = self.url(ACTIVITIES, &[]);
+        let response = self
+            .send_ok(Method::Post, url, Some(&body), &[], Repeatable::Yes)
+            .await?;
+        // What a POST answers is not documented (assumption: the created object, with `Id`);
+        // without it the activity is found by its link.
+        let id = serde_json::from_slice::<Value>(&response.body)
+            .ok()
+            .and_then(|v| v.get(a::ID).and_then(Value::as_str).and_then(Guid::parse));
+        match id {
+            // Read back with participants and reminders in the connector's usual shape.
+            Some(id) => self.get_activity(&id).await,
+            None => self
+                .find_by_external_id(&new.link)
+                .await?
+                .ok_or_else(|| ErpError::Malformed("create answered without the activity".into())),
+        }
+    }
+
+    /// The findOrCreate body of a new activity.
+    pub(super) fn create_body(&self, new: &NewActivity) -> Value {
         let basis = &self.config.time_basis;
         let d = &new.defaults;
         let reference = |set: &'static str, id: &Guid| json!({wire::ODATA_ID: EntityRef::new(set, id.clone()).odata_id()});
@@ -103,24 +125,7 @@ impl ErpClient {
         if let Some(party) = &d.from_party {
             put(a::FROM_PARTY, reference(wire::PARTIES, party));
         }
-        let body = Value::Object(body);
-        let url = self.url(ACTIVITIES, &[]);
-        let response = self
-            .send_ok(Method::Post, url, Some(&body), &[], Repeatable::Yes)
-            .await?;
-        // What a POST answers is not documented (assumption: the created object, with `Id`);
-        // without it the activity is found by its link.
-        let id = serde_json::from_slice::<Value>(&response.body)
-            .ok()
-            .and_then(|v| v.get(a::ID).and_then(Value::as_str).and_then(Guid::parse));
-        match id {
-            // Read back with participants and reminders in the connector's usual shape.
-            Some(id) => self.get_activity(&id).await,
-            None => self
-                .find_by_external_id(&new.link)
-                .await?
-                .ok_or_else(|| ErpError::Malformed("create answered without the activity".into())),
-        }
+        Value::Object(body)
     }
 
     /// Applies `patch` to `current` (as last read) under its `ObjectVersion`. Released and later
@@ -191,7 +196,7 @@ impl ErpClient {
             .await
     }
 
-    async fn classify_failure_of(
+    pub(super) async fn classify_failure_of(
         &self,
         id: &Guid,
         version: Option<i64>,
@@ -203,13 +208,7 @@ impl ErpClient {
         {
             return reported;
         }
-        match self.get_activity(id).await {
-            Ok(now) if now.state.is_read_only() => ErpError::ReadOnlyActivity {
-                state: now.state.name().into(),
-            },
-            Ok(now) if version.is_some_and(|v| v != now.object_version) => ErpError::StaleVersion,
-            _ => reported,
-        }
+        classify_by(reported, self.get_activity(id).await.ok().as_ref(), version)
     }
 
     async fn set_participants(
@@ -217,17 +216,8 @@ impl ErpClient {
         current: &Activity,
         wanted: &[String],
     ) -> Result<(), ErpError> {
-        let wanted: BTreeSet<String> = wanted.iter().map(|e| e.trim().to_lowercase()).collect();
-        let have: BTreeSet<String> = current
-            .participants
-            .iter()
-            .map(|p| p.email.trim().to_lowercase())
-            .collect();
-        for participant in &current.participants {
-            if wanted.contains(&participant.email.trim().to_lowercase()) {
-                continue;
-            }
-            let Some(id) = &participant.id else { continue };
+        let (remove, add) = participant_changes(current, wanted);
+        for id in &remove {
             let url = self.url(&format!("{PARTICIPANTS}({id})"), &[]);
             let response = self
                 .send(Method::Delete, url, None, &[], Repeatable::No)
@@ -242,7 +232,7 @@ impl ErpClient {
                 return Err(self.classify_write_failure(current, &response).await);
             }
         }
-        for email in wanted.difference(&have) {
+        for email in &add {
             let body = json!({
                 participant::ACTIVITY: {wire::ODATA_ID: EntityRef::new(ACTIVITIES, current.id.clone()).odata_id()},
                 participant::EMAIL: email,
@@ -278,4 +268,34 @@ impl ErpClient {
             .await
             .map(drop)
     }
+}
+
+/// Why a write ERP.net refused (`reported`) failed, told by the activity as it is `now`: a later
+/// state is [`ErpError::ReadOnlyActivity`], another `ObjectVersion` than `version` (the one the
+/// write was made against) is [`ErpError::StaleVersion`].
+pub(super) fn classify_by(reported: ErpError, now: Option<&Activity>, version: Option<i64>) -> ErpError {
+    match now {
+        Some(now) if now.state.is_read_only() => ErpError::ReadOnlyActivity {
+            state: now.state.name().into(),
+        },
+        Some(now) if version.is_some_and(|v| v != now.object_version) => ErpError::StaleVersion,
+        _ => reported,
+    }
+}
+
+/// The participants to remove (by id) and the e-mails to add so `current` has `wanted`.
+pub(super) fn participant_changes(current: &Activity, wanted: &[String]) -> (Vec<Guid>, Vec<String>) {
+    let wanted: BTreeSet<String> = wanted.iter().map(|e| e.trim().to_lowercase()).collect();
+    let have: BTreeSet<String> = current
+        .participants
+        .iter()
+        .map(|p| p.email.trim().to_lowercase())
+        .collect();
+    let remove = current
+        .participants
+        .iter()
+        .filter(|p| !wanted.contains(&p.email.trim().to_lowercase()))
+        .filter_map(|p| p.id.clone())
+        .collect();
+    (remove, wanted.difference(&have).cloned().collect())
 }

@@ -11,7 +11,8 @@ use super::side::{
 };
 use crate::engine::{Side, SideState};
 use crate::erp::{
-    Activity, ActivityDefaults, ActivityScope, ErpClient, ErpError, ExternalLink, Guid, Watermark,
+    Activity, ActivityDefaults, ActivityScope, ActivityWrite, ErpClient, ErpError, ExternalLink, Guid,
+    Watermark,
 };
 
 use crate::host::CountingHttp;
@@ -32,6 +33,19 @@ pub struct ErpSide {
     defaults: ActivityDefaults,
     /// Activities as last read, for partial updates (participants are diffed against them).
     seen: Mutex<HashMap<String, Activity>>,
+    /// Changes the tenant's feed routed to the user ([`ErpSide::with_routes`]).
+    routes: Option<Routes>,
+}
+
+/// What the feed routed to the user, as [`ErpSide::with_routes`] takes it.
+struct Routes {
+    activities: Vec<Activity>,
+    /// The store records they came from: the run deletes them once its checkpoints advance.
+    records: Vec<String>,
+    /// The feed is current: an incremental pull takes its changes from the routes instead of
+    /// asking ERP.net.
+    use_for_pull: bool,
+    overlap: chrono::Duration,
 }
 
 impl ErpSide {
@@ -53,7 +67,29 @@ impl ErpSide {
             zone,
             defaults,
             seen: Mutex::new(HashMap::new()),
+            routes: None,
         }
+    }
+
+    /// Gives the side the changes the tenant's feed routed to the user and the store records
+    /// they came from. With `feed_is_current`, an incremental pull reads them instead of
+    /// ERP.net (no request); otherwise it reads ERP.net as usual, which covers them. Either
+    /// way the run deletes the records once its checkpoints advance.
+    pub fn with_routes(
+        mut self,
+        activities: Vec<Activity>,
+        records: Vec<String>,
+        feed_is_current: bool,
+    ) -> Self {
+        let overlap = chrono::Duration::from_std(self.client.config().overlap)
+            .unwrap_or(chrono::Duration::minutes(5));
+        self.routes = Some(Routes {
+            activities,
+            records,
+            use_for_pull: feed_is_current,
+            overlap,
+        });
+        self
     }
 
     fn remote(&self, activity: &Activity) -> RemoteChange {
@@ -88,15 +124,15 @@ impl ErpSide {
         }
     }
 
-    async fn current(&self, id: &Guid) -> Result<Activity, ErpError> {
-        if let Some(a) = self.seen.lock().unwrap().get(id.as_str()) {
-            return Ok(a.clone());
-        }
-        self.client.get_activity(id).await
-    }
-
-    async fn write(&self, write: RemoteWrite) -> WriteOutcome {
-        let result = match write {
+    /// What a write needs sent, or how it ended without a request. `currents` holds the
+    /// activities read for this apply (updates and links are made against them).
+    fn prepare(
+        &self,
+        write: RemoteWrite,
+        currents: &HashMap<String, Result<Activity, ErpError>>,
+    ) -> Prepared {
+        let current = |id: &str| currents.get(id).cloned().unwrap_or(Err(ErpError::NotFound));
+        match write {
             RemoteWrite::Create {
                 idempotency_key,
                 item,
@@ -106,92 +142,124 @@ impl ErpSide {
                     external_system: EXTERNAL_SYSTEM.into(),
                 };
                 let new = item_to_new_activity(&item, &self.zone, link, self.defaults.clone());
-                match self.client.create_activity(&new).await {
-                    // findOrCreate found the activity an earlier run made for this event, and
-                    // the user has voided it since: it is gone, not to be made again.
-                    Ok(found) if found.void => return WriteOutcome::Missing,
-                    other => other.map(|a| Some(self.item(&a))),
-                }
+                Prepared::Batched(ActivityWrite::Create(new))
             }
             RemoteWrite::Update {
                 id, fields, item, ..
-            } => {
-                let Some(guid) = Guid::parse(&id) else {
-                    return WriteOutcome::Missing;
-                };
-                match self.current(&guid).await {
-                    Ok(current) if current.void => return WriteOutcome::Missing,
-                    Ok(current) => {
-                        let patch = item_to_patch(&item, &self.zone, &fields, &current);
-                        self.client
-                            .update_activity(&current, &patch)
-                            .await
-                            .map(|a| Some(self.item(&a)))
-                    }
-                    Err(e) => Err(e),
+            } => match current(&id) {
+                Ok(current) if current.void => Prepared::Ended(WriteOutcome::Missing),
+                Ok(current) => {
+                    let patch = item_to_patch(&item, &self.zone, &fields, &current);
+                    Prepared::Batched(ActivityWrite::Update {
+                        current: Box::new(current),
+                        patch,
+                    })
                 }
-            }
+                Err(e) => Prepared::Ended(outcome(Err(e))),
+            },
             RemoteWrite::Remove { id } => match Guid::parse(&id) {
-                Some(guid) => self
-                    .client
-                    .void_activity(&guid, VOID_REASON)
-                    .await
-                    .map(|_| None),
-                None => return WriteOutcome::Missing,
+                Some(guid) => Prepared::Void(guid),
+                None => Prepared::Ended(WriteOutcome::Missing),
             },
             // Conflicts are marked in Outlook; ERP.net keeps its read-only activity as it is.
-            RemoteWrite::MarkConflict { .. } => Ok(None),
-            RemoteWrite::Link { id, twin } => {
-                let Some(guid) = Guid::parse(&id) else {
-                    return WriteOutcome::Missing;
-                };
-                match self.current(&guid).await {
-                    Ok(current) if current.void => return WriteOutcome::Missing,
-                    // Another integration's link is never overwritten: the event's activity-id
-                    // property keeps ours.
-                    Ok(current)
-                        if current.external_id.is_some()
-                            && current.external_system.as_deref() != Some(EXTERNAL_SYSTEM) =>
-                    {
-                        return WriteOutcome::Refused(SideError::LinkedElsewhere);
-                    }
-                    Ok(current) if current.state.is_read_only() => {
-                        Err(ErpError::ReadOnlyActivity {
-                            state: current.state.name().into(),
-                        })
-                    }
-                    Ok(_) => {
-                        let link = ExternalLink {
-                            external_id: twin,
-                            external_system: EXTERNAL_SYSTEM.into(),
-                        };
-                        self.client
-                            .set_external_link(&guid, &link)
-                            .await
-                            .map(|()| None)
-                    }
-                    Err(e) => Err(e),
+            RemoteWrite::MarkConflict { .. } => Prepared::Ended(WriteOutcome::Done(None)),
+            RemoteWrite::Link { id, twin } => match current(&id) {
+                Ok(current) if current.void => Prepared::Ended(WriteOutcome::Missing),
+                // Another integration's link is never overwritten: the event's activity-id
+                // property keeps ours.
+                Ok(current)
+                    if current.external_id.is_some()
+                        && current.external_system.as_deref() != Some(EXTERNAL_SYSTEM) =>
+                {
+                    Prepared::Ended(WriteOutcome::Refused(SideError::LinkedElsewhere))
+                }
+                Ok(current) if current.state.is_read_only() => {
+                    Prepared::Ended(outcome(Err(ErpError::ReadOnlyActivity {
+                        state: current.state.name().into(),
+                    })))
+                }
+                Ok(current) => Prepared::Batched(ActivityWrite::Link {
+                    id: current.id,
+                    link: ExternalLink {
+                        external_id: twin,
+                        external_system: EXTERNAL_SYSTEM.into(),
+                    },
+                }),
+                Err(e) => Prepared::Ended(outcome(Err(e))),
+            },
+        }
+    }
+
+    /// The activities updates and links are made against: as the pull saw them, the others
+    /// read in one `$batch`.
+    async fn currents(&self, writes: &[RemoteWrite]) -> HashMap<String, Result<Activity, ErpError>> {
+        let mut currents = HashMap::new();
+        let mut missing = Vec::new();
+        for write in writes {
+            let (RemoteWrite::Update { id, .. } | RemoteWrite::Link { id, .. }) = write else {
+                continue;
+            };
+            if currents.contains_key(id) {
+                continue;
+            }
+            match (self.seen.lock().unwrap().get(id), Guid::parse(id)) {
+                (Some(seen), _) => {
+                    currents.insert(id.clone(), Ok(seen.clone()));
+                }
+                (None, Some(guid)) => {
+                    currents.insert(id.clone(), Err(ErpError::NotFound));
+                    missing.push(guid);
+                }
+                (None, None) => {
+                    currents.insert(id.clone(), Err(ErpError::NotFound));
                 }
             }
-        };
-        match result {
-            Ok(item) => WriteOutcome::Done(item),
-            Err(ErpError::NotFound) => WriteOutcome::Missing,
-            Err(e @ (ErpError::ReadOnlyActivity { .. } | ErpError::StaleVersion)) => {
-                WriteOutcome::Refused(e.into())
-            }
-            Err(
-                e @ (ErpError::Throttled { .. }
-                | ErpError::Transport(_)
-                | ErpError::Unauthorized
-                | ErpError::VersionMismatch { .. }
-                | ErpError::InvalidClient { .. }),
-            ) => WriteOutcome::Failed(e.into()),
-            Err(e @ ErpError::Remote { status, .. }) if status >= 500 || status == 429 => {
-                WriteOutcome::Failed(e.into())
-            }
-            Err(e) => WriteOutcome::Refused(e.into()),
         }
+        if !missing.is_empty() {
+            let read = self.client.get_activities(&missing).await;
+            for (guid, result) in missing.iter().zip(read) {
+                if let Ok(activity) = &result {
+                    self.seen
+                        .lock()
+                        .unwrap()
+                        .insert(guid.as_str().to_owned(), activity.clone());
+                }
+                currents.insert(guid.as_str().to_owned(), result);
+            }
+        }
+        currents
+    }
+}
+
+/// A write made ready for [`ErpSide::apply`].
+enum Prepared {
+    /// Ended without a request.
+    Ended(WriteOutcome),
+    /// Sent in a `$batch`.
+    Batched(ActivityWrite),
+    /// `MakeVoid`, sent on its own.
+    Void(Guid),
+}
+
+/// How a write ended, from the connector's answer.
+fn outcome(result: Result<Option<RemoteItem>, ErpError>) -> WriteOutcome {
+    match result {
+        Ok(item) => WriteOutcome::Done(item),
+        Err(ErpError::NotFound) => WriteOutcome::Missing,
+        Err(e @ (ErpError::ReadOnlyActivity { .. } | ErpError::StaleVersion)) => {
+            WriteOutcome::Refused(e.into())
+        }
+        Err(
+            e @ (ErpError::Throttled { .. }
+            | ErpError::Transport(_)
+            | ErpError::Unauthorized
+            | ErpError::VersionMismatch { .. }
+            | ErpError::InvalidClient { .. }),
+        ) => WriteOutcome::Failed(e.into()),
+        Err(e @ ErpError::Remote { status, .. }) if status >= 500 || status == 429 => {
+            WriteOutcome::Failed(e.into())
+        }
+        Err(e) => WriteOutcome::Refused(e.into()),
     }
 }
 
@@ -214,7 +282,22 @@ impl CalendarSide for ErpSide {
         let since = checkpoint.and_then(|c| serde_json::from_str::<Watermark>(c).ok());
         match since {
             Some(since) => {
-                let batch = self.client.pull_changes(&scope, &since).await?;
+                let batch = match &self.routes {
+                    Some(routes) if routes.use_for_pull => {
+                        // One version per activity: the newest routed.
+                        let mut newest: HashMap<&str, &Activity> = HashMap::new();
+                        for a in routes.activities.iter().filter(|a| scope.contains(a)) {
+                            let slot = newest.entry(a.id.as_str()).or_insert(a);
+                            if a.aggregate_last_update_time_utc > slot.aggregate_last_update_time_utc {
+                                *slot = a;
+                            }
+                        }
+                        let mut routed: Vec<Activity> = newest.into_values().cloned().collect();
+                        routed.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+                        since.take_new(routed, routes.overlap)
+                    }
+                    _ => self.client.pull_changes(&scope, &since).await?,
+                };
                 Ok(Pull {
                     changes: batch.changes.iter().map(|a| self.remote(a)).collect(),
                     checkpoint: watermark_text(&batch.next),
@@ -275,15 +358,47 @@ impl CalendarSide for ErpSide {
         Ok(None)
     }
 
+    /// Creates, updates and links go in `$batch` requests (each its own changeset); voids one
+    /// by one.
     async fn apply(&self, writes: Vec<RemoteWrite>) -> Vec<WriteOutcome> {
-        let mut outcomes = Vec::with_capacity(writes.len());
-        for write in writes {
-            outcomes.push(self.write(write).await);
+        let currents = self.currents(&writes).await;
+        let mut outcomes: Vec<Option<WriteOutcome>> = (0..writes.len()).map(|_| None).collect();
+        let (mut batched, mut voids) = (Vec::new(), Vec::new());
+        for (index, write) in writes.into_iter().enumerate() {
+            match self.prepare(write, &currents) {
+                Prepared::Ended(ended) => outcomes[index] = Some(ended),
+                Prepared::Batched(write) => batched.push((index, write)),
+                Prepared::Void(id) => voids.push((index, id)),
+            }
+        }
+        let (indexes, writes): (Vec<usize>, Vec<ActivityWrite>) = batched.into_iter().unzip();
+        let results = self.client.write_activities(writes).await;
+        for (index, result) in indexes.into_iter().zip(results) {
+            outcomes[index] = Some(match result {
+                // findOrCreate found the activity an earlier run made for this event, and the
+                // user has voided it since: it is gone, not to be made again.
+                Ok(Some(found)) if found.void => WriteOutcome::Missing,
+                other => outcome(other.map(|a| a.map(|a| self.item(&a)))),
+            });
+        }
+        for (index, id) in voids {
+            let voided = self.client.void_activity(&id, VOID_REASON).await;
+            outcomes[index] = Some(outcome(voided.map(|()| None)));
         }
         outcomes
+            .into_iter()
+            .map(|o| o.expect("every write has an outcome"))
+            .collect()
     }
 
     fn requests(&self) -> u64 {
         self.requests.count()
+    }
+
+    fn consumed_records(&self) -> Vec<String> {
+        self.routes
+            .as_ref()
+            .map(|r| r.records.clone())
+            .unwrap_or_default()
     }
 }

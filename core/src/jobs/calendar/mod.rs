@@ -6,6 +6,7 @@ pub mod map_erp;
 pub mod map_graph;
 #[cfg(any(test, feature = "test-support"))]
 pub mod memory_side;
+pub mod routes;
 mod run;
 mod side;
 mod state;

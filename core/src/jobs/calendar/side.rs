@@ -172,6 +172,12 @@ pub trait CalendarSide: MaybeSendSync {
 
     /// Requests sent so far, for the run report.
     fn requests(&self) -> u64;
+
+    /// Store records this side's pull consumed (changes routed to the user), deleted by the
+    /// run's commit when its checkpoints advance.
+    fn consumed_records(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// The twin's id in an idempotency key (see [`RemoteWrite::Create`]).

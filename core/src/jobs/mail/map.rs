@@ -1,5 +1,5 @@
 //! How an Outlook message becomes an `Applications_Mail_Messages` row, each choice with its
-//! reason (see also `docs/wire/erpnet.md`, assumptions 17–19):
+//! reason (see also `docs/wire/erpnet.md`, assumptions 19–21):
 //! - **Body is HTML.** ERP.net keeps one body with no content type; Outlook's default and most
 //!   mail is HTML, and an HTML body keeps links and formatting that text would lose.
 //! - **Recipients** are the addresses joined by `;` (the model page: "semicolon-separated"),
@@ -199,7 +199,7 @@ pub fn system_purpose(well_known_name: &str) -> Option<&'static str> {
     })
 }
 
-/// `ContentDescriptors` of an attachment kept as a link (assumption 17): its type, size and
+/// `ContentDescriptors` of an attachment kept as a link (assumption 19): its type, size and
 /// where the content is, as header lines, within the field's 4,000 characters.
 pub fn content_descriptors(attachment: &GraphAttachment, content_uri: &str) -> String {
     let mut lines = Vec::new();

@@ -23,11 +23,75 @@ pub(crate) struct Handler {
     pub state: Arc<Mutex<State>>,
 }
 
-type Reply = ResponseTemplate;
+/// A response the simulator makes: a `ResponseTemplate` cannot be read back, and a `$batch`
+/// answer is made of the answers to its parts.
+#[derive(Debug, Clone)]
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
+    delay: Option<std::time::Duration>,
+}
+
+impl Reply {
+    pub(crate) fn new(status: u16) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+            delay: None,
+        }
+    }
+
+    pub(crate) fn set_body_json(self, body: impl serde::Serialize) -> Self {
+        let body = serde_json::to_vec(&body).expect("a JSON value serializes");
+        self.set_body_raw(body, "application/json")
+    }
+
+    pub(crate) fn set_body_raw(mut self, body: Vec<u8>, content_type: &str) -> Self {
+        self.body = body;
+        self.insert_header("Content-Type", content_type)
+    }
+
+    pub(crate) fn insert_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub(crate) fn set_delay(mut self, delay: std::time::Duration) -> Self {
+        self.delay = Some(delay);
+        self
+    }
+
+    pub(crate) fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    fn into_template(self) -> ResponseTemplate {
+        let mut template = ResponseTemplate::new(self.status);
+        for (name, value) in &self.headers {
+            template = template.insert_header(name.as_str(), value.as_str());
+        }
+        if !self.body.is_empty() {
+            let kind = self
+                .headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+                .map(|(_, v)| v.clone())
+                .unwrap_or_else(|| "application/octet-stream".into());
+            template = template.set_body_raw(self.body, &kind);
+        }
+        match self.delay {
+            Some(delay) => template.set_delay(delay),
+            None => template,
+        }
+    }
+}
 
 /// ERP.net's error body: HTTP 500 (or the given status) with message, code, type, info.
 pub(crate) fn erp_error(status: u16, message: &str, kind: &str) -> Reply {
-    ResponseTemplate::new(status).set_body_json(json!({
+    Reply::new(status).set_body_json(json!({
         "message": message,
         "code": 0,
         "type": kind,
@@ -110,8 +174,15 @@ fn redact_headers(request: &Request) -> Vec<(String, String)> {
 }
 
 fn record(request: &Request) -> RecordedRequest {
+    let multipart = request
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/"));
     let body = if request.body.is_empty() {
         None
+    } else if multipart {
+        super::batch::summary(request)
     } else if let Ok(json) = serde_json::from_slice::<Value>(&request.body) {
         Some(json)
     } else {
@@ -142,6 +213,12 @@ fn record(request: &Request) -> RecordedRequest {
 
 impl Respond for Handler {
     fn respond(&self, request: &Request) -> ResponseTemplate {
+        self.reply(request).into_template()
+    }
+}
+
+impl Handler {
+    fn reply(&self, request: &Request) -> Reply {
         let mut state = self.state.lock().unwrap();
         state.log.push(record(request));
         let path = request.url.path().to_owned();
@@ -149,14 +226,20 @@ impl Respond for Handler {
             return token(&mut state, request);
         }
         let Some(rest) = path.strip_prefix(ODATA_PATH) else {
-            return ResponseTemplate::new(404);
+            return Reply::new(404);
         };
         let login = match authenticate(&state, request) {
             Ok(login) => login,
             Err(reply) => return reply,
         };
         let dispatch = |state: &mut State, request: &Request, rest: &str| {
-            dispatch(state, request, rest, &login)
+            if rest == wire::BATCH {
+                super::batch::batch(state, request, |state, request, rest| {
+                    dispatch(state, request, rest, &login)
+                })
+            } else {
+                dispatch(state, request, rest, &login)
+            }
         };
         let is_write = request.method.as_str() != "GET";
         if let Some(held) = state.stall.hold(is_write) {
@@ -193,20 +276,19 @@ fn token(state: &mut State, request: &Request) -> Reply {
             .collect();
     let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
     if get("grant_type") != "client_credentials" {
-        return ResponseTemplate::new(400)
-            .set_body_json(json!({"error": "unsupported_grant_type"}));
+        return Reply::new(400).set_body_json(json!({"error": "unsupported_grant_type"}));
     }
     if state.clients.get(get("client_id")).map(String::as_str) != Some(get("client_secret"))
         || get("client_secret").is_empty()
     {
-        return ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_client"}));
+        return Reply::new(400).set_body_json(json!({"error": "invalid_client"}));
     }
     let scopes: Vec<&str> = get("scope").split(' ').collect();
     if scopes
         .iter()
         .any(|s| !["read", "update", "openid", "profile", "offline_access"].contains(s))
     {
-        return ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_scope"}));
+        return Reply::new(400).set_body_json(json!({"error": "invalid_scope"}));
     }
     state.issued += 1;
     let token = format!("sim-access-token-{}", state.issued);
@@ -220,7 +302,7 @@ fn token(state: &mut State, request: &Request) -> Reply {
         .cloned()
         .unwrap_or_else(|| SERVICE_LOGIN.to_owned());
     state.tokens.insert(token.clone(), (expires, login));
-    ResponseTemplate::new(200).set_body_json(json!({
+    Reply::new(200).set_body_json(json!({
         "access_token": token,
         "expires_in": state.token_lifetime,
         "token_type": "Bearer",
@@ -251,7 +333,7 @@ fn authenticate(state: &State, request: &Request) -> Result<String, Reply> {
     } else {
         None
     };
-    login.ok_or_else(|| ResponseTemplate::new(401).insert_header("WWW-Authenticate", "Bearer"))
+    login.ok_or_else(|| Reply::new(401).insert_header("WWW-Authenticate", "Bearer"))
 }
 
 /// `Set`, `Set(<id>)` or `Set(<id>)/Action`.
@@ -499,15 +581,13 @@ fn list(state: &mut State, request: &Request, set: &str) -> Result<Reply, Reply>
         }
         body["@odata.nextLink"] = json!(next.to_string());
     }
-    Ok(ResponseTemplate::new(200).set_body_json(body))
+    Ok(Reply::new(200).set_body_json(body))
 }
 
 fn get_one(state: &mut State, request: &Request, set: &str, id: &str) -> Result<Reply, Reply> {
     let (select, expand) = read_options(request, set)?;
-    let object = state
-        .find(set, id)
-        .ok_or_else(|| ResponseTemplate::new(404))?;
-    Ok(ResponseTemplate::new(200).set_body_json(project(state, object, &select, &expand)))
+    let object = state.find(set, id).ok_or_else(|| Reply::new(404))?;
+    Ok(Reply::new(200).set_body_json(project(state, object, &select, &expand)))
 }
 
 fn parse_time(value: &Value, name: &str) -> Result<Option<DateTime<Utc>>, Reply> {
@@ -725,16 +805,11 @@ fn create_activity(state: &mut State, request: &Request, login: &str) -> Result<
         "findOrCreate" | "find" | "findOrNull" | "findSingle" => {
             if let Some(id) = find_activity_by(state, &criteria)? {
                 let object = state.find(ACTIVITIES, &id).expect("just found");
-                return Ok(ResponseTemplate::new(200).set_body_json(project(
-                    state,
-                    object,
-                    &[],
-                    &[],
-                )));
+                return Ok(Reply::new(200).set_body_json(project(state, object, &[], &[])));
             }
             match action.as_str() {
                 "findOrCreate" => {}
-                "findOrNull" => return Ok(ResponseTemplate::new(204)),
+                "findOrNull" => return Ok(Reply::new(204)),
                 _ => {
                     return Err(erp_error(
                         500,
@@ -832,14 +907,12 @@ fn create_activity(state: &mut State, request: &Request, login: &str) -> Result<
     object.insert("Reminders".into(), json!([]));
     let shown = project(state, &object, &[], &[]);
     state.set_mut(ACTIVITIES).push(object);
-    Ok(ResponseTemplate::new(201).set_body_json(shown))
+    Ok(Reply::new(201).set_body_json(shown))
 }
 
 fn patch_activity(state: &mut State, request: &Request, id: &str) -> Result<Reply, Reply> {
     let mut body = body_object(request)?;
-    let current = state
-        .find(ACTIVITIES, id)
-        .ok_or_else(|| ResponseTemplate::new(404))?;
+    let current = state.find(ACTIVITIES, id).ok_or_else(|| Reply::new(404))?;
     if current.get("Void").and_then(Value::as_bool) == Some(true) {
         return Err(erp_error(
             500,
@@ -877,9 +950,9 @@ fn patch_activity(state: &mut State, request: &Request, id: &str) -> Result<Repl
         .unwrap_or("");
     if prefer.contains("return=representation") {
         let object = state.find(ACTIVITIES, id).expect("still there");
-        return Ok(ResponseTemplate::new(200).set_body_json(project(state, object, &[], &[])));
+        return Ok(Reply::new(200).set_body_json(project(state, object, &[], &[])));
     }
-    Ok(ResponseTemplate::new(204))
+    Ok(Reply::new(204))
 }
 
 fn parent_of_participant(state: &State, participant: &str) -> Option<String> {
@@ -942,19 +1015,18 @@ fn add_participant(state: &mut State, request: &Request) -> Result<Reply, Reply>
         list.push(participant.clone());
     }
     state.touch(&parent, false);
-    Ok(ResponseTemplate::new(201).set_body_json(participant))
+    Ok(Reply::new(201).set_body_json(participant))
 }
 
 fn remove_participant(state: &mut State, participant: &str) -> Result<Reply, Reply> {
-    let parent =
-        parent_of_participant(state, participant).ok_or_else(|| ResponseTemplate::new(404))?;
+    let parent = parent_of_participant(state, participant).ok_or_else(|| Reply::new(404))?;
     writable_parent(state, &parent)?;
     let object = state.find_mut(ACTIVITIES, &parent).expect("found");
     if let Some(Value::Array(list)) = object.get_mut("Participants") {
         list.retain(|p| p.get("Id").and_then(Value::as_str) != Some(participant));
     }
     state.touch(&parent, false);
-    Ok(ResponseTemplate::new(204))
+    Ok(Reply::new(204))
 }
 
 fn make_void(state: &mut State, request: &Request, id: &str) -> Result<Reply, Reply> {
@@ -971,16 +1043,16 @@ fn make_void(state: &mut State, request: &Request, id: &str) -> Result<Reply, Re
     let now = state.stamp();
     let object = state
         .find_mut(ACTIVITIES, id)
-        .ok_or_else(|| ResponseTemplate::new(404))?;
+        .ok_or_else(|| Reply::new(404))?;
     if object.get("Void").and_then(Value::as_bool) == Some(true) {
         // Already void: nothing more to do (a repeated request after a lost answer).
-        return Ok(ResponseTemplate::new(204));
+        return Ok(Reply::new(204));
     }
     object.insert("Void".into(), json!(true));
     object.insert("VoidReason".into(), json!(reason));
     object.insert("VoidTime".into(), json!(now));
     state.touch(id, true);
-    Ok(ResponseTemplate::new(204))
+    Ok(Reply::new(204))
 }
 
 fn change_state(state: &mut State, request: &Request, id: &str) -> Result<Reply, Reply> {
@@ -993,7 +1065,7 @@ fn change_state(state: &mut State, request: &Request, id: &str) -> Result<Reply,
         .to_owned();
     let object = state
         .find_mut(ACTIVITIES, id)
-        .ok_or_else(|| ResponseTemplate::new(404))?;
+        .ok_or_else(|| Reply::new(404))?;
     if object.get("Void").and_then(Value::as_bool) == Some(true) {
         return Err(erp_error(
             500,
@@ -1003,7 +1075,7 @@ fn change_state(state: &mut State, request: &Request, id: &str) -> Result<Reply,
     }
     object.insert("State".into(), json!(new_state));
     state.touch(id, true);
-    Ok(ResponseTemplate::new(204))
+    Ok(Reply::new(204))
 }
 
 fn create_document_type(state: &mut State, request: &Request) -> Result<Reply, Reply> {
@@ -1043,5 +1115,5 @@ fn create_document_type(state: &mut State, request: &Request) -> Result<Reply, R
     body.insert("Id".into(), json!(id));
     let shown = Value::Object(body.clone());
     state.set_mut(DOCUMENT_TYPES).push(body);
-    Ok(ResponseTemplate::new(201).set_body_json(shown))
+    Ok(Reply::new(201).set_body_json(shown))
 }

@@ -15,13 +15,17 @@
 //! What it holds to, as ERP.net does: `$filter` without `or` (refused with an ERP.net-style 500
 //! body), `$top` pages of at most 1000 with `@odata.nextLink`, `@erpnet.action` create and
 //! findOrCreate, `ObjectVersion` checked on PATCH, Released and later activities refusing
-//! PATCH, `MakeVoid` and `ChangeState`. Every write moves `ObjectVersion` and
+//! PATCH, `MakeVoid` and `ChangeState`, and `$batch` (`batch.rs`: changesets atomic, faults of
+//! their own: a failed item, a lost answer to the whole batch). Every write moves `ObjectVersion` and
 //! `AggregateLastUpdateTimeUtc`, the latter from a clock tests set, so overlap windows can be
 //! made on purpose. Faults (429, 500, slow answers, an answer lost after the write) come on
 //! demand; every request is logged without secrets.
 
+mod batch;
 mod handler;
 mod mail;
+
+pub use batch::BatchFault;
 pub use mail::MailBoxSeed;
 pub mod odata;
 
@@ -141,8 +145,9 @@ pub(crate) struct State {
     reject_tokens: bool,
     require_auth: bool,
     allow_document_type_create: bool,
-    sets: BTreeMap<String, Vec<Map<String, Value>>>,
+    pub(crate) sets: BTreeMap<String, Vec<Map<String, Value>>>,
     faults: VecDeque<Fault>,
+    batch_faults: VecDeque<BatchFault>,
     stall: crate::stall::Stall,
     /// Every Domain API answer waits this long (wall clock).
     latency: std::time::Duration,
@@ -238,6 +243,7 @@ impl ErpSim {
             allow_document_type_create: true,
             sets: BTreeMap::new(),
             faults: VecDeque::new(),
+            batch_faults: VecDeque::new(),
             stall: Default::default(),
             latency: std::time::Duration::ZERO,
             log: Vec::new(),
@@ -364,6 +370,25 @@ impl ErpSim {
 
     pub fn push_fault(&self, fault: Fault) {
         self.lock().faults.push_back(fault);
+    }
+
+    /// A fault the next `$batch` meets (other requests leave it waiting).
+    pub fn push_batch_fault(&self, fault: BatchFault) {
+        self.lock().batch_faults.push_back(fault);
+    }
+
+    /// Drops the batch faults no batch met.
+    pub fn clear_batch_faults(&self) {
+        self.lock().batch_faults.clear();
+    }
+
+    /// How many `$batch` requests the log holds.
+    pub fn batches(&self) -> usize {
+        self.lock()
+            .log
+            .iter()
+            .filter(|r| r.path.ends_with(mssync_core::wire::erp::BATCH))
+            .count()
     }
 
     /// After `writes` more API writes (POST, PATCH, ...), every API request is still carried out

@@ -380,6 +380,11 @@ impl<'j, 'a> Run<'j, 'a> {
         }
         // The new delta link was issued at this run's read, so it covers every event that
         // existed then; only events created since stay unconfirmed.
+        if advance {
+            for key in self.job.erp.consumed_records() {
+                batch = batch.delete(key, Expect::Any);
+            }
+        }
         for (key, stored) in std::mem::take(&mut self.unconfirmed) {
             batch = match (stored, advance) {
                 (true, true) => batch.delete(key, Expect::Any),
