@@ -212,5 +212,5 @@ export interface RunReport {
 export interface LogEntry { seq: number; at: string; level: "INF" | "WRN" | "ERR"; text: string; line: string; }
 /** A finished run: its report and exactly the log lines it wrote. */
 export interface JobRun { report: RunReport; log: LogEntry[]; }
-export interface DueJob { userId: string; job: JobKind; dueSince: string; }
+export interface DueJob { userId: string; job: JobKind; dueSince: string; notified: boolean; }
 "#;
