@@ -781,6 +781,7 @@ static void whole_flow_syncs_both_ways(void) {
         char *due = buffer_text(&out);
         CHECK(strstr(due, user) != NULL && strstr(due, "\"job\":\"calendar\"") != NULL);
         /* The scheduler's path: the one due job (a flat object) handed back is claimed and run. */
+        MssError *error = NULL;
         char *open = strchr(due, '{'), *close = strchr(due, '}');
         CHECK(open != NULL && close != NULL);
         size_t due_job_len = (size_t)(close - open + 1);
