@@ -153,16 +153,20 @@ impl App {
             None => ("mssync", crate::jobs::calendar::DEFAULT_LEASE_TTL),
         };
         let ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::minutes(15));
+        let process = self.local_process();
         let key = status::status_key(user_id, job);
         let claimed = update_with_retry(store, &key, move || async move {
             let now = self.now();
             let (mut status, expect) = load_status(store, user_id, job).await?;
-            if expect == crate::host::Expect::Absent || !status.enabled || status.claimed(now) {
+            if expect == crate::host::Expect::Absent
+                || !status.enabled
+                || status.claimed(now, process)
+            {
                 return Ok(None);
             }
             let scheduled = status.next_run.is_none_or(|at| at <= now);
             let notified = !scheduled
-                && super::change_notifications::notified_due(store, now)
+                && super::change_notifications::notified_due(store, now, process)
                     .await?
                     .iter()
                     .any(|(u, j, _)| u == user_id && *j == job);
@@ -172,6 +176,8 @@ impl App {
             status.claim = Some(status::Claim {
                 by: runner.to_owned(),
                 until: now + ttl,
+                machine: process.map(|p| p.node.clone()),
+                pid: process.map(|p| p.pid),
             });
             Ok(Some((
                 status::put_status(WriteBatch::new(), user_id, &status, expect),
@@ -350,7 +356,8 @@ impl App {
     /// earliest first. A notification makes its job due now, whatever its schedule said.
     pub async fn due_jobs(&self, now: DateTime<Utc>) -> Result<Vec<DueJob>, PublicError> {
         let store = self.host.store.as_ref();
-        let mut due: Vec<DueJob> = status::due(store, now)
+        let process = self.local_process();
+        let mut due: Vec<DueJob> = status::due(store, now, process)
             .await?
             .into_iter()
             .map(|(user_id, job, due_since)| DueJob {
@@ -360,7 +367,9 @@ impl App {
                 notified: false,
             })
             .collect();
-        for (user_id, job, since) in super::change_notifications::notified_due(store, now).await? {
+        for (user_id, job, since) in
+            super::change_notifications::notified_due(store, now, process).await?
+        {
             match due
                 .iter_mut()
                 .find(|d| d.user_id == user_id && d.job == job)
@@ -453,6 +462,11 @@ impl App {
                 .await?,
         );
         outcome
+    }
+
+    /// This runner's machine and process, when the host said (see [`AppConfig::local_process`]).
+    fn local_process(&self) -> Option<&crate::engine::LocalProcess> {
+        self.config.as_ref().and_then(|c| c.local_process.as_ref())
     }
 
     /// This node's name: the runner id's node part (`sync-1` of `sync-1/4242/9f3a`).
