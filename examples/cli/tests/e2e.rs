@@ -535,29 +535,12 @@ async fn three_serve_nodes_share_one_database_and_finish_a_killed_nodes_work() {
         }
     }
 
-    // Three nodes: the console's configuration with its own node name, lease time and listener.
-    let base = std::fs::read_to_string(cli.dir.path().join("mssync.toml")).unwrap();
+    // Three nodes: the console's configuration with its own node name, lease time and listener,
+    // one job at a time each (with more, the first node up could take all six users at once).
     let names = ["node-1", "node-2", "node-3"];
     let mut nodes = Vec::new();
     for name in names {
-        let port = free_port();
-        let config = base
-            .replace(
-                &format!("node = \"{E2E_NODE}\""),
-                &format!("node = \"{name}\""),
-            )
-            .replace(
-                &format!("lease_ttl_seconds = {E2E_TTL}"),
-                &format!("lease_ttl_seconds = {TTL}"),
-            );
-        let path = cli.dir.path().join(format!("{name}.toml"));
-        std::fs::write(
-            &path,
-            format!(
-                "listen = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n{config}"
-            ),
-        )
-        .unwrap();
+        let path = node_config(&cli, name, TTL, true, "concurrent_jobs = 1");
         nodes.push(Node::start(&cli, name, &path));
     }
 
