@@ -109,8 +109,9 @@ impl Cluster {
         App::with_config(host, config, SEALING_KEY)
     }
 
-    /// Starts `names`, each connected and waiting; they begin together when `start` returns.
-    fn start_nodes(&self, names: &[&str]) -> Result<Vec<Node>, PublicError> {
+    /// Starts `names`, each connected and waiting, each running up to `concurrent` jobs at
+    /// once; they begin together when this returns.
+    fn start_nodes(&self, names: &[&str], concurrent: usize) -> Result<Vec<Node>, PublicError> {
         let go = Arc::new(Barrier::new(names.len() + 1));
         let mut nodes = Vec::new();
         for name in names {
@@ -140,7 +141,7 @@ impl Cluster {
                             let _ = stopped.await;
                         };
                         let scheduler =
-                            crate::serve::schedule(&app, CONCURRENT_JOBS, TICK, &wake, stop, log);
+                            crate::serve::schedule(&app, concurrent, TICK, &wake, stop, log);
                         // Killed: the scheduler and its runs are dropped where they stand.
                         tokio::select! {
                             () = scheduler => {}
@@ -238,13 +239,15 @@ impl Node {
     }
 }
 
-/// One round on `names`: returns its wall time and each user's runs in it.
+/// One round on `names` (each running up to `concurrent` jobs at once): returns its wall time
+/// and each user's runs in it.
 async fn round(
     cluster: &Cluster,
     names: &[&str],
+    concurrent: usize,
 ) -> Result<(Duration, Vec<usize>, Vec<String>), PublicError> {
     let since = cluster.next_round();
-    let nodes = cluster.start_nodes(names)?;
+    let nodes = cluster.start_nodes(names, concurrent)?;
     let started = Instant::now();
     cluster
         .until_done(|| nodes.iter().map(Node::finished).sum())
@@ -370,17 +373,20 @@ async fn measure(
     }
     let three = ["node-1", "node-2", "node-3"];
     // The first round reads every (empty) calendar whole; the measured ones change nothing.
-    let (first, _, _) = round(&cluster, &three).await?;
+    let (first, _, _) = round(&cluster, &three, CONCURRENT_JOBS).await?;
     let onboard = onboard.elapsed();
 
-    let (one_wall, one_runs, mut errors) = round(&cluster, &["node-1"]).await?;
-    let (three_wall, three_runs, more) = round(&cluster, &three).await?;
+    let (one_wall, one_runs, mut errors) = round(&cluster, &["node-1"], CONCURRENT_JOBS).await?;
+    let (three_wall, three_runs, more) = round(&cluster, &three, CONCURRENT_JOBS).await?;
+    errors.extend(more);
+    // As many jobs at once on one node as on the three: what this machine allows at all.
+    let (wide_wall, _, more) = round(&cluster, &["node-1"], 3 * CONCURRENT_JOBS).await?;
     errors.extend(more);
 
     // A round in which node-1 is killed once it has done its share of a third of the users
     // (or the round is half done), with runs under way.
     let since = cluster.next_round();
-    let mut nodes = cluster.start_nodes(&three)?;
+    let mut nodes = cluster.start_nodes(&three, CONCURRENT_JOBS)?;
     let started = Instant::now();
     let share = users / 9;
     while nodes[0].finished() < share && nodes.iter().map(Node::finished).sum::<usize>() < users / 2
@@ -442,11 +448,14 @@ async fn measure(
         "  (rounds of no-change Calendar runs on the simulators; each node its own runtime \
          thread, store connections and application, {CONCURRENT_JOBS} jobs at once, lease \
          {} s; runs per user from each user's Home log: min {least}, max {most}; 1 node: \
-         {:.2}; the killed round: {:.2} per user, {:.1} s in all; sign-in and first round of \
-         {} users took {:.1} s (first round {:.1} s); one machine runs the nodes, the \
-         simulators and PostgreSQL, so the 3-node figure is bound by its cores)",
+         {:.2}; 1 node running {} jobs at once, as many as the 3 nodes: {:.1} s; the killed \
+         round: {:.2} per user, {:.1} s in all; sign-in and first round of {} users took \
+         {:.1} s (first round {:.1} s); one machine runs the nodes, the simulators and \
+         PostgreSQL, so the 3-node figure is bound by its cores)",
         LEASE_TTL.as_secs(),
         mean(&one_runs),
+        3 * CONCURRENT_JOBS,
+        wide_wall.as_secs_f64(),
         mean(&kill_runs),
         kill_round.as_secs_f64(),
         thousands(users),
