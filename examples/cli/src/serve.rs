@@ -235,8 +235,9 @@ pub async fn serve(console: &Console) -> Result<(), PublicError> {
 }
 
 /// The scheduler of a node: lists due jobs (notified ones first) when woken by a notification,
-/// every `tick` ([`SCHEDULER_TICK`] in `mssync serve`) and when its list ran out, and runs up to `concurrent_jobs` of them at once, each through
-/// [`App::run_due_job`], so that no two nodes (and no two runs here) take one due (user, job).
+/// every `tick` ([`SCHEDULER_TICK`] in `mssync serve`) and when its list ran out, and runs up
+/// to `concurrent_jobs` of them at once, each through [`App::run_due_job`], so that no two
+/// nodes (and no two runs here) take one due (user, job).
 /// On `stop` it starts nothing more and returns when the runs under way have finished. `log`
 /// gets one line per run, `{Job} of {user}: ...`, or the error.
 pub async fn schedule(
