@@ -162,7 +162,10 @@ namespace MsSync.Native
             return CallForBuffer((ref Native.MssBuffer o, out ErrorHandle e) => Native.mss_user_api(h, u, Len(u), op, Len(op), r, Len(r), ref o, out e));
         }
 
-        /// <summary>[{"user_id", "job", "due_since"}]: what the host's scheduler runs now.</summary>
+        /// <summary>
+        /// [{"user_id", "job", "due_since", "notified", "routed"}]: what the host's scheduler runs now,
+        /// notified and routed jobs first. Hand each element back to <see cref="RunDueJob"/>.
+        /// </summary>
         public string DueJobs()
         {
             var h = Handle;
@@ -187,6 +190,19 @@ namespace MsSync.Native
             var h = Handle; var u = Utf8(userId); var j = Utf8(job);
             byte flag = dryRun ? (byte)1 : (byte)0;
             return CallForBuffer((ref Native.MssBuffer o, out ErrorHandle e) => Native.mss_job_run(h, u, Len(u), j, Len(j), flag, ref o, out e));
+        }
+
+        /// <summary>
+        /// Runs a due job (one element of <see cref="DueJobs"/>, as JSON) if it is still this engine's to
+        /// run: claimed in the store, run, and the claim ended. Returns its run report, or <c>null</c> when
+        /// another node ran it since the list was made or is running it. Every node of the cluster runs
+        /// its scheduler with this, so each due time runs once.
+        /// </summary>
+        public string RunDueJob(string dueJobJson)
+        {
+            var h = Handle; var d = Utf8(dueJobJson);
+            var report = CallForBuffer((ref Native.MssBuffer o, out ErrorHandle e) => Native.mss_job_run_due(h, d, Len(d), ref o, out e));
+            return report == "null" ? null : report;
         }
 
         /// <summary>Up to <paramref name="max"/> events (log lines, run reports, notifications) as a JSON array.</summary>

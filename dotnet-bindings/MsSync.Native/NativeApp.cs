@@ -99,6 +99,10 @@ namespace MsSync.Native
             UIntPtr jobLen, byte dryRun, ref MssBuffer output, out ErrorHandle error);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int mss_job_run_due(EngineHandle engine, byte[] dueJob, UIntPtr dueJobLen,
+            ref MssBuffer output, out ErrorHandle error);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern int mss_events_poll(EngineHandle engine, uint max, ref MssBuffer output,
             out ErrorHandle error);
     }

@@ -8,7 +8,8 @@ namespace MsSync.Examples
     /// <summary>
     /// The smallest .NET host of libmssync: HTTP on HttpClient, an in-memory store, and one sync
     /// of a user's calendar against the simulators (their JSON line in MSS_SIMS_JSON; run.sh
-    /// starts them). A real host keeps the store in its database and runs DueJobs on a timer.
+    /// starts them). A real host keeps the store in its database and, on a timer, hands each of
+    /// DueJobs to RunDueJob.
     /// </summary>
     public static class Program
     {

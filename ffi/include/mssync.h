@@ -497,8 +497,9 @@ int32_t mss_home_get(const struct MssEngine *engine,
                      struct MssError **out_error);
 
 /**
- * Jobs due now (by the engine's clock), earliest first, as JSON:
- * `[{"user_id", "job", "due_since"}]`. The host runs each with `mss_job_run`.
+ * Jobs due now (by the engine's clock) in the order to run them (those a change notification
+ * made due first, then earliest first), as JSON: `[{"user_id", "job", "due_since",
+ * "notified"}]`. The host's scheduler hands each back to `mss_job_run_due`, on any node.
  *
  * # Safety
  * `engine` is NULL or live; `out` is NULL or writable.
@@ -524,6 +525,24 @@ int32_t mss_job_run(const struct MssEngine *engine,
                     uint8_t dry_run,
                     struct MssBuffer *out,
                     struct MssError **out_error);
+
+/**
+ * Runs a due job (one element of `mss_jobs_due`'s array, as JSON) if it is still this
+ * engine's to run: it is claimed in the store, run as `mss_job_run` runs it, and the claim
+ * ended. Writes the run report, or `null` when the job is not to run here (another node ran it
+ * since the list was made, or is running it). Every node of a host's cluster over one store
+ * runs its scheduler with this call, so each due time of a (user, job) runs once; a node that
+ * dies mid-run keeps its job until `lease_ttl_seconds` pass. A run's log lines and report are
+ * queued for `mss_events_poll` as with `mss_job_run`.
+ *
+ * # Safety
+ * `engine` is NULL or live; the span is NULL (length 0) or readable; `out` is NULL or writable.
+ */
+int32_t mss_job_run_due(const struct MssEngine *engine,
+                        const uint8_t *due_job_json,
+                        size_t due_job_json_len,
+                        struct MssBuffer *out,
+                        struct MssError **out_error);
 
 /**
  * Decides the answer to an HTTP request Graph sent to the host's notification endpoint (the

@@ -42,7 +42,11 @@ fn argument() -> impl Strategy<Value = String> {
             "runner_id",
             "sealing_key",
             "max_response_bytes",
+            "lease_ttl_seconds",
             "token",
+            "user_id",
+            "job",
+            "due_since",
         ][..],
     );
     let value = prop_oneof![
@@ -80,6 +84,7 @@ fn fuzz_abi_json_arguments_never_panic_or_echo() {
                 json::<Actor>(ptr, len, "actor_json").err(),
                 json::<ServiceChange>(ptr, len, "change_json").err(),
                 json::<SetupChange>(ptr, len, "change_json").err(),
+                json::<mssync_core::app::DueJob>(ptr, len, "due_job_json").err(),
             ]
         };
         let config = mssync_core::app::EngineSettings::from_json(&text)

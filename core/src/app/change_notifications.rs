@@ -581,6 +581,7 @@ pub(super) async fn kept_current(
 pub(super) async fn notified_due(
     store: &dyn crate::host::Store,
     now: DateTime<Utc>,
+    process: Option<&crate::engine::LocalProcess>,
 ) -> Result<Vec<(String, JobKind, DateTime<Utc>)>, PublicError> {
     let mut due = Vec::new();
     for (job, user, at) in stored::all_notified(store).await? {
@@ -593,7 +594,7 @@ pub(super) async fn notified_due(
         if expect != Expect::Absent
             && status.enabled
             && status.state == JobState::Operational
-            && !status.claimed(now)
+            && !status.claimed(now, process)
         {
             due.push((user, job, at));
         }

@@ -65,6 +65,21 @@ pub struct AppConfig {
 
 pub use crate::jobs::calendar::DEFAULT_LEASE_TTL;
 
+/// The longest lease time a host may set: a day. A dead node's users wait this long for
+/// another node, so more is a mistake (most likely minutes written where seconds were meant).
+pub const MAX_LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+
+/// A lease time given in whole seconds (the `lease_ttl_seconds` of every host's settings):
+/// from 1 second (tests) to [`MAX_LEASE_TTL`]. `Err` says what is wrong, for an error that
+/// names the setting.
+pub fn lease_ttl_from_seconds(seconds: u64) -> Result<std::time::Duration, &'static str> {
+    match std::time::Duration::from_secs(seconds) {
+        ttl if ttl.is_zero() => Err("must be at least 1 second"),
+        ttl if ttl > MAX_LEASE_TTL => Err("must be at most 86400 seconds (a day)"),
+        ttl => Ok(ttl),
+    }
+}
+
 fn default_lease_ttl() -> std::time::Duration {
     DEFAULT_LEASE_TTL
 }
@@ -115,6 +130,12 @@ impl AppConfig {
             check_endpoint(address).map_err(|reason| {
                 PublicError::new(ErrorCode::InvalidArgument, format!("`{setting}` {reason}"))
             })?;
+        }
+        if self.lease_ttl.is_zero() || self.lease_ttl > MAX_LEASE_TTL {
+            return Err(PublicError::new(
+                ErrorCode::InvalidArgument,
+                "`lease_ttl_seconds` must be from 1 second to 86400 seconds (a day)",
+            ));
         }
         Ok(())
     }

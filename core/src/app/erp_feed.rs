@@ -228,6 +228,7 @@ impl App {
 pub(super) async fn routed_due(
     store: &dyn Store,
     now: DateTime<Utc>,
+    process: Option<&crate::engine::LocalProcess>,
 ) -> Result<Vec<(String, JobKind, DateTime<Utc>)>, PublicError> {
     let mut newest: BTreeMap<String, DateTime<Utc>> = BTreeMap::new();
     for (key, v) in store.scan(routes::ALL_ROUTES).await? {
@@ -250,7 +251,7 @@ pub(super) async fn routed_due(
         if expect != Expect::Absent
             && status.enabled
             && status.state == JobState::Operational
-            && !status.claimed(now)
+            && !status.claimed(now, process)
             && !ran_since
         {
             due.push((user, JobKind::Calendar, routed_at));

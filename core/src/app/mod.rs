@@ -21,7 +21,8 @@ pub use change_notifications::{
     SUBSCRIPTION_LIFETIME,
 };
 pub use config::{
-    AppConfig, CredentialInput, DEFAULT_LEASE_TTL, ErpAccess, OperationMode, check_endpoint,
+    AppConfig, CredentialInput, DEFAULT_LEASE_TTL, ErpAccess, MAX_LEASE_TTL, OperationMode,
+    check_endpoint, lease_ttl_from_seconds,
 };
 pub use erp_feed::{FEED_CURRENT_FOR, FeedRound};
 pub use runs::{DueJob, JobRun, LogEntry, RunView};

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::App;
 use super::config::{OperationMode, ServiceRecord, load_service};
@@ -25,12 +25,18 @@ use crate::jobs::calendar::{CalendarSide, ErpSide, GraphSide, RunReport};
 /// at its two ERP.net reads while a deactivated user stops within the hour.
 const RUN_RIGHTS_MAX_AGE: chrono::Duration = chrono::Duration::hours(1);
 
-/// A job that is due, for the host's scheduler.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A job that is due, for the host's scheduler, which hands it back to [`App::run_due_job`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DueJob {
     pub user_id: String,
     pub job: JobKind,
     pub due_since: DateTime<Utc>,
+    /// A change notification made it due (such jobs come first: a person is waiting for them).
+    #[serde(default)]
+    pub notified: bool,
+    /// The tenant's ERP.net feed routed a change to it (these come first too).
+    #[serde(default)]
+    pub routed: bool,
 }
 
 /// What a run did (or, for a dry run, would do).
@@ -111,25 +117,37 @@ pub struct JobRun {
 }
 
 impl App {
-    /// Runs a job for a user against Graph and ERP.net and records the outcome.
+    /// Runs a job for a user against Graph and ERP.net now and records the outcome: "Sync
+    /// now", the user's explicit request. A scheduler runs what is due with
+    /// [`App::run_due_job`] instead.
     pub async fn run_job(&self, user_id: &str, job: JobKind, dry_run: bool) -> JobRun {
         let mut log = Vec::new();
         let result = self.run_job_logged(user_id, job, dry_run, &mut log).await;
-        if !dry_run {
-            // On failure the claim expires with the lease time.
-            let _ = self.release_claim(user_id, job).await;
-        }
         JobRun {
             result: result.map(|r| RunView::from(&r)),
             log: log.into_iter().map(LogEntry::from).collect(),
         }
     }
 
+    /// Runs a job from [`App::due_jobs`] if it is still this runner's to run, the way every
+    /// host's scheduler runs due jobs: claims it ([`App::claim_due_job`]), runs it and ends
+    /// the claim. `None` when it is not to run here: another node ran it since the list was
+    /// made, or is running it. So on any number of nodes over one store, each due time of a
+    /// (user, job) runs once; a node that dies mid-run keeps it until the lease time passes.
+    pub async fn run_due_job(&self, due: &DueJob) -> Result<Option<JobRun>, PublicError> {
+        if !self.claim_due_job(due).await? {
+            return Ok(None);
+        }
+        let run = self.run_job(&due.user_id, due.job, false).await;
+        // When the claim cannot be ended now, it expires with the lease time.
+        let _ = self.release_claim(&due.user_id, due.job).await;
+        Ok(Some(run))
+    }
+
     /// Takes a job from [`App::due_jobs`] for this runner, or says it is not to run here: it
     /// is no longer due (another node ran it since the list was made) or another runner has
-    /// taken it. Hosts that run due jobs on several nodes over one store claim each before
-    /// [`App::run_job`], so every due time runs once; the claim ends with the run, or with the
-    /// lease time when the node dies.
+    /// taken it. [`App::run_due_job`] claims before it runs; the claim ends with the run, or
+    /// with the lease time when the node dies.
     pub async fn claim_due_job(&self, due: &DueJob) -> Result<bool, PublicError> {
         let store = self.host.store.as_ref();
         let (user_id, job) = (due.user_id.as_str(), due.job);
@@ -138,19 +156,23 @@ impl App {
             None => ("mssync", crate::jobs::calendar::DEFAULT_LEASE_TTL),
         };
         let ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::minutes(15));
+        let process = self.local_process();
         let key = status::status_key(user_id, job);
         let claimed = update_with_retry(store, &key, move || async move {
             let now = self.now();
             let (mut status, expect) = load_status(store, user_id, job).await?;
-            if expect == crate::host::Expect::Absent || !status.enabled || status.claimed(now) {
+            if expect == crate::host::Expect::Absent
+                || !status.enabled
+                || status.claimed(now, process)
+            {
                 return Ok(None);
             }
             let scheduled = status.next_run.is_none_or(|at| at <= now);
             let notified = !scheduled
-                && super::change_notifications::notified_due(store, now)
+                && super::change_notifications::notified_due(store, now, process)
                     .await?
                     .iter()
-                    .chain(super::erp_feed::routed_due(store, now).await?.iter())
+                    .chain(super::erp_feed::routed_due(store, now, process).await?.iter())
                     .any(|(u, j, _)| u == user_id && *j == job);
             if !scheduled && !notified {
                 return Ok(None);
@@ -158,6 +180,8 @@ impl App {
             status.claim = Some(status::Claim {
                 by: runner.to_owned(),
                 until: now + ttl,
+                machine: process.map(|p| p.node.clone()),
+                pid: process.map(|p| p.pid),
             });
             Ok(Some((
                 status::put_status(WriteBatch::new(), user_id, &status, expect),
@@ -336,39 +360,65 @@ impl App {
         })
     }
 
-    /// Jobs due now by the host's clock, earliest first: the host's scheduler runs these.
+    /// Jobs due now by the host's clock, in the order to run them (see [`App::due_jobs`]):
+    /// the host's scheduler runs each with [`App::run_due_job`].
     pub async fn due_jobs_now(&self) -> Result<Vec<DueJob>, PublicError> {
         self.due_jobs(self.now()).await
     }
 
-    /// Jobs due at `now`, earliest first.
-    /// A notification makes its job due now, whatever its schedule said.
+    /// Jobs due at `now`: those a change notification made due, or the tenant's ERP.net feed
+    /// routed a change to, first (someone just changed something and waits to see it on the
+    /// other side), then the scheduled ones, each group earliest first. A notification or a
+    /// routed change makes its job due now, whatever its schedule said.
     pub async fn due_jobs(&self, now: DateTime<Utc>) -> Result<Vec<DueJob>, PublicError> {
         let store = self.host.store.as_ref();
-        let mut due = status::due(store, now).await?;
-        // Users the ERP.net feed routed changes to run first.
-        let routed = super::erp_feed::routed_due(store, now).await?;
-        let is_routed = |user: &str| routed.iter().any(|r| r.0 == user);
-        let notified = super::change_notifications::notified_due(store, now).await?;
-        for notified in notified.into_iter().chain(routed.iter().cloned()) {
-            match due
-                .iter_mut()
-                .find(|d| d.0 == notified.0 && d.1 == notified.1)
-            {
-                Some(d) => d.2 = d.2.min(notified.2),
-                None => due.push(notified),
-            }
-        }
-        due.sort_by(|a, b| a.2.cmp(&b.2).then_with(|| a.0.cmp(&b.0)));
-        due.sort_by_key(|d| !(d.1 == JobKind::Calendar && is_routed(&d.0)));
-        Ok(due
+        let process = self.local_process();
+        let mut due: Vec<DueJob> = status::due(store, now, process)
+            .await?
             .into_iter()
             .map(|(user_id, job, due_since)| DueJob {
                 user_id,
                 job,
                 due_since,
+                notified: false,
+                routed: false,
             })
-            .collect())
+            .collect();
+        let notified = super::change_notifications::notified_due(store, now, process).await?;
+        let routed = super::erp_feed::routed_due(store, now, process).await?;
+        let pushed = notified
+            .into_iter()
+            .map(|n| (n, true))
+            .chain(routed.into_iter().map(|r| (r, false)));
+        for ((user_id, job, since), by_notification) in pushed {
+            let entry = match due
+                .iter_mut()
+                .position(|d| d.user_id == user_id && d.job == job)
+            {
+                Some(at) => &mut due[at],
+                None => {
+                    due.push(DueJob {
+                        user_id,
+                        job,
+                        due_since: since,
+                        notified: false,
+                        routed: false,
+                    });
+                    due.last_mut().expect("just pushed")
+                }
+            };
+            entry.due_since = entry.due_since.min(since);
+            if by_notification {
+                entry.notified = true;
+            } else {
+                entry.routed = true;
+            }
+        }
+        due.sort_by(|a, b| {
+            let waiting = |d: &DueJob| !(d.notified || d.routed);
+            (waiting(a), a.due_since, &a.user_id).cmp(&(waiting(b), b.due_since, &b.user_id))
+        });
+        Ok(due)
     }
 
     /// Runs the calendar job for a user with the given sides, records the outcome in the job's
@@ -441,6 +491,11 @@ impl App {
                 .await?,
         );
         outcome
+    }
+
+    /// This runner's machine and process, when the host said (see [`AppConfig::local_process`]).
+    fn local_process(&self) -> Option<&crate::engine::LocalProcess> {
+        self.config.as_ref().and_then(|c| c.local_process.as_ref())
     }
 
     /// This node's name: the runner id's node part (`sync-1` of `sync-1/4242/9f3a`).

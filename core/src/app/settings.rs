@@ -100,6 +100,10 @@ pub struct EngineSettings {
     /// Where Graph reaches the host's notification endpoint; with it, runs keep a change
     /// subscription per user and job and poll only as a backstop.
     pub notification_endpoint: Option<NotificationEndpoint>,
+    /// How long a run's lease and a due job's claim outlive the node that holds them, in
+    /// seconds: a node that dies mid-run keeps its jobs this long before another node of the
+    /// same store takes them over. 1 to 86400; absent: 900 (15 minutes).
+    pub lease_ttl_seconds: Option<u64>,
 }
 
 impl EngineSettings {
@@ -161,6 +165,16 @@ impl EngineSettings {
     /// The application's settings (checked against the endpoint rule) and sealing key, or
     /// `None` for an application with no connection to the services.
     pub fn app_config(self) -> Result<Option<(AppConfig, SealingKey)>, PublicError> {
+        // Checked even without a connection, so a wrong value is never silently ignored.
+        let lease_ttl = match self.lease_ttl_seconds {
+            None => super::DEFAULT_LEASE_TTL,
+            Some(seconds) => super::lease_ttl_from_seconds(seconds).map_err(|reason| {
+                PublicError::new(
+                    ErrorCode::InvalidArgument,
+                    format!("`lease_ttl_seconds` {reason}"),
+                )
+            })?,
+        };
         if !self.connects() {
             return Ok(None);
         }
@@ -187,7 +201,7 @@ impl EngineSettings {
             redirect_uri: required(self.redirect_uri, "redirect_uri")?,
             runner_id: self.runner_id.unwrap_or_else(|| "mssync".into()),
             local_process: None,
-            lease_ttl: super::DEFAULT_LEASE_TTL,
+            lease_ttl,
         };
         config.validate()?;
         Ok(Some((config, key)))
@@ -280,5 +294,35 @@ mod tests {
         let huge = format!(r#"{{"max_response_bytes": {}}}"#, MAX_RESPONSE_BYTES * 2);
         let settings = EngineSettings::from_json(&huge).unwrap();
         assert_eq!(settings.max_response_bytes(), MAX_RESPONSE_BYTES);
+    }
+
+    #[test]
+    fn lease_ttl_seconds_is_read_and_refused_out_of_range_by_name() {
+        let full = |ttl: &str| {
+            format!(
+                "{{\"authority\": \"https://login.example\", \"graph_base_url\": \"https://graph.example/v1.0\", \"erp_base_url\": \"https://erp.example/api/domain/odata/\", \"erp_access\": {{\"kind\": \"host\"}}, \"redirect_uri\": \"http://127.0.0.1:1/signin\", \"sealing_key\": \"{}\"{ttl}}}",
+                base64::engine::general_purpose::STANDARD.encode([7u8; 32])
+            )
+        };
+        let config =
+            |json: &str| EngineSettings::from_json(json).and_then(EngineSettings::app_config);
+        let (default, _) = config(&full("")).unwrap().unwrap();
+        assert_eq!(default.lease_ttl, super::super::DEFAULT_LEASE_TTL);
+        let (short, _) = config(&full(", \"lease_ttl_seconds\": 5"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(short.lease_ttl, std::time::Duration::from_secs(5));
+        let (day, _) = config(&full(", \"lease_ttl_seconds\": 86400"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(day.lease_ttl, super::super::MAX_LEASE_TTL);
+        for bad in ["0", "86401", "18446744073709551615"] {
+            let e = config(&full(&format!(", \"lease_ttl_seconds\": {bad}"))).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidArgument, "{bad}");
+            assert!(e.reason.contains("`lease_ttl_seconds`"), "{}", e.reason);
+        }
+        // Checked even when nothing else is set.
+        assert!(config(r#"{"lease_ttl_seconds": 0}"#).is_err());
+        assert!(config(r#"{"lease_ttl_seconds": -1}"#).is_err());
     }
 }

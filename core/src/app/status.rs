@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::engine::LocalProcess;
 use crate::engine::journal::{LogLevel, LogLine};
 use crate::error::{ErrorCode, PublicError};
 use crate::host::{Expect, Store, StoreError, WriteBatch};
@@ -134,12 +135,21 @@ pub struct JobStatus {
 pub struct Claim {
     pub by: String,
     pub until: DateTime<Utc>,
+    /// The claimer's machine and process, for native hosts: as with leases, a runner of the
+    /// same machine need not wait out a claim whose process died.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
 }
 
 impl JobStatus {
-    /// Another runner's claim still holds at `now`.
-    pub(crate) fn claimed(&self, now: DateTime<Utc>) -> bool {
-        self.claim.as_ref().is_some_and(|c| c.until > now)
+    /// A claim still holds at `now`, seen by a runner in `process`: it has not expired, and
+    /// its process is not one of this machine's that died (the lease's takeover rule).
+    pub(crate) fn claimed(&self, now: DateTime<Utc>, process: Option<&LocalProcess>) -> bool {
+        self.claim.as_ref().is_some_and(|c| {
+            c.until > now && !crate::engine::process_is_gone(c.machine.as_deref(), c.pid, process)
+        })
     }
 }
 
@@ -348,6 +358,7 @@ pub fn throttled_error(until: DateTime<Utc>) -> PublicError {
 pub(crate) async fn due(
     store: &dyn Store,
     now: DateTime<Utc>,
+    process: Option<&LocalProcess>,
 ) -> Result<Vec<(String, JobKind, DateTime<Utc>)>, StoreError> {
     let mut due = Vec::new();
     for job in JobKind::ALL {
@@ -356,7 +367,7 @@ pub(crate) async fn due(
             let Ok(status) = serde_json::from_slice::<JobStatus>(&v.value) else {
                 continue;
             };
-            if !status.enabled || status.claimed(now) {
+            if !status.enabled || status.claimed(now, process) {
                 continue;
             }
             let at = status.next_run.unwrap_or(now);
@@ -468,5 +479,33 @@ mod tests {
     fn errors_back_off_up_to_six_hours() {
         let steps: Vec<i64> = (1..=8).map(|n| error_backoff(n).num_minutes()).collect();
         assert_eq!(steps, [15, 30, 60, 120, 240, 360, 360, 360]);
+    }
+
+    #[test]
+    fn a_claim_holds_until_it_expires_unless_its_process_on_this_machine_died() {
+        let mut status = JobStatus::new(JobKind::Calendar);
+        status.claim = Some(Claim {
+            by: "sync-1/7/ab".into(),
+            until: now() + chrono::Duration::minutes(15),
+            machine: Some("m1".into()),
+            pid: Some(7),
+        });
+        let on = |machine: &str, alive: bool| LocalProcess {
+            node: machine.into(),
+            pid: 8,
+            is_running: std::sync::Arc::new(move |_| alive),
+        };
+        assert!(status.claimed(now(), None), "no process known: waited out");
+        assert!(
+            status.claimed(now(), Some(&on("m1", true))),
+            "still running"
+        );
+        assert!(
+            status.claimed(now(), Some(&on("m2", false))),
+            "another machine"
+        );
+        assert!(!status.claimed(now(), Some(&on("m1", false))), "died here");
+        let later = now() + chrono::Duration::minutes(15);
+        assert!(!status.claimed(later, None), "expired");
     }
 }

@@ -188,6 +188,72 @@ fn a_due_job_is_claimed_once_and_not_after_it_ran_and_again_when_a_claim_expires
 }
 
 #[test]
+fn a_due_job_runs_once_through_run_due_job_and_ends_its_claim() {
+    let w = World::new();
+    let other_node = w.app.clone();
+    block(w.app.set_job_enabled("u1", JobKind::Calendar, true)).unwrap();
+    let due = block(w.app.due_jobs(w.clock.now())).unwrap();
+    assert_eq!(due.len(), 1);
+    // This application reaches no ERP.net: the run happens, fails and is recorded.
+    let run = block(w.app.run_due_job(&due[0]))
+        .unwrap()
+        .expect("the due job is this node's to run");
+    assert!(run.result.is_err());
+    let store = w.app.host().store.clone();
+    let (status, _) = block(status::load_status(store.as_ref(), "u1", JobKind::Calendar)).unwrap();
+    assert!(status.claim.is_none(), "the claim ends with the run");
+    // The same list on another node: that due time has run.
+    assert!(block(other_node.run_due_job(&due[0])).unwrap().is_none());
+    // Not due (never turned on, or unknown): not run.
+    let stranger = DueJob {
+        user_id: "nobody".into(),
+        ..due[0].clone()
+    };
+    assert!(block(w.app.run_due_job(&stranger)).unwrap().is_none());
+}
+
+#[test]
+fn notified_jobs_come_before_scheduled_ones() {
+    let w = World::new();
+    let store = w.app.host().store.clone();
+    let (mut second, _) = block(profile::require(store.as_ref(), "u1")).unwrap();
+    second.user_id = "u2".into();
+    block(store.commit(profile::put(WriteBatch::new(), &second, Expect::Absent))).unwrap();
+    for user in ["u1", "u2"] {
+        block(w.app.set_job_enabled(user, JobKind::Calendar, true)).unwrap();
+    }
+    let scheduled = block(w.app.due_jobs(w.clock.now())).unwrap();
+    let users = |due: &[DueJob]| -> Vec<(String, bool)> {
+        due.iter()
+            .map(|d| (d.user_id.clone(), d.notified))
+            .collect()
+    };
+    assert_eq!(
+        users(&scheduled),
+        [("u1".to_owned(), false), ("u2".to_owned(), false)]
+    );
+    // A change notification for u2, a minute after both came due.
+    w.clock.advance(std::time::Duration::from_secs(60));
+    let at = w.clock.now();
+    block(store.commit(crate::engine::subscriptions::put_notified(
+        WriteBatch::new(),
+        JobKind::Calendar.id(),
+        "u2",
+        at,
+    )))
+    .unwrap();
+    let due = block(w.app.due_jobs(w.clock.now())).unwrap();
+    assert_eq!(
+        users(&due),
+        [("u2".to_owned(), true), ("u1".to_owned(), false)]
+    );
+    assert_eq!(
+        due[0].due_since, scheduled[1].due_since,
+        "due since its schedule"
+    );
+}
+
+#[test]
 fn home_after_a_throttled_and_a_failed_run() {
     let w = World::new();
     block(w.app.set_job_enabled("u1", JobKind::Calendar, true)).unwrap();

@@ -50,7 +50,17 @@ impl std::fmt::Debug for LocalProcess {
 /// process that no longer exists. A stale holder that somehow still ran could not commit:
 /// its fence no longer matches.
 fn holder_is_gone(record: &LeaseRecord, me: Option<&LocalProcess>) -> bool {
-    match (me, record.node.as_deref(), record.pid) {
+    process_is_gone(record.node.as_deref(), record.pid, me)
+}
+
+/// The same rule for any record that names the machine and process of its holder (a lease, a
+/// due job's claim): that process ran on this machine and no longer exists.
+pub(crate) fn process_is_gone(
+    node: Option<&str>,
+    pid: Option<u32>,
+    me: Option<&LocalProcess>,
+) -> bool {
+    match (me, node, pid) {
         (Some(me), Some(node), Some(pid)) => {
             node == me.node && pid != me.pid && !(me.is_running)(pid)
         }

@@ -6,6 +6,7 @@ mod reconcile;
 pub(crate) mod subscriptions;
 
 pub use journal::{LogLevel, LogLine};
+pub(crate) use lease::process_is_gone;
 pub use lease::{Lease, LeaseError, LocalProcess, acquire as acquire_lease, lease_key};
 
 pub use reconcile::{

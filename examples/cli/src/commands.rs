@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use mssync_core::app::ConflictPolicy;
 use mssync_core::app::{
-    Actor, App, AppConfig, CredentialInput, ErpAccess, HomeView, JobKind, LocalProcess,
+    Actor, App, AppConfig, CredentialInput, DueJob, ErpAccess, HomeView, JobKind, LocalProcess,
     OperationMode, ServiceChange, SetupChange,
 };
 use mssync_core::host::{Clock, Expect, Host, Store, WriteBatch};
@@ -263,7 +263,8 @@ impl Console {
     /// terminal a progress line shows the runs done and the one under way (on standard error;
     /// the reports go to standard output as JSON lines).
     pub async fn sync(&self, user: Option<&str>, dry_run: bool) -> Result<(), PublicError> {
-        let runs: Vec<(String, JobKind)> = if let Some(email) = user {
+        // The user's own request runs now; due jobs run only if no other node took them.
+        let runs: Vec<(String, JobKind, Option<DueJob>)> = if let Some(email) = user {
             let user = self
                 .app
                 .user_by_email(email)
@@ -275,7 +276,7 @@ impl Console {
                     ),
                     _ => e,
                 })?;
-            vec![(user, JobKind::Calendar)]
+            vec![(user, JobKind::Calendar, None)]
         } else {
             // The tenant's ERP.net feed first: routed users are due first.
             if !dry_run && let Err(e) = self.app.route_erp_changes().await {
@@ -285,7 +286,7 @@ impl Console {
                 .due_jobs(self.clock.now())
                 .await?
                 .into_iter()
-                .map(|d| (d.user_id, d.job))
+                .map(|d| (d.user_id.clone(), d.job, Some(d)))
                 .collect()
         };
         if runs.is_empty() {
@@ -295,9 +296,21 @@ impl Console {
         // The spinner and the elapsed time move while a long run is under way.
         progress.enable_steady_tick(Duration::from_millis(120));
         let mut failed = None;
-        for (user, job) in runs {
+        for (user, job, due) in runs {
             progress.set_message(format!("{} of {user}", job.title()));
-            match self.app.run_job(&user, job, dry_run).await.result {
+            let result = match (due, dry_run) {
+                (Some(due), false) => match self.app.run_due_job(&due).await {
+                    Ok(Some(run)) => run.result,
+                    // Another node ran it since the list was made, or is running it.
+                    Ok(None) => {
+                        progress.inc(1);
+                        continue;
+                    }
+                    Err(e) => Err(e),
+                },
+                _ => self.app.run_job(&user, job, dry_run).await.result,
+            };
+            match result {
                 Ok(report) => progress.suspend(|| print_json(&report))?,
                 Err(e) => {
                     progress.suspend(|| eprintln!("error {}: {}", e.code.number(), e.reason));

@@ -13,6 +13,7 @@
 //! # store_password_file = "pg.secret"  # or MSSYNC_STORE_PASSWORD, for PostgreSQL
 //! node = "sync-1"                    # names this process in leases; absent: the host name
 //! lease_ttl_seconds = 900            # how long a dead node keeps its jobs (absent: 15 minutes)
+//! concurrent_jobs = 4                # jobs `mssync serve` runs at once on this node (absent: 4)
 //! redirect_port = 0                  # signin's loopback port; 0 or absent: any free port
 //! max_response_bytes = 33554432      # longest response body read (absent: 32 MiB, the most)
 //! sealing_key_file = "sealing.key"   # or MSSYNC_SEALING_KEY (32 bytes: base64 or hex)
@@ -198,6 +199,8 @@ pub struct Config {
     /// How long a run's lease outlives its latest commit: a node that dies mid-run keeps its
     /// jobs this long before another node takes them over.
     pub lease_ttl: Duration,
+    /// How many due jobs `mssync serve` runs at once on this node (never two of one user's job).
+    pub concurrent_jobs: usize,
     /// The loopback port for sign-in redirects; 0 means any free port.
     pub redirect_port: u16,
     pub sealing_key_file: Option<PathBuf>,
@@ -211,6 +214,12 @@ pub struct Config {
     pub web: Option<crate::web::WebSite>,
 }
 
+/// Jobs `mssync serve` runs at once when `concurrent_jobs` is absent: runs mostly wait on the
+/// services, so a few at once keep a node busy without crowding one tenant's throttling limits.
+pub const DEFAULT_CONCURRENT_JOBS: usize = 4;
+/// The most `concurrent_jobs` may be: Graph throttles an application per tenant well before.
+pub const MAX_CONCURRENT_JOBS: usize = 64;
+
 /// `mssync serve`'s listener when `listen` is absent.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 
@@ -223,6 +232,7 @@ struct RawConfig {
     store_password_file: Option<PathBuf>,
     node: Option<String>,
     lease_ttl_seconds: Option<u64>,
+    concurrent_jobs: Option<usize>,
     redirect_port: Option<u16>,
     sealing_key_file: Option<PathBuf>,
     max_response_bytes: Option<usize>,
@@ -430,13 +440,24 @@ impl Config {
         };
         let lease_ttl = match raw.lease_ttl_seconds {
             None => mssync_core::app::DEFAULT_LEASE_TTL,
-            Some(0) => {
+            Some(seconds) => {
+                mssync_core::app::lease_ttl_from_seconds(seconds).map_err(|reason| {
+                    ConfigError::Invalid {
+                        field: "lease_ttl_seconds",
+                        reason: reason.into(),
+                    }
+                })?
+            }
+        };
+        let concurrent_jobs = match raw.concurrent_jobs {
+            None => DEFAULT_CONCURRENT_JOBS,
+            Some(n @ 1..=MAX_CONCURRENT_JOBS) => n,
+            Some(_) => {
                 return Err(ConfigError::Invalid {
-                    field: "lease_ttl_seconds",
-                    reason: "must be at least 1".into(),
+                    field: "concurrent_jobs",
+                    reason: format!("must be from 1 to {MAX_CONCURRENT_JOBS}"),
                 });
             }
-            Some(seconds) => Duration::from_secs(seconds),
         };
         let listen = raw
             .listen
@@ -493,6 +514,7 @@ impl Config {
             store_password_file: raw.store_password_file.map(resolve),
             node,
             lease_ttl,
+            concurrent_jobs,
             redirect_port: raw.redirect_port.unwrap_or(0),
             sealing_key_file: raw.sealing_key_file.map(resolve),
             max_response_bytes: raw

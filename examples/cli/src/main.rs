@@ -82,6 +82,9 @@ enum Command {
         #[arg(long)]
         start: chrono::DateTime<chrono::Utc>,
     },
+    /// Measure several nodes on one PostgreSQL database (MSSYNC_TEST_POSTGRES_URL; see
+    /// tests/postgres.sh) on the simulators.
+    BenchNodes,
     /// List the Windows time zones Setup offers.
     TimeZones,
     /// Show the configuration and which credentials are set (never their values).
@@ -221,6 +224,7 @@ fn run(cli: &Cli) -> Result<(), PublicError> {
                 .block_on(mssync_sim::control::serve(*extra_users, *start));
             Ok(())
         }
+        Command::BenchNodes => block_on(mssync_cli::bench_nodes::run(&mut std::io::stdout())),
     }
 }
 
@@ -390,6 +394,7 @@ fn show_config(config: &Config) -> Result<(), PublicError> {
     }
     println!("node:             {}", config.node);
     println!("lease ttl:        {} s", config.lease_ttl.as_secs());
+    println!("concurrent jobs:  {}", config.concurrent_jobs);
     match config.redirect_port {
         0 => println!("redirect:         http://127.0.0.1:<any free port>{SIGNIN_PATH}"),
         port => println!("redirect:         http://127.0.0.1:{port}{SIGNIN_PATH}"),

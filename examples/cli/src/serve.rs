@@ -7,6 +7,7 @@
 //! notification to the application in turn; answers never wait for a sync run. The site's
 //! work runs as local tasks of that thread too, side by side.
 
+use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,8 +17,12 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use futures::StreamExt as _;
+use futures::stream::FuturesUnordered;
 use mssync_core::PublicError;
-use mssync_core::app::{App, NotificationAnswer, NotificationEndpoint, NotificationRequest};
+use mssync_core::app::{
+    App, DueJob, JobKind, JobRun, NotificationAnswer, NotificationEndpoint, NotificationRequest,
+};
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::commands::Console;
@@ -201,11 +206,12 @@ async fn receive(
     }
 }
 
-/// How often the scheduler looks for due jobs when no notification woke it.
-const SCHEDULER_TICK: Duration = Duration::from_secs(30);
+/// How often the scheduler looks for due jobs when no notification woke it (a dead node's jobs
+/// are taken over at the first look after its lease time).
+pub const SCHEDULER_TICK: Duration = Duration::from_secs(30);
 
 /// `mssync serve`: the listener (when `public_url` is set), then the scheduler until Ctrl-C or
-/// SIGTERM; the run under way is finished first, then the listener stops.
+/// SIGTERM; the runs under way are finished first, then the listener stops.
 pub async fn serve(console: &Console) -> Result<(), PublicError> {
     let config = console.config();
     let listener = if config.public_url.is_some() || config.web.is_some() {
@@ -253,47 +259,95 @@ pub async fn serve(console: &Console) -> Result<(), PublicError> {
     let wake = listener
         .as_ref()
         .map_or_else(|| Arc::new(Notify::new()), Listener::recorded);
-    let mut stop = Box::pin(shutdown_signal());
-    loop {
-        // The tenant's ERP.net feed, once a round (a call within the round reads nothing).
-        if let Err(e) = app.route_erp_changes().await {
-            eprintln!("error {}: {}", e.code.number(), e.reason);
-        }
-        let due = app.due_jobs(console.clock().now()).await?;
-        for job in due {
-            // Another node may have run it since the list was made, or be running it.
-            match app.claim_due_job(&job).await {
-                Ok(true) => {}
-                Ok(false) => continue,
-                Err(e) => {
-                    eprintln!("error {}: {}", e.code.number(), e.reason);
-                    continue;
-                }
-            }
-            match app.run_job(&job.user_id, job.job, false).await.result {
-                Ok(report) => eprintln!(
-                    "{} of {}: {} to Outlook, {} to ERP.net",
-                    job.job.title(),
-                    job.user_id,
-                    report.to_outlook.created
-                        + report.to_outlook.updated
-                        + report.to_outlook.removed,
-                    report.to_erp.created + report.to_erp.updated + report.to_erp.removed,
-                ),
-                Err(e) => eprintln!("error {}: {}", e.code.number(), e.reason),
-            }
-        }
-        tokio::select! {
-            () = &mut stop => break,
-            () = wake.notified() => {}
-            () = tokio::time::sleep(SCHEDULER_TICK) => {}
-        }
-    }
+    let stop = shutdown_signal();
+    schedule(
+        &app,
+        config.concurrent_jobs,
+        SCHEDULER_TICK,
+        &wake,
+        stop,
+        |line| eprintln!("{line}"),
+    )
+    .await;
     if let Some(listener) = listener {
         listener.stop();
     }
     eprintln!("Stopped.");
     Ok(())
+}
+
+/// The scheduler of a node: lists due jobs (notified ones first) when woken by a notification,
+/// every `tick` ([`SCHEDULER_TICK`] in `mssync serve`) and when its list ran out, and runs up
+/// to `concurrent_jobs` of them at once, each through [`App::run_due_job`], so that no two
+/// nodes (and no two runs here) take one due (user, job).
+/// On `stop` it starts nothing more and returns when the runs under way have finished. `log`
+/// gets one line per run, `{Job} of {user}: ...`, or the error.
+pub async fn schedule(
+    app: &App,
+    concurrent_jobs: usize,
+    tick: Duration,
+    wake: &Notify,
+    stop: impl std::future::Future<Output = ()>,
+    log: impl Fn(String),
+) {
+    let mut stop = std::pin::pin!(stop);
+    let mut queue: VecDeque<DueJob> = VecDeque::new();
+    let mut running = FuturesUnordered::new();
+    // The (user, job) pairs under way here; the claims keep out every other node.
+    let mut busy: HashSet<(String, JobKind)> = HashSet::new();
+    let mut look = true;
+    loop {
+        if look {
+            // The tenant's ERP.net feed, once a round (a call within the round reads nothing).
+            if let Err(e) = app.route_erp_changes().await {
+                log(format!("error {}: {}", e.code.number(), e.reason));
+            }
+            match app.due_jobs_now().await {
+                Ok(due) => queue = due.into(),
+                Err(e) => log(format!("error {}: {}", e.code.number(), e.reason)),
+            }
+        }
+        while running.len() < concurrent_jobs.max(1) {
+            let Some(due) = queue.pop_front() else { break };
+            if !busy.insert((due.user_id.clone(), due.job)) {
+                continue;
+            }
+            running.push(async move {
+                let outcome = app.run_due_job(&due).await;
+                (due, outcome)
+            });
+        }
+        look = tokio::select! {
+            () = &mut stop => break,
+            () = wake.notified() => true,
+            () = tokio::time::sleep(tick) => true,
+            Some((due, outcome)) = running.next() => {
+                busy.remove(&(due.user_id.clone(), due.job));
+                log_outcome(&due, outcome, &log);
+                // What came due meanwhile (another node's expired claim, say) once the list ran out.
+                queue.is_empty()
+            }
+        };
+    }
+    // The runs under way finish (a run stopped half way would wait for its lease time).
+    while let Some((due, outcome)) = running.next().await {
+        log_outcome(&due, outcome, &log);
+    }
+}
+
+fn log_outcome(due: &DueJob, outcome: Result<Option<JobRun>, PublicError>, log: &impl Fn(String)) {
+    match outcome.map(|run| run.map(|r| r.result)) {
+        // Another node ran it since the list was made, or is running it.
+        Ok(None) => {}
+        Ok(Some(Ok(report))) => log(format!(
+            "{} of {}: {} to Outlook, {} to ERP.net",
+            due.job.title(),
+            due.user_id,
+            report.to_outlook.created + report.to_outlook.updated + report.to_outlook.removed,
+            report.to_erp.created + report.to_erp.updated + report.to_erp.removed,
+        )),
+        Ok(Some(Err(e))) | Err(e) => log(format!("error {}: {}", e.code.number(), e.reason)),
+    }
 }
 
 /// Ctrl-C, or SIGTERM on Unix (how service managers stop a process). The handlers are

@@ -429,3 +429,29 @@ fn secrets_are_not_accepted_as_arguments() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--client-secret"), "{stderr}");
 }
+
+/// Without a PostgreSQL server the nodes bench says its rows were skipped and why, and succeeds.
+#[test]
+fn bench_nodes_without_a_server_skips_its_rows_saying_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let (output, stdout, stderr) = run(mssync(dir.path(), &["bench-nodes"])
+        .env_remove("MSSYNC_TEST_POSTGRES_URL")
+        .env_remove("MSSYNC_BENCH_NODE_USERS"));
+    assert!(output.status.success(), "{stderr}");
+    for row in [
+        "3 nodes, 1,000 users, one round: runs per user",
+        "node killed mid-round: users finished by the others within",
+        "3 nodes vs 1 node: round wall time",
+    ] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with(row) && l.ends_with("skipped")),
+            "{stdout}"
+        );
+    }
+    assert!(
+        stdout.contains("MSSYNC_TEST_POSTGRES_URL is not set"),
+        "{stdout}"
+    );
+}

@@ -503,19 +503,25 @@ fn node_and_lease_ttl_have_defaults_and_checks() {
     assert_eq!(config.node, mssync_cli::config::default_node());
     assert!(!config.node.is_empty());
     assert_eq!(config.lease_ttl, std::time::Duration::from_secs(15 * 60));
+    assert_eq!(config.concurrent_jobs, 4);
     let config = parse(&with_store(
         r#"store_path = "x.db"
 node = "sync-2.eu"
-lease_ttl_seconds = 5"#,
+lease_ttl_seconds = 5
+concurrent_jobs = 16"#,
     ))
     .unwrap();
     assert_eq!(config.node, "sync-2.eu");
     assert_eq!(config.lease_ttl, std::time::Duration::from_secs(5));
+    assert_eq!(config.concurrent_jobs, 16);
     for bad in [
         r#"node = """#,
         r#"node = "a b""#,
         r#"node = "a/b""#,
         "lease_ttl_seconds = 0",
+        "lease_ttl_seconds = 86401",
+        "concurrent_jobs = 0",
+        "concurrent_jobs = 65",
     ] {
         let error = parse(&with_store(&format!("store_path = \"x.db\"\n{bad}"))).unwrap_err();
         assert!(

@@ -536,29 +536,12 @@ async fn three_serve_nodes_share_one_database_and_finish_a_killed_nodes_work() {
         }
     }
 
-    // Three nodes: the console's configuration with its own node name, lease time and listener.
-    let base = std::fs::read_to_string(cli.dir.path().join("mssync.toml")).unwrap();
+    // Three nodes: the console's configuration with its own node name, lease time and listener,
+    // one job at a time each (with more, the first node up could take all six users at once).
     let names = ["node-1", "node-2", "node-3"];
     let mut nodes = Vec::new();
     for name in names {
-        let port = free_port();
-        let config = base
-            .replace(
-                &format!("node = \"{E2E_NODE}\""),
-                &format!("node = \"{name}\""),
-            )
-            .replace(
-                &format!("lease_ttl_seconds = {E2E_TTL}"),
-                &format!("lease_ttl_seconds = {TTL}"),
-            );
-        let path = cli.dir.path().join(format!("{name}.toml"));
-        std::fs::write(
-            &path,
-            format!(
-                "listen = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n{config}"
-            ),
-        )
-        .unwrap();
+        let path = node_config(&cli, name, TTL, true, "concurrent_jobs = 1");
         nodes.push(Node::start(&cli, name, &path));
     }
 
@@ -685,9 +668,276 @@ async fn three_serve_nodes_share_one_database_and_finish_a_killed_nodes_work() {
     );
 }
 
+/// A node's configuration beside the console's: its own name, lease time (seconds) and, when
+/// `listen` is set, a listener on a free port that Graph reaches at the same address; `extra`
+/// lines go first.
+fn node_config(cli: &Cli, name: &str, ttl: u64, listen: bool, extra: &str) -> std::path::PathBuf {
+    let base = std::fs::read_to_string(cli.dir.path().join("mssync.toml")).unwrap();
+    let config = base
+        .replace(
+            &format!("node = \"{E2E_NODE}\""),
+            &format!("node = \"{name}\""),
+        )
+        .replace(
+            &format!("lease_ttl_seconds = {E2E_TTL}"),
+            &format!("lease_ttl_seconds = {ttl}"),
+        );
+    let listener = match listen {
+        true => {
+            let port = free_port();
+            format!("listen = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n")
+        }
+        false => String::new(),
+    };
+    let path = cli.dir.path().join(format!("{name}.toml"));
+    std::fs::write(&path, format!("{extra}\n{listener}{config}")).unwrap();
+    path
+}
+
+/// How many runs of each user's Calendar the nodes' outputs report (`Calendar of {oid}: ...`).
+fn runs_per_user(cli: &Cli, outputs: &[String]) -> Vec<usize> {
+    cli.world
+        .users
+        .iter()
+        .map(|user| {
+            let prefix = format!("Calendar of {}:", user.oid);
+            outputs
+                .iter()
+                .map(|o| o.lines().filter(|l| l.starts_with(&prefix)).count())
+                .sum()
+        })
+        .collect()
+}
+
+/// Three nodes with listeners on one database; a change in Alice's calendar is notified by
+/// Graph to the node whose address her subscription carries: the change is run exactly once,
+/// by whichever node is free, and reaches ERP.net once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notification_received_by_one_node_is_run_once_by_some_node() {
+    let Some(db) = test_database("cli_nodes_notified") else {
+        return;
+    };
+    let cli = signed_in_console_with(Some(db), 2).await;
+    let world = &cli.world;
+    let names = ["node-a", "node-b", "node-c"];
+    let nodes: Vec<Node> = names
+        .iter()
+        .map(|name| Node::start(&cli, name, &node_config(&cli, name, 5, true, "")))
+        .collect();
+    let outputs = || -> Vec<String> { nodes.iter().map(Node::output).collect() };
+    // Every user's first run (somewhere), each leaving a subscription behind.
+    eventually("every user ran once and is subscribed", || {
+        runs_per_user(&cli, &outputs()).iter().all(|&n| n == 1)
+            && world.graph.subscriptions().len() == world.users.len()
+    })
+    .await;
+
+    let alice = world.alice().clone();
+    let subscription = world
+        .graph
+        .subscriptions()
+        .into_iter()
+        .find(|s| s.user == alice.oid)
+        .expect("Alice's subscription");
+    let receiver = nodes
+        .iter()
+        .find(|n| {
+            std::fs::read_to_string(&n.config)
+                .unwrap()
+                .contains(&format!(
+                    "public_url = \"{}",
+                    subscription
+                        .notification_url
+                        .trim_end_matches("/graph/notifications")
+                ))
+        })
+        .expect("the node Graph notifies")
+        .name
+        .clone();
+    let start = (Utc::now() + chrono::Duration::days(2)).format("%Y-%m-%dT10:00:00");
+    let end = (Utc::now() + chrono::Duration::days(2)).format("%Y-%m-%dT11:00:00");
+    world.graph.seed_event(
+        &alice.oid,
+        json!({"subject": "Notified once", "start": {"dateTime": start.to_string(), "timeZone": "UTC"},
+               "end": {"dateTime": end.to_string(), "timeZone": "UTC"}}),
+    );
+    let delivered = world.graph.deliver_notifications().await;
+    assert_eq!(
+        delivered.iter().map(|d| (d.1, d.2)).collect::<Vec<_>>(),
+        [(1, 202)],
+        "one notification, accepted: {delivered:?}"
+    );
+    eventually("the notified change reached ERP.net", || {
+        subjects(world).1.iter().any(|s| s == "Notified once")
+    })
+    .await;
+    // A moment for a second run, were there one to come.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let mut finished = Vec::new();
+    for node in nodes {
+        finished.push(node.stop().await);
+    }
+    let outputs: Vec<String> = finished.iter().map(|(_, o)| o.clone()).collect();
+    let runs = runs_per_user(&cli, &outputs);
+    let ran_it: Vec<&String> = finished
+        .iter()
+        .filter(|(_, o)| {
+            o.lines()
+                .filter(|l| l.starts_with(&format!("Calendar of {}:", alice.oid)))
+                .count()
+                > 0
+        })
+        .map(|(n, _)| n)
+        .collect();
+    eprintln!("notified to {receiver}; Alice's runs on {ran_it:?}; runs per user {runs:?}");
+    assert_eq!(
+        runs[0], 2,
+        "Alice: the first run and the notified one: {finished:#?}"
+    );
+    assert!(
+        runs[1..].iter().all(|&n| n == 1),
+        "the others were not run again: {runs:?}"
+    );
+    let (events, activities) = subjects(world);
+    for side in [&events, &activities] {
+        assert_eq!(
+            side.iter().filter(|s| *s == "Notified once").count(),
+            1,
+            "exactly once on each side: {side:?}"
+        );
+    }
+}
+
+/// One node with one job at a time starts on six users with many items; a second node joins
+/// while it runs and takes work; the first is stopped (SIGTERM) in the middle of a run, which
+/// it finishes before it stops. Every user ran exactly once, nothing is lost or doubled on
+/// either simulator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_added_while_running_takes_work_and_one_stopped_cleanly_loses_nothing() {
+    const ITEMS: usize = 30;
+    let Some(db) = test_database("cli_nodes_join") else {
+        return;
+    };
+    let cli = signed_in_console_with(Some(db), 5).await;
+    let world = &cli.world;
+    let users = world.users.clone();
+    let day = Utc::now().date_naive() + chrono::Duration::days(1);
+    for (u, user) in users.iter().enumerate() {
+        for i in 0..ITEMS {
+            let at =
+                day.and_hms_opt(0, 0, 0).unwrap().and_utc() + chrono::Duration::hours(i as i64);
+            let mut seed = ActivitySeed::new(format!("U{u} activity {i:03}"), at);
+            seed.assigned_to = Some(user.erp_user_id.clone());
+            world.erp.seed_activity(seed);
+            let start = at + chrono::Duration::minutes(30);
+            let end = start + chrono::Duration::minutes(20);
+            world.graph.seed_event(
+                &user.oid,
+                json!({"subject": format!("U{u} event {i:03}"),
+                       "start": {"dateTime": start.format("%Y-%m-%dT%H:%M:%S").to_string(), "timeZone": "UTC"},
+                       "end": {"dateTime": end.format("%Y-%m-%dT%H:%M:%S").to_string(), "timeZone": "UTC"}}),
+            );
+        }
+    }
+    let expected: Vec<String> = {
+        let mut all: Vec<String> = (0..users.len())
+            .flat_map(|u| {
+                (0..ITEMS).flat_map(move |i| {
+                    [
+                        format!("U{u} activity {i:03}"),
+                        format!("U{u} event {i:03}"),
+                    ]
+                })
+            })
+            .collect();
+        all.sort();
+        all
+    };
+    let postgres = cli.postgres.as_ref().unwrap();
+    let holders = || -> Vec<String> {
+        postgres
+            .sql("SELECT convert_from(value, 'UTF8') FROM mssync.entries WHERE key LIKE 'lease/%'")
+            .iter()
+            .filter_map(|row| {
+                let lease: Value = serde_json::from_str(row[0].as_deref()?).ok()?;
+                let holder = lease["holder"].as_str()?;
+                Some(holder.split('/').next()?.to_owned())
+            })
+            .collect()
+    };
+
+    let first = Node::start(
+        &cli,
+        "node-1",
+        &node_config(&cli, "node-1", 5, false, "concurrent_jobs = 1"),
+    );
+    eventually("node-1 in a run", || {
+        holders().iter().any(|h| h == "node-1")
+    })
+    .await;
+    let second = Node::start(
+        &cli,
+        "node-2",
+        &node_config(&cli, "node-2", 5, false, "concurrent_jobs = 2"),
+    );
+    eventually("node-2 took a job", || {
+        second
+            .output()
+            .lines()
+            .any(|l| l.starts_with("Calendar of "))
+    })
+    .await;
+    // node-1 is stopped while it holds a run: it finishes it first.
+    eventually("node-1 in a run again", || {
+        holders().iter().any(|h| h == "node-1")
+            || runs_per_user(&cli, &[first.output(), second.output()])
+                .iter()
+                .all(|&n| n == 1)
+    })
+    .await;
+    let first = first.stop().await;
+
+    let all_synced = || {
+        let mut activities: Vec<String> = world
+            .erp
+            .activities()
+            .iter()
+            .map(|a| a["Subject"].as_str().unwrap_or_default().to_owned())
+            .filter(|s| s.starts_with('U'))
+            .collect();
+        activities.sort();
+        let mut events: Vec<String> = users
+            .iter()
+            .flat_map(|user| world.graph.events(&user.oid))
+            .map(|e| e["subject"].as_str().unwrap_or_default().to_owned())
+            .filter(|s| s.starts_with('U'))
+            .collect();
+        events.sort();
+        activities == expected && events == expected
+    };
+    eventually("every user's items on both sides exactly once", all_synced).await;
+    let second = second.stop().await;
+    let runs = runs_per_user(&cli, &[first.1.clone(), second.1.clone()]);
+    let ran_by = |output: &String| -> usize {
+        runs_per_user(&cli, std::slice::from_ref(output))
+            .iter()
+            .sum()
+    };
+    let (by_first, by_second) = (ran_by(&first.1), ran_by(&second.1));
+    eprintln!("runs per user {runs:?}; node-1 ran {by_first}, node-2 ran {by_second}");
+    assert!(
+        runs.iter().all(|&n| n == 1),
+        "each user once: {runs:?}\n{first:#?}\n{second:#?}"
+    );
+    assert!(by_second > 0, "the node added while running took work");
+    assert!(all_synced(), "nothing moved after the runs ended");
+}
+
 /// A running `mssync serve` and what it has written to stderr so far.
 struct Node {
     name: String,
+    config: std::path::PathBuf,
     child: std::process::Child,
     output: Arc<std::sync::Mutex<String>>,
     reader: std::thread::JoinHandle<()>,
@@ -714,10 +964,16 @@ impl Node {
         });
         Self {
             name: name.to_owned(),
+            config: config.to_owned(),
             child,
             output,
             reader,
         }
+    }
+
+    /// What it has written so far.
+    fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
     }
 
     /// SIGKILL, reaped; its name and output.
@@ -727,6 +983,7 @@ impl Node {
             mut child,
             output,
             reader,
+            ..
         } = self;
         child.kill().unwrap();
         let status = child.wait().unwrap();
@@ -741,6 +998,7 @@ impl Node {
             child,
             output,
             reader,
+            ..
         } = self;
         Command::new("kill")
             .args(["-TERM", &child.id().to_string()])

@@ -14,7 +14,7 @@ mod user_api;
 pub(crate) use events::EventQueue;
 pub use events::mss_events_poll;
 pub use home::mss_home_get;
-pub use jobs::{mss_job_run, mss_jobs_due};
+pub use jobs::{mss_job_run, mss_job_run_due, mss_jobs_due};
 pub use notifications::mss_notification_receive;
 pub use service::{
     mss_service_complete_consent, mss_service_connect, mss_service_consent_url, mss_service_get,

@@ -780,9 +780,22 @@ static void whole_flow_syncs_both_ways(void) {
         CHECK_STATUS(mss_jobs_due(engine, &out, NULL), 0);
         char *due = buffer_text(&out);
         CHECK(strstr(due, user) != NULL && strstr(due, "\"job\":\"calendar\"") != NULL);
+        /* The scheduler's path: the one due job (a flat object) handed back is claimed and run. */
+        MssError *error = NULL;
+        char *open = strchr(due, '{'), *close = strchr(due, '}');
+        CHECK(open != NULL && close != NULL);
+        size_t due_job_len = (size_t)(close - open + 1);
+        CHECK_STATUS(mss_job_run_due(engine, (const uint8_t *)open, due_job_len, &out, &error), 0);
+        report(error);
+        char *first = buffer_text(&out);
+        /* Handed back again it is no longer due: every node holding the list gets null. */
+        CHECK_STATUS(mss_job_run_due(engine, (const uint8_t *)open, due_job_len, &out, &error), 0);
+        report(error);
+        char *again = buffer_text(&out);
+        CHECK(again && strcmp(again, "null") == 0);
+        free(again);
         free(due);
 
-        char *first = run_calendar(engine, user);
         CHECK(strstr(first, "\"to_outlook\":{\"created\":1,") != NULL);
         CHECK(strstr(first, "\"to_erp\":{\"created\":1,") != NULL);
         free(first);
@@ -866,7 +879,15 @@ static void app_functions_refuse_bad_input(void) {
     CHECK_STATUS(mss_home_get(engine, SPAN("nobody"), &out, NULL), MSS_STATUS_NOT_FOUND);
     CHECK_STATUS(mss_job_run(engine, SPAN("nobody"), SPAN("calendar"), 7, &out, NULL), MSS_STATUS_INVALID_ARGUMENT);
     CHECK_STATUS(mss_job_run(NULL, SPAN("nobody"), SPAN("calendar"), 0, &out, NULL), MSS_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(mss_job_run_due(engine, SPAN("{\"user_id\":\"nobody\"}"), &out, NULL), MSS_STATUS_INVALID_JSON);
+    CHECK_STATUS(mss_job_run_due(engine, SPAN("{\"user_id\":\"nobody\",\"job\":\"mail\",\"due_since\":\"2026-01-01T00:00:00Z\"}"), &out, NULL),
+                 MSS_STATUS_INVALID_JSON);
     CHECK(out.ptr == NULL && out.len == 0); /* failures leave the output empty */
+    /* A job that is not due (the user never signed in) is not this node's to run. */
+    CHECK_STATUS(mss_job_run_due(engine, SPAN("{\"user_id\":\"nobody\",\"job\":\"calendar\",\"due_since\":\"2026-01-01T00:00:00Z\"}"), &out, NULL), 0);
+    char *not_due = buffer_text(&out);
+    CHECK(strcmp(not_due, "null") == 0);
+    free(not_due);
     CHECK_STATUS(mss_jobs_due(engine, &out, NULL), 0);
     char *due = buffer_text(&out);
     CHECK(strcmp(due, "[]") == 0);
