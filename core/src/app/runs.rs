@@ -172,7 +172,11 @@ impl App {
                 && super::change_notifications::notified_due(store, now, process)
                     .await?
                     .iter()
-                    .chain(super::erp_feed::routed_due(store, now, process).await?.iter())
+                    .chain(
+                        super::erp_feed::routed_due(store, now, process)
+                            .await?
+                            .iter(),
+                    )
                     .any(|(u, j, _)| u == user_id && *j == job);
             if !scheduled && !notified {
                 return Ok(None);
