@@ -215,7 +215,7 @@ fn bench_prints_its_figures() {
     for row in [
         "initial sync 30+30: Graph requests",
         "creates at 50 ms/request: wall time",
-        "idle round: CPU per user vs 3 loopback requests",
+        "idle round: CPU per user vs 1 loopback request",
         "peak memory",
     ] {
         assert!(stdout.contains(row), "missing {row:?} in:\n{stdout}");
@@ -228,13 +228,19 @@ fn bench_prints_its_figures() {
         quiet.ends_with("1.00x"),
         "a quiet sync reads Graph once: {quiet}"
     );
-    // Every idle user was due and ran, reading no more than a quiet run must.
+    // Every idle user was due and ran, reading no more than a quiet run must: Graph once each,
+    // and ERP.net once for the whole tenant (the feed).
     let round = stdout
         .lines()
         .find(|l| l.starts_with("idle round of 5 users"))
         .unwrap();
     let fields: Vec<&str> = round.split_whitespace().rev().take(5).collect();
-    assert_eq!(fields, ["1.00x", "3", "5,", "3.00", "5,"], "{round}");
+    assert_eq!(fields, ["1.00x", "1.20", "5,", "1.20", "5,"], "{round}");
+    let erp = stdout
+        .lines()
+        .find(|l| l.starts_with("quiet round of 5 users: ERP.net requests"))
+        .unwrap();
+    assert!(erp.ends_with("1.00x"), "one feed read: {erp}");
 }
 
 #[test]
