@@ -237,6 +237,11 @@ fn bench_prints_its_figures() {
         .unwrap();
     let fields: Vec<&str> = round.split_whitespace().rev().take(5).collect();
     assert_eq!(fields, ["1.00x", "1.20", "5,", "1.20", "5,"], "{round}");
+    let erp = stdout
+        .lines()
+        .find(|l| l.starts_with("quiet round of 5 users: ERP.net requests"))
+        .unwrap();
+    assert!(erp.ends_with("1.00x"), "one feed read: {erp}");
 }
 
 #[test]

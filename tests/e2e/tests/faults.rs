@@ -733,6 +733,16 @@ async fn regression_seed_643_deletion_of_an_event_linked_by_a_run_that_kept_its_
     run_seed(643).await;
 }
 
+/// A lost answer to a whole `$batch` (the writes happened): the user voided in ERP.net the
+/// activity a run re-created for an edited event (its answer lost to a timeout), then voided it
+/// again; both activities end void while the event stays in Outlook. Found by the 1,000-seed run
+/// of the ERP.net `$batch` work; not fixed yet.
+#[tokio::test]
+#[ignore = "seed 735 does not converge yet: a void of a re-created activity whose create answer was lost leaves its event in Outlook"]
+async fn regression_seed_735_void_of_a_recreated_activity_after_a_lost_batch_answer() {
+    run_seed_with_store_losses(735).await;
+}
+
 #[tokio::test]
 async fn randomized_faults_on_both_simulators_converge_without_duplicates_or_loss() {
     if let Ok(seed) = std::env::var("MSSYNC_SEED") {
@@ -743,8 +753,13 @@ async fn randomized_faults_on_both_simulators_converge_without_duplicates_or_los
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(12);
+    // `MSSYNC_FIRST_SEED` starts later in the sequence (to go on past a seed being looked into).
+    let first: u64 = std::env::var("MSSYNC_FIRST_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
     let started = std::time::Instant::now();
-    for seed in 1..=count {
+    for seed in first..=count {
         run_seed_with_store_losses(seed).await;
     }
     eprintln!("{count} fault scenarios in {:?}", started.elapsed());
