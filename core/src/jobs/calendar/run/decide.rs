@@ -140,10 +140,12 @@ fn creation_key(twin: String, pair: &Pair, side: Side) -> String {
     }
 }
 
-/// An event not linked yet whose activity create found the activity an earlier run made for
-/// it (before it died unrecorded), voided since by the user: the void wins, and the event is
-/// deleted in this same run instead of being linked to a void activity. Returns the decision
-/// that replaces the pair's, with the Outlook write it needs.
+/// An event whose activity create found the activity an earlier run made for it (before it
+/// died unrecorded, or lost the answer), voided since by the user: the void wins, and the event
+/// is deleted in this same run instead of being linked to a void activity. This holds for a
+/// re-create too (a linked event whose activity was voided, the event edited since): the
+/// activity that replaced it was voided after it was made, the user's latest word. Returns the
+/// decision that replaces the pair's, with the Outlook write it needs.
 pub(super) fn void_wins_over_found_twin(
     pair: &Pair,
     first_erp: Option<Ended<'_>>,
@@ -154,7 +156,7 @@ pub(super) fn void_wins_over_found_twin(
         Some((RemoteWrite::Create { .. }, WriteOutcome::Missing))
     );
     let event = pair.item(Side::Outlook)?;
-    if !found_void || writes_outlook || pair.stored.is_some() {
+    if !found_void || writes_outlook {
         return None;
     }
     let decision = Decision {
