@@ -31,6 +31,7 @@ mod batch;
 mod client;
 mod error;
 mod filter;
+pub(crate) mod mail;
 mod reference;
 pub mod wire;
 
@@ -43,6 +44,7 @@ pub use auth::{ClientCredentials, ErpAuth, REFRESH_MARGIN, SCOPE};
 pub use client::{ErpClient, ErpConfig, ErpContext, MAX_PAGE_SIZE, Query, TimeBasis};
 pub use error::{ErpError, ErpErrorBody};
 pub use filter::{EntityRef, Filter, Guid, Literal};
+pub use mail::{BoxFolder, MailBox, MailBoxCheck};
 pub use reference::{
     CompanyLocation, DocumentType, Ensured, EnterpriseCompany, ErpUser, MEETING_CODE,
 };

@@ -1,0 +1,103 @@
+//! The ERP.net connector's mail reads (the Mail job's prerequisites) against the ERP.net
+//! simulator, over real HTTP on loopback.
+
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use mssync_cli::http::ReqwestHttp;
+use mssync_core::erp::{ClientCredentials, ErpAuth, ErpClient, ErpConfig, Guid, MailBoxCheck};
+use mssync_core::host::{HttpClient, ManualClock};
+use mssync_sim::erp::{ErpSim, MailBoxSeed};
+
+const CLIENT_ID: &str = "https://mssync.test/trusted-app";
+const CLIENT_SECRET: &str = "s3cret-never-logged";
+const ALICE: &str = "alice@contoso.example";
+
+async fn setup() -> (ErpSim, ErpClient, Guid) {
+    let now = Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap();
+    let sim = ErpSim::start(now).await;
+    sim.register_client(CLIENT_ID, CLIENT_SECRET);
+    let user = sim.add_user(ALICE, false, true);
+    let clock = Arc::new(ManualClock::new(now));
+    let http: Arc<dyn HttpClient> = Arc::new(ReqwestHttp::new());
+    let tokens = ClientCredentials::new(
+        http.clone(),
+        clock.clone(),
+        &sim.identity_base(),
+        CLIENT_ID,
+        CLIENT_SECRET,
+    );
+    let erp = ErpClient::new(
+        http,
+        clock,
+        ErpAuth::Bearer(Arc::new(tokens)),
+        ErpConfig::new(sim.odata_root()),
+    )
+    .unwrap();
+    (sim, erp, Guid::parse(&user).unwrap())
+}
+
+#[tokio::test]
+async fn the_default_mailbox_check_names_what_is_wrong() {
+    let (sim, erp, user) = setup().await;
+    assert_eq!(
+        erp.check_default_mail_box(&user, ALICE).await.unwrap(),
+        MailBoxCheck::Missing
+    );
+
+    let mut seed = MailBoxSeed::default_for(user.as_str(), "a.adams@contoso.example");
+    sim.add_mail_box(seed.clone());
+    assert_eq!(
+        erp.check_default_mail_box(&user, ALICE).await.unwrap(),
+        MailBoxCheck::WrongAddress {
+            found: "a.adams@contoso.example".into()
+        }
+    );
+
+    let (sim, erp, user) = setup().await;
+    seed = MailBoxSeed::default_for(user.as_str(), ALICE);
+    seed.is_encrypted = true;
+    sim.add_mail_box(seed);
+    assert_eq!(
+        erp.check_default_mail_box(&user, ALICE).await.unwrap(),
+        MailBoxCheck::Encrypted
+    );
+
+    let (sim, erp, user) = setup().await;
+    let id = sim.add_mail_box(MailBoxSeed::default_for(
+        user.as_str(),
+        "Alice@Contoso.example",
+    ));
+    match erp.check_default_mail_box(&user, ALICE).await.unwrap() {
+        MailBoxCheck::Ready(found) => assert_eq!(found.id.as_str(), id),
+        other => panic!("expected the box, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_box_reads_with_its_system_folders() {
+    let (sim, erp, user) = setup().await;
+    let id = sim.add_mail_box(MailBoxSeed::default_for(user.as_str(), ALICE));
+    let folders = erp.box_folders(&Guid::parse(&id).unwrap()).await.unwrap();
+    let mut purposes: Vec<_> = folders
+        .iter()
+        .filter_map(|f| f.system_purpose.clone())
+        .collect();
+    purposes.sort();
+    assert_eq!(
+        purposes,
+        ["Drafts", "Inbox", "Mailbox", "Outbox", "Sent", "Trash"]
+    );
+    let root = folders
+        .iter()
+        .find(|f| f.system_purpose.as_deref() == Some("Mailbox"))
+        .unwrap();
+    assert_eq!(root.parent, None);
+    let inbox = folders
+        .iter()
+        .find(|f| f.system_purpose.as_deref() == Some("Inbox"))
+        .unwrap();
+    assert_eq!(inbox.parent.as_ref(), Some(&root.id));
+    assert_eq!(inbox.name.as_deref(), Some("Inbox"));
+    assert_eq!(inbox.sync_state, None);
+}
