@@ -3,14 +3,15 @@
 //! one failed item failing alone, a lost answer to a whole batch retried without a duplicate,
 //! and the simulator refusing batches the page does not describe.
 
+mod common;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 use mssync_cli::http::ReqwestHttp;
 use mssync_core::erp::wire;
 use mssync_core::erp::{
-    ActivityDefaults, ActivityPatch, ActivityWrite, ClientCredentials, ErpAuth, ErpClient,
-    ErpConfig, ErpError, ExternalLink, Guid,
+    ActivityDefaults, ActivityPatch, ActivityWrite, ErpClient, ErpError, ExternalLink, Guid,
 };
 use mssync_core::host::{HttpClient, HttpRequest, ManualClock, Method};
 use mssync_core::jobs::calendar::map_erp;
@@ -18,9 +19,6 @@ use mssync_core::model::tz::Zone;
 use mssync_core::model::{Attendee, CalendarItem, When};
 use mssync_sim::erp::{ActivitySeed, BatchFault, ErpSim};
 use serde_json::Value;
-
-const CLIENT_ID: &str = "https://mssync.test/trusted-app";
-const CLIENT_SECRET: &str = "s3cret";
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap()
@@ -40,27 +38,12 @@ struct Fx {
 impl Fx {
     async fn new() -> Self {
         let sim = ErpSim::start(t0()).await;
-        sim.register_client(CLIENT_ID, CLIENT_SECRET);
         let user = sim.add_user("j.doe@abc.test", false, true);
         let (enterprise, company) = sim.add_enterprise_company("ABC Ltd");
         let location = sim.add_location(&company, "Sofia HQ", true);
         let meeting = sim.add_document_type("Meeting", wire::ACTIVITY_ENTITY_NAME_FALLBACK);
         let clock = Arc::new(ManualClock::new(t0()));
-        let http: Arc<dyn HttpClient> = Arc::new(ReqwestHttp::new());
-        let tokens = ClientCredentials::new(
-            http.clone(),
-            clock.clone(),
-            &sim.identity_base(),
-            CLIENT_ID,
-            CLIENT_SECRET,
-        );
-        let erp = ErpClient::new(
-            http,
-            clock,
-            ErpAuth::Bearer(Arc::new(tokens)),
-            ErpConfig::new(sim.odata_root()),
-        )
-        .unwrap();
+        let erp = common::trusted_erp_client(&sim, clock.clone());
         let defaults = ActivityDefaults {
             enterprise_company: guid(&enterprise),
             enterprise_company_location: guid(&location),

@@ -1,39 +1,22 @@
 //! The ERP.net connector's mail reads (the Mail job's prerequisites) against the ERP.net
 //! simulator, over real HTTP on loopback.
 
+mod common;
+
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
-use mssync_cli::http::ReqwestHttp;
-use mssync_core::erp::{ClientCredentials, ErpAuth, ErpClient, ErpConfig, Guid, MailBoxCheck};
-use mssync_core::host::{HttpClient, ManualClock};
+use mssync_core::erp::{ErpClient, Guid, MailBoxCheck};
+use mssync_core::host::ManualClock;
 use mssync_sim::erp::{ErpSim, MailBoxSeed};
 
-const CLIENT_ID: &str = "https://mssync.test/trusted-app";
-const CLIENT_SECRET: &str = "s3cret-never-logged";
 const ALICE: &str = "alice@contoso.example";
 
 async fn setup() -> (ErpSim, ErpClient, Guid) {
     let now = Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap();
     let sim = ErpSim::start(now).await;
-    sim.register_client(CLIENT_ID, CLIENT_SECRET);
     let user = sim.add_user(ALICE, false, true);
-    let clock = Arc::new(ManualClock::new(now));
-    let http: Arc<dyn HttpClient> = Arc::new(ReqwestHttp::new());
-    let tokens = ClientCredentials::new(
-        http.clone(),
-        clock.clone(),
-        &sim.identity_base(),
-        CLIENT_ID,
-        CLIENT_SECRET,
-    );
-    let erp = ErpClient::new(
-        http,
-        clock,
-        ErpAuth::Bearer(Arc::new(tokens)),
-        ErpConfig::new(sim.odata_root()),
-    )
-    .unwrap();
+    let erp = common::trusted_erp_client(&sim, Arc::new(ManualClock::new(now)));
     (sim, erp, Guid::parse(&user).unwrap())
 }
 

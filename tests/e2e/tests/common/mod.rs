@@ -379,3 +379,30 @@ impl Env {
             .collect()
     }
 }
+
+/// The ERP.net connector on `sim` as a Trusted Application it registers here (client
+/// credentials against the simulator's identity endpoint), on `clock`.
+pub fn trusted_erp_client(
+    sim: &mssync_sim::erp::ErpSim,
+    clock: Arc<ManualClock>,
+) -> mssync_core::erp::ErpClient {
+    use mssync_core::erp::{ClientCredentials, ErpAuth, ErpClient, ErpConfig};
+    const CLIENT_ID: &str = "https://mssync.test/trusted-app";
+    const CLIENT_SECRET: &str = "s3cret-never-logged";
+    sim.register_client(CLIENT_ID, CLIENT_SECRET);
+    let http: Arc<dyn HttpClient> = Arc::new(ReqwestHttp::new());
+    let tokens = ClientCredentials::new(
+        http.clone(),
+        clock.clone(),
+        &sim.identity_base(),
+        CLIENT_ID,
+        CLIENT_SECRET,
+    );
+    ErpClient::new(
+        http,
+        clock,
+        ErpAuth::Bearer(Arc::new(tokens)),
+        ErpConfig::new(sim.odata_root()),
+    )
+    .expect("the simulator's address is a URL")
+}

@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 use super::state::Failure;
 
 /// Messages per delta page when the client sets no `odata.maxpagesize` (no page documents the
-/// default; Graph's message listings page by 10).
+/// default: `docs/wire/graph.md`, assumption 21; MsSync always sets it).
 const DEFAULT_PAGE: usize = 10;
 
 /// The folders every mailbox has, by well-known name, with their display names.
@@ -458,10 +458,6 @@ impl Mail {
     /// Routes a request whose path starts with `mailFolders` or `messages`.
     pub fn route(&mut self, call: MailCall<'_>) -> Result<MailReply, Failure> {
         let ok = |body: Value| -> Result<MailReply, Failure> { Ok((200, Some(body), Vec::new())) };
-        if !self.boxes.contains_key(call.user) {
-            // Mailboxes exist when the Graph simulator knows the user (checked by the caller).
-            self.mailbox(call.user);
-        }
         match (call.method, call.rest) {
             ("GET", ["mailFolders", "delta"]) => self.delta(&call, None),
             ("GET", ["mailFolders", folder, "messages", "delta"]) => {
