@@ -458,6 +458,9 @@ impl Mail {
     /// Routes a request whose path starts with `mailFolders` or `messages`.
     pub fn route(&mut self, call: MailCall<'_>) -> Result<MailReply, Failure> {
         let ok = |body: Value| -> Result<MailReply, Failure> { Ok((200, Some(body), Vec::new())) };
+        // A mailbox's system folders are made on first use, before a delta round takes its change
+        // number, so the first round's token already covers them.
+        self.mailbox(call.user);
         match (call.method, call.rest) {
             ("GET", ["mailFolders", "delta"]) => self.delta(&call, None),
             ("GET", ["mailFolders", folder, "messages", "delta"]) => {
