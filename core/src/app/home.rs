@@ -9,7 +9,6 @@ use super::status::{JobKind, JobState, JobStatus, LastRun, load_status};
 use crate::engine::journal;
 use crate::error::PublicError;
 use crate::host::Store;
-use crate::jobs::calendar;
 
 /// Log lines Home shows.
 pub const HOME_LOG_LINES: usize = 20;
@@ -84,9 +83,7 @@ pub(crate) async fn view(
     let mut jobs = Vec::new();
     for job in JobKind::ALL {
         let (status, _) = load_status(store, &profile.user_id, job).await?;
-        let checkpoint = match job {
-            JobKind::Calendar => calendar::checkpoint(store, &profile.user_id).await?,
-        };
+        let checkpoint = job.progress(store, &profile.user_id).await?;
         jobs.push(JobView {
             job,
             title: job.title(),

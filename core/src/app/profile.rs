@@ -128,3 +128,13 @@ pub(crate) fn put(batch: WriteBatch, profile: &UserProfile, expect: Expect) -> W
         expect,
     )
 }
+
+/// Every signed-in user's profile (unreadable records are skipped, as in [`find_by_email`]).
+pub(crate) async fn all(store: &dyn Store) -> Result<Vec<UserProfile>, PublicError> {
+    Ok(store
+        .scan("user/")
+        .await?
+        .into_iter()
+        .filter_map(|(_, stored)| serde_json::from_slice::<UserProfile>(&stored.value).ok())
+        .collect())
+}

@@ -19,11 +19,19 @@ use crate::error::{ErrorCode, PublicError};
 use crate::graph::Mailbox;
 use crate::host::{CountingHttp, WriteBatch};
 use crate::identity::{AppTokenSource, TokenSource};
-use crate::jobs::calendar::{CalendarSide, ErpSide, GraphSide, RunReport};
+use crate::jobs::RunReport;
+use crate::jobs::calendar::{CalendarSide, ErpSide, GraphSide};
 
 /// How long a user's being active in ERP.net is trusted for runs: an hour keeps a quiet run
 /// at its two ERP.net reads while a deactivated user stops within the hour.
 const RUN_RIGHTS_MAX_AGE: chrono::Duration = chrono::Duration::hours(1);
+
+/// How a run reads: the job's own options come from these.
+#[derive(Debug, Clone, Copy)]
+struct JobOptions {
+    full_refresh: bool,
+    dry_run: bool,
+}
 
 /// A job that is due, for the host's scheduler, which hands it back to [`App::run_due_job`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,7 +161,7 @@ impl App {
         let (user_id, job) = (due.user_id.as_str(), due.job);
         let (runner, ttl) = match self.config.as_ref() {
             Some(c) => (c.runner_id.as_str(), c.lease_ttl),
-            None => ("mssync", crate::jobs::calendar::DEFAULT_LEASE_TTL),
+            None => ("mssync", crate::jobs::DEFAULT_LEASE_TTL),
         };
         let ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::minutes(15));
         let process = self.local_process();
@@ -246,31 +254,87 @@ impl App {
             }
         };
         let (record, _) = load_service(store).await?;
-        let config = self.config()?;
-        let sides = self.calendar_sides(&record, &p).await;
-        let (erp, outlook) = match sides {
-            Ok(s) => s,
-            Err(e) => {
-                // A setup problem is the job's error state, shown on Home with its fix.
-                if !dry_run {
-                    log.extend(self.record_outcome(user_id, job, &Err(e.clone())).await?);
-                }
-                return Err(e);
-            }
-        };
         // The subscription first: changes from here on are notified, earlier ones are in the delta.
         let mark = match dry_run {
             true => None,
             false => self.keep_subscription(user_id, job).await,
         };
-        let outcome = self
-            .run_calendar_logged(user_id, &erp, &outlook, &config.runner_id, dry_run, log)
-            .await;
+        let options = JobOptions {
+            full_refresh: status.full_refresh_requested,
+            dry_run,
+        };
+        let outcome = match job {
+            JobKind::Calendar => self.run_calendar(&record, &p, options).await,
+            JobKind::Mail => self.run_mail(&record, &p, options).await,
+        };
+        let outcome = match outcome {
+            Ok(ran) => {
+                log.extend(ran.1);
+                Ok(ran.0)
+            }
+            Err(e) => Err(e),
+        };
         if !dry_run {
+            // A setup problem is the job's error state too, shown on Home with its fix.
+            log.extend(self.record_outcome(user_id, job, &outcome).await?);
             self.after_subscribed_run(user_id, job, mark, outcome.is_ok())
                 .await?;
         }
         outcome
+    }
+
+    /// One run of the Calendar job with its two sides over Graph and ERP.net.
+    async fn run_calendar(
+        &self,
+        record: &ServiceRecord,
+        p: &UserProfile,
+        options: JobOptions,
+    ) -> Result<(RunReport, Vec<journal::Entry>), PublicError> {
+        let (erp, outlook) = self.calendar_sides(record, p).await?;
+        let runner = self.config()?.runner_id.clone();
+        self.run_calendar_on(&p.user_id, &erp, &outlook, &runner, options)
+            .await
+    }
+
+    /// One run of the Mail job over Graph and ERP.net.
+    async fn run_mail(
+        &self,
+        record: &ServiceRecord,
+        p: &UserProfile,
+        options: JobOptions,
+    ) -> Result<(RunReport, Vec<journal::Entry>), PublicError> {
+        let erp_user = Guid::parse(&p.erp_user_id).ok_or_else(|| {
+            PublicError::new(ErrorCode::NoErpUser, "the ERP.net user id is not valid")
+        })?;
+        let erp_http = Arc::new(CountingHttp::new(self.host.http.clone()));
+        let erp = self.erp_client(erp_http.clone(), None, None)?;
+        let (tokens, mailbox) = self.mailbox_access(record, &p.user_id)?;
+        let graph_http = Arc::new(CountingHttp::new(self.host.http.clone()));
+        let graph = self.graph_client(tokens, mailbox, p.zone.clone(), graph_http.clone())?;
+        let requests = || erp_http.count() + graph_http.count();
+        let config = self.config()?;
+        let job = crate::jobs::mail::MailJob {
+            host: &self.host,
+            user: &p.user_id,
+            address: &p.email,
+            erp_user,
+            policy: p.policy,
+            erp: &erp,
+            graph: &graph,
+            requests: &requests,
+            runner: &config.runner_id,
+            process: config.local_process.as_ref(),
+            lease_ttl: config.lease_ttl,
+        };
+        let options = crate::jobs::mail::RunOptions {
+            full_refresh: options.full_refresh,
+            dry_run: options.dry_run,
+        };
+        // The run's typed error becomes public here, at the application's edge.
+        match crate::jobs::mail::run(&job, options).await {
+            Ok(ran) => Ok((ran.report, ran.log)),
+            Err(e) => Err(PublicError::from(e)),
+        }
     }
 
     async fn calendar_sides(
@@ -425,9 +489,8 @@ impl App {
         Ok(due)
     }
 
-    /// Runs the calendar job for a user with the given sides, records the outcome in the job's
-    /// status (state, schedule, last run), logs state changes and queues a notification when
-    /// the job enters an error.
+    /// Runs the calendar job for a user with the given sides and records the outcome in the
+    /// job's status, as [`App::run_job`] does.
     #[cfg(test)]
     pub(crate) async fn run_calendar_with(
         &self,
@@ -437,64 +500,63 @@ impl App {
         runner: &str,
         dry_run: bool,
     ) -> Result<RunReport, PublicError> {
-        let mut log = Vec::new();
-        self.run_calendar_logged(user_id, erp, outlook, runner, dry_run, &mut log)
+        let options = JobOptions {
+            full_refresh: status::load_status(self.host.store.as_ref(), user_id, JobKind::Calendar)
+                .await?
+                .0
+                .full_refresh_requested,
+            dry_run,
+        };
+        let outcome = self
+            .run_calendar_on(user_id, erp, outlook, runner, options)
             .await
+            .map(|(report, _)| report);
+        if !dry_run {
+            self.record_outcome(user_id, JobKind::Calendar, &outcome)
+                .await?;
+        }
+        outcome
     }
 
-    async fn run_calendar_logged(
+    async fn run_calendar_on(
         &self,
         user_id: &str,
         erp: &dyn CalendarSide,
         outlook: &dyn CalendarSide,
         runner: &str,
-        dry_run: bool,
-        log: &mut Vec<journal::Entry>,
-    ) -> Result<RunReport, PublicError> {
+        options: JobOptions,
+    ) -> Result<(RunReport, Vec<journal::Entry>), PublicError> {
         let store = self.host.store.as_ref();
         let (profile, _) = profile::require(store, user_id).await?;
-        let (status, _) = status::load_status(store, user_id, JobKind::Calendar).await?;
-        let outcome = if profile.company_id.is_none() || profile.location_id.is_none() {
-            Err(PublicError::new(
+        if profile.company_id.is_none() || profile.location_id.is_none() {
+            return Err(PublicError::new(
                 ErrorCode::NoEnterpriseCompany,
                 "There's no enterprise company defined.",
-            ))
-        } else {
-            let job = crate::jobs::calendar::CalendarJob {
-                host: &self.host,
-                user: user_id,
-                zone: profile.zone.clone(),
-                policy: profile.policy,
-                erp,
-                outlook,
-                runner,
-                process: self.config.as_ref().and_then(|c| c.local_process.as_ref()),
-                lease_ttl: self
-                    .config
-                    .as_ref()
-                    .map_or(crate::jobs::calendar::DEFAULT_LEASE_TTL, |c| c.lease_ttl),
-            };
-            let options = crate::jobs::calendar::RunOptions {
-                full_refresh: status.full_refresh_requested,
-                dry_run,
-            };
-            // The run's typed error becomes public here, at the application's edge.
-            match crate::jobs::calendar::run(&job, options).await {
-                Ok(ran) => {
-                    log.extend(ran.log);
-                    Ok(ran.report)
-                }
-                Err(e) => Err(PublicError::from(e)),
-            }
-        };
-        if dry_run {
-            return outcome;
+            ));
         }
-        log.extend(
-            self.record_outcome(user_id, JobKind::Calendar, &outcome)
-                .await?,
-        );
-        outcome
+        let job = crate::jobs::calendar::CalendarJob {
+            host: &self.host,
+            user: user_id,
+            zone: profile.zone.clone(),
+            policy: profile.policy,
+            erp,
+            outlook,
+            runner,
+            process: self.local_process(),
+            lease_ttl: self
+                .config
+                .as_ref()
+                .map_or(crate::jobs::DEFAULT_LEASE_TTL, |c| c.lease_ttl),
+        };
+        let options = crate::jobs::calendar::RunOptions {
+            full_refresh: options.full_refresh,
+            dry_run: options.dry_run,
+        };
+        // The run's typed error becomes public here, at the application's edge.
+        match crate::jobs::calendar::run(&job, options).await {
+            Ok(ran) => Ok((ran.report, ran.log)),
+            Err(e) => Err(PublicError::from(e)),
+        }
     }
 
     /// This runner's machine and process, when the host said (see [`AppConfig::local_process`]).

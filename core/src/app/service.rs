@@ -58,6 +58,8 @@ pub struct ServiceChange {
 pub struct ConnectReport {
     pub token: bool,
     pub graph: bool,
+    /// Graph lets MsSync read and write mail (the Mail job's Mail.ReadWrite).
+    pub mail: bool,
     /// What is missing, in words an admin acts on.
     pub missing: Vec<String>,
 }
@@ -68,7 +70,17 @@ pub struct PermissionsReport {
     /// `existed`, `created`, or `missing` (when MsSync may not create it).
     pub meeting_document_type: String,
     pub can_read_activities: bool,
+    /// Each signed-in user's default mailbox as the Mail job needs it.
+    pub mail_boxes: Vec<MailBoxReport>,
     pub missing: Vec<String>,
+}
+
+/// One user's default mailbox, as "Give permissions" found it (it creates none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MailBoxReport {
+    pub email: String,
+    /// `ready`, `missing`, `wrong_address` or `encrypted`.
+    pub state: &'static str,
 }
 
 pub(super) const GRAPH_APP_SCOPE: &str = crate::identity::wire::GRAPH_DEFAULT_SCOPE;
@@ -446,12 +458,14 @@ impl App {
         let mut report = ConnectReport {
             token: false,
             graph: false,
+            mail: false,
             missing: Vec::new(),
         };
         if record.mode == OperationMode::Delegated {
             // Delegated mode needs no app token; each user's sign-in brings their own.
             report.token = true;
             report.graph = true;
+            report.mail = true;
         } else {
             let tokens: Arc<dyn TokenSource> = Arc::new(AppTokenSource::new(
                 client,
@@ -464,7 +478,7 @@ impl App {
                 Ok(_) => report.token = true,
                 Err(e) => {
                     report.missing.push(match e.code {
-                        ErrorCode::Forbidden => "Admin consent for MsSync's application permissions (Calendars.ReadWrite, User.Read.All): open the consent URL as a tenant administrator.".into(),
+                        ErrorCode::Forbidden => "Admin consent for MsSync's application permissions (Calendars.ReadWrite, Mail.ReadWrite, User.Read.All): open the consent URL as a tenant administrator.".into(),
                         ErrorCode::ServiceNotSubscribed => "A Microsoft 365 service the tenant has not subscribed to or enabled (Exchange Online): ask a Microsoft 365 administrator to enable it.".into(),
                         ErrorCode::AppNotInTenant => "The app registration in this tenant: check the tenant id and client id, then open the consent URL as a tenant administrator.".into(),
                         _ => format!("A token from Entra ID ({}): check the tenant id, client id and credential.", e.code),
@@ -492,6 +506,17 @@ impl App {
                         _ => format!("Graph could not be reached ({}).", e.code),
                     });
                     return Ok(report);
+                }
+            }
+            // The Mail job's access, probed on the same mailbox; without it Calendar still runs.
+            match graph.mail_folder(crate::graph::wire::mail::well_known::INBOX).await {
+                Ok(_) => report.mail = true,
+                Err(e) => {
+                    let e: PublicError = e.into();
+                    report.missing.push(match e.code {
+                        ErrorCode::Forbidden | ErrorCode::Unauthorized => "Graph access to mail (application permission Mail.ReadWrite, admin-consented) for the Mail job.".into(),
+                        _ => format!("Graph's mail could not be reached ({}).", e.code),
+                    });
                 }
             }
         }
@@ -550,6 +575,7 @@ impl App {
         let mut report = PermissionsReport {
             meeting_document_type: "missing".into(),
             can_read_activities: false,
+            mail_boxes: Vec::new(),
             missing: Vec::new(),
         };
         match erp.ensure_meeting_document_type().await {
@@ -578,7 +604,47 @@ impl App {
                 .push("The service user may not read enterprise companies and activities.".into()),
             Err(e) => return Err(e.into()),
         }
+        self.check_mail_boxes(&erp, &mut report).await?;
         Ok(report)
+    }
+
+    /// The Mail job's prerequisite for each signed-in user: a default mailbox at the user's
+    /// principal name, not encrypted. Checked only: mailboxes are the ERP.net admin's to make.
+    async fn check_mail_boxes(
+        &self,
+        erp: &crate::erp::ErpClient,
+        report: &mut PermissionsReport,
+    ) -> Result<(), PublicError> {
+        let mut profiles = super::profile::all(self.host.store.as_ref()).await?;
+        profiles.sort_by(|a, b| a.email.cmp(&b.email));
+        for p in profiles {
+            let Some(erp_user) = Guid::parse(&p.erp_user_id) else {
+                continue;
+            };
+            let state = match erp.check_default_mail_box(&erp_user, &p.email).await {
+                Ok(check) => crate::jobs::mail::mail_box_state(&check),
+                Err(ErpError::Forbidden) => {
+                    report.missing.push(
+                        "The service user may not read mailboxes (Applications.Mail.Boxes): the Mail job cannot run."
+                            .into(),
+                    );
+                    return Ok(());
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if state != "ready" {
+                report.missing.push(format!(
+                    "A default, unencrypted mailbox at {} for the Mail job ({}).",
+                    p.email,
+                    state.replace('_', " ")
+                ));
+            }
+            report.mail_boxes.push(MailBoxReport {
+                email: p.email.clone(),
+                state,
+            });
+        }
+        Ok(())
     }
 }
 

@@ -10,7 +10,7 @@ use super::status::{self, JobKind, JobState, JobStatus};
 use super::{App, update_with_retry};
 pub use crate::engine::ConflictPolicy;
 use crate::engine::journal::{self, LogLevel, LogLine};
-use crate::erp::ErpClient;
+use crate::erp::{ErpClient, Guid, MailBoxCheck};
 use crate::error::{ErrorCode, PublicError};
 use crate::host::{Expect, WriteBatch};
 use crate::model::tz::{WindowsZone, Zone, windows_zones};
@@ -218,6 +218,9 @@ impl App {
         job: JobKind,
         enabled: bool,
     ) -> Result<SetupView, PublicError> {
+        if enabled {
+            self.job_prerequisites(user_id, job).await?;
+        }
         self.update_status(user_id, job, |status, now| {
             if status.enabled == enabled {
                 return None;
@@ -239,6 +242,31 @@ impl App {
             self.drop_subscription(user_id, job).await;
         }
         self.setup(user_id).await
+    }
+
+    /// Refuses to turn a job on when what it needs is missing, with the fix: the Mail job needs
+    /// the user's default mailbox (T sync-jobs/mail.md). Only a definite answer refuses; when
+    /// ERP.net cannot be asked now, the job's first run reports it instead.
+    async fn job_prerequisites(&self, user_id: &str, job: JobKind) -> Result<(), PublicError> {
+        match job {
+            JobKind::Calendar => Ok(()),
+            JobKind::Mail => {
+                let (p, _) = profile::require(self.host.store.as_ref(), user_id).await?;
+                let Some(erp_user) = Guid::parse(&p.erp_user_id) else {
+                    return Ok(());
+                };
+                let erp = self.erp_client(self.host.http.clone(), None, None)?;
+                let Ok(check) = erp.check_default_mail_box(&erp_user, &p.email).await else {
+                    return Ok(());
+                };
+                if matches!(check, MailBoxCheck::Ready(_)) {
+                    return Ok(());
+                }
+                let error = PublicError::from(crate::jobs::mail::RunError::MailBox(check));
+                let (reason, fix) = status::fix_for(job, &error);
+                Err(PublicError::new(error.code, format!("{reason} {fix}")))
+            }
+        }
     }
 
     /// Asks for a full re-read of the job's window, due at once.

@@ -35,7 +35,7 @@ pub struct Session {
 }
 
 const SIGN_IN_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
-const DELEGATED_GRAPH_SCOPES: &[&str] = &["Calendars.ReadWrite", "User.Read"];
+const DELEGATED_GRAPH_SCOPES: &[&str] = &["Calendars.ReadWrite", "Mail.ReadWrite", "User.Read"];
 
 impl App {
     /// Step one of sign-in: the authorize URL; the pending state is kept (sealed) in the store,

@@ -12,38 +12,9 @@ use crate::engine::LocalProcess;
 use crate::engine::journal::{LogLevel, LogLine};
 use crate::error::{ErrorCode, PublicError};
 use crate::host::{Expect, Store, StoreError, WriteBatch};
-use crate::jobs::calendar::{Counts, RUN_INTERVAL, RunReport};
+use crate::jobs::{Counts, RUN_INTERVAL, RunReport};
 
-/// The jobs MsSync knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JobKind {
-    Calendar,
-}
-
-impl JobKind {
-    pub const ALL: [JobKind; 1] = [JobKind::Calendar];
-
-    pub fn id(self) -> &'static str {
-        match self {
-            JobKind::Calendar => "calendar",
-        }
-    }
-
-    /// As the original names it in messages: `SyncJob 'Calendar' ...`.
-    pub fn title(self) -> &'static str {
-        match self {
-            JobKind::Calendar => "Calendar",
-        }
-    }
-
-    pub fn parse(id: &str) -> Result<Self, PublicError> {
-        Self::ALL
-            .into_iter()
-            .find(|j| j.id().eq_ignore_ascii_case(id))
-            .ok_or_else(|| PublicError::new(ErrorCode::UnknownJob, "unknown job"))
-    }
-}
+pub use crate::jobs::JobKind;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
@@ -235,6 +206,10 @@ pub fn fix_for(job: JobKind, error: &PublicError) -> (String, String) {
         NoEnterpriseCompany => (
             format!("SyncJob '{title}' processing error. There's no enterprise company defined."),
             "Go to Setup and choose an enterprise company and location.".into(),
+        ),
+        NoMailBox => (
+            format!("SyncJob '{title}' processing error. {}", error.reason),
+            "Ask an ERP.net administrator to give you a default mailbox (Applications > Mail > Boxes) whose e-mail address is your Microsoft 365 sign-in name and which is not encrypted; then turn the job on again.".into(),
         ),
         NotConfigured => (
             "MsSync is not connected to Microsoft Entra ID".into(),

@@ -104,6 +104,9 @@ pub enum ErrorCode {
     NoEnterpriseCompany = 603,
     UnknownJob = 604,
     NotConfigured = 605,
+    /// The user has no default ERP.net mailbox the Mail job can use: none, one at another
+    /// address than the principal name, or an encrypted one.
+    NoMailBox = 606,
 }
 
 impl ErrorCode {
@@ -164,6 +167,7 @@ impl ErrorCode {
         Self::NoEnterpriseCompany,
         Self::UnknownJob,
         Self::NotConfigured,
+        Self::NoMailBox,
     ];
 
     /// The number bindings expose.

@@ -18,8 +18,7 @@ use crate::erp::{
 use crate::host::CountingHttp;
 use crate::model::tz::Zone;
 
-/// What MsSync writes into `ExternalSystem` of the activities it links to Outlook events.
-pub const EXTERNAL_SYSTEM: &str = "MsSync/Graph";
+pub use crate::jobs::EXTERNAL_SYSTEM;
 /// The void reason of activities whose event was deleted in Outlook.
 const VOID_REASON: &str = "Deleted in Outlook (MsSync)";
 

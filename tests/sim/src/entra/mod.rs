@@ -25,7 +25,7 @@ pub const CONSUMERS_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
 /// The audience of the Graph access tokens the simulator issues.
 pub const GRAPH_AUDIENCE: &str = "https://graph.microsoft.com";
 /// Application permissions granted by admin consent.
-pub const APP_ROLES: &[&str] = &["Calendars.ReadWrite", "User.Read.All"];
+pub const APP_ROLES: &[&str] = &["Calendars.ReadWrite", "Mail.ReadWrite", "User.Read.All"];
 /// Lifetime of issued access and id tokens.
 pub const TOKEN_LIFETIME_SECONDS: i64 = 3600;
 

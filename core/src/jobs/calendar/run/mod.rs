@@ -34,7 +34,7 @@ use decide::{Context, follow_ups, void_wins_over_found_twin};
 use pairs::{Ended, Pair, PerSide, SIDES};
 use plan::{Plan, push};
 use report::Tally;
-pub use report::{Counts, RunReport};
+pub use crate::jobs::{Counts, DEFAULT_LEASE_TTL, RUN_INTERVAL, RunReport};
 use settle::{Ledger, side_name};
 
 /// A complete read that comes back empty while at least this many links exist is refused as a
@@ -42,13 +42,9 @@ use settle::{Ledger, side_name};
 pub const BULK_DELETE_GUARD: usize = 3;
 /// The job's name in leases, logs and Home.
 pub const JOB_NAME: &str = "calendar";
-/// How long a run's lease lasts past its latest commit unless the host sets another time.
-pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(15 * 60);
 /// How far back and ahead the job keeps calendars in step.
 pub const WINDOW_BACK_DAYS: i64 = 14;
 pub const WINDOW_AHEAD_DAYS: i64 = 365;
-/// The default interval between runs.
-pub const RUN_INTERVAL: chrono::Duration = chrono::Duration::minutes(15);
 
 /// The rolling window for `now`. Its start moves a week at a time (to the Monday on or before
 /// `now - 14 days`), so the delta token tied to it stays valid for a week instead of a day.

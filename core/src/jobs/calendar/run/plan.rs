@@ -3,7 +3,7 @@
 use super::super::side::RemoteWrite;
 use super::decide::{Context, conflict_is_new, decide, remote_write};
 use super::pairs::{Pair, PerSide, SIDES};
-use super::report::Counts;
+use crate::jobs::Counts;
 use crate::engine::{Decision, Side};
 
 /// A decision with the writes it needs, by index into each side's write lists.

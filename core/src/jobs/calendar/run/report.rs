@@ -3,16 +3,8 @@
 use chrono::{DateTime, Utc};
 
 use super::super::side::RemoteWrite;
-use super::RUN_INTERVAL;
+use crate::jobs::{Counts, RUN_INTERVAL, RunReport};
 use super::pairs::PerSide;
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
-    pub created: u32,
-    pub updated: u32,
-    /// Events deleted in Outlook, or activities voided in ERP.net.
-    pub removed: u32,
-}
 
 impl Counts {
     pub(super) fn add(&mut self, write: &RemoteWrite) {
@@ -23,32 +15,6 @@ impl Counts {
             RemoteWrite::MarkConflict { .. } | RemoteWrite::Link { .. } => {}
         }
     }
-
-    pub fn total(&self) -> u32 {
-        self.created + self.updated + self.removed
-    }
-}
-
-/// What a run did (or, for a dry run, would do); the app shows it as `app::RunView`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunReport {
-    pub started: DateTime<Utc>,
-    pub finished: DateTime<Utc>,
-    pub dry_run: bool,
-    pub full_read: bool,
-    pub pulled_from_erp: u32,
-    pub pulled_from_outlook: u32,
-    pub to_outlook: Counts,
-    pub to_erp: Counts,
-    pub conflicts: u32,
-    /// Writes that failed for now and will be retried by a later run.
-    pub failed: u32,
-    /// Items outside the window or otherwise not synced.
-    pub skipped: u32,
-    pub requests: u64,
-    /// The checkpoints advanced (no write failed).
-    pub checkpoints_advanced: bool,
-    pub next_run: DateTime<Utc>,
 }
 
 /// The figures of a run as its phases find them.

@@ -7,7 +7,7 @@ use super::super::state::{Keys, Link, delete_link, put_link};
 use super::decide::follow_up_result;
 use super::pairs::{Ended, Pair, PerSide, SIDES};
 use super::plan::Planned;
-use super::report::Counts;
+use crate::jobs::Counts;
 use crate::engine::{LogLevel, Side, SideWrite};
 use crate::error::PublicError;
 use crate::host::{Expect, WriteBatch};
