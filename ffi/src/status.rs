@@ -72,6 +72,7 @@ pub enum MssStatus {
     NoEnterpriseCompany = 603,
     UnknownJob = 604,
     NotConfigured = 605,
+    NoMailBox = 606,
 }
 
 /// What went wrong in a call: a stable code, a UTF-8 message safe to log, and whether the library
@@ -342,6 +343,7 @@ mod tests {
             NoEnterpriseCompany,
             UnknownJob,
             NotConfigured,
+            NoMailBox,
         ]
     }
 }

@@ -330,3 +330,63 @@ mod tests {
         assert_eq!(concurrent_items(&two_chains), 4);
     }
 }
+
+impl GraphClient {
+    /// Reads up to [`BATCH_LIMIT`] resources below the mailbox (`/mailFolders/inbox`, ...) in one
+    /// `$batch`: each answer's status and body, in the order given. An item Graph throttled or
+    /// could not serve fails the whole read, for the caller's run to be retried.
+    pub(super) async fn read_batch(
+        &self,
+        paths: &[String],
+        prefer: Prefer,
+    ) -> Result<Vec<(u16, Option<Value>)>, GraphError> {
+        if paths.len() > BATCH_LIMIT {
+            return Err(GraphError::InvalidRequest(format!(
+                "a $batch takes at most {BATCH_LIMIT} requests"
+            )));
+        }
+        let prefix = self.config().mailbox.batch_prefix();
+        let prefer = self.prefer_values(prefer).join(", ");
+        let requests: Vec<Value> = paths
+            .iter()
+            .enumerate()
+            .map(|(n, path)| {
+                json!({
+                    field::ID: (n + 1).to_string(),
+                    field::METHOD: Method::Get.as_str(),
+                    field::URL: format!("{prefix}{path}"),
+                    field::HEADERS: { header::PREFER: prefer },
+                })
+            })
+            .collect();
+        let url = format!(
+            "{}/{}",
+            self.config().base_url.trim_end_matches('/'),
+            path::BATCH
+        );
+        let body = json!({ field::REQUESTS: requests });
+        let request = self.request(Method::Post, url, Some(&body), Prefer::IdsOnly);
+        let permits = paths.len().clamp(1, super::MAX_IN_FLIGHT_PER_MAILBOX);
+        let response = self.execute_holding(request, permits).await?;
+        let parsed: BatchResponse = parse_json(&response.body)?;
+        let mut answers: Vec<Option<(u16, Option<Value>)>> = vec![None; paths.len()];
+        for r in parsed.responses {
+            if wire::error::RETRYABLE.contains(&r.status) {
+                let wait = r.retry_after(self.clock().now()).unwrap_or_default();
+                return Err(GraphError::Throttled {
+                    status: r.status,
+                    until: crate::host::later_by(self.clock().now(), wait),
+                });
+            }
+            // Ids we did not send are ignored rather than trusted.
+            let slot = r.id.parse::<usize>().ok().and_then(|n| answers.get_mut(n.wrapping_sub(1)));
+            if let Some(slot) = slot {
+                *slot = Some((r.status, r.body));
+            }
+        }
+        answers
+            .into_iter()
+            .map(|a| a.ok_or_else(|| GraphError::Malformed("the $batch answer left out an item".into())))
+            .collect()
+    }
+}

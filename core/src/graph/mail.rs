@@ -77,6 +77,10 @@ pub struct GraphMessage {
     pub parent_folder_id: Option<String>,
     #[serde(default)]
     pub internet_message_id: Option<String>,
+    /// When the message last changed (a read state too): decides between the sides when the
+    /// link that knew which one changed is gone.
+    #[serde(default)]
+    pub last_modified_date_time: Option<DateTime<Utc>>,
 }
 
 /// An attachment as listed (its content stays in Outlook).
@@ -124,6 +128,7 @@ const MESSAGE_SELECT: &[&str] = &[
     wire::message::HAS_ATTACHMENTS,
     wire::message::PARENT_FOLDER_ID,
     wire::message::INTERNET_MESSAGE_ID,
+    wire::message::LAST_MODIFIED_DATE_TIME,
 ];
 
 impl GraphClient {
@@ -225,6 +230,38 @@ impl GraphClient {
         let url = self.url(&[path::MAIL_FOLDERS, id_or_name], &[]);
         self.execute_json(self.request(Method::Get, url, None, Prefer::Mail))
             .await
+    }
+
+    /// The ids of well-known folders (`inbox`, `deleteditems`, ...) in one `$batch`; a name the
+    /// mailbox does not have (no Archive, say) is left out.
+    pub async fn well_known_folders(
+        &self,
+        names: &[&str],
+    ) -> Result<std::collections::BTreeMap<String, String>, GraphError> {
+        let mut found = std::collections::BTreeMap::new();
+        for chunk in names.chunks(super::BATCH_LIMIT) {
+            let paths: Vec<String> = chunk
+                .iter()
+                .map(|name| format!("/{}/{name}", path::MAIL_FOLDERS))
+                .collect();
+            let answers = self.read_batch(&paths, Prefer::Mail).await?;
+            for (name, (status, body)) in chunk.iter().zip(answers) {
+                match status {
+                    200..=299 => {
+                        let folder: MailFolder = body
+                            .and_then(|b| serde_json::from_value(b).ok())
+                            .ok_or_else(|| GraphError::Malformed("an unreadable mail folder".into()))?;
+                        found.insert((*name).to_owned(), folder.id);
+                    }
+                    404 => {}
+                    status => {
+                        let body = body.map(|b| b.to_string()).unwrap_or_default();
+                        return Err(super::client::error_from(status, body.as_bytes()));
+                    }
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// Marks a message read (or unread): the one write the Mail job makes in Outlook.

@@ -41,6 +41,15 @@ impl JobKind {
         }
     }
 
+    /// Whether Graph change notifications keep the job current. Mail polls for now: its
+    /// subscription (on the mailbox's messages) is not built yet.
+    pub fn has_change_notifications(self) -> bool {
+        match self {
+            JobKind::Calendar => true,
+            JobKind::Mail => false,
+        }
+    }
+
     pub fn parse(id: &str) -> Result<Self, PublicError> {
         Self::ALL
             .into_iter()

@@ -259,7 +259,7 @@ impl Console {
         print_json(&view)
     }
 
-    /// Runs one user's Calendar job (by e-mail), or every due job when `user` is `None`. On a
+    /// Runs one user's jobs that are on (by e-mail), or every due job when `user` is `None`. On a
     /// terminal a progress line shows the runs done and the one under way (on standard error;
     /// the reports go to standard output as JSON lines).
     pub async fn sync(&self, user: Option<&str>, dry_run: bool) -> Result<(), PublicError> {
@@ -276,7 +276,14 @@ impl Console {
                     ),
                     _ => e,
                 })?;
-            vec![(user, JobKind::Calendar, None)]
+            // Every job the user turned on, in the order Setup lists them.
+            let setup = self.app.setup(&user).await?;
+            setup
+                .jobs
+                .iter()
+                .filter(|j| j.enabled)
+                .map(|j| (user.clone(), j.job, None))
+                .collect()
         } else {
             // The tenant's ERP.net feed first: routed users are due first.
             if !dry_run && let Err(e) = self.app.route_erp_changes().await {

@@ -215,6 +215,60 @@ pub async fn run(out: &mut dyn std::io::Write) -> Result<(), PublicError> {
         world.erp.requests().len()
     )
     .map_err(io)?;
+
+    // 8. The Mail job: mail from Outlook reflected in Alice's default ERP.net mailbox, and a
+    // message read in ERP.net read in Outlook.
+    app.set_job_enabled(&alice, JobKind::Mail, true).await?;
+    let received = (clock.now() - ChronoDuration::hours(2)).to_rfc3339();
+    let message = |folder: &str, subject: &str, from: &str| {
+        world.graph.deliver_message(&alice, folder, json!({
+            "subject": subject,
+            "body": {"contentType": "html", "content": format!("<p>{subject}</p>")},
+            "from": {"emailAddress": {"address": from}},
+            "toRecipients": [{"emailAddress": {"address": session.email}}],
+            "receivedDateTime": received,
+            "hasAttachments": false,
+        }))
+    };
+    let invoice = message("inbox", "Invoice 2026-114", "billing@fabrikam.example");
+    world.graph.add_attachment(&alice, &invoice, "invoice-2026-114.pdf", "application/pdf", 48_213, false);
+    message("sentitems", "Re: offer for Q3", &session.email);
+    let root = world.graph.mail_folder_id(&alice, "msgfolderroot").unwrap_or_default();
+    let projects = world.graph.user_create_mail_folder(&alice, &root, "Projects");
+    message(&projects, "Project Alpha kickoff", "bob@fabrikam.example");
+    advance(5);
+    let mail_first = app.run_job(&alice, JobKind::Mail, false).await.result?;
+    let in_erp = world.erp.list("Applications_Mail_Messages");
+    writeln!(
+        out,
+        " 8. Mail on. Outlook receives 'Invoice 2026-114' (with a PDF), sends 'Re: offer for Q3', files 'Project Alpha kickoff' in a new folder 'Projects'"
+    )
+    .map_err(io)?;
+    writeln!(
+        out,
+        "    Mail sync: {} messages in ERP.net's mailbox (Inbox, Sent, Projects), {} attachment kept as a link; {} requests",
+        in_erp.len(),
+        world.erp.list("Applications_Mail_MessageAttachments").len(),
+        mail_first.requests
+    )
+    .map_err(io)?;
+    if let Some(row) = in_erp.iter().find(|m| m["ExternalId"] == json!(invoice)) {
+        world.erp.user_set_mail_read(row["Id"].as_str().unwrap_or_default(), true);
+    }
+    advance(15);
+    let mail_second = app.run_job(&alice, JobKind::Mail, false).await.result?;
+    let read_in_outlook = world
+        .graph
+        .messages(&alice)
+        .into_iter()
+        .any(|(id, _, _, read)| id == invoice && read);
+    writeln!(
+        out,
+        " 9. Alice reads the invoice in ERP.net; Mail sync: {} marked read in Outlook (read there now: {})",
+        mail_second.to_outlook.updated,
+        if read_in_outlook { "yes" } else { "NO" }
+    )
+    .map_err(io)?;
     writeln!(out).map_err(io)?;
 
     print_home(out, &app.home(&alice).await?).map_err(io)?;

@@ -139,7 +139,7 @@ enum SetupCommand {
     Set(SetupSettings),
     /// Turn a job on or off.
     Job {
-        /// The job, such as `calendar`.
+        /// The job: `calendar` or `mail`.
         name: String,
         #[arg(value_enum)]
         state: OnOff,

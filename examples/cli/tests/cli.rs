@@ -304,6 +304,8 @@ fn demo_runs_the_whole_story_on_the_simulators() {
         "(Graph requests 1, ERP.net requests 1:",
         "State: Operational",
         "WRN] Synchronization conflict",
+        "Mail sync: 3 messages in ERP.net's mailbox (Inbox, Sent, Projects), 1 attachment kept as a link",
+        "Mail sync: 1 marked read in Outlook (read there now: yes)",
     ] {
         assert!(
             stdout.contains(expected),

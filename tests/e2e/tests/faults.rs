@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
-use common::{Env, alice_env};
+use common::{Env, Rng, alice_env};
 use mssync_core::ErrorCode;
 use mssync_core::app::JobKind;
 use mssync_core::erp::{Activity, Guid, Participant};
@@ -33,23 +33,6 @@ use mssync_core::model::tz::Zone;
 use mssync_core::model::{CalendarItem, When};
 use mssync_sim::erp::{ActivitySeed, BatchFault, Fault};
 use serde_json::{Value, json};
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
 
 /// What the generator knows about each item it made: the tag in its subject names it.
 #[derive(Default)]

@@ -142,6 +142,8 @@ impl World {
             graph.add_mailbox(&oid);
             let erp_user_id = erp.add_user(&email, admin, true);
             let erp_login = erp.login_of(&erp_user_id).expect("just added");
+            // The Mail job's prerequisite, as an ERP.net administrator makes it.
+            erp.add_mail_box(crate::erp::MailBoxSeed::default_for(&erp_user_id, &email));
             seeded.push(WorldUser {
                 oid,
                 email,

@@ -318,26 +318,64 @@ impl<'j, 'a> Run<'j, 'a> {
         }
         let _ = folders_full;
 
-        // ERP.net's side: messages changed since the watermark, in the box's folders.
+        // ERP.net's side: messages changed since the watermark (on a first run, since the first
+        // sync's start), in the box's folders.
         let mut pulled_from_erp = 0u32;
         let mut erp_seen: HashMap<String, ErpSeen> = HashMap::new();
+        let mut links = links;
         let erp_ids: Vec<Guid> = erp_folders.iter().map(|f| f.id.clone()).collect();
-        if let Some(erp_since) = cp.erp_since {
-            let rows = self
-                .job
-                .erp
-                .mail_messages_changed_since(&erp_ids, erp_since - ERP_OVERLAP)
-                .await?;
-            let by_erp: HashMap<&str, &MessageLink> =
-                links.values().map(|l| (l.erp_id.as_str(), l)).collect();
-            for row in rows {
-                let id = row.id.to_string();
-                let Some(link) = by_erp.get(id.as_str()) else {
-                    continue;
-                };
-                pulled_from_erp += 1;
-                erp_seen.insert(link.message_id.clone(), erp_state(&row, trash.as_deref()));
-            }
+        let read_from = cp.erp_since.map_or(since, |at| at - ERP_OVERLAP);
+        let modified: HashMap<&str, DateTime<Utc>> = arrived
+            .iter()
+            .filter_map(|a| Some((a.message.id.as_str(), a.message.last_modified_date_time?)))
+            .collect();
+        let rows = self
+            .job
+            .erp
+            .mail_messages_changed_since(&erp_ids, read_from)
+            .await?;
+        let by_erp: HashMap<String, String> = links
+            .values()
+            .map(|l| (l.erp_id.clone(), l.message_id.clone()))
+            .collect();
+        for row in rows {
+            let linked = by_erp.get(&row.id.to_string()).cloned();
+            // A message of ours without a link (a run died between its create and its commit,
+            // or the store was lost): it is linked here instead of created again, and the rules
+            // then carry the newer side's read state to the other.
+            let adopted = match (&linked, &row.external_id, &row.external_system) {
+                (None, Some(id), Some(system)) if system == EXTERNAL_SYSTEM => {
+                    match seen.get(id) {
+                        Some(Seen::In { folder, is_read }) => {
+                            let in_twin = cp.folders.get(folder).and_then(|f| f.erp_folder.as_deref())
+                                == row.folder.as_ref().map(ToString::to_string).as_deref();
+                            links.insert(
+                                id.clone(),
+                                MessageLink {
+                                    message_id: id.clone(),
+                                    erp_id: row.id.to_string(),
+                                    // Unknown when it is elsewhere: Outlook's folder then moves it.
+                                    folder: if in_twin { folder.clone() } else { String::new() },
+                                    // The side that changed last wins (ERP.net on a tie).
+                                    is_read: match modified.get(id.as_str()) {
+                                        Some(o) if row.updated.is_some_and(|e| *o > e) => row.is_read,
+                                        _ => *is_read,
+                                    },
+                                    gone: false,
+                                },
+                            );
+                            Some(id.clone())
+                        }
+                        _ => None,
+                    }
+                }
+                _ => None,
+            };
+            let Some(message_id) = linked.or(adopted) else {
+                continue;
+            };
+            pulled_from_erp += 1;
+            erp_seen.insert(message_id, erp_state(&row, trash.as_deref()));
         }
 
         // The plan.
@@ -422,7 +460,6 @@ impl<'j, 'a> Run<'j, 'a> {
         }
         // Linked messages: the three-way rules of `decide`.
         let deleted_items = cp.well_known.get(well_known::DELETED_ITEMS).cloned();
-        let mut links = links;
         for link in links.values_mut() {
             let outlook = seen.get(&link.message_id);
             let erp = erp_seen.get(&link.message_id);
@@ -663,19 +700,11 @@ impl<'j, 'a> Run<'j, 'a> {
         if !cp.well_known.is_empty() {
             return Ok(());
         }
-        let names = std::iter::once(well_known::MSG_FOLDER_ROOT)
+        let names: Vec<&str> = std::iter::once(well_known::MSG_FOLDER_ROOT)
             .chain(SYNCED.iter().copied())
-            .chain(KEPT_OUT.iter().copied());
-        for name in names {
-            match self.job.graph.mail_folder(name).await {
-                Ok(folder) => {
-                    cp.well_known.insert(name.to_owned(), folder.id);
-                }
-                // Not every mailbox has every folder (Archive, Clutter).
-                Err(GraphError::NotFound { .. }) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
+            .chain(KEPT_OUT.iter().copied())
+            .collect();
+        cp.well_known = self.job.graph.well_known_folders(&names).await?;
         Ok(())
     }
 

@@ -406,3 +406,25 @@ pub fn trusted_erp_client(
     )
     .expect("the simulator's address is a URL")
 }
+
+/// The fault suites' seeded generator (xorshift): a seed replays the same story.
+#[allow(dead_code)] // only the fault suites draw from it
+pub struct Rng(pub u64);
+
+#[allow(dead_code)]
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
