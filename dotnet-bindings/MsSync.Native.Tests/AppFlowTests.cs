@@ -129,6 +129,22 @@ namespace MsSync.Native.Tests
                 var second = engine.RunJob(user, "calendar", false);
                 Assert(second.Contains("\"to_outlook\":{\"created\":0,\"updated\":0,\"removed\":0}") &&
                        second.Contains("\"to_erp\":{\"created\":0,\"updated\":0,\"removed\":0}"), second);
+                // The Mail job by its id: Alice's message reaches her ERP.net mailbox; read in
+                // ERP.net, it is read in Outlook.
+                engine.SetJobEnabled(user, "mail", true);
+                var mailFirst = engine.RunJob(user, "mail", false);
+                Assert(mailFirst.Contains("\"to_erp\":{\"created\":1,"), mailFirst);
+                using (var client = new HttpClient())
+                {
+                    items = client.GetStringAsync(Sim("inspect_url")).Result;
+                    Assert(Array(items, "mail_erp").Contains(Sim("message_subject")), "the message is in ERP.net: " + items);
+                    var read = client.PostAsync(Sim("control_url") + "/mail/read-in-erp", new StringContent("")).Result;
+                    Assert((int)read.StatusCode == 204, "read in ERP.net");
+                    var mailSecond = engine.RunJob(user, "mail", false);
+                    Assert(mailSecond.Contains("\"to_outlook\":{\"created\":0,\"updated\":1,"), mailSecond);
+                    items = client.GetStringAsync(Sim("inspect_url")).Result;
+                    Assert(Array(items, "mail_outlook").Contains("\"read\":true"), "read in Outlook: " + items);
+                }
                 var home = engine.Home(user);
                 Assert(home.Contains("\"state\":\"Operational\""), home);
                 // Several threads at once: Home reads and dry runs (which read both sides over HTTP).

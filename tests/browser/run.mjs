@@ -114,6 +114,7 @@ test("user A: sign in, Setup, Calendar on, Sync now, Home in A's zone, and an er
   await signIn(page, url, sims.alice_email);
   const setup = page.locator("#setup-panel section");
   const home = page.locator("#home-panel section");
+  const calendarRow = home.locator('tr[data-job="calendar"]');
   await setup.getByLabel("Enterprise company").waitFor();
   assert.equal(await home.locator("dd").first().textContent(), "Alice Adams");
   assert.match(await page.textContent("#service-status"), /^Error 301 \(forbidden\): only ERP\.net administrators/);
@@ -142,7 +143,7 @@ test("user A: sign in, Setup, Calendar on, Sync now, Home in A's zone, and an er
   await page.waitForFunction(() => document.querySelector("#setup-panel [role=switch]")?.getAttribute("aria-checked") === "true");
   // Home followed the change (the panels tell each other).
   await page.waitForFunction(() => !document.querySelector("#home-panel button[data-action=sync]")?.disabled);
-  assert.equal(await home.locator('[data-field="latest-sync"]').textContent(), "—");
+  assert.equal(await calendarRow.locator('[data-field="latest-sync"]').textContent(), "—");
   const logBefore = await home.locator(".mssync-log li").count();
 
   // Sync now: both sides get the other's item; Home shows checkpoints in A's zone, counts, log.
@@ -151,7 +152,7 @@ test("user A: sign in, Setup, Calendar on, Sync now, Home in A's zone, and an er
   await idle(page, "#home-panel");
   assert.match(await home.locator("caption").textContent(), /times in Europe\/Bucharest/);
   for (const field of ["latest-sync", "remote-checkpoint", "local-checkpoint"]) {
-    const time = home.locator(`[data-field="${field}"] time`);
+    const time = calendarRow.locator(`[data-field="${field}"] time`);
     const instant = await time.getAttribute("datetime");
     assert.match(instant, /^\d{4}-\d\d-\d\dT\d\d:\d\d:00Z$/, field);
     const expected = await page.evaluate(
@@ -160,7 +161,7 @@ test("user A: sign in, Setup, Calendar on, Sync now, Home in A's zone, and an er
     );
     assert.equal(await time.textContent(), expected, field);
   }
-  assert.match(await home.locator('[data-field="last-run"]').textContent(), /To Outlook: 1 created.*To ERP\.net: 1 created/);
+  assert.match(await calendarRow.locator('[data-field="last-run"]').textContent(), /To Outlook: 1 created.*To ERP\.net: 1 created/);
   assert.ok((await home.locator(".mssync-log li").count()) > logBefore, "new log lines");
   assert.equal(await home.locator(".mssync-state").getAttribute("data-state"), "operational");
   const after = await items();
@@ -168,6 +169,16 @@ test("user A: sign in, Setup, Calendar on, Sync now, Home in A's zone, and an er
   assert.deepEqual(after.erp.sort(), [sims.activity_subject, sims.event_subject].sort());
   await screenshotOf(setup, "setup-panel.png");
   await screenshotOf(home, "home-panel.png");
+
+  // Mail on: the message in Alice's Inbox reaches her ERP.net mailbox.
+  const mailRow = home.locator('tr[data-job="mail"]');
+  await setup.getByRole("switch", { name: "Mail" }).click();
+  await page.waitForFunction(() => !document.querySelector('#home-panel button[data-job="mail"]')?.disabled);
+  await home.getByRole("button", { name: "Sync Mail now" }).click();
+  await page.waitForFunction(() => document.querySelector('#home-panel tr[data-job="mail"] [data-field="latest-sync"]')?.textContent !== "—");
+  await idle(page, "#home-panel");
+  assert.match(await mailRow.locator('[data-field="last-run"]').textContent(), /To ERP\.net: 1 created/);
+  assert.deepEqual((await items()).mail_erp.map((m) => m.subject), [sims.message_subject]);
 
   // Graph refuses access: the run fails, Home shows the code, the message and the error state.
   await fetch(`${sims.control_url}/graph/refuse`, { method: "POST" });
@@ -200,7 +211,7 @@ test("user B cannot read or change A's Setup or Home, even with tampered request
   const pageB = await b.newPage();
   await signIn(pageB, url, sims.second_email);
   assert.equal(await pageB.locator("#home-panel section dd").first().textContent(), sims.second_name);
-  assert.equal(await pageB.locator("#setup-panel [role=switch]").getAttribute("aria-checked"), "false");
+  assert.equal(await pageB.locator("#setup-panel").getByRole("switch", { name: "Calendar" }).getAttribute("aria-checked"), "false");
   const csrfA = await csrfOf(pageA);
   const csrfB = await csrfOf(pageB);
   assert.notEqual(csrfA, csrfB);
@@ -237,7 +248,7 @@ test("user B cannot read or change A's Setup or Home, even with tampered request
   await pageA.reload();
   await pageA.waitForSelector("body[data-ready]");
   await pageA.locator("#setup-panel section").getByLabel("Time zone").waitFor();
-  assert.equal(await pageA.locator("#setup-panel [role=switch]").getAttribute("aria-checked"), "true");
+  assert.equal(await pageA.locator("#setup-panel").getByRole("switch", { name: "Calendar" }).getAttribute("aria-checked"), "true");
   assert.equal(await pageA.locator("#setup-panel").getByLabel("Time zone").locator("option:checked").textContent(), "(UTC+02:00) Athens, Bucharest");
   assert.equal(await pageA.locator("#home-panel section dd").first().textContent(), "Alice Adams");
   assert.match(await pageB.textContent("#service-status"), /^Error 301 \(forbidden\)/);

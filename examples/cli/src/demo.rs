@@ -219,7 +219,7 @@ pub async fn run(out: &mut dyn std::io::Write) -> Result<(), PublicError> {
     // 8. The Mail job: mail from Outlook reflected in Alice's default ERP.net mailbox, and a
     // message read in ERP.net read in Outlook.
     app.set_job_enabled(&alice, JobKind::Mail, true).await?;
-    let received = (clock.now() - ChronoDuration::hours(2)).to_rfc3339();
+    let received = (clock.now() - ChronoDuration::hours(2)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let message = |folder: &str, subject: &str, from: &str| {
         world.graph.deliver_message(&alice, folder, json!({
             "subject": subject,

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bench_nodes;
+mod bench_mail;
 mod bench_notify;
 pub mod commands;
 pub mod config;

@@ -629,6 +629,18 @@ static char *browser_get(const char *url, long *status, int want_location) {
     return result;
 }
 
+/* POST with an empty body (a simulator's control): the status. */
+static long control_post(const char *url) {
+    CURL *curl = curl_easy_init();
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    long status = 0;
+    if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(curl);
+    return status;
+}
+
 /* A query parameter of a URL, percent-decoded, or NULL. */
 static char *query_param(const char *url, const char *name) {
     const char *query = url ? strchr(url, '?') : NULL;
@@ -814,6 +826,34 @@ static void whole_flow_syncs_both_ways(void) {
         CHECK(strstr(second, "\"to_outlook\":{\"created\":0,\"updated\":0,\"removed\":0}") != NULL);
         CHECK(strstr(second, "\"to_erp\":{\"created\":0,\"updated\":0,\"removed\":0}") != NULL);
         free(second);
+
+        /* The Mail job by its id: the message in Alice's Inbox reaches her ERP.net mailbox, and
+           once read in ERP.net it is read in Outlook. */
+        char *message = sim("message_subject"), *control_url = sim("control_url");
+        CHECK_STATUS(mss_setup_set_job(engine, SPAN(user), SPAN("mail"), 1, &out, &error), 0);
+        report(error);
+        mss_buffer_free(&out);
+        CHECK_STATUS(mss_job_run(engine, SPAN(user), SPAN("mail"), 0, &out, &error), 0);
+        report(error);
+        char *mail_first = buffer_text(&out);
+        CHECK(strstr(mail_first, "\"to_erp\":{\"created\":1,") != NULL);
+        free(mail_first);
+        char *mail_items = browser_get(inspect_url, &status, 0);
+        char *mail_erp = json_array(mail_items, "mail_erp");
+        CHECK(mail_erp && strstr(mail_erp, message) && strstr(mail_erp, "\"read\":false"));
+        free(mail_erp); free(mail_items);
+        char read_url[512];
+        snprintf(read_url, sizeof read_url, "%s/mail/read-in-erp", control_url);
+        CHECK(control_post(read_url) == 204);
+        CHECK_STATUS(mss_job_run(engine, SPAN(user), SPAN("mail"), 0, &out, &error), 0);
+        report(error);
+        char *mail_second = buffer_text(&out);
+        CHECK(strstr(mail_second, "\"to_outlook\":{\"created\":0,\"updated\":1,") != NULL);
+        free(mail_second);
+        mail_items = browser_get(inspect_url, &status, 0);
+        char *mail_outlook = json_array(mail_items, "mail_outlook");
+        CHECK(mail_outlook && strstr(mail_outlook, message) && strstr(mail_outlook, "\"read\":true"));
+        free(mail_outlook); free(mail_items); free(message); free(control_url);
 
         CHECK_STATUS(mss_home_get(engine, SPAN(user), &out, NULL), 0);
         char *home = buffer_text(&out);

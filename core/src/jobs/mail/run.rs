@@ -229,10 +229,17 @@ impl<'j, 'a> Run<'j, 'a> {
         let mut new_links: BTreeMap<String, String> = BTreeMap::new();
         let mut complete: BTreeSet<String> = BTreeSet::new();
         let mut pulled_from_outlook = 0u32;
-        for folder in &synced {
+        // The folders are read side by side (the mailbox's in-flight limit still holds): a
+        // first sync then takes as long as its largest folder.
+        let this = &self;
+        let reads = futures::future::join_all(synced.iter().map(|folder| {
+            let link = cp.folders[folder].delta_link.clone();
+            async move { (link.clone(), this.read_messages(folder, since, link.as_deref()).await) }
+        }))
+        .await;
+        for (folder, (link, read)) in synced.iter().zip(reads) {
             let state = &cp.folders[folder];
-            let link = state.delta_link.clone();
-            let changes = match self.read_messages(folder, since, link.as_deref()).await {
+            let changes = match read {
                 Ok(c) => c,
                 Err(GraphError::ResyncRequired) => {
                     let name = state.name.clone();

@@ -5,8 +5,10 @@
 //!
 //! It also serves `GET {inspect_url}`: Alice's items on each side as
 //! `{"outlook": ["subject", ...], "erp": ["subject", ...]}`, so a host can check what arrived
-//! where over plain HTTP; and `POST {control_url}/graph/refuse` / `.../graph/allow`, which make
-//! Graph refuse every mailbox (403) or serve again, for tests of the error state.
+//! where over plain HTTP, with Alice's mail on each side as `mail_outlook` and `mail_erp`
+//! (`{"subject", "read"}`); `POST {control_url}/graph/refuse` / `.../graph/allow`, which make
+//! Graph refuse every mailbox (403) or serve again, for tests of the error state; and
+//! `POST {control_url}/mail/read-in-erp`, which reads every message in ERP.net as Alice would.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -21,6 +23,7 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const ACTIVITY_SUBJECT: &str = "Budget review (from ERP.net)";
 const EVENT_SUBJECT: &str = "Customer call (from Outlook)";
+const MESSAGE_SUBJECT: &str = "Quarterly figures (mail)";
 
 /// Alice's items on each side, by subject (voided activities left out).
 struct Inspect {
@@ -36,6 +39,14 @@ impl Respond for Inspect {
             }
             ("POST", "/graph/allow") => {
                 self.world.graph.refuse_access(false);
+                return ResponseTemplate::new(204);
+            }
+            ("POST", "/mail/read-in-erp") => {
+                for m in self.world.erp.list("Applications_Mail_Messages") {
+                    self.world
+                        .erp
+                        .user_set_mail_read(m["Id"].as_str().unwrap_or_default(), true);
+                }
                 return ResponseTemplate::new(204);
             }
             _ => {}
@@ -56,7 +67,26 @@ impl Respond for Inspect {
             .filter(|a| a["Void"] != json!(true))
             .map(|a| a["Subject"].clone())
             .collect();
-        ResponseTemplate::new(200).set_body_json(json!({"outlook": outlook, "erp": erp}))
+        let mail_outlook: Vec<Value> = self
+            .world
+            .graph
+            .messages(alice)
+            .into_iter()
+            .map(|(_, _, subject, read)| json!({"subject": subject, "read": read}))
+            .collect();
+        let mail_erp: Vec<Value> = self
+            .world
+            .erp
+            .list("Applications_Mail_Messages")
+            .iter()
+            .map(|m| json!({"subject": m["Subject"], "read": m["IsRead"]}))
+            .collect();
+        ResponseTemplate::new(200).set_body_json(json!({
+            "outlook": outlook,
+            "erp": erp,
+            "mail_outlook": mail_outlook,
+            "mail_erp": mail_erp,
+        }))
     }
 }
 
@@ -98,6 +128,18 @@ async fn main() {
         }),
     );
 
+    world.graph.deliver_message(
+        &alice.oid,
+        "inbox",
+        json!({
+            "subject": MESSAGE_SUBJECT,
+            "body": {"contentType": "html", "content": "<p>Figures attached.</p>"},
+            "from": {"emailAddress": {"address": "cfo@fabrikam.example"}},
+            "receivedDateTime": (Utc::now() - ChronoDuration::hours(1))
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        }),
+    );
+
     let inspect = MockServer::start().await;
     Mock::given(wiremock::matchers::any())
         .respond_with(Inspect {
@@ -130,6 +172,7 @@ async fn main() {
         "time_zone": "FLE Standard Time",
         "activity_subject": ACTIVITY_SUBJECT,
         "event_subject": EVENT_SUBJECT,
+        "message_subject": MESSAGE_SUBJECT,
         "inspect_url": format!("{}/items", inspect.uri()),
         "control_url": inspect.uri(),
     });
