@@ -32,8 +32,6 @@ mod client;
 mod error;
 mod filter;
 pub(crate) mod mail;
-mod mail_stub;
-pub use mail_stub::{MailMessageRow, MessageWrite, NewAttachment, NewBoxFolder};
 mod reference;
 pub mod wire;
 

@@ -24,7 +24,6 @@ pub(crate) mod delta;
 mod error;
 mod event;
 pub(crate) mod mail;
-mod mail_stub;
 pub(crate) mod subscriptions;
 pub mod wire;
 
