@@ -44,7 +44,9 @@ pub use auth::{ClientCredentials, ErpAuth, REFRESH_MARGIN, SCOPE};
 pub use client::{ErpClient, ErpConfig, ErpContext, MAX_PAGE_SIZE, Query, TimeBasis};
 pub use error::{ErpError, ErpErrorBody};
 pub use filter::{EntityRef, Filter, Guid, Literal};
-pub use mail::{BoxFolder, MailBox, MailBoxCheck};
+pub use mail::{
+    BoxFolder, MailBox, MailBoxCheck, MailMessageRow, MessageWrite, NewAttachment, NewBoxFolder,
+};
 pub use reference::{
     CompanyLocation, DocumentType, Ensured, EnterpriseCompany, ErpUser, MEETING_CODE,
 };
