@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use mssync_core::erp::{
-    BoxFolder, ErpClient, ErpError, ExternalLink, Guid, MailBoxCheck, MessageWrite,
-    NewAttachment, NewBoxFolder,
+    BoxFolder, ErpClient, ErpError, ExternalLink, Guid, MailBoxCheck, MessageWrite, NewAttachment,
+    NewBoxFolder,
 };
 use mssync_core::host::ManualClock;
 use mssync_core::jobs::mail::map::ErpMessage;
@@ -136,7 +136,12 @@ fn outlook_message(outlook_id: &str, subject: &str) -> ErpMessage {
     }
 }
 
-fn create(folder: &Guid, outlook_id: &str, subject: &str, attachments: Vec<NewAttachment>) -> MessageWrite {
+fn create(
+    folder: &Guid,
+    outlook_id: &str,
+    subject: &str,
+    attachments: Vec<NewAttachment>,
+) -> MessageWrite {
     MessageWrite::Create {
         folder: folder.clone(),
         message: outlook_message(outlook_id, subject),
@@ -230,12 +235,22 @@ async fn a_message_create_with_attachments_is_idempotent() {
     let (sim, erp, mail_box, folders) = mail_setup().await;
     let inbox = system_folder(&folders, "Inbox");
     let first = erp
-        .write_messages(vec![create(&inbox, "AAMkMsg1", "Contract", vec![contract()])])
+        .write_messages(vec![create(
+            &inbox,
+            "AAMkMsg1",
+            "Contract",
+            vec![contract()],
+        )])
         .await;
     let id = first[0].clone().unwrap();
     // A replayed create (an answer lost, the run repeated): the same message, no second row.
     let replay = erp
-        .write_messages(vec![create(&inbox, "AAMkMsg1", "Contract", vec![contract()])])
+        .write_messages(vec![create(
+            &inbox,
+            "AAMkMsg1",
+            "Contract",
+            vec![contract()],
+        )])
         .await;
     assert_eq!(replay[0].as_ref().unwrap(), &id);
     let messages = sim.mail_messages(mail_box.as_str());
@@ -255,10 +270,17 @@ async fn a_message_create_with_attachments_is_idempotent() {
         m.attachments[0].content_descriptors.as_deref(),
         Some(contract().content_descriptors.as_str())
     );
-    let found = erp.mail_message_by_link(&link("AAMkMsg1")).await.unwrap().unwrap();
+    let found = erp
+        .mail_message_by_link(&link("AAMkMsg1"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found.id, id);
     assert_eq!(found.folder.as_ref(), Some(&inbox));
-    assert_eq!(erp.mail_message_by_link(&link("AAMkOther")).await.unwrap(), None);
+    assert_eq!(
+        erp.mail_message_by_link(&link("AAMkOther")).await.unwrap(),
+        None
+    );
     // One $batch per write call.
     assert_eq!(sim.batches(), 2);
 }
@@ -340,7 +362,10 @@ async fn messages_changed_since_are_cut_exactly_though_the_filter_is_by_day() {
     // Moved to a folder not asked about: gone from the answer.
     sim.user_move_mail(&later, trash.as_str());
     let rows = erp
-        .mail_messages_changed_since(&[inbox.clone(), sent.clone()], since + Duration::minutes(30))
+        .mail_messages_changed_since(
+            &[inbox.clone(), sent.clone()],
+            since + Duration::minutes(30),
+        )
         .await
         .unwrap();
     let mut ids: Vec<String> = rows.iter().map(|r| r.id.to_string()).collect();
@@ -373,7 +398,10 @@ async fn a_deleted_message_is_not_found_by_its_link() {
         .clone()
         .unwrap();
     sim.user_delete_mail(id.as_str());
-    assert_eq!(erp.mail_message_by_link(&link("AAMkMsg1")).await.unwrap(), None);
+    assert_eq!(
+        erp.mail_message_by_link(&link("AAMkMsg1")).await.unwrap(),
+        None
+    );
     assert!(sim.mail_messages(mail_box.as_str()).is_empty());
     assert!(sim.list("Applications_Mail_MessageAttachments").is_empty());
 }
@@ -473,15 +501,24 @@ async fn the_simulator_refuses_what_the_model_pages_do_not_allow() {
     let inbox = system_folder(&folders, "Inbox");
     let folder_ref = json!({"@odata.id": format!("Applications_Mail_BoxFolders({inbox})")});
     let message = |extra: Value| {
-        let mut body = json!({"FromEmailAddress": "bob@fabrikam.example", "MailBoxFolder": folder_ref});
-        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        let mut body =
+            json!({"FromEmailAddress": "bob@fabrikam.example", "MailBoxFolder": folder_ref});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
         body
     };
     let post = reqwest::Method::POST;
     let patch = reqwest::Method::PATCH;
 
     // An unknown property: 400 with the OData message, in ERP.net's error body.
-    let (status, body) = raw(&sim, post.clone(), MESSAGES, message(json!({"Bcc": "eve@x.example"}))).await;
+    let (status, body) = raw(
+        &sim,
+        post.clone(),
+        MESSAGES,
+        message(json!({"Bcc": "eve@x.example"})),
+    )
+    .await;
     assert_eq!(status, 400);
     assert_eq!(
         body["message"],
@@ -489,28 +526,104 @@ async fn the_simulator_refuses_what_the_model_pages_do_not_allow() {
     );
     assert_eq!(body["type"], "ODataException");
     // Missing Required properties.
-    let (status, body) = raw(&sim, post.clone(), MESSAGES, json!({"MailBoxFolder": folder_ref})).await;
-    assert_eq!((status, body["message"].as_str()), (500, Some("The property 'FromEmailAddress' is required.")));
-    let (status, body) = raw(&sim, post.clone(), MESSAGES, json!({"FromEmailAddress": "bob@fabrikam.example"})).await;
-    assert_eq!((status, body["message"].as_str()), (500, Some("The property 'MailBoxFolder' is required.")));
+    let (status, body) = raw(
+        &sim,
+        post.clone(),
+        MESSAGES,
+        json!({"MailBoxFolder": folder_ref}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (500, Some("The property 'FromEmailAddress' is required."))
+    );
+    let (status, body) = raw(
+        &sim,
+        post.clone(),
+        MESSAGES,
+        json!({"FromEmailAddress": "bob@fabrikam.example"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (500, Some("The property 'MailBoxFolder' is required."))
+    );
     // Over-long, a reference to nothing, an attachment row without its message.
-    let (status, _) = raw(&sim, post.clone(), MESSAGES, message(json!({"ServerMessageID": "x".repeat(257)}))).await;
+    let (status, _) = raw(
+        &sim,
+        post.clone(),
+        MESSAGES,
+        message(json!({"ServerMessageID": "x".repeat(257)})),
+    )
+    .await;
     assert_eq!(status, 500);
-    let nowhere = json!({"@odata.id": "Applications_Mail_BoxFolders(00000000-0000-4000-8000-0000000fffff)"});
-    let (status, body) = raw(&sim, post.clone(), MESSAGES, message(json!({"MailBoxFolder": nowhere}))).await;
-    assert_eq!((status, body["type"].as_str()), (500, Some("ObjectNotFoundException")));
-    let (status, body) = raw(&sim, post.clone(), "Applications_Mail_MessageAttachments", json!({"Name": "a.txt"})).await;
-    assert_eq!((status, body["message"].as_str()), (500, Some("The property 'MailMessage' is required.")));
+    let nowhere =
+        json!({"@odata.id": "Applications_Mail_BoxFolders(00000000-0000-4000-8000-0000000fffff)"});
+    let (status, body) = raw(
+        &sim,
+        post.clone(),
+        MESSAGES,
+        message(json!({"MailBoxFolder": nowhere})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (500, Some("ObjectNotFoundException"))
+    );
+    let (status, body) = raw(
+        &sim,
+        post.clone(),
+        "Applications_Mail_MessageAttachments",
+        json!({"Name": "a.txt"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (500, Some("The property 'MailMessage' is required."))
+    );
     // A folder cannot be posted to the folders' set with its box (ReadOnly) nor without it.
     let box_ref = json!({"@odata.id": format!("Applications_Mail_Boxes({mail_box})")});
-    let (status, body) = raw(&sim, post.clone(), "Applications_Mail_BoxFolders", json!({"FolderName": {"en": "X"}, "MailBox": box_ref})).await;
-    assert_eq!((status, body["message"].as_str()), (500, Some("The property 'MailBox' is read-only.")));
-    let (status, body) = raw(&sim, post.clone(), "Applications_Mail_BoxFolders", json!({"FolderName": {"en": "X"}})).await;
-    assert_eq!((status, body["message"].as_str()), (500, Some("The property 'MailBox' is required.")));
+    let (status, body) = raw(
+        &sim,
+        post.clone(),
+        "Applications_Mail_BoxFolders",
+        json!({"FolderName": {"en": "X"}, "MailBox": box_ref}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (500, Some("The property 'MailBox' is read-only."))
+    );
+    let (status, body) = raw(
+        &sim,
+        post.clone(),
+        "Applications_Mail_BoxFolders",
+        json!({"FolderName": {"en": "X"}}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (500, Some("The property 'MailBox' is required."))
+    );
     // ReadOnly on update: a folder's SystemPurpose; FolderName must be multi-language.
-    let (status, body) = raw(&sim, patch.clone(), &format!("Applications_Mail_BoxFolders({inbox})"), json!({"SystemPurpose": "Trash"})).await;
-    assert_eq!((status, body["message"].as_str()), (500, Some("The property 'SystemPurpose' is read-only.")));
-    let (status, _) = raw(&sim, post.clone(), &format!("Applications_Mail_Boxes({mail_box})/Folders"), json!({"FolderName": "Plain"})).await;
+    let (status, body) = raw(
+        &sim,
+        patch.clone(),
+        &format!("Applications_Mail_BoxFolders({inbox})"),
+        json!({"SystemPurpose": "Trash"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (500, Some("The property 'SystemPurpose' is read-only."))
+    );
+    let (status, _) = raw(
+        &sim,
+        post.clone(),
+        &format!("Applications_Mail_Boxes({mail_box})/Folders"),
+        json!({"FolderName": "Plain"}),
+    )
+    .await;
     assert_eq!(status, 500);
     assert!(sim.mail_messages(mail_box.as_str()).is_empty());
     assert_eq!(sim.mail_folders(mail_box.as_str()).len(), 6);
@@ -523,7 +636,13 @@ async fn the_simulator_refuses_what_the_model_pages_do_not_allow() {
         .unwrap();
     sim.advance(std::time::Duration::from_secs(120));
     let message_ref = json!({"@odata.id": format!("Applications_Mail_Messages({id})")});
-    let (status, _) = raw(&sim, post, "Applications_Mail_MessageAttachments", json!({"MailMessage": message_ref, "Name": "late.txt"})).await;
+    let (status, _) = raw(
+        &sim,
+        post,
+        "Applications_Mail_MessageAttachments",
+        json!({"MailMessage": message_ref, "Name": "late.txt"}),
+    )
+    .await;
     assert_eq!(status, 201);
     let m = &sim.mail_messages(mail_box.as_str())[0];
     assert_eq!(m.updated, Some(t0() + Duration::seconds(120)));

@@ -221,7 +221,11 @@ async fn a_move_to_a_well_known_folder_keeps_the_id_and_answers_the_message() {
         .into_iter()
         .find(|r| r.method == "POST")
         .unwrap();
-    assert!(request.path.ends_with(&format!("/messages/{id}/move")), "{}", request.path);
+    assert!(
+        request.path.ends_with(&format!("/messages/{id}/move")),
+        "{}",
+        request.path
+    );
     assert_eq!(request.body, Some(json!({"destinationId": "deleteditems"})));
     assert!(
         request
@@ -238,6 +242,12 @@ async fn a_move_to_a_folder_that_does_not_exist_is_refused() {
     let (sim, graph) = setup().await;
     let id = deliver(&sim, "Invoice 43", t(29, 9));
     let refused = graph.move_message(&id, "no-such-folder").await;
-    assert!(matches!(refused, Err(GraphError::NotFound { .. })), "{refused:?}");
-    assert_eq!(sim.messages(USER)[0].1, sim.mail_folder_id(USER, "inbox").unwrap());
+    assert!(
+        matches!(refused, Err(GraphError::NotFound { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(
+        sim.messages(USER)[0].1,
+        sim.mail_folder_id(USER, "inbox").unwrap()
+    );
 }

@@ -49,6 +49,9 @@ pub struct NewAttachment {
 }
 
 /// One write of [`ErpClient::write_messages`].
+// The message stays inline (not boxed), as the Mail job builds it: a run holds one batch of
+// writes at a time, so the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum MessageWrite {
     /// findOrCreate by ExternalId+ExternalSystem (`link`), Attachments posted inline;

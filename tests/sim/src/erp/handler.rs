@@ -394,9 +394,14 @@ fn dispatch(state: &mut State, request: &Request, rest: &str, login: &str) -> Re
         ("POST", Some(id), Some("ChangeState")) if set == ACTIVITIES => {
             change_state(state, request, &id)
         }
-        (method, id, action) if super::mail::serves(&set) => {
-            Ok(super::mail::dispatch(state, request, &set, method, id.as_deref(), action))
-        }
+        (method, id, action) if super::mail::serves(&set) => Ok(super::mail::dispatch(
+            state,
+            request,
+            &set,
+            method,
+            id.as_deref(),
+            action,
+        )),
         _ => Err(erp_error(
             500,
             "The operation is not supported.",
@@ -619,7 +624,12 @@ fn parse_time(value: &Value, name: &str) -> Result<Option<DateTime<Utc>>, Reply>
 
 /// Checks a bind (`{"@odata.id": "Set(<id>)"}`) to a reference of `target`: the set must exist
 /// (else the segment is unknown) and be the reference's, and the object must exist.
-pub(crate) fn check_bind(state: &State, key: &str, target: &str, value: &Value) -> Result<(), Reply> {
+pub(crate) fn check_bind(
+    state: &State,
+    key: &str,
+    target: &str,
+    value: &Value,
+) -> Result<(), Reply> {
     if value.is_null() {
         return Ok(());
     }

@@ -522,7 +522,9 @@ impl Mail {
                     return Err(Failure::new(
                         400,
                         "RequestBodyRead",
-                        format!("The parameter '{name}' in the request payload is not a valid parameter for the operation 'move'."),
+                        format!(
+                            "The parameter '{name}' in the request payload is not a valid parameter for the operation 'move'."
+                        ),
                     ));
                 }
                 let destination = body[wire::DESTINATION_ID].as_str().ok_or_else(|| {
@@ -534,7 +536,11 @@ impl Mail {
                 let message = self.message_mut(call.user, &id)?;
                 message.last_modified = call.now;
                 // M-move: 201 Created with the message.
-                Ok((201, Some(Self::render_message(message, immutable, None)), Vec::new()))
+                Ok((
+                    201,
+                    Some(Self::render_message(message, immutable, None)),
+                    Vec::new(),
+                ))
             }
             ("GET", ["messages", id, "attachments"]) => {
                 let message = self.message_mut(call.user, id)?;

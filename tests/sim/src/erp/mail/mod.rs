@@ -214,7 +214,10 @@ impl ErpSim {
     /// A box's folders as stored (system folders included).
     pub fn mail_folders(&self, mail_box: &str) -> Vec<SimMailFolder> {
         let s = self.lock();
-        s.box_folder_rows(mail_box).into_iter().map(folder_row).collect()
+        s.box_folder_rows(mail_box)
+            .into_iter()
+            .map(folder_row)
+            .collect()
     }
 
     /// A box's folders as stored, as JSON.
@@ -251,7 +254,10 @@ impl ErpSim {
                     subject: text(m, message::SUBJECT),
                     from: text(m, message::FROM_EMAIL_ADDRESS),
                     to: text(m, message::TO_EMAIL_ADDRESS_LIST),
-                    is_read: m.get(message::IS_READ).and_then(Value::as_bool).unwrap_or(false),
+                    is_read: m
+                        .get(message::IS_READ)
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false),
                     server_message_id: text(m, message::SERVER_MESSAGE_ID),
                     external_id: text(m, message::EXTERNAL_ID),
                     external_system: text(m, message::EXTERNAL_SYSTEM),

@@ -203,10 +203,7 @@ pub(crate) fn touch_message(state: &mut State, id: &str) {
             .and_then(Value::as_i64)
             .unwrap_or(0);
         object.insert(message::OBJECT_VERSION.into(), json!(version + 1));
-        object.insert(
-            message::AGGREGATE_LAST_UPDATE_TIME_UTC.into(),
-            json!(stamp),
-        );
+        object.insert(message::AGGREGATE_LAST_UPDATE_TIME_UTC.into(), json!(stamp));
     }
 }
 
@@ -221,7 +218,9 @@ fn bump_version(object: &mut Map<String, Value>) {
 /// `ObjectVersion` in an update body must be the current one (D optimistic-locking.md).
 fn check_version(current: &Map<String, Value>, body: &mut Map<String, Value>) -> Result<(), Reply> {
     match body.remove("ObjectVersion") {
-        Some(expected) if expected.as_i64() != current.get("ObjectVersion").and_then(Value::as_i64) => {
+        Some(expected)
+            if expected.as_i64() != current.get("ObjectVersion").and_then(Value::as_i64) =>
+        {
             Err(erp_error(
                 500,
                 "The object was changed by another user.",
@@ -350,7 +349,12 @@ fn patch_folder(state: &mut State, request: &Request, id: &str) -> Result<Reply,
         return Err(required(box_folder::FOLDER_NAME));
     }
     let mail_box = box_of_folder(state, id).unwrap_or_default();
-    check_parent(state, &mail_box, Some(id), body.get(box_folder::PARENT_FOLDER))?;
+    check_parent(
+        state,
+        &mail_box,
+        Some(id),
+        body.get(box_folder::PARENT_FOLDER),
+    )?;
     let object = state.find_mut(BOX_FOLDERS, id).expect("found above");
     object.extend(body);
     bump_version(object);
@@ -359,7 +363,8 @@ fn patch_folder(state: &mut State, request: &Request, id: &str) -> Result<Reply,
 
 /// The message `@erpnet.findBy` names: by ExternalId (and ExternalSystem when given), else Id.
 fn find_message(state: &State, criteria: &Map<String, Value>) -> Result<Option<String>, Reply> {
-    let field = |o: &Map<String, Value>, k: &str| o.get(k).and_then(Value::as_str).map(str::to_owned);
+    let field =
+        |o: &Map<String, Value>, k: &str| o.get(k).and_then(Value::as_str).map(str::to_owned);
     let messages = state.sets.get(MESSAGES).map(Vec::as_slice).unwrap_or(&[]);
     let found = if let Some(external_id) = field(criteria, message::EXTERNAL_ID) {
         let system = field(criteria, message::EXTERNAL_SYSTEM);
@@ -385,7 +390,10 @@ fn find_message(state: &State, criteria: &Map<String, Value>) -> Result<Option<S
 }
 
 /// The inline attachments of a new message, checked.
-fn inline_attachments(state: &State, value: Option<Value>) -> Result<Vec<Map<String, Value>>, Reply> {
+fn inline_attachments(
+    state: &State,
+    value: Option<Value>,
+) -> Result<Vec<Map<String, Value>>, Reply> {
     let items = match value {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(items)) => items,
@@ -408,7 +416,11 @@ fn inline_attachments(state: &State, value: Option<Value>) -> Result<Vec<Map<Str
         .collect()
 }
 
-fn new_attachment(state: &mut State, message_id: &str, item: Map<String, Value>) -> Map<String, Value> {
+fn new_attachment(
+    state: &mut State,
+    message_id: &str,
+    item: Map<String, Value>,
+) -> Map<String, Value> {
     let mut row = obj(json!({
         attachment::ID: state.new_id(),
         attachment::OBJECT_VERSION: 1,
@@ -534,7 +546,9 @@ fn patch_attachment(state: &mut State, request: &Request, id: &str) -> Result<Re
     if body.contains_key(attachment::MAIL_MESSAGE) {
         return Err(read_only(attachment::MAIL_MESSAGE));
     }
-    let row = state.find_mut(MESSAGE_ATTACHMENTS, id).expect("found above");
+    let row = state
+        .find_mut(MESSAGE_ATTACHMENTS, id)
+        .expect("found above");
     row.extend(body);
     bump_version(row);
     touch_message(state, &message_id);
