@@ -24,6 +24,9 @@
 //! - `@erpnet.findBy: {"ExternalId", "ExternalSystem"}` (documented) with both also in the body;
 //! - `ChangeState` takes `{"newState": "<State>"}`; `MakeVoid` `{"reason", "voidType": "VoidDocument"}`;
 //! - with a zone time basis, document times are that zone's wall-clock written with a `Z`.
+//! - mail (`mail/`): a folder is POSTed to its box's `Folders` collection (its `MailBox` is
+//!   ReadOnly), found first by `ServerFolderID`; messages are findOrCreate with attachments
+//!   inline, in `$batch` as activities are; no party is related (no e-mail filter on parties).
 
 pub(crate) mod activities;
 mod auth;
