@@ -13,7 +13,7 @@ use mssync_core::erp::{
 use mssync_core::host::ManualClock;
 use mssync_core::jobs::mail::map::ErpMessage;
 use mssync_core::wire::erp::mail::MESSAGES;
-use mssync_sim::erp::{BatchFault, ErpSim, MailBoxSeed};
+use mssync_sim::erp::{BatchFault, ErpSim, Fault, MailBoxSeed};
 use serde_json::{Value, json};
 
 const ALICE: &str = "alice@contoso.example";
@@ -281,8 +281,43 @@ async fn a_message_create_with_attachments_is_idempotent() {
         erp.mail_message_by_link(&link("AAMkOther")).await.unwrap(),
         None
     );
-    // One $batch per write call.
+    // One $batch per write call: the findOrCreate changeset, then the read by the link.
     assert_eq!(sim.batches(), 2);
+    let batch = sim
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("$batch"))
+        .unwrap()
+        .body
+        .unwrap();
+    let post = &batch[0]["changeset"][0];
+    assert_eq!(post["method"], "POST");
+    assert_eq!(post["url"], "Applications_Mail_Messages");
+    let body = &post["body"];
+    assert_eq!(body["@erpnet.action"], "findOrCreate");
+    assert_eq!(
+        body["@erpnet.findBy"],
+        json!({"ExternalId": "AAMkMsg1", "ExternalSystem": SYSTEM})
+    );
+    assert_eq!(
+        body["MailBoxFolder"],
+        json!({"@odata.id": format!("Applications_Mail_BoxFolders({inbox})")})
+    );
+    assert_eq!(body["ServerMessageID"], "AAMkMsg1");
+    assert_eq!(body["SentDateTime"], "2026-11-30T06:00:00Z");
+    assert_eq!(
+        body["Attachments"],
+        json!([{"Name": "contract.pdf", "ContentDescriptors": contract().content_descriptors, "ContentDownloaded": false}])
+    );
+    assert_eq!(batch[1]["method"], "GET");
+    assert!(
+        batch[1]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("Applications_Mail_Messages?%24filter=ExternalId"),
+        "{}",
+        batch[1]["url"]
+    );
 }
 
 #[tokio::test]
@@ -648,4 +683,38 @@ async fn the_simulator_refuses_what_the_model_pages_do_not_allow() {
     assert_eq!(m.updated, Some(t0() + Duration::seconds(120)));
     assert_eq!(m.object_version, 2);
     assert_eq!(m.attachments.len(), 1);
+}
+
+#[tokio::test]
+async fn a_folder_whose_create_answer_was_lost_is_found_not_made_again() {
+    let (sim, erp, mail_box, _folders) = mail_setup().await;
+    let new = NewBoxFolder {
+        mail_box: mail_box.clone(),
+        parent: None,
+        name: "Receipts".into(),
+        server_folder_id: "AAMkFolderReceipts".into(),
+    };
+    // The look-up is answered; the POST is carried out and its answer lost.
+    sim.push_fault(Fault::Slow(std::time::Duration::ZERO));
+    sim.push_fault(Fault::LostAnswer { status: 500 });
+    let lost = erp.create_box_folder(&new).await;
+    assert!(
+        matches!(lost, Err(ErpError::Remote { status: 500, .. })),
+        "{lost:?}"
+    );
+    let found = erp.create_box_folder(&new).await.unwrap();
+    let receipts: Vec<_> = sim
+        .mail_folders(mail_box.as_str())
+        .into_iter()
+        .filter(|f| f.name.as_deref() == Some("Receipts"))
+        .collect();
+    assert_eq!(receipts.len(), 1);
+    assert_eq!(receipts[0].id, found.id.as_str());
+    assert_eq!(
+        sim.requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path.ends_with("/Folders"))
+            .count(),
+        1
+    );
 }

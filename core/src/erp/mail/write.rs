@@ -105,7 +105,9 @@ impl ErpClient {
                 bind(BOX_FOLDERS, parent),
             );
         }
-        // The box's `Folders` collection: the new folder's `MailBox` is the box (A21).
+        // The box's `Folders` collection: the new folder's `MailBox` is the box (A21). A plain
+        // create, so never re-sent after a broken connection (it could make a second folder):
+        // the next attempt finds the first by its ServerFolderID instead.
         let path = format!("{BOXES}({})/{}", new.mail_box, box_::FOLDERS);
         let response = self
             .send_ok(
@@ -113,7 +115,7 @@ impl ErpClient {
                 self.url(&path, &[]),
                 Some(&Value::Object(body)),
                 &[],
-                Repeatable::Yes,
+                Repeatable::No,
             )
             .await?;
         // What a POST answers is not documented (A2): the folder when it has an id, else found.
