@@ -132,3 +132,49 @@ impl ErpClient {
         Ok(None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_message_row_reads_as_erp_net_writes_it() {
+        let row = read_message(&json!({
+            "Id": "00000000-0000-4000-8000-000000000001",
+            "ExternalId": "AAMkMsg1",
+            "ExternalSystem": "MsSync/Graph",
+            "ServerMessageID": "AAMkMsg1",
+            "MailBoxFolder": {"@odata.id": "Applications_Mail_BoxFolders(00000000-0000-4000-8000-000000000002)"},
+            "IsRead": true,
+            "AggregateLastUpdateTimeUtc": "2026-11-30T08:00:00.250Z",
+        }))
+        .unwrap();
+        assert_eq!(row.external_id.as_deref(), Some("AAMkMsg1"));
+        assert_eq!(
+            row.folder.unwrap().as_str(),
+            "00000000-0000-4000-8000-000000000002"
+        );
+        assert!(row.is_read);
+        assert_eq!(
+            row.updated,
+            Some(Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap() + chrono::Duration::milliseconds(250))
+        );
+        assert!(read_message(&json!({"IsRead": true})).is_err());
+    }
+
+    #[test]
+    fn the_link_read_filters_by_both_halves_of_the_link() {
+        let params = by_link_params(&ExternalLink {
+            external_id: "AAMk'1".into(),
+            external_system: "MsSync/Graph".into(),
+        });
+        assert_eq!(
+            params[0].1,
+            "ExternalId eq 'AAMk''1' and ExternalSystem eq 'MsSync/Graph'"
+        );
+        assert!(params[1].1.contains("AggregateLastUpdateTimeUtc"));
+    }
+}

@@ -388,3 +388,75 @@ impl ErpClient {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, body: serde_json::Value) -> HttpResponse {
+        HttpResponse {
+            status,
+            headers: vec![],
+            body: serde_json::to_vec(&body).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_create_is_answered_with_the_id_the_read_finds_and_a_refusal_with_its_error() {
+        let guid = |n: u8| Guid::parse(&format!("00000000-0000-4000-8000-0000000000{n:02}")).unwrap();
+        let create = MessageWrite::Create {
+            folder: guid(1),
+            message: ErpMessage {
+                subject: None,
+                body: None,
+                from: "bob@fabrikam.example".into(),
+                to: None,
+                cc: None,
+                sent: None,
+                received: None,
+                is_read: false,
+                server_message_id: "AAMkMsg1".into(),
+            },
+            attachments: vec![],
+            party: None,
+            link: ExternalLink {
+                external_id: "AAMkMsg1".into(),
+                external_system: "MsSync/Graph".into(),
+            },
+        };
+        let found = answer(200, json!({"value": [{"Id": guid(7).as_str()}]}));
+        let written = Answer::Changeset(Ok(vec![answer(201, json!({}))]));
+        assert_eq!(
+            ErpClient::message_outcome(&create, &[written, Answer::Read(found.clone())]),
+            Ok(guid(7))
+        );
+        let refused = Answer::Changeset(Err(answer(
+            500,
+            json!({"error": {"message": "Too long.", "code": 0, "type": "ArgumentException"}}),
+        )));
+        assert!(matches!(
+            ErpClient::message_outcome(&create, &[refused, Answer::Read(found.clone())]),
+            Err(ErpError::Remote { status: 500, .. })
+        ));
+        // Answers out of step with the parts are malformed, never another write's result.
+        assert!(matches!(
+            ErpClient::message_outcome(&create, &[Answer::Read(found)]),
+            Err(ErpError::Malformed(_))
+        ));
+        let update = MessageWrite::Update {
+            id: guid(7),
+            folder: None,
+            is_read: Some(true),
+        };
+        assert_eq!(
+            ErpClient::message_outcome(&update, &[Answer::Changeset(Ok(vec![answer(204, json!(null))]))]),
+            Ok(guid(7))
+        );
+    }
+
+    #[test]
+    fn names_are_cut_by_characters() {
+        assert_eq!(cut("Éclair", 2), "Éc");
+        assert_eq!(cut("ab", 10), "ab");
+    }
+}
