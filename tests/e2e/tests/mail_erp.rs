@@ -228,6 +228,23 @@ async fn a_folder_is_renamed_and_moved_to_the_root() {
     assert_eq!(row.name.as_deref(), Some("Projects 2027"));
     assert_eq!(row.parent, None);
     assert_eq!(row.object_version, 2);
+
+    // The folder keeps its Graph delta link in SyncState, read back with the folders.
+    let link =
+        "https://graph.microsoft.com/v1.0/users/u/mailFolders/f/messages/delta?$deltatoken=abc";
+    erp.set_box_folder_sync_state(&made.id, Some(link))
+        .await
+        .unwrap();
+    let read = erp.box_folders(&mail_box).await.unwrap();
+    let folder = read.iter().find(|f| f.id == made.id).unwrap();
+    assert_eq!(folder.sync_state.as_deref(), Some(link));
+    assert_eq!(folder.name.as_deref(), Some("Projects 2027"));
+    erp.set_box_folder_sync_state(&made.id, None).await.unwrap();
+    let read = erp.box_folders(&mail_box).await.unwrap();
+    assert_eq!(
+        read.iter().find(|f| f.id == made.id).unwrap().sync_state,
+        None
+    );
 }
 
 #[tokio::test]

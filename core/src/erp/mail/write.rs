@@ -194,6 +194,20 @@ impl ErpClient {
         Ok(())
     }
 
+    /// Keeps a folder's Graph delta link in its `SyncState` ("for Exchange - this is
+    /// SyncState", M BoxFolders); `None` clears it (a full resync next time).
+    pub async fn set_box_folder_sync_state(
+        &self,
+        id: &Guid,
+        sync_state: Option<&str>,
+    ) -> Result<(), ErpError> {
+        let body = json!({ box_folder::SYNC_STATE: sync_state });
+        let url = self.url(&format!("{BOX_FOLDERS}({id})"), &[]);
+        self.send_ok(Method::Patch, url, Some(&body), &[], Repeatable::Yes)
+            .await?;
+        Ok(())
+    }
+
     /// The findOrCreate body of a message with its attachments.
     fn message_body(
         &self,
