@@ -24,6 +24,9 @@
 //! - `@erpnet.findBy: {"ExternalId", "ExternalSystem"}` (documented) with both also in the body;
 //! - `ChangeState` takes `{"newState": "<State>"}`; `MakeVoid` `{"reason", "voidType": "VoidDocument"}`;
 //! - with a zone time basis, document times are that zone's wall-clock written with a `Z`.
+//! - mail (`mail/`): a folder is POSTed to its box's `Folders` collection (its `MailBox` is
+//!   ReadOnly), found first by `ServerFolderID`; messages are findOrCreate with attachments
+//!   inline, in `$batch` as activities are; no party is related (no e-mail filter on parties).
 
 pub(crate) mod activities;
 mod auth;
@@ -44,7 +47,9 @@ pub use auth::{ClientCredentials, ErpAuth, REFRESH_MARGIN, SCOPE};
 pub use client::{ErpClient, ErpConfig, ErpContext, MAX_PAGE_SIZE, Query, TimeBasis};
 pub use error::{ErpError, ErpErrorBody};
 pub use filter::{EntityRef, Filter, Guid, Literal};
-pub use mail::{BoxFolder, MailBox, MailBoxCheck};
+pub use mail::{
+    BoxFolder, MailBox, MailBoxCheck, MailMessageRow, MessageWrite, NewAttachment, NewBoxFolder,
+};
 pub use reference::{
     CompanyLocation, DocumentType, Ensured, EnterpriseCompany, ErpUser, MEETING_CODE,
 };

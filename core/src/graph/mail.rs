@@ -272,6 +272,20 @@ impl GraphClient {
             .await
     }
 
+    /// Moves a message to a folder (an id or a well-known name such as `deleteditems`) and
+    /// answers the moved message. With immutable ids asked for (as on every mail call) its id
+    /// stays the same (G-immut); Graph answers `201 Created` (M-move).
+    pub async fn move_message(
+        &self,
+        id: &str,
+        destination: &str,
+    ) -> Result<GraphMessage, GraphError> {
+        let url = self.url(&[path::MESSAGES, id, path::MOVE], &[]);
+        let body = json!({ wire::DESTINATION_ID: destination });
+        self.execute_json(self.request(Method::Post, url, Some(&body), Prefer::Mail))
+            .await
+    }
+
     /// A message's attachments, inline ones included, without their content.
     pub async fn attachments(&self, message_id: &str) -> Result<Vec<GraphAttachment>, GraphError> {
         #[derive(Deserialize)]

@@ -202,3 +202,52 @@ async fn a_first_round_at_the_filter_cap_says_so() {
     assert_eq!(changes.changed.len(), 5_000);
     assert!(changes.capped, "older messages in the range may be missing");
 }
+
+#[tokio::test]
+async fn a_move_to_a_well_known_folder_keeps_the_id_and_answers_the_message() {
+    let (sim, graph) = setup().await;
+    let id = deliver(&sim, "Invoice 42", t(29, 9));
+    let moved = graph.move_message(&id, "deleteditems").await.unwrap();
+    let trash = sim.mail_folder_id(USER, "deleteditems").unwrap();
+    assert_eq!(moved.id, id, "immutable ids survive a move");
+    assert_eq!(moved.parent_folder_id.as_deref(), Some(trash.as_str()));
+    assert_eq!(
+        sim.messages(USER),
+        [(id.clone(), trash, "Invoice 42".into(), false)]
+    );
+    // As documented: POST …/messages/{id}/move with {"destinationId": …}, immutable ids asked for.
+    let request = sim
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST")
+        .unwrap();
+    assert!(
+        request.path.ends_with(&format!("/messages/{id}/move")),
+        "{}",
+        request.path
+    );
+    assert_eq!(request.body, Some(json!({"destinationId": "deleteditems"})));
+    assert!(
+        request
+            .headers
+            .iter()
+            .any(|(k, v)| k == "prefer" && v.contains("ImmutableId")),
+        "{:?}",
+        request.headers
+    );
+}
+
+#[tokio::test]
+async fn a_move_to_a_folder_that_does_not_exist_is_refused() {
+    let (sim, graph) = setup().await;
+    let id = deliver(&sim, "Invoice 43", t(29, 9));
+    let refused = graph.move_message(&id, "no-such-folder").await;
+    assert!(
+        matches!(refused, Err(GraphError::NotFound { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(
+        sim.messages(USER)[0].1,
+        sim.mail_folder_id(USER, "inbox").unwrap()
+    );
+}

@@ -48,7 +48,9 @@ pub mod box_ {
     pub const SENT_ITEMS_FOLDER_NAME: &str = "SentItemsFolderName";
     /// → Systems_Security_Users, Filter(eq, in): "The user, who owns the mailbox".
     pub const OWNER_USER: &str = "OwnerUser";
-    /// Child collection → BoxFolders (back-reference `MailBox`).
+    /// Child collection → BoxFolders (back-reference `MailBox`). Also the path segment a new
+    /// folder is POSTed to, `Applications_Mail_Boxes(<box>)/Folders`, as its `MailBox` is
+    /// ReadOnly (`docs/wire/erpnet.md` A21).
     pub const FOLDERS: &str = "Folders";
     /// System attributes, 24.1.0.89, Filter(multi eq).
     pub const EXTERNAL_ID: &str = "ExternalId";

@@ -4,7 +4,8 @@
 //! `concepts/delta-query-messages.md`, M-fold `resources/mailfolder.md`, M-fdelta
 //! `api/mailfolder-delta.md`, M-get `api/message-get.md`, M-upd `api/message-update.md`, M-att
 //! `resources/attachment.md`, M-attget `api/attachment-get.md`, M-attlist
-//! `api/message-list-attachments.md`; G-immut and G-dqo as for events.
+//! `api/message-list-attachments.md`, M-move `api/message-move.md`; G-immut and G-dqo as for
+//! events.
 
 /// Path segments.
 pub mod path {
@@ -19,7 +20,14 @@ pub mod path {
     pub const VALUE: &str = "$value";
     /// `…/delta` (M-delta, M-fdelta).
     pub const DELTA: &str = "delta";
+    /// `POST /users/{id}/messages/{id}/move`: "creates a new copy of the message in the
+    /// destination folder and removes the original"; answers `201 Created` with the message
+    /// (M-move). Needs Mail.ReadWrite.
+    pub const MOVE: &str = "move";
 }
+
+/// The body of a move (M-move): `{"destinationId": "<folder id or well-known name>"}`.
+pub const DESTINATION_ID: &str = "destinationId";
 
 /// Query options of the message delta (M-delta, M-dq).
 pub mod query {

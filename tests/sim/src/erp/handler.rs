@@ -105,7 +105,7 @@ const STATES: &[&str] = wire::DOCUMENT_STATES;
 const PRIORITIES: &[&str] = wire::PRIORITIES;
 
 /// A refused query or body, answered with ERP.net's error body.
-fn refused(refusal: Refusal) -> Reply {
+pub(crate) fn refused(refusal: Refusal) -> Reply {
     erp_error(refusal.status, &refusal.message, "ODataException")
 }
 
@@ -348,7 +348,7 @@ fn segments(rest: &str) -> (String, Option<String>, Option<String>) {
     }
 }
 
-fn query_param(request: &Request, name: &str) -> Option<String> {
+pub(crate) fn query_param(request: &Request, name: &str) -> Option<String> {
     request
         .url
         .query_pairs()
@@ -356,7 +356,7 @@ fn query_param(request: &Request, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-fn body_object(request: &Request) -> Result<Map<String, Value>, Reply> {
+pub(crate) fn body_object(request: &Request) -> Result<Map<String, Value>, Reply> {
     match serde_json::from_slice::<Value>(&request.body) {
         Ok(Value::Object(map)) => Ok(map),
         _ => Err(erp_error(
@@ -373,8 +373,12 @@ fn dispatch(state: &mut State, request: &Request, rest: &str, login: &str) -> Re
     if wire::entity_set(&set).is_none() || state.forgotten.contains(&set) {
         return unknown_segment(&set);
     }
+    // After a key: an action, or a child collection of the set (a box's `Folders`).
     if let Some(action) = action.as_deref()
         && ![wire::MAKE_VOID, wire::CHANGE_STATE].contains(&action)
+        && !set_of(&set)
+            .property(action)
+            .is_some_and(|p| matches!(p.kind, Kind::Collection(_)))
     {
         return unknown_segment(action);
     }
@@ -390,6 +394,14 @@ fn dispatch(state: &mut State, request: &Request, rest: &str, login: &str) -> Re
         ("POST", Some(id), Some("ChangeState")) if set == ACTIVITIES => {
             change_state(state, request, &id)
         }
+        (method, id, action) if super::mail::serves(&set) => Ok(super::mail::dispatch(
+            state,
+            request,
+            &set,
+            method,
+            id.as_deref(),
+            action,
+        )),
         _ => Err(erp_error(
             500,
             "The operation is not supported.",
@@ -401,7 +413,7 @@ fn dispatch(state: &mut State, request: &Request, rest: &str, login: &str) -> Re
 
 /// An object as the API shows it: collections only when expanded, references expanded on
 /// request, `$select` applied.
-fn project(
+pub(crate) fn project(
     state: &State,
     object: &Map<String, Value>,
     select: &[String],
@@ -612,7 +624,12 @@ fn parse_time(value: &Value, name: &str) -> Result<Option<DateTime<Utc>>, Reply>
 
 /// Checks a bind (`{"@odata.id": "Set(<id>)"}`) to a reference of `target`: the set must exist
 /// (else the segment is unknown) and be the reference's, and the object must exist.
-fn check_bind(state: &State, key: &str, target: &str, value: &Value) -> Result<(), Reply> {
+pub(crate) fn check_bind(
+    state: &State,
+    key: &str,
+    target: &str,
+    value: &Value,
+) -> Result<(), Reply> {
     if value.is_null() {
         return Ok(());
     }
@@ -724,7 +741,7 @@ fn check_property(state: &State, key: &str, value: &Value) -> Result<(), Reply> 
 /// The search criteria of `@erpnet.findBy` (D erpnet-action.md): an object of string
 /// properties among ExternalId, ExternalSystem, Id, Code, Name, DisplayText; when absent, taken
 /// from the body (ExternalId if it has one, else Id).
-fn find_criteria(
+pub(crate) fn find_criteria(
     annotation: Option<&Value>,
     body: &Map<String, Value>,
 ) -> Result<Map<String, Value>, Reply> {

@@ -26,7 +26,7 @@ mod handler;
 mod mail;
 
 pub use batch::BatchFault;
-pub use mail::MailBoxSeed;
+pub use mail::{MailBoxSeed, SimMailAttachment, SimMailFolder, SimMailMessage};
 pub mod odata;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};

@@ -510,6 +510,38 @@ impl Mail {
                 let message = self.message_mut(call.user, &id)?;
                 ok(Self::render_message(message, immutable, None))
             }
+            ("POST", ["messages", id, "move"]) => {
+                let Some(Value::Object(body)) = call.body.clone() else {
+                    return Err(Failure::new(
+                        400,
+                        "ErrorInvalidRequest",
+                        "a JSON object body is required",
+                    ));
+                };
+                if let Some(name) = body.keys().find(|k| *k != wire::DESTINATION_ID) {
+                    return Err(Failure::new(
+                        400,
+                        "RequestBodyRead",
+                        format!(
+                            "The parameter '{name}' in the request payload is not a valid parameter for the operation 'move'."
+                        ),
+                    ));
+                }
+                let destination = body[wire::DESTINATION_ID].as_str().ok_or_else(|| {
+                    Failure::new(400, "ErrorInvalidRequest", "destinationId must be a string")
+                })?;
+                let id = self.message_mut(call.user, id)?.id.clone();
+                self.move_message(call.user, &id, destination)?;
+                let immutable = call.immutable_ids;
+                let message = self.message_mut(call.user, &id)?;
+                message.last_modified = call.now;
+                // M-move: 201 Created with the message.
+                Ok((
+                    201,
+                    Some(Self::render_message(message, immutable, None)),
+                    Vec::new(),
+                ))
+            }
             ("GET", ["messages", id, "attachments"]) => {
                 let message = self.message_mut(call.user, id)?;
                 let value: Vec<Value> = message

@@ -1,8 +1,16 @@
 //! The Mail job's reads of ERP.net: a user's mailboxes, the check the original makes of the
 //! default one (T sync-jobs/mail.md: default, its address the principal name, not encrypted),
-//! and a box's folders.
+//! and a box's folders; the Mail job's writes (`write.rs`): folders created through their box,
+//! messages created find-or-create with their attachments and updated, in `$batch`; and the
+//! reads of messages it made (`messages.rs`).
 
 use serde_json::Value;
+
+mod messages;
+mod write;
+
+pub use messages::MailMessageRow;
+pub use write::{MessageWrite, NewAttachment, NewBoxFolder};
 
 use super::activities::read_ref;
 use super::client::{ErpClient, Query};
@@ -54,7 +62,7 @@ const BOX_ATTRIBUTES: &[&str] = &[
     box_::ACTIVE,
 ];
 
-const FOLDER_ATTRIBUTES: &[&str] = &[
+pub(super) const FOLDER_ATTRIBUTES: &[&str] = &[
     box_folder::ID,
     box_folder::FOLDER_NAME,
     box_folder::SERVER_FOLDER_ID,
@@ -63,11 +71,11 @@ const FOLDER_ATTRIBUTES: &[&str] = &[
     box_folder::SYNC_STATE,
 ];
 
-fn text(object: &Value, name: &str) -> Option<String> {
+pub(super) fn text(object: &Value, name: &str) -> Option<String> {
     object[name].as_str().map(str::to_owned)
 }
 
-fn id_of(object: &Value) -> Result<Guid, ErpError> {
+pub(super) fn id_of(object: &Value) -> Result<Guid, ErpError> {
     object["Id"]
         .as_str()
         .and_then(Guid::parse)
@@ -84,7 +92,7 @@ fn read_box(object: &Value) -> Result<MailBox, ErpError> {
     })
 }
 
-fn read_folder(object: &Value) -> Result<BoxFolder, ErpError> {
+pub(super) fn read_folder(object: &Value) -> Result<BoxFolder, ErpError> {
     // A multi-language string reads as {"en": "Inbox", ...}; a plain string is taken as is.
     let name = match &object[box_folder::FOLDER_NAME] {
         Value::String(s) => Some(s.clone()),
