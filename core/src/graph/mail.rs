@@ -264,6 +264,15 @@ impl GraphClient {
         Ok(found)
     }
 
+    /// One message by its (immutable) id, with its folder: where a message a delta round lost
+    /// track of is now. `NotFound` when it was deleted for good.
+    pub async fn message(&self, id: &str) -> Result<GraphMessage, GraphError> {
+        let select = MESSAGE_SELECT.join(",");
+        let url = self.url(&[path::MESSAGES, id], &[(query::SELECT, select.as_str())]);
+        self.execute_json(self.request(Method::Get, url, None, Prefer::Mail))
+            .await
+    }
+
     /// Marks a message read (or unread): the one write the Mail job makes in Outlook.
     pub async fn set_message_read(&self, id: &str, read: bool) -> Result<GraphMessage, GraphError> {
         let url = self.url(&[path::MESSAGES, id], &[]);

@@ -27,6 +27,7 @@ use chrono::SecondsFormat;
 use common::{Env, Rng, alice_env};
 use mssync_core::ErrorCode;
 use mssync_core::app::JobKind;
+use mssync_core::host::Clock;
 use mssync_sim::erp::{BatchFault, Fault};
 use serde_json::{Value, json};
 
@@ -191,13 +192,17 @@ fn erp_action(mail: &Mail, rng: &mut Rng, model: &mut Model) {
     };
     let erp_id = row["Id"].as_str().unwrap().to_owned();
     if rng.chance(25) {
-        let trash = mail
-            .env
-            .world
-            .erp
-            .list(FOLDERS)
-            .into_iter()
-            .find(|f| f["SystemPurpose"] == json!("Trash"))
+        let folders = mail.env.world.erp.list(FOLDERS);
+        let box_of = |folder: Option<String>| {
+            folders
+                .iter()
+                .find(|f| f["Id"].as_str().map(str::to_ascii_lowercase) == folder)
+                .and_then(|f| ref_id(&f["MailBox"]))
+        };
+        let mail_box = box_of(ref_id(&row["MailBoxFolder"]));
+        let trash = folders
+            .iter()
+            .find(|f| f["SystemPurpose"] == json!("Trash") && ref_id(&f["MailBox"]) == mail_box)
             .unwrap();
         mail.env.world.erp.user_move_mail(&erp_id, trash["Id"].as_str().unwrap());
         model.trashed_in_erp.insert(id.clone());
@@ -354,7 +359,7 @@ fn check(mail: &Mail, model: &Model) -> Result<(), String> {
         return Err(format!("{id} is in ERP.net {} times: {rows:#?}", rows.len()));
     }
     let synced = mail.synced_folders(model);
-    let system = |name: &str| (mail.folder(name), name);
+    let system = |name: &'static str| (mail.folder(name), name);
     let systems = [
         system("inbox"),
         system("sentitems"),

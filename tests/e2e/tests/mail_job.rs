@@ -12,6 +12,7 @@ use chrono::SecondsFormat;
 use common::{Env, alice_env};
 use mssync_core::ErrorCode;
 use mssync_core::app::JobKind;
+use mssync_core::host::Clock;
 use serde_json::{Value, json};
 
 const MESSAGES: &str = "Applications_Mail_Messages";
@@ -111,6 +112,20 @@ impl Mail {
         let message = self.erp_message(subject);
         let folder = ref_id(&message["MailBoxFolder"]).expect("a message has a folder");
         folder_name(&self.erp_folder(&folder))
+    }
+
+    /// The Trash folder of the mailbox an ERP.net message is in.
+    fn trash_of(&self, message: &Value) -> String {
+        let folder = self.erp_folder(&ref_id(&message["MailBoxFolder"]).unwrap());
+        let mail_box = ref_id(&folder["MailBox"]).unwrap();
+        self.env
+            .world
+            .erp
+            .list(FOLDERS)
+            .into_iter()
+            .find(|f| f["SystemPurpose"] == json!("Trash") && ref_id(&f["MailBox"]) == Some(mail_box.clone()))
+            .and_then(|f| f["Id"].as_str().map(str::to_owned))
+            .expect("the mailbox has a Trash folder")
     }
 
     fn outlook_folder_of(&self, id: &str) -> String {
@@ -257,18 +272,11 @@ async fn deleted_in_erp_goes_to_deleted_items_in_outlook() {
     mail.run().await;
 
     let row = mail.erp_message("Spam-ish");
-    let trash = mail
-        .env
-        .world
-        .erp
-        .list(FOLDERS)
-        .into_iter()
-        .find(|f| f["SystemPurpose"] == json!("Trash"))
-        .unwrap();
+    let trash = mail.trash_of(&row);
     mail.env
         .world
         .erp
-        .user_move_mail(row["Id"].as_str().unwrap(), trash["Id"].as_str().unwrap());
+        .user_move_mail(row["Id"].as_str().unwrap(), &trash);
     let run = mail.run().await;
     assert_eq!(run.to_outlook.removed, 1, "{run:?}");
     assert_eq!(mail.outlook_folder_of(&id), mail.folder("deleteditems"));
