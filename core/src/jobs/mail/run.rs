@@ -349,32 +349,57 @@ impl<'j, 'a> Run<'j, 'a> {
             let linked = by_erp.get(&row.id.to_string()).cloned();
             // A message of ours without a link (a run died between its create and its commit,
             // or the store was lost): it is linked here instead of created again, and the rules
-            // then carry the newer side's read state to the other.
+            // then carry the newer side's read state to the other, or take it to Trash when it
+            // left Outlook meanwhile.
             let adopted = match (&linked, &row.external_id, &row.external_system) {
                 (None, Some(id), Some(system)) if system == EXTERNAL_SYSTEM => {
-                    match seen.get(id) {
-                        Some(Seen::In { folder, is_read }) => {
+                    // Not seen this run (deleted or moved since, say): where is it now?
+                    let mut outlook_modified = modified.get(id.as_str()).copied();
+                    if !seen.contains_key(id) {
+                        let now = match self.job.graph.message(id).await {
+                            Ok(m) => match m.parent_folder_id {
+                                Some(folder) if synced.contains(&folder) => {
+                                    outlook_modified = m.last_modified_date_time;
+                                    Seen::In {
+                                        folder,
+                                        is_read: m.is_read.unwrap_or(false),
+                                    }
+                                }
+                                _ => Seen::Gone,
+                            },
+                            Err(GraphError::NotFound { .. }) => Seen::Gone,
+                            Err(e) => return Err(e.into()),
+                        };
+                        seen.insert(id.clone(), now);
+                    }
+                    let link = match &seen[id] {
+                        Seen::In { folder, is_read } => {
                             let in_twin = cp.folders.get(folder).and_then(|f| f.erp_folder.as_deref())
                                 == row.folder.as_ref().map(ToString::to_string).as_deref();
-                            links.insert(
-                                id.clone(),
-                                MessageLink {
-                                    message_id: id.clone(),
-                                    erp_id: row.id.to_string(),
-                                    // Unknown when it is elsewhere: Outlook's folder then moves it.
-                                    folder: if in_twin { folder.clone() } else { String::new() },
-                                    // The side that changed last wins (ERP.net on a tie).
-                                    is_read: match modified.get(id.as_str()) {
-                                        Some(o) if row.updated.is_some_and(|e| *o > e) => row.is_read,
-                                        _ => *is_read,
-                                    },
-                                    gone: false,
+                            MessageLink {
+                                message_id: id.clone(),
+                                erp_id: row.id.to_string(),
+                                // Unknown when it is elsewhere: Outlook's folder then moves it.
+                                folder: if in_twin { folder.clone() } else { String::new() },
+                                // The side that changed last wins (ERP.net on a tie).
+                                is_read: match outlook_modified {
+                                    Some(o) if row.updated.is_some_and(|e| o > e) => row.is_read,
+                                    _ => *is_read,
                                 },
-                            );
-                            Some(id.clone())
+                                gone: false,
+                            }
                         }
-                        _ => None,
-                    }
+                        // Gone from Outlook: the rules send it to Trash.
+                        Seen::Gone => MessageLink {
+                            message_id: id.clone(),
+                            erp_id: row.id.to_string(),
+                            folder: String::new(),
+                            is_read: row.is_read,
+                            gone: false,
+                        },
+                    };
+                    links.insert(id.clone(), link);
+                    Some(id.clone())
                 }
                 _ => None,
             };
