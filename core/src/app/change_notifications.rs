@@ -286,7 +286,10 @@ impl App {
             .await
             .ok()
             .flatten();
-        if let Some(endpoint) = self.notifications.clone().filter(|_| job.has_change_notifications())
+        if let Some(endpoint) = self
+            .notifications
+            .clone()
+            .filter(|_| job.has_change_notifications())
             && let Err(e) = self.subscribe(user_id, job, &endpoint).await
         {
             let mut batch = WriteBatch::new();

@@ -509,7 +509,10 @@ impl App {
                 }
             }
             // The Mail job's access, probed on the same mailbox; without it Calendar still runs.
-            match graph.mail_folder(crate::graph::wire::mail::well_known::INBOX).await {
+            match graph
+                .mail_folder(crate::graph::wire::mail::well_known::INBOX)
+                .await
+            {
                 Ok(_) => report.mail = true,
                 Err(e) => {
                     let e: PublicError = e.into();

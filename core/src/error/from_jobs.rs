@@ -71,7 +71,8 @@ impl From<mail::RunError> for PublicError {
                         "The default mailbox's e-mail address ({found}) is not the user's principal name."
                     ),
                     MailBoxCheck::Encrypted => {
-                        "The default mailbox is encrypted; encrypted mailboxes are not supported.".to_owned()
+                        "The default mailbox is encrypted; encrypted mailboxes are not supported."
+                            .to_owned()
                     }
                     MailBoxCheck::Ready(_) => "The default mailbox is ready.".to_owned(),
                 },

@@ -293,44 +293,6 @@ pub(crate) fn item_result(response: SubResponse) -> BatchItemResult {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn items(n: usize) -> Vec<BatchItem> {
-        (0..n)
-            .map(|i| BatchItem::delete(i.to_string(), "e"))
-            .collect()
-    }
-
-    #[test]
-    fn an_unordered_batch_holds_as_many_slots_as_it_may_run_at_once() {
-        assert_eq!(concurrent_items(&items(1)), 1);
-        assert_eq!(concurrent_items(&items(2)), 2);
-        assert_eq!(concurrent_items(&items(20)), 4);
-        let chain: Vec<BatchItem> = items(5)
-            .into_iter()
-            .enumerate()
-            .map(|(i, item)| {
-                if i == 0 {
-                    item
-                } else {
-                    item.after((i - 1).to_string())
-                }
-            })
-            .collect();
-        assert_eq!(
-            concurrent_items(&chain),
-            1,
-            "a dependsOn chain runs one by one"
-        );
-        let mut two_chains = items(4);
-        two_chains[1] = two_chains[1].clone().after("0");
-        two_chains[3] = two_chains[3].clone().after("2");
-        assert_eq!(concurrent_items(&two_chains), 4);
-    }
-}
-
 impl GraphClient {
     /// Reads up to [`BATCH_LIMIT`] resources below the mailbox (`/mailFolders/inbox`, ...) in one
     /// `$batch`: each answer's status and body, in the order given. An item Graph throttled or
@@ -388,5 +350,43 @@ impl GraphClient {
             .into_iter()
             .map(|a| a.ok_or_else(|| GraphError::Malformed("the $batch answer left out an item".into())))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(n: usize) -> Vec<BatchItem> {
+        (0..n)
+            .map(|i| BatchItem::delete(i.to_string(), "e"))
+            .collect()
+    }
+
+    #[test]
+    fn an_unordered_batch_holds_as_many_slots_as_it_may_run_at_once() {
+        assert_eq!(concurrent_items(&items(1)), 1);
+        assert_eq!(concurrent_items(&items(2)), 2);
+        assert_eq!(concurrent_items(&items(20)), 4);
+        let chain: Vec<BatchItem> = items(5)
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| {
+                if i == 0 {
+                    item
+                } else {
+                    item.after((i - 1).to_string())
+                }
+            })
+            .collect();
+        assert_eq!(
+            concurrent_items(&chain),
+            1,
+            "a dependsOn chain runs one by one"
+        );
+        let mut two_chains = items(4);
+        two_chains[1] = two_chains[1].clone().after("0");
+        two_chains[3] = two_chains[3].clone().after("2");
+        assert_eq!(concurrent_items(&two_chains), 4);
     }
 }

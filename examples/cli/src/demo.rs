@@ -219,22 +219,39 @@ pub async fn run(out: &mut dyn std::io::Write) -> Result<(), PublicError> {
     // 8. The Mail job: mail from Outlook reflected in Alice's default ERP.net mailbox, and a
     // message read in ERP.net read in Outlook.
     app.set_job_enabled(&alice, JobKind::Mail, true).await?;
-    let received = (clock.now() - ChronoDuration::hours(2)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let received =
+        (clock.now() - ChronoDuration::hours(2)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let message = |folder: &str, subject: &str, from: &str| {
-        world.graph.deliver_message(&alice, folder, json!({
-            "subject": subject,
-            "body": {"contentType": "html", "content": format!("<p>{subject}</p>")},
-            "from": {"emailAddress": {"address": from}},
-            "toRecipients": [{"emailAddress": {"address": session.email}}],
-            "receivedDateTime": received,
-            "hasAttachments": false,
-        }))
+        world.graph.deliver_message(
+            &alice,
+            folder,
+            json!({
+                "subject": subject,
+                "body": {"contentType": "html", "content": format!("<p>{subject}</p>")},
+                "from": {"emailAddress": {"address": from}},
+                "toRecipients": [{"emailAddress": {"address": session.email}}],
+                "receivedDateTime": received,
+                "hasAttachments": false,
+            }),
+        )
     };
     let invoice = message("inbox", "Invoice 2026-114", "billing@fabrikam.example");
-    world.graph.add_attachment(&alice, &invoice, "invoice-2026-114.pdf", "application/pdf", 48_213, false);
+    world.graph.add_attachment(
+        &alice,
+        &invoice,
+        "invoice-2026-114.pdf",
+        "application/pdf",
+        48_213,
+        false,
+    );
     message("sentitems", "Re: offer for Q3", &session.email);
-    let root = world.graph.mail_folder_id(&alice, "msgfolderroot").unwrap_or_default();
-    let projects = world.graph.user_create_mail_folder(&alice, &root, "Projects");
+    let root = world
+        .graph
+        .mail_folder_id(&alice, "msgfolderroot")
+        .unwrap_or_default();
+    let projects = world
+        .graph
+        .user_create_mail_folder(&alice, &root, "Projects");
     message(&projects, "Project Alpha kickoff", "bob@fabrikam.example");
     advance(5);
     let mail_first = app.run_job(&alice, JobKind::Mail, false).await.result?;
@@ -253,7 +270,9 @@ pub async fn run(out: &mut dyn std::io::Write) -> Result<(), PublicError> {
     )
     .map_err(io)?;
     if let Some(row) = in_erp.iter().find(|m| m["ExternalId"] == json!(invoice)) {
-        world.erp.user_set_mail_read(row["Id"].as_str().unwrap_or_default(), true);
+        world
+            .erp
+            .user_set_mail_read(row["Id"].as_str().unwrap_or_default(), true);
     }
     advance(15);
     let mail_second = app.run_job(&alice, JobKind::Mail, false).await.result?;

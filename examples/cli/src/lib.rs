@@ -1,8 +1,8 @@
 //! The pieces of the `mssync` host that other hosts and the test suites reuse.
 
 pub mod bench;
-pub mod bench_nodes;
 mod bench_mail;
+pub mod bench_nodes;
 mod bench_notify;
 pub mod commands;
 pub mod config;

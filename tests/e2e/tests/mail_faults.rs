@@ -62,7 +62,11 @@ struct Mail<'a> {
 
 impl Mail<'_> {
     fn folder(&self, name: &str) -> String {
-        self.env.world.graph.mail_folder_id(&self.oid, name).unwrap()
+        self.env
+            .world
+            .graph
+            .mail_folder_id(&self.oid, name)
+            .unwrap()
     }
 
     /// Outlook's messages: (id, folder, subject, read).
@@ -108,12 +112,18 @@ fn deliver(mail: &Mail, rng: &mut Rng, model: &mut Model) {
         }),
     );
     if rng.chance(20) {
-        mail.env
-            .world
-            .graph
-            .add_attachment(&mail.oid, &id, "a.pdf", "application/pdf", 1000, false);
+        mail.env.world.graph.add_attachment(
+            &mail.oid,
+            &id,
+            "a.pdf",
+            "application/pdf",
+            1000,
+            false,
+        );
     }
-    model.log.push(format!("deliver {subject} {id} to {folder}"));
+    model
+        .log
+        .push(format!("deliver {subject} {id} to {folder}"));
 }
 
 /// A live Outlook message no one trashed in ERP.net, at random.
@@ -137,7 +147,11 @@ fn outlook_action(mail: &Mail, rng: &mut Rng, model: &mut Model) {
                 (true, Some(f)) => f.clone(),
                 _ => root,
             };
-            let id = graph.user_create_mail_folder(&mail.oid, &parent, &format!("F{}", model.folders.len() + 1));
+            let id = graph.user_create_mail_folder(
+                &mail.oid,
+                &parent,
+                &format!("F{}", model.folders.len() + 1),
+            );
             model.log.push(format!("folder {id} under {parent}"));
             model.folders.push(id);
         }
@@ -175,7 +189,9 @@ fn outlook_action(mail: &Mail, rng: &mut Rng, model: &mut Model) {
                 let synced = mail.synced_folders(model);
                 let to = synced[rng.below(synced.len() as u64) as usize].clone();
                 let copy = graph.user_copy_message(&mail.oid, &id, &to);
-                model.log.push(format!("outlook copy {id} to {to} = {copy}"));
+                model
+                    .log
+                    .push(format!("outlook copy {id} to {to} = {copy}"));
             }
         }
         _ => deliver(mail, rng, model),
@@ -204,7 +220,10 @@ fn erp_action(mail: &Mail, rng: &mut Rng, model: &mut Model) {
             .iter()
             .find(|f| f["SystemPurpose"] == json!("Trash") && ref_id(&f["MailBox"]) == mail_box)
             .unwrap();
-        mail.env.world.erp.user_move_mail(&erp_id, trash["Id"].as_str().unwrap());
+        mail.env
+            .world
+            .erp
+            .user_move_mail(&erp_id, trash["Id"].as_str().unwrap());
         model.trashed_in_erp.insert(id.clone());
         model.log.push(format!("erp trash {id}"));
     } else {
@@ -217,7 +236,10 @@ fn erp_action(mail: &Mail, rng: &mut Rng, model: &mut Model) {
     }
 }
 
-async fn run(env: &Env, alice: &str) -> Result<mssync_core::app::RunView, mssync_core::PublicError> {
+async fn run(
+    env: &Env,
+    alice: &str,
+) -> Result<mssync_core::app::RunView, mssync_core::PublicError> {
     env.app.run_job(alice, JobKind::Mail, false).await.result
 }
 
@@ -248,7 +270,10 @@ async fn faulty_run(
     let fault = rng.below(11);
     model.log.push(format!("run with fault {fault}"));
     match fault {
-        0 => env.world.graph.throttle_next(1 + rng.below(3) as u32, 1 + rng.below(3)),
+        0 => env
+            .world
+            .graph
+            .throttle_next(1 + rng.below(3) as u32, 1 + rng.below(3)),
         1 => env.world.graph.unavailable_next(1 + rng.below(2) as u32),
         2 => env.world.erp.push_fault(Fault::Status {
             status: 429,
@@ -256,7 +281,9 @@ async fn faulty_run(
         }),
         3 => env.world.erp.push_fault(Fault::LostAnswer { status: 500 }),
         4 => env.world.graph.expire_mail_delta_tokens(),
-        5 => env.http.timeout_at(1 + rng.below(20) as u32, rng.chance(50)),
+        5 => env
+            .http
+            .timeout_at(1 + rng.below(20) as u32, rng.chance(50)),
         6 => env.store.fail_commit(1 + rng.below(3) as u32),
         7 | 8 => {
             env.http.crash_at(1 + rng.below(30) as u32, rng.chance(50));
@@ -270,7 +297,8 @@ async fn faulty_run(
         }
         9 => {
             env.world.graph.set_delay(Duration::from_millis(100));
-            let (a, b) = futures::join!(run(env, alice), second.run_job(alice, JobKind::Mail, false));
+            let (a, b) =
+                futures::join!(run(env, alice), second.run_job(alice, JobKind::Mail, false));
             env.world.graph.set_delay(Duration::ZERO);
             let held = |r: &Result<_, mssync_core::PublicError>| matches!(r, Err(e) if e.code == ErrorCode::LeaseHeld);
             if !held(&a) && !held(&b.result) {
@@ -283,7 +311,10 @@ async fn faulty_run(
     let outcome = run(env, alice).await;
     model.log.push(format!(
         "  -> {:?}",
-        outcome.as_ref().map(|r| (r.to_erp, r.to_outlook, r.failed)).map_err(|e| e.code)
+        outcome
+            .as_ref()
+            .map(|r| (r.to_erp, r.to_outlook, r.failed))
+            .map_err(|e| e.code)
     ));
     env.http.heal();
     env.store.heal();
@@ -335,7 +366,10 @@ async fn scenario(seed: u64) -> Result<(), String> {
     for i in 0..3 {
         env.advance(Duration::from_secs(16 * 60));
         if let Err(e) = run(&env, &alice).await {
-            return Err(format!("quiet run {i} failed: {e}\n{}", model.log.join("\n")));
+            return Err(format!(
+                "quiet run {i} failed: {e}\n{}",
+                model.log.join("\n")
+            ));
         }
     }
     check(&mail, &model).map_err(|e| format!("{e}\n{}", model.log.join("\n")))
@@ -357,7 +391,10 @@ fn check(mail: &Mail, model: &Model) -> Result<(), String> {
         }
     }
     if let Some((id, rows)) = by_outlook.iter().find(|(_, rows)| rows.len() > 1) {
-        return Err(format!("{id} is in ERP.net {} times: {rows:#?}", rows.len()));
+        return Err(format!(
+            "{id} is in ERP.net {} times: {rows:#?}",
+            rows.len()
+        ));
     }
     let synced = mail.synced_folders(model);
     let system = |name: &'static str| (mail.folder(name), name);
@@ -372,17 +409,22 @@ fn check(mail: &Mail, model: &Model) -> Result<(), String> {
             continue;
         }
         let Some(row) = by_outlook.get(&id).and_then(|r| r.first()) else {
-            return Err(format!("{subject} ({id}) in Outlook was never copied to ERP.net"));
+            return Err(format!(
+                "{subject} ({id}) in Outlook was never copied to ERP.net"
+            ));
         };
         let (purpose, server_id) = ref_id(&row["MailBoxFolder"])
             .and_then(|f| purpose_of(&f))
             .ok_or_else(|| format!("{subject}'s ERP.net folder is unknown"))?;
-        let expected_purpose = systems.iter().find(|(f, _)| *f == folder).map(|(_, n)| match *n {
-            "inbox" => "Inbox",
-            "sentitems" => "Sent",
-            "drafts" => "Drafts",
-            _ => "Trash",
-        });
+        let expected_purpose = systems
+            .iter()
+            .find(|(f, _)| *f == folder)
+            .map(|(_, n)| match *n {
+                "inbox" => "Inbox",
+                "sentitems" => "Sent",
+                "drafts" => "Drafts",
+                _ => "Trash",
+            });
         let placed = match expected_purpose {
             Some(p) => purpose == json!(p),
             None => server_id == json!(folder),
@@ -393,20 +435,29 @@ fn check(mail: &Mail, model: &Model) -> Result<(), String> {
             ));
         }
         if row["IsRead"] != json!(read) {
-            return Err(format!("{subject} ({id}) read {read} in Outlook, {} in ERP.net", row["IsRead"]));
+            return Err(format!(
+                "{subject} ({id}) read {read} in Outlook, {} in ERP.net",
+                row["IsRead"]
+            ));
         }
         if let Some((outlook, erp_side, value)) = model.read_changes.get(&id)
             && outlook != erp_side
             && read != *value
         {
-            return Err(format!("{subject} ({id}): the read state {value} set on one side was lost"));
+            return Err(format!(
+                "{subject} ({id}): the read state {value} set on one side was lost"
+            ));
         }
     }
     for id in &model.purged {
         if let Some(row) = by_outlook.get(id).and_then(|r| r.first()) {
-            let (purpose, _) = ref_id(&row["MailBoxFolder"]).and_then(|f| purpose_of(&f)).unwrap_or_default();
+            let (purpose, _) = ref_id(&row["MailBoxFolder"])
+                .and_then(|f| purpose_of(&f))
+                .unwrap_or_default();
             if purpose != json!("Trash") {
-                return Err(format!("{id} was deleted for good in Outlook but is in {purpose} in ERP.net"));
+                return Err(format!(
+                    "{id} was deleted for good in Outlook but is in {purpose} in ERP.net"
+                ));
             }
         }
     }
@@ -415,7 +466,9 @@ fn check(mail: &Mail, model: &Model) -> Result<(), String> {
         if let Some((_, folder, subject, _)) = mail.outlook().into_iter().find(|(m, ..)| m == id)
             && folder != deleted_items
         {
-            return Err(format!("{subject} ({id}) was moved to Trash in ERP.net but is in {folder} in Outlook"));
+            return Err(format!(
+                "{subject} ({id}) was moved to Trash in ERP.net but is in {folder} in Outlook"
+            ));
         }
     }
     Ok(())

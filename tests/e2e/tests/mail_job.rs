@@ -28,7 +28,12 @@ fn ref_id(v: &Value) -> Option<String> {
 
 fn folder_name(folder: &Value) -> String {
     match &folder["FolderName"] {
-        Value::Object(m) => m.values().next().and_then(Value::as_str).unwrap_or_default().to_owned(),
+        Value::Object(m) => m
+            .values()
+            .next()
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
         Value::String(s) => s.clone(),
         _ => String::new(),
     }
@@ -79,8 +84,13 @@ impl Mail {
 
     async fn run(&self) -> mssync_core::app::RunView {
         self.env.advance(Duration::from_secs(60));
-        let run = self.env.app.run_job(&self.alice, JobKind::Mail, false).await;
-        run.result.unwrap_or_else(|e| panic!("the Mail run failed: {e:?}; log {:?}", run.log))
+        let run = self
+            .env
+            .app
+            .run_job(&self.alice, JobKind::Mail, false)
+            .await;
+        run.result
+            .unwrap_or_else(|e| panic!("the Mail run failed: {e:?}; log {:?}", run.log))
     }
 
     fn erp_messages(&self) -> Vec<Value> {
@@ -93,7 +103,11 @@ impl Mail {
             .into_iter()
             .filter(|m| m["Subject"] == json!(subject))
             .collect();
-        assert_eq!(found.len(), 1, "exactly one ERP.net message '{subject}': {found:?}");
+        assert_eq!(
+            found.len(),
+            1,
+            "exactly one ERP.net message '{subject}': {found:?}"
+        );
         found.into_iter().next().unwrap()
     }
 
@@ -123,7 +137,10 @@ impl Mail {
             .erp
             .list(FOLDERS)
             .into_iter()
-            .find(|f| f["SystemPurpose"] == json!("Trash") && ref_id(&f["MailBox"]) == Some(mail_box.clone()))
+            .find(|f| {
+                f["SystemPurpose"] == json!("Trash")
+                    && ref_id(&f["MailBox"]) == Some(mail_box.clone())
+            })
             .and_then(|f| f["Id"].as_str().map(str::to_owned))
             .expect("the mailbox has a Trash folder")
     }
@@ -151,7 +168,11 @@ impl Mail {
     }
 
     fn folder(&self, name: &str) -> String {
-        self.env.world.graph.mail_folder_id(&self.oid, name).unwrap()
+        self.env
+            .world
+            .graph
+            .mail_folder_id(&self.oid, name)
+            .unwrap()
     }
 }
 
@@ -159,16 +180,24 @@ impl Mail {
 async fn mail_arrives_in_erp_in_its_folder_with_attachments_and_only_from_the_last_7_days() {
     let mail = Mail::start().await;
     let invoice = mail.deliver("inbox", "Invoice 42");
-    mail.env
-        .world
-        .graph
-        .add_attachment(&mail.oid, &invoice, "invoice.pdf", "application/pdf", 48_213, false);
+    mail.env.world.graph.add_attachment(
+        &mail.oid,
+        &invoice,
+        "invoice.pdf",
+        "application/pdf",
+        48_213,
+        false,
+    );
     mail.deliver("sentitems", "Re: offer");
     mail.deliver_at("inbox", "Old news", 9);
 
     let first = mail.run().await;
     assert_eq!(first.to_erp.created, 2, "{first:?}");
-    assert_eq!(mail.erp_messages().len(), 2, "the 9-day-old message is not copied");
+    assert_eq!(
+        mail.erp_messages().len(),
+        2,
+        "the 9-day-old message is not copied"
+    );
     assert_eq!(mail.erp_folder_of("Invoice 42"), "Inbox");
     assert_eq!(mail.erp_folder_of("Re: offer"), "Sent");
 
@@ -189,9 +218,13 @@ async fn mail_arrives_in_erp_in_its_folder_with_attachments_and_only_from_the_la
     assert_eq!(attachments.len(), 1, "{attachments:?}");
     assert_eq!(attachments[0]["Name"], json!("invoice.pdf"));
     let descriptors = attachments[0]["ContentDescriptors"].as_str().unwrap();
-    assert!(descriptors.contains("Content-Type: application/pdf"), "{descriptors}");
     assert!(
-        descriptors.contains(&format!("/messages/{invoice}/attachments/")) && descriptors.contains("/$value"),
+        descriptors.contains("Content-Type: application/pdf"),
+        "{descriptors}"
+    );
+    assert!(
+        descriptors.contains(&format!("/messages/{invoice}/attachments/"))
+            && descriptors.contains("/$value"),
         "the content's Graph URI: {descriptors}"
     );
 
@@ -211,15 +244,25 @@ async fn read_in_erp_is_read_in_outlook_and_read_in_outlook_is_read_in_erp() {
 
     let erp_id = mail.erp_message("First")["Id"].as_str().unwrap().to_owned();
     mail.env.world.erp.user_set_mail_read(&erp_id, true);
-    mail.env.world.graph.user_set_message_read(&mail.oid, &second, true);
+    mail.env
+        .world
+        .graph
+        .user_set_message_read(&mail.oid, &second, true);
     let run = mail.run().await;
     assert_eq!(run.to_outlook.updated, 1, "{run:?}");
     assert_eq!(run.to_erp.updated, 1, "{run:?}");
-    assert!(mail.outlook_is_read(&first), "read in ERP.net, so read in Outlook");
+    assert!(
+        mail.outlook_is_read(&first),
+        "read in ERP.net, so read in Outlook"
+    );
     assert_eq!(mail.erp_message("Second")["IsRead"], json!(true));
 
     let quiet = mail.run().await;
-    assert_eq!(quiet.to_outlook.total() + quiet.to_erp.total(), 0, "{quiet:?}");
+    assert_eq!(
+        quiet.to_outlook.total() + quiet.to_erp.total(),
+        0,
+        "{quiet:?}"
+    );
 }
 
 #[tokio::test]
@@ -229,15 +272,29 @@ async fn a_move_between_folders_moves_the_erp_message_into_the_twin_of_a_new_fol
     mail.run().await;
 
     let root = mail.folder("msgfolderroot");
-    let projects = mail.env.world.graph.user_create_mail_folder(&mail.oid, &root, "Projects");
-    let sub = mail.env.world.graph.user_create_mail_folder(&mail.oid, &projects, "Alpha");
+    let projects = mail
+        .env
+        .world
+        .graph
+        .user_create_mail_folder(&mail.oid, &root, "Projects");
+    let sub = mail
+        .env
+        .world
+        .graph
+        .user_create_mail_folder(&mail.oid, &projects, "Alpha");
     mail.env.world.graph.user_move_message(&mail.oid, &id, &sub);
     let run = mail.run().await;
     assert_eq!(run.to_erp.updated, 1, "{run:?}");
-    assert_eq!(run.to_erp.created, 0, "a move is not a new message: {run:?}");
+    assert_eq!(
+        run.to_erp.created, 0,
+        "a move is not a new message: {run:?}"
+    );
     assert_eq!(mail.erp_folder_of("Project plan"), "Alpha");
     let folders = mail.env.world.erp.list(FOLDERS);
-    let alpha = folders.iter().find(|f| f["ServerFolderID"] == json!(sub)).expect("Alpha's twin");
+    let alpha = folders
+        .iter()
+        .find(|f| f["ServerFolderID"] == json!(sub))
+        .expect("Alpha's twin");
     let parent = ref_id(&alpha["ParentFolder"]).expect("under Projects' twin");
     assert_eq!(folder_name(&mail.erp_folder(&parent)), "Projects");
     assert_eq!(mail.erp_messages().len(), 1);
@@ -249,11 +306,17 @@ async fn a_delete_goes_to_trash_and_a_restore_brings_it_back() {
     let id = mail.deliver("inbox", "Mistake");
     mail.run().await;
 
-    mail.env.world.graph.user_move_message(&mail.oid, &id, "deleteditems");
+    mail.env
+        .world
+        .graph
+        .user_move_message(&mail.oid, &id, "deleteditems");
     mail.run().await;
     assert_eq!(mail.erp_folder_of("Mistake"), "Trash");
 
-    mail.env.world.graph.user_move_message(&mail.oid, &id, "inbox");
+    mail.env
+        .world
+        .graph
+        .user_move_message(&mail.oid, &id, "inbox");
     mail.run().await;
     assert_eq!(mail.erp_folder_of("Mistake"), "Inbox");
 
@@ -262,7 +325,11 @@ async fn a_delete_goes_to_trash_and_a_restore_brings_it_back() {
     let run = mail.run().await;
     assert_eq!(run.to_erp.removed, 1, "{run:?}");
     assert_eq!(mail.erp_folder_of("Mistake"), "Trash");
-    assert_eq!(mail.erp_messages().len(), 1, "no duplicate after the round trip");
+    assert_eq!(
+        mail.erp_messages().len(),
+        1,
+        "no duplicate after the round trip"
+    );
 }
 
 #[tokio::test]
@@ -282,7 +349,11 @@ async fn deleted_in_erp_goes_to_deleted_items_in_outlook() {
     assert_eq!(mail.outlook_folder_of(&id), mail.folder("deleteditems"));
     // The move comes back from Outlook as the message now in Deleted Items: nothing more to do.
     let quiet = mail.run().await;
-    assert_eq!(quiet.to_outlook.total() + quiet.to_erp.total(), 0, "{quiet:?}");
+    assert_eq!(
+        quiet.to_outlook.total() + quiet.to_erp.total(),
+        0,
+        "{quiet:?}"
+    );
     assert_eq!(mail.erp_folder_of("Spam-ish"), "Trash");
 }
 
@@ -290,12 +361,19 @@ async fn deleted_in_erp_goes_to_deleted_items_in_outlook() {
 async fn a_renamed_folder_is_renamed_in_erp() {
     let mail = Mail::start().await;
     let root = mail.folder("msgfolderroot");
-    let folder = mail.env.world.graph.user_create_mail_folder(&mail.oid, &root, "Clients");
+    let folder = mail
+        .env
+        .world
+        .graph
+        .user_create_mail_folder(&mail.oid, &root, "Clients");
     mail.deliver(&folder, "Contract");
     mail.run().await;
     assert_eq!(mail.erp_folder_of("Contract"), "Clients");
 
-    mail.env.world.graph.user_rename_mail_folder(&mail.oid, &folder, "Customers");
+    mail.env
+        .world
+        .graph
+        .user_rename_mail_folder(&mail.oid, &folder, "Customers");
     mail.run().await;
     assert_eq!(mail.erp_folder_of("Contract"), "Customers");
     let twins = mail
@@ -315,8 +393,15 @@ async fn a_copy_is_a_second_message_in_the_other_folder() {
     let id = mail.deliver("inbox", "Minutes");
     mail.run().await;
     let root = mail.folder("msgfolderroot");
-    let archive = mail.env.world.graph.user_create_mail_folder(&mail.oid, &root, "Board");
-    mail.env.world.graph.user_copy_message(&mail.oid, &id, &archive);
+    let archive = mail
+        .env
+        .world
+        .graph
+        .user_create_mail_folder(&mail.oid, &root, "Board");
+    mail.env
+        .world
+        .graph
+        .user_copy_message(&mail.oid, &id, &archive);
     let run = mail.run().await;
     assert_eq!(run.to_erp.created, 1, "{run:?}");
     let mut places: Vec<String> = mail
@@ -335,7 +420,11 @@ async fn junk_email_stays_out_of_erp() {
     mail.deliver("junkemail", "You won");
     mail.deliver("inbox", "Real");
     mail.run().await;
-    let subjects: Vec<Value> = mail.erp_messages().iter().map(|m| m["Subject"].clone()).collect();
+    let subjects: Vec<Value> = mail
+        .erp_messages()
+        .iter()
+        .map(|m| m["Subject"].clone())
+        .collect();
     assert_eq!(subjects, vec![json!("Real")]);
 }
 
@@ -345,11 +434,17 @@ async fn a_first_sync_over_5000_messages_takes_5000_and_says_so() {
     for n in 0..5_003 {
         mail.deliver("inbox", &format!("Bulk {n}"));
     }
-    let run = mail.env.app.run_job(&mail.alice, JobKind::Mail, false).await;
+    let run = mail
+        .env
+        .app
+        .run_job(&mail.alice, JobKind::Mail, false)
+        .await;
     let report = run.result.expect("the run succeeds");
     assert_eq!(report.to_erp.created, 5_000, "{report:?}");
     assert!(
-        run.log.iter().any(|l| l.text.contains("more than 5000 messages")),
+        run.log
+            .iter()
+            .any(|l| l.text.contains("more than 5000 messages")),
         "the cap is logged: {:?}",
         run.log
     );
@@ -369,42 +464,89 @@ async fn the_mail_switch_refuses_without_a_usable_default_mailbox_and_home_shows
         .iter()
         .find(|b| ref_id(&b["OwnerUser"]).as_deref() == Some(erp_user.as_str()))
         .unwrap();
-    env.world.erp.edit("Applications_Mail_Boxes", mine["Id"].as_str().unwrap(), |b| {
-        b.insert("EmailAddress".into(), json!("alice.old@contoso.example"));
-    });
-    let refused = env.app.set_job_enabled(&alice, JobKind::Mail, true).await.unwrap_err();
+    env.world.erp.edit(
+        "Applications_Mail_Boxes",
+        mine["Id"].as_str().unwrap(),
+        |b| {
+            b.insert("EmailAddress".into(), json!("alice.old@contoso.example"));
+        },
+    );
+    let refused = env
+        .app
+        .set_job_enabled(&alice, JobKind::Mail, true)
+        .await
+        .unwrap_err();
     assert_eq!(refused.code, ErrorCode::NoMailBox);
-    assert!(refused.reason.contains("principal name"), "{}", refused.reason);
-    assert!(refused.reason.contains("administrator"), "the fix: {}", refused.reason);
+    assert!(
+        refused.reason.contains("principal name"),
+        "{}",
+        refused.reason
+    );
+    assert!(
+        refused.reason.contains("administrator"),
+        "the fix: {}",
+        refused.reason
+    );
 
-    let permissions = env.app.give_permissions(&mssync_core::app::Actor::Host).await.unwrap();
-    let report = permissions.mail_boxes.iter().find(|b| b.email == env.world.alice().email).unwrap();
+    let permissions = env
+        .app
+        .give_permissions(&mssync_core::app::Actor::Host)
+        .await
+        .unwrap();
+    let report = permissions
+        .mail_boxes
+        .iter()
+        .find(|b| b.email == env.world.alice().email)
+        .unwrap();
     assert_eq!(report.state, "wrong_address");
     assert!(!permissions.missing.is_empty());
 
     // Fixed, turned on; then broken again: the run fails and Home says so the original's way.
-    env.world.erp.edit("Applications_Mail_Boxes", mine["Id"].as_str().unwrap(), |b| {
-        b.insert("EmailAddress".into(), json!(env.world.alice().email));
-    });
-    env.app.set_job_enabled(&alice, JobKind::Mail, true).await.unwrap();
-    env.world.erp.edit("Applications_Mail_Boxes", mine["Id"].as_str().unwrap(), |b| {
-        b.insert("IsEncrypted".into(), json!(true));
-    });
+    env.world.erp.edit(
+        "Applications_Mail_Boxes",
+        mine["Id"].as_str().unwrap(),
+        |b| {
+            b.insert("EmailAddress".into(), json!(env.world.alice().email));
+        },
+    );
+    env.app
+        .set_job_enabled(&alice, JobKind::Mail, true)
+        .await
+        .unwrap();
+    env.world.erp.edit(
+        "Applications_Mail_Boxes",
+        mine["Id"].as_str().unwrap(),
+        |b| {
+            b.insert("IsEncrypted".into(), json!(true));
+        },
+    );
     let failed = env.app.run_job(&alice, JobKind::Mail, false).await;
     assert_eq!(failed.result.unwrap_err().code, ErrorCode::NoMailBox);
     let home = env.app.home(&alice).await.unwrap();
     let card = home.jobs.iter().find(|j| j.job == JobKind::Mail).unwrap();
-    assert!(card.state.starts_with("Error: SyncJob 'Mail' processing error."), "{}", card.state);
+    assert!(
+        card.state
+            .starts_with("Error: SyncJob 'Mail' processing error."),
+        "{}",
+        card.state
+    );
     assert!(card.state.contains("encrypted"), "{}", card.state);
     // Calendar is not affected.
-    let calendar = home.jobs.iter().find(|j| j.job == JobKind::Calendar).unwrap();
+    let calendar = home
+        .jobs
+        .iter()
+        .find(|j| j.job == JobKind::Calendar)
+        .unwrap();
     assert!(!calendar.state.starts_with("Error"), "{}", calendar.state);
 }
 
 #[tokio::test]
 async fn without_mail_permission_the_run_fails_with_the_fix_and_connect_says_what_is_missing() {
     let (env, alice) = alice_env().await;
-    env.app.set_job_enabled(&alice, JobKind::Mail, true).await.unwrap();
+    env.app
+        .set_job_enabled(&alice, JobKind::Mail, true)
+        .await
+        .unwrap();
     env.world
         .entra
         .set_app_roles(&["Calendars.ReadWrite", "User.Read.All"]);
@@ -415,7 +557,10 @@ async fn without_mail_permission_the_run_fails_with_the_fix_and_connect_says_wha
         .await
         .unwrap();
     assert!(report.graph && !report.mail, "{report:?}");
-    assert!(report.missing.iter().any(|m| m.contains("Mail.ReadWrite")), "{report:?}");
+    assert!(
+        report.missing.iter().any(|m| m.contains("Mail.ReadWrite")),
+        "{report:?}"
+    );
     let failed = env.app.run_job(&alice, JobKind::Mail, false).await;
     let error = failed.result.unwrap_err();
     assert_eq!(error.code, ErrorCode::Forbidden, "{error:?}");

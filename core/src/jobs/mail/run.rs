@@ -16,7 +16,10 @@ use chrono::{DateTime, Utc};
 
 use super::decide::{self, ErpSeen, Seen};
 use super::map::{self, MapNote, Skipped};
-use super::state::{FolderState, Keys, MailCheckpoint, MessageLink, all_links, load_checkpoint, put_link};
+use super::state::{
+    FolderState, Keys, MailCheckpoint, MessageLink, Pending, all_links, all_pending, load_checkpoint,
+    put_link,
+};
 use crate::engine::journal::{self, LogLevel, LogLine};
 use crate::engine::{ConflictPolicy, Lease, LeaseError, acquire_lease, lease_key};
 use crate::erp::{
@@ -25,7 +28,7 @@ use crate::erp::{
 };
 use crate::graph::wire::mail::{INITIAL_DAYS, well_known};
 use crate::graph::{GraphClient, GraphError, GraphMessage, MailChanges, MailFolder};
-use crate::host::{Host, StoreError, WriteBatch};
+use crate::host::{Expect, Host, StoreError, WriteBatch};
 use crate::jobs::{Counts, EXTERNAL_SYSTEM, RUN_INTERVAL, RunReport};
 
 /// The job's name in leases, logs and Home.
@@ -203,6 +206,7 @@ impl<'j, 'a> Run<'j, 'a> {
             .since
             .get_or_insert(started - chrono::Duration::days(INITIAL_DAYS));
         let links = all_links(store, &self.keys).await?;
+        let pending = all_pending(store, &self.keys).await?;
 
         // Outlook's folders, then their twins in ERP.net.
         self.well_known(&mut cp).await?;
@@ -490,6 +494,27 @@ impl<'j, 'a> Run<'j, 'a> {
                 },
             ));
         }
+        // A write a run sent but never committed shows up as a change on the side it was
+        // written to: when that side holds just what was written, the link learns it instead.
+        for (id, p) in &pending {
+            let Some(link) = links.get_mut(id) else {
+                continue;
+            };
+            if let (Some(read), Some(e)) = (p.erp_read, erp_seen.get(id))
+                && e.is_read == read
+            {
+                link.is_read = read;
+            }
+            if let Some(Seen::In { folder, is_read }) = seen.get(id) {
+                if p.outlook_read == Some(*is_read) {
+                    link.is_read = *is_read;
+                }
+                if p.outlook_folder.as_ref() == Some(folder) {
+                    link.folder = folder.clone();
+                }
+            }
+        }
+
         // Linked messages: the three-way rules of `decide`.
         let deleted_items = cp.well_known.get(well_known::DELETED_ITEMS).cloned();
         for link in links.values_mut() {
@@ -569,6 +594,34 @@ impl<'j, 'a> Run<'j, 'a> {
                 },
                 log: Vec::new(),
             });
+        }
+
+        // What is about to be written to a linked message is recorded first (see above).
+        let mut intents: BTreeMap<String, Pending> = BTreeMap::new();
+        for (write, purpose) in &erp_writes {
+            if let (MessageWrite::Update { is_read: Some(read), .. }, Purpose::Learn { message_id, .. }) = (write, purpose) {
+                intents.entry(message_id.clone()).or_default().erp_read = Some(*read);
+            }
+        }
+        for (write, _) in &outlook_writes {
+            match write {
+                OutlookWrite::Read { id, read } => {
+                    intents.entry(id.clone()).or_default().outlook_read = Some(*read);
+                }
+                OutlookWrite::Move { id, to, is_read } => {
+                    let intent = intents.entry(id.clone()).or_default();
+                    intent.outlook_folder = Some(to.clone());
+                    intent.outlook_read = *is_read;
+                }
+            }
+        }
+        if !intents.is_empty() {
+            let mut batch = WriteBatch::new();
+            for (id, intent) in &intents {
+                let value = serde_json::to_vec(intent).expect("a pending write serializes");
+                batch = batch.put(self.keys.pending(id), value, Expect::Any);
+            }
+            self.commit(lease, batch, &[]).await?;
         }
 
         // ERP.net's writes, then Outlook's.
@@ -696,6 +749,10 @@ impl<'j, 'a> Run<'j, 'a> {
             );
         }
         let mut batch = WriteBatch::new();
+        let recorded: BTreeSet<&String> = pending.keys().chain(intents.keys()).collect();
+        for id in recorded {
+            batch = batch.delete(self.keys.pending(id), Expect::Any);
+        }
         for link in links.values() {
             batch = put_link(batch, &self.keys, link);
         }

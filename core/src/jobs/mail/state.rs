@@ -5,7 +5,10 @@
 //!   resumes;
 //! - `mail/{user}/m/{message id}`: the [`MessageLink`] of an Outlook message (immutable id) and
 //!   its ERP.net message;
-//! - `mail/{user}/e/{ERP.net message id}`: the Outlook id linked to an ERP.net message (index).
+//! - `mail/{user}/e/{ERP.net message id}`: the Outlook id linked to an ERP.net message (index);
+//! - `mail/{user}/pending/{message id}`: a [`Pending`] write, recorded before it is sent, so that a
+//!   run that dies before its commit leaves the next one able to tell the echo of its own write
+//!   from a person's change.
 //!
 //! The delta links live here rather than in `BoxFolders.SyncState`: they advance in the same
 //! fenced commit as the links they cover, which a second service cannot give.
@@ -65,6 +68,15 @@ pub struct MessageLink {
     pub gone: bool,
 }
 
+/// Read states and a move a run is about to write, by side.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    pub erp_read: Option<bool>,
+    pub outlook_read: Option<bool>,
+    /// The Outlook folder the message is being moved to (Deleted Items).
+    pub outlook_folder: Option<String>,
+}
+
 pub(crate) struct Keys<'a> {
     user: &'a str,
 }
@@ -88,6 +100,14 @@ impl<'a> Keys<'a> {
 
     pub fn erp_index(&self, erp_id: &str) -> String {
         format!("mail/{}/e/{erp_id}", self.user)
+    }
+
+    pub fn pending(&self, message_id: &str) -> String {
+        format!("mail/{}/pending/{message_id}", self.user)
+    }
+
+    pub fn pending_prefix(&self) -> String {
+        format!("mail/{}/pending/", self.user)
     }
 }
 
@@ -120,6 +140,20 @@ pub(crate) async fn all_links(
             let link: MessageLink = decode(&key, &v)?;
             Ok((link.message_id.clone(), link))
         })
+        .collect()
+}
+
+/// The writes runs recorded and never committed, by Outlook id.
+pub(crate) async fn all_pending(
+    store: &dyn Store,
+    keys: &Keys<'_>,
+) -> Result<BTreeMap<String, Pending>, StoreError> {
+    let prefix = keys.pending_prefix();
+    store
+        .scan(&prefix)
+        .await?
+        .into_iter()
+        .map(|(key, v)| Ok((key[prefix.len()..].to_owned(), decode(&key, &v)?)))
         .collect()
 }
 

@@ -582,7 +582,10 @@ impl ErpSim {
         let mut s = self.lock();
         let object = s.find_mut(entity_set, id).expect("no such object");
         edit(object);
-        let v = object.get("ObjectVersion").and_then(Value::as_i64).unwrap_or(0);
+        let v = object
+            .get("ObjectVersion")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
         object.insert("ObjectVersion".into(), json!(v + 1));
     }
 
