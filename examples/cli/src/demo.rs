@@ -375,7 +375,7 @@ pub fn print_home(out: &mut dyn std::io::Write, home: &HomeView) -> std::io::Res
         .log
         .iter()
         .rev()
-        .take(12)
+        .take(20)
         .collect::<Vec<_>>()
         .into_iter()
         .rev()
