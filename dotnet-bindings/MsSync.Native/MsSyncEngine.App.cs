@@ -184,7 +184,7 @@ namespace MsSync.Native
             return CallForBuffer((ref Native.MssBuffer o, out ErrorHandle e) => Native.mss_notification_receive(h, r, Len(r), ref o, out e));
         }
 
-        /// <summary>Runs a job ("calendar") and returns its run report.</summary>
+        /// <summary>Runs a job ("calendar" or "mail") and returns its run report.</summary>
         public string RunJob(string userId, string job, bool dryRun)
         {
             var h = Handle; var u = Utf8(userId); var j = Utf8(job);
