@@ -565,3 +565,39 @@ async fn without_mail_permission_the_run_fails_with_the_fix_and_connect_says_wha
     let error = failed.result.unwrap_err();
     assert_eq!(error.code, ErrorCode::Forbidden, "{error:?}");
 }
+
+#[tokio::test]
+async fn calendar_and_mail_share_the_mailbox_limit_of_four_requests_in_flight() {
+    let mail = Mail::start().await;
+    for n in 0..12 {
+        let id = mail.deliver("inbox", &format!("With file {n}"));
+        mail.env
+            .world
+            .graph
+            .add_attachment(&mail.oid, &id, "file.pdf", "application/pdf", 1_000, false);
+    }
+    let erp_user = mail.env.world.alice().erp_user_id.clone();
+    for n in 0..12 {
+        let start = mail.env.clock.now() + chrono::Duration::days(1 + n);
+        let mut seed = mssync_sim::erp::ActivitySeed::new(format!("Visit {n}"), start);
+        seed.assigned_to = Some(erp_user.clone());
+        mail.env.world.erp.seed_activity(seed);
+    }
+    // Slow answers keep requests of both jobs in flight together.
+    mail.env.world.graph.set_delay(Duration::from_millis(30));
+    mail.env.advance(Duration::from_secs(60));
+    let (calendar, mail_run) = futures::join!(
+        mail.env.app.run_job(&mail.alice, JobKind::Calendar, false),
+        mail.env.app.run_job(&mail.alice, JobKind::Mail, false)
+    );
+    mail.env.world.graph.set_delay(Duration::ZERO);
+    let calendar = calendar.result.expect("the Calendar run");
+    let mail_run = mail_run.result.expect("the Mail run");
+    assert_eq!(calendar.to_outlook.created, 12, "{calendar:?}");
+    assert_eq!(mail_run.to_erp.created, 12, "{mail_run:?}");
+    let max = mail.env.world.graph.max_concurrency(&mail.oid);
+    assert!(
+        (2..=4).contains(&max),
+        "both jobs' requests share the mailbox's four slots: at most {max} were in flight"
+    );
+}
