@@ -72,6 +72,9 @@ pub struct PermissionsReport {
     pub can_read_activities: bool,
     /// Each signed-in user's default mailbox as the Mail job needs it.
     pub mail_boxes: Vec<MailBoxReport>,
+    /// Graph lets the application read and write mail (Mail.ReadWrite), probed on the first
+    /// signed-in user's mailbox; none in Delegated mode or before anyone signed in.
+    pub mail_permission: Option<bool>,
     pub missing: Vec<String>,
 }
 
@@ -579,6 +582,7 @@ impl App {
             meeting_document_type: "missing".into(),
             can_read_activities: false,
             mail_boxes: Vec::new(),
+            mail_permission: None,
             missing: Vec::new(),
         };
         match erp.ensure_meeting_document_type().await {
@@ -611,6 +615,32 @@ impl App {
         Ok(report)
     }
 
+    /// Whether the application's token may use a user's mail; none in Delegated mode (each
+    /// user's own sign-in carries the scope).
+    async fn probe_mail_permission(&self, user_id: &str) -> Result<Option<bool>, PublicError> {
+        let (record, _) = load_service(self.host.store.as_ref()).await?;
+        if record.mode == OperationMode::Delegated {
+            return Ok(None);
+        }
+        // What cannot be probed now (no connection yet, Graph unreachable) is left unknown:
+        // Give permissions is about ERP.net, and Connect reports Graph's own problems.
+        let Ok((tokens, mailbox)) = self.mailbox_access(&record, user_id) else {
+            return Ok(None);
+        };
+        let Ok(graph) = self.graph_client(tokens, mailbox, Zone::utc(), self.host.http.clone())
+        else {
+            return Ok(None);
+        };
+        match graph
+            .mail_folder(crate::graph::wire::mail::well_known::INBOX)
+            .await
+        {
+            Ok(_) => Ok(Some(true)),
+            Err(crate::graph::GraphError::Forbidden { .. }) => Ok(Some(false)),
+            Err(_) => Ok(None),
+        }
+    }
+
     /// The Mail job's prerequisite for each signed-in user: a default mailbox at the user's
     /// principal name, not encrypted. Checked only: mailboxes are the ERP.net admin's to make.
     async fn check_mail_boxes(
@@ -620,6 +650,15 @@ impl App {
     ) -> Result<(), PublicError> {
         let mut profiles = super::profile::all(self.host.store.as_ref()).await?;
         profiles.sort_by(|a, b| a.email.cmp(&b.email));
+        if let Some(first) = profiles.first() {
+            report.mail_permission = self.probe_mail_permission(&first.user_id).await?;
+            if report.mail_permission == Some(false) {
+                report.missing.push(
+                    "The Graph application permission Mail.ReadWrite, admin-consented: the Mail job cannot read or mark mail."
+                        .into(),
+                );
+            }
+        }
         for p in profiles {
             let Some(erp_user) = Guid::parse(&p.erp_user_id) else {
                 continue;

@@ -561,6 +561,19 @@ async fn without_mail_permission_the_run_fails_with_the_fix_and_connect_says_wha
         report.missing.iter().any(|m| m.contains("Mail.ReadWrite")),
         "{report:?}"
     );
+    let permissions = env
+        .app
+        .give_permissions(&mssync_core::app::Actor::Host)
+        .await
+        .unwrap();
+    assert_eq!(permissions.mail_permission, Some(false), "{permissions:?}");
+    assert!(
+        permissions
+            .missing
+            .iter()
+            .any(|m| m.contains("Mail.ReadWrite")),
+        "{permissions:?}"
+    );
     let failed = env.app.run_job(&alice, JobKind::Mail, false).await;
     let error = failed.result.unwrap_err();
     assert_eq!(error.code, ErrorCode::Forbidden, "{error:?}");
@@ -571,10 +584,14 @@ async fn calendar_and_mail_share_the_mailbox_limit_of_four_requests_in_flight() 
     let mail = Mail::start().await;
     for n in 0..12 {
         let id = mail.deliver("inbox", &format!("With file {n}"));
-        mail.env
-            .world
-            .graph
-            .add_attachment(&mail.oid, &id, "file.pdf", "application/pdf", 1_000, false);
+        mail.env.world.graph.add_attachment(
+            &mail.oid,
+            &id,
+            "file.pdf",
+            "application/pdf",
+            1_000,
+            false,
+        );
     }
     let erp_user = mail.env.world.alice().erp_user_id.clone();
     for n in 0..12 {
