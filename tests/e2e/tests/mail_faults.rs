@@ -391,7 +391,11 @@ async fn scenario(seed: u64) -> Result<(), String> {
     env.world.erp.clear_batch_faults();
     for i in 0..3 {
         env.advance(Duration::from_secs(16 * 60));
-        if let Err(e) = run(&env, &alice).await {
+        let quiet = run(&env, &alice).await;
+        if quiet.is_ok() {
+            settle(&mut model);
+        }
+        if let Err(e) = quiet {
             return Err(format!(
                 "quiet run {i} failed: {e}\n{}",
                 model.log.join("\n")
