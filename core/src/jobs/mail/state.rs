@@ -68,9 +68,19 @@ pub struct MessageLink {
     pub gone: bool,
 }
 
-/// Read states and a move a run is about to write, by side.
+/// What a run creates in ERP.net for an Outlook message: the state both sides then share.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Created {
+    pub folder: String,
+    pub is_read: bool,
+}
+
+/// A create, read states and a move a run is about to write, by side.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pending {
+    /// The ERP.net row being created: the base a later run adopts it with.
+    #[serde(default)]
+    pub created: Option<Created>,
     pub erp_read: Option<bool>,
     pub outlook_read: Option<bool>,
     /// The Outlook folder the message is being moved to (Deleted Items).

@@ -1,6 +1,7 @@
-//! Sending a run's plan: what is about to be written to linked messages is recorded first (so a
-//! run that dies before its commit leaves the echo of its writes recognisable), then ERP.net's
-//! writes in `$batch` requests, then Outlook's.
+//! Sending a run's plan: what is about to be written is recorded first (so a run that dies
+//! before its commit leaves the echo of its writes recognisable, and the rows it created adopted
+//! with the state they were created with), then ERP.net's writes in `$batch` requests, then
+//! Outlook's.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -13,7 +14,7 @@ use crate::erp::MessageWrite;
 use crate::graph::GraphError;
 use crate::host::{Expect, WriteBatch};
 use crate::jobs::Counts;
-use crate::jobs::mail::state::{MessageLink, Pending};
+use crate::jobs::mail::state::{Created, MessageLink, Pending};
 
 /// How a plan's writes ended.
 #[derive(Default)]
@@ -25,6 +26,9 @@ pub(super) struct Applied {
     pub stuck_folders: BTreeSet<String>,
     /// An Outlook write failed: ERP.net's watermark must not advance.
     pub outlook_failed: bool,
+    /// Messages a write failed for, perhaps after it was done (a lost answer): their records
+    /// stay for the next run.
+    pub failed_messages: BTreeSet<String>,
 }
 
 impl Run<'_, '_> {
@@ -37,15 +41,30 @@ impl Run<'_, '_> {
     ) -> Result<BTreeMap<String, Pending>, RunError> {
         let mut intents: BTreeMap<String, Pending> = BTreeMap::new();
         for (write, purpose) in &plan.erp {
-            if let (
-                MessageWrite::Update {
-                    is_read: Some(read),
-                    ..
-                },
-                Purpose::Learn { message_id, .. },
-            ) = (write, purpose)
-            {
-                intents.entry(message_id.clone()).or_default().erp_read = Some(*read);
+            match (write, purpose) {
+                (
+                    MessageWrite::Update {
+                        is_read: Some(read),
+                        ..
+                    },
+                    Purpose::Learn { message_id, .. },
+                ) => {
+                    intents.entry(message_id.clone()).or_default().erp_read = Some(*read);
+                }
+                (
+                    MessageWrite::Create { .. },
+                    Purpose::Create {
+                        message_id,
+                        folder,
+                        is_read,
+                    },
+                ) => {
+                    intents.entry(message_id.clone()).or_default().created = Some(Created {
+                        folder: folder.clone(),
+                        is_read: *is_read,
+                    });
+                }
+                _ => {}
             }
         }
         for (write, _) in &plan.outlook {
@@ -133,6 +152,7 @@ impl Run<'_, '_> {
                     // Every folder that reported the message keeps its delta link, so the
                     // next run reads the change again.
                     let id = purpose.message_id();
+                    applied.failed_messages.insert(id.to_owned());
                     let stuck = &mut applied.stuck_folders;
                     stuck.extend(
                         outlook
@@ -184,6 +204,7 @@ impl Run<'_, '_> {
                 Err(e) => {
                     applied.failed += 1;
                     applied.outlook_failed = true;
+                    applied.failed_messages.insert(message_id.clone());
                     self.note(
                         LogLevel::Warning,
                         format!("A change could not be written to Outlook yet ({e}); it is retried."),

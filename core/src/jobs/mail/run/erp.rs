@@ -11,7 +11,7 @@ use super::{Run, RunError};
 use crate::erp::{Guid, MailMessageRow};
 use crate::jobs::EXTERNAL_SYSTEM;
 use crate::jobs::mail::decide::{ErpSeen, Seen};
-use crate::jobs::mail::state::{MailCheckpoint, MessageLink};
+use crate::jobs::mail::state::{MailCheckpoint, MessageLink, Pending};
 
 /// How far back ERP.net's changes are read again, for clocks that disagree a little.
 const ERP_OVERLAP: chrono::Duration = chrono::Duration::minutes(5);
@@ -32,6 +32,7 @@ impl Run<'_, '_> {
         since: DateTime<Utc>,
         erp_folders: &[Guid],
         trash: Option<&str>,
+        pending: &BTreeMap<String, Pending>,
         links: &mut BTreeMap<String, MessageLink>,
         outlook: &mut OutlookRead,
     ) -> Result<ErpRead, RunError> {
@@ -65,7 +66,20 @@ impl Run<'_, '_> {
                         outlook.seen.insert(id.clone(), now);
                         changed_at = at;
                     }
-                    links.insert(id.clone(), adopt(cp, &row, id, &outlook.seen[id], changed_at));
+                    let created = pending.get(id).and_then(|p| p.created.as_ref());
+                    let link = match created {
+                        // Created by a run that died before its commit: the state it was
+                        // created with is the base both sides changed from.
+                        Some(base) => MessageLink {
+                            message_id: id.clone(),
+                            erp_id: row.id.to_string(),
+                            folder: base.folder.clone(),
+                            is_read: base.is_read,
+                            gone: false,
+                        },
+                        None => adopt(cp, &row, id, &outlook.seen[id], changed_at),
+                    };
+                    links.insert(id.clone(), link);
                     id.clone()
                 }
                 _ => continue,
@@ -77,7 +91,8 @@ impl Run<'_, '_> {
     }
 }
 
-/// The link of a row of ours that had none. The rules then carry the newer side's read state
+/// The link of a row of ours that had none and no record of its create (a lost store). The
+/// rules then carry the newer side's read state
 /// to the other (ERP.net wins a tie), move the row to its message's folder when it is elsewhere,
 /// or take it to Trash when the message left Outlook.
 fn adopt(

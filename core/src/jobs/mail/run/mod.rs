@@ -196,7 +196,15 @@ impl<'j, 'a> Run<'j, 'a> {
         let mut outlook = self.read_outlook(&cp, since, &links).await?;
         let erp_ids: Vec<Guid> = erp_folders.iter().map(|f| f.id.clone()).collect();
         let erp = self
-            .read_erp(&cp, since, &erp_ids, trash.as_deref(), &mut links, &mut outlook)
+            .read_erp(
+                &cp,
+                since,
+                &erp_ids,
+                trash.as_deref(),
+                &pending,
+                &mut links,
+                &mut outlook,
+            )
             .await?;
         plan::learn_echoes(&pending, &mut links, &outlook, &erp);
         let plan = self.plan(&cp, trash.as_deref(), &mut links, &outlook, &erp).await?;
@@ -244,7 +252,10 @@ impl<'j, 'a> Run<'j, 'a> {
         self.summarize(&applied);
         let mut batch = WriteBatch::new();
         let recorded: BTreeSet<&String> = pending.keys().chain(intents.keys()).collect();
-        for id in recorded {
+        for id in recorded
+            .into_iter()
+            .filter(|id| !applied.failed_messages.contains(*id))
+        {
             batch = batch.delete(self.keys.pending(id), Expect::Any);
         }
         for link in links.values() {
