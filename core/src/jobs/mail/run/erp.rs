@@ -16,6 +16,14 @@ use crate::jobs::mail::state::{MailCheckpoint, MessageLink, Pending};
 /// How far back ERP.net's changes are read again, for clocks that disagree a little.
 const ERP_OVERLAP: chrono::Duration = chrono::Duration::minutes(5);
 
+/// Where ERP.net's read looks: the box's folders, its Trash, and the first sync's start (where a
+/// first run starts reading).
+pub(super) struct ErpScope<'a> {
+    pub since: DateTime<Utc>,
+    pub folders: &'a [Guid],
+    pub trash: Option<&'a str>,
+}
+
 /// What ERP.net's read found: each linked message's state, by Outlook id.
 pub(super) struct ErpRead {
     pub seen: HashMap<String, ErpSeen>,
@@ -29,18 +37,16 @@ impl Run<'_, '_> {
     pub(super) async fn read_erp(
         &self,
         cp: &MailCheckpoint,
-        since: DateTime<Utc>,
-        erp_folders: &[Guid],
-        trash: Option<&str>,
+        scope: &ErpScope<'_>,
         pending: &BTreeMap<String, Pending>,
         links: &mut BTreeMap<String, MessageLink>,
         outlook: &mut OutlookRead,
     ) -> Result<ErpRead, RunError> {
-        let read_from = cp.erp_since.map_or(since, |at| at - ERP_OVERLAP);
+        let read_from = cp.erp_since.map_or(scope.since, |at| at - ERP_OVERLAP);
         let rows = self
             .job
             .erp
-            .mail_messages_changed_since(erp_folders, read_from)
+            .mail_messages_changed_since(scope.folders, read_from)
             .await?;
         let by_erp: HashMap<String, String> = links
             .values()
@@ -85,7 +91,7 @@ impl Run<'_, '_> {
                 _ => continue,
             };
             read.pulled += 1;
-            read.seen.insert(message_id, erp_state(&row, trash));
+            read.seen.insert(message_id, erp_state(&row, scope.trash));
         }
         Ok(read)
     }

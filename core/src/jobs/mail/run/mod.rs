@@ -198,9 +198,11 @@ impl<'j, 'a> Run<'j, 'a> {
         let erp = self
             .read_erp(
                 &cp,
-                since,
-                &erp_ids,
-                trash.as_deref(),
+                &erp::ErpScope {
+                    since,
+                    folders: &erp_ids,
+                    trash: trash.as_deref(),
+                },
                 &pending,
                 &mut links,
                 &mut outlook,
