@@ -223,6 +223,28 @@ impl Lease {
         }
     }
 
+    /// Commits `batch` with `lines` of `user`'s log under this lease's fence, renewing it until
+    /// `until`: a lost lease refuses the whole batch. The only way a job's run writes to the
+    /// store. Returns the log entries committed.
+    pub async fn commit(
+        &mut self,
+        store: &dyn Store,
+        mut batch: WriteBatch,
+        user: &str,
+        lines: &[super::journal::LogLine],
+        until: DateTime<Utc>,
+    ) -> Result<Vec<super::journal::Entry>, LeaseError> {
+        let entries = super::journal::append(store, &mut batch, user, lines).await?;
+        batch.push(self.fence(until));
+        match store.commit(batch).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict { .. }) => return Err(LeaseError::Lost),
+            Err(e) => return Err(e.into()),
+        }
+        self.refresh_version(store, until).await?;
+        Ok(entries)
+    }
+
     /// Gives the lease up. Releasing a lease someone else took over leaves theirs alone.
     pub async fn release(self, store: &dyn Store) -> Result<(), LeaseError> {
         match store

@@ -340,24 +340,16 @@ impl<'j, 'a> Run<'j, 'a> {
         }
     }
 
-    /// Commits `batch` with `lines` of log under the lease's fence.
+    /// Commits `batch` with `lines` of log under the lease's fence ([`Lease::commit`]).
     async fn commit(
         &self,
         lease: &mut Lease,
-        mut batch: WriteBatch,
+        batch: WriteBatch,
         lines: &[LogLine],
     ) -> Result<Vec<journal::Entry>, RunError> {
-        let store = self.job.host.store.as_ref();
-        let entries = journal::append(store, &mut batch, self.job.user, lines).await?;
         let until = self.now() + chrono::Duration::from_std(self.job.lease_ttl).unwrap_or_default();
-        batch.push(lease.fence(until));
-        match store.commit(batch).await {
-            Ok(()) => {}
-            Err(StoreError::Conflict { .. }) => return Err(LeaseError::Lost.into()),
-            Err(e) => return Err(e.into()),
-        }
-        lease.refresh_version(store, until).await?;
-        Ok(entries)
+        let store = self.job.host.store.as_ref();
+        Ok(lease.commit(store, batch, self.job.user, lines, until).await?)
     }
 }
 
