@@ -232,10 +232,12 @@ fn erp_action(mail: &Mail, rng: &mut Rng, model: &mut Model) {
             .iter()
             .find(|f| f["SystemPurpose"] == json!("Trash") && ref_id(&f["MailBox"]) == mail_box)
             .unwrap();
-        mail.env
-            .world
-            .erp
-            .user_move_mail(&erp_id, trash["Id"].as_str().unwrap());
+        let trash_id = trash["Id"].as_str().unwrap();
+        if ref_id(&row["MailBoxFolder"]) == Some(trash_id.to_ascii_lowercase()) {
+            // Already in Trash (it is in Deleted Items): moving it there changes nothing.
+            return;
+        }
+        mail.env.world.erp.user_move_mail(&erp_id, trash_id);
         model.trashed_in_erp.insert(id.clone());
         model.log.push(format!("erp trash {id}"));
         model.unsettled.insert(id.clone());
@@ -336,6 +338,11 @@ async fn faulty_run(
     ));
     env.http.heal();
     env.store.heal();
+    if std::env::var("MSSYNC_SEED").is_ok()
+        && let Ok(home) = env.app.home(alice).await
+    {
+        model.log.push(format!("  home log: {:#?}", home.log));
+    }
     Ok(())
 }
 
