@@ -29,7 +29,7 @@ use crate::erp::{ErpClient, ErpError, Guid, MailBoxCheck};
 use crate::graph::wire::mail::{INITIAL_DAYS, well_known};
 use crate::graph::{GraphClient, GraphError};
 use crate::host::{Expect, Host, StoreError, WriteBatch};
-use crate::jobs::{Counts, RUN_INTERVAL, RunReport};
+use crate::jobs::{RUN_INTERVAL, RunReport};
 
 /// The job's name in leases, logs and Home.
 pub const JOB_NAME: &str = "mail";
