@@ -354,11 +354,13 @@ async fn an_update_marks_read_and_moves_only_what_it_names() {
                 id: id.clone(),
                 folder: None,
                 is_read: Some(true),
+                content: None,
             },
             MessageWrite::Update {
                 id: id.clone(),
                 folder: None,
                 is_read: None,
+                content: None,
             },
         ])
         .await;
@@ -372,6 +374,7 @@ async fn an_update_marks_read_and_moves_only_what_it_names() {
         id: id.clone(),
         folder: Some(trash.clone()),
         is_read: None,
+        content: None,
     }])
     .await[0]
         .clone()
@@ -497,6 +500,7 @@ async fn a_batch_with_one_refused_write_leaves_its_neighbours_written() {
                 id: results[0].clone().unwrap(),
                 folder: None,
                 is_read: Some(true),
+                content: None,
             },
         ])
         .await;

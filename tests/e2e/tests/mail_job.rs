@@ -618,3 +618,64 @@ async fn calendar_and_mail_share_the_mailbox_limit_of_four_requests_in_flight() 
         "both jobs' requests share the mailbox's four slots: at most {max} were in flight"
     );
 }
+
+#[tokio::test]
+async fn a_draft_edited_in_outlook_is_edited_in_erp() {
+    let mail = Mail::start().await;
+    let draft = mail.env.world.graph.deliver_message(
+        &mail.oid,
+        "drafts",
+        json!({
+            "subject": "Offer (draft)",
+            "body": {"contentType": "html", "content": "<p>Dear Bob,</p>"},
+            "toRecipients": [{"emailAddress": {"address": "bob@fabrikam.example"}}],
+            "isDraft": true,
+            "receivedDateTime": mail.received(0),
+        }),
+    );
+    mail.run().await;
+    let first = mail.erp_message("Offer (draft)");
+    assert_eq!(
+        first["FromEmailAddress"],
+        json!("alice@contoso.example"),
+        "a draft is from its mailbox"
+    );
+    assert_eq!(mail.erp_folder_of("Offer (draft)"), "Drafts");
+
+    mail.env.world.graph.user_edit_message(
+        &mail.oid,
+        &draft,
+        json!({
+            "subject": "Offer for Q3 (draft)",
+            "body": {"contentType": "html", "content": "<p>Dear Bob, the prices are attached.</p>"},
+            "ccRecipients": [{"emailAddress": {"address": "carol@fabrikam.example"}}],
+        }),
+    );
+    let run = mail.run().await;
+    assert_eq!(run.to_erp.updated, 1, "{run:?}");
+    let edited = mail.erp_message("Offer for Q3 (draft)");
+    assert_eq!(edited["Id"], first["Id"], "the same row, edited");
+    assert_eq!(
+        edited["Body"],
+        json!("<p>Dear Bob, the prices are attached.</p>")
+    );
+    assert_eq!(
+        edited["CcEmailAddressList"],
+        json!("carol@fabrikam.example")
+    );
+    assert_eq!(mail.erp_messages().len(), 1);
+
+    // Read in Outlook: only the read state is written, the content is unchanged.
+    mail.env
+        .world
+        .graph
+        .user_set_message_read(&mail.oid, &draft, true);
+    let read = mail.run().await;
+    assert_eq!(read.to_erp.updated, 1, "{read:?}");
+    let quiet = mail.run().await;
+    assert_eq!(
+        quiet.to_erp.total() + quiet.to_outlook.total(),
+        0,
+        "{quiet:?}"
+    );
+}

@@ -63,11 +63,12 @@ pub enum MessageWrite {
         party: Option<Guid>,
         link: ExternalLink,
     },
-    /// PATCH only the fields given.
+    /// PATCH only the fields given; `content` rewrites the mapped fields (an edited draft).
     Update {
         id: Guid,
         folder: Option<Guid>,
         is_read: Option<bool>,
+        content: Option<Box<ErpMessage>>,
     },
 }
 
@@ -209,6 +210,31 @@ impl ErpClient {
     }
 
     /// The findOrCreate body of a message with its attachments.
+    /// The mapped fields of a message: on a create only those it has, on an update all of them
+    /// (`null` clears what the message no longer has).
+    fn content_fields(&self, m: &ErpMessage, body: &mut Map<String, Value>, update: bool) {
+        let basis = &self.config.time_basis;
+        body.insert(message::FROM_EMAIL_ADDRESS.into(), json!(m.from));
+        for (name, value) in [
+            (message::SUBJECT, &m.subject),
+            (message::BODY, &m.body),
+            (message::TO_EMAIL_ADDRESS_LIST, &m.to),
+            (message::CC_EMAIL_ADDRESS_LIST, &m.cc),
+        ] {
+            if value.is_some() || update {
+                body.insert(name.into(), json!(value));
+            }
+        }
+        for (name, value) in [
+            (message::SENT_DATE_TIME, m.sent),
+            (message::RECEIVED_DATE_TIME, m.received),
+        ] {
+            if value.is_some() || update {
+                body.insert(name.into(), json!(value.map(|v| basis.write(v))));
+            }
+        }
+    }
+
     fn message_body(
         &self,
         folder: &Guid,
@@ -217,45 +243,23 @@ impl ErpClient {
         party: Option<&Guid>,
         link: &ExternalLink,
     ) -> Value {
-        let basis = &self.config.time_basis;
         let mut body = Map::new();
-        let mut put = |name: &str, value: Value| {
-            body.insert(name.to_owned(), value);
-        };
-        put(wire::ERPNET_ACTION, json!(wire::FIND_OR_CREATE));
-        put(
-            wire::ERPNET_FIND_BY,
+        body.insert(wire::ERPNET_ACTION.into(), json!(wire::FIND_OR_CREATE));
+        body.insert(
+            wire::ERPNET_FIND_BY.into(),
             json!({
                 message::EXTERNAL_ID: link.external_id,
                 message::EXTERNAL_SYSTEM: link.external_system,
             }),
         );
-        put(message::EXTERNAL_ID, json!(link.external_id));
-        put(message::EXTERNAL_SYSTEM, json!(link.external_system));
-        put(message::MAIL_BOX_FOLDER, bind(BOX_FOLDERS, folder));
-        put(message::FROM_EMAIL_ADDRESS, json!(m.from));
-        put(message::SERVER_MESSAGE_ID, json!(m.server_message_id));
-        put(message::IS_READ, json!(m.is_read));
-        for (name, value) in [
-            (message::SUBJECT, &m.subject),
-            (message::BODY, &m.body),
-            (message::TO_EMAIL_ADDRESS_LIST, &m.to),
-            (message::CC_EMAIL_ADDRESS_LIST, &m.cc),
-        ] {
-            if let Some(value) = value {
-                put(name, json!(value));
-            }
-        }
-        for (name, value) in [
-            (message::SENT_DATE_TIME, m.sent),
-            (message::RECEIVED_DATE_TIME, m.received),
-        ] {
-            if let Some(value) = value {
-                put(name, json!(basis.write(value)));
-            }
-        }
+        body.insert(message::EXTERNAL_ID.into(), json!(link.external_id));
+        body.insert(message::EXTERNAL_SYSTEM.into(), json!(link.external_system));
+        body.insert(message::MAIL_BOX_FOLDER.into(), bind(BOX_FOLDERS, folder));
+        body.insert(message::SERVER_MESSAGE_ID.into(), json!(m.server_message_id));
+        body.insert(message::IS_READ.into(), json!(m.is_read));
+        self.content_fields(m, &mut body, false);
         if let Some(party) = party {
-            put(message::RELATED_TO_PARTY, bind(PARTIES, party));
+            body.insert(message::RELATED_TO_PARTY.into(), bind(PARTIES, party));
         }
         let attachments: Vec<Value> = attachments
             .iter()
@@ -276,7 +280,7 @@ impl ErpClient {
                 Value::Object(item)
             })
             .collect();
-        put(message::ATTACHMENTS, Value::Array(attachments));
+        body.insert(message::ATTACHMENTS.into(), Value::Array(attachments));
         Value::Object(body)
     }
 
@@ -310,8 +314,12 @@ impl ErpClient {
                 id,
                 folder,
                 is_read,
+                content,
             } => {
                 let mut body = Map::new();
+                if let Some(m) = content {
+                    self.content_fields(m, &mut body, true);
+                }
                 if let Some(folder) = folder {
                     body.insert(
                         message::MAIL_BOX_FOLDER.into(),
@@ -461,6 +469,7 @@ mod tests {
             id: guid(7),
             folder: None,
             is_read: Some(true),
+            content: None,
         };
         assert_eq!(
             ErpClient::message_outcome(&update, &[Answer::Changeset(Ok(vec![answer(204, json!(null))]))]),

@@ -35,6 +35,8 @@ pub struct Learned {
     pub folder: Option<String>,
     pub is_read: Option<bool>,
     pub gone: Option<bool>,
+    /// The content fingerprint written (an edited draft).
+    pub content: Option<String>,
 }
 
 impl Learned {
@@ -51,6 +53,9 @@ impl Learned {
         }
         if let Some(g) = self.gone {
             link.gone = g;
+        }
+        if let Some(c) = &self.content {
+            link.content = Some(c.clone());
         }
     }
 }
@@ -154,6 +159,7 @@ pub fn decide(
                 (false, Some(_)) => Some(false),
                 (false, None) => None,
             },
+            content: None,
         };
         d.erp = Some((to_erp, learned));
     }
@@ -165,6 +171,7 @@ pub fn decide(
                 .flatten(),
             is_read: to_outlook.is_read,
             gone: None,
+            content: None,
         };
         d.outlook = Some((to_outlook, learned));
     }
@@ -186,6 +193,7 @@ mod tests {
             folder: INBOX.into(),
             is_read: read,
             gone: false,
+            content: None,
         }
     }
 

@@ -126,6 +126,28 @@ pub fn to_erp(
     ))
 }
 
+/// A fingerprint of the fields an Outlook message gives its ERP.net row (not the read state,
+/// which has rules of its own): a draft edited in Outlook shows as a new fingerprint.
+pub fn content_hash(m: &ErpMessage) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
+    for part in [
+        m.subject.clone().unwrap_or_default(),
+        m.body.clone().unwrap_or_default(),
+        m.from.clone(),
+        m.to.clone().unwrap_or_default(),
+        m.cc.clone().unwrap_or_default(),
+        time(m.sent),
+        time(m.received),
+    ] {
+        // Lengths first, so no two field lists run together into the same bytes.
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
+    format!("{:x}", hasher.finalize())
+}
+
 /// True for an S/MIME encrypted message (its payload is a `pkcs7-mime` attachment).
 pub fn is_encrypted(attachments: &[GraphAttachment]) -> bool {
     attachments.iter().any(|a| {

@@ -66,6 +66,10 @@ pub struct MessageLink {
     /// ERP.net twin was moved to Trash.
     #[serde(default)]
     pub gone: bool,
+    /// The fingerprint ([`super::map::content_hash`]) of the content last written to ERP.net;
+    /// none when unknown (a row adopted after a lost store).
+    #[serde(default)]
+    pub content: Option<String>,
 }
 
 /// What a run creates in ERP.net for an Outlook message: the state both sides then share.
@@ -73,6 +77,8 @@ pub struct MessageLink {
 pub struct Created {
     pub folder: String,
     pub is_read: bool,
+    #[serde(default)]
+    pub content: Option<String>,
 }
 
 /// A create, read states and a move a run is about to write, by side.

@@ -322,6 +322,28 @@ impl Mail {
         Ok(())
     }
 
+    /// The user edits a draft (or anything Outlook lets them): `fields` replace the message's.
+    pub fn edit_message(
+        &mut self,
+        user: &str,
+        id: &str,
+        fields: Map<String, Value>,
+        now: DateTime<Utc>,
+    ) -> Result<(), Failure> {
+        if let Some(name) = fields
+            .keys()
+            .find(|k| !wire::message::ALL.contains(&k.as_str()))
+        {
+            return Err(unknown_property(name, "message", true));
+        }
+        let change = self.next_change();
+        let message = self.message_mut(user, id)?;
+        message.fields.extend(fields);
+        message.version = change;
+        message.last_modified = now;
+        Ok(())
+    }
+
     pub fn add_attachment(
         &mut self,
         user: &str,

@@ -286,6 +286,16 @@ impl GraphSim {
             .unwrap_or_else(|f| panic!("user_set_message_read: {}", f.message));
     }
 
+    /// The user edits a draft: `fields` (subject, body, recipients) replace the message's.
+    pub fn user_edit_message(&self, user: &str, id: &str, fields: Value) {
+        let mut state = self.state.lock().unwrap();
+        let now = state.now();
+        state
+            .mail
+            .edit_message(user, id, as_object(fields), now)
+            .unwrap_or_else(|f| panic!("user_edit_message: {}", f.message));
+    }
+
     /// Attaches a file to a message; returns the attachment's id.
     pub fn add_attachment(
         &self,

@@ -57,11 +57,13 @@ impl Run<'_, '_> {
                         message_id,
                         folder,
                         is_read,
+                        content,
                     },
                 ) => {
                     intents.entry(message_id.clone()).or_default().created = Some(Created {
                         folder: folder.clone(),
                         is_read: *is_read,
+                        content: Some(content.clone()),
                     });
                 }
                 _ => {}
@@ -112,6 +114,7 @@ impl Run<'_, '_> {
                         message_id,
                         folder,
                         is_read,
+                        content,
                     },
                 ) => {
                     applied.to_erp.created += 1;
@@ -123,6 +126,7 @@ impl Run<'_, '_> {
                             folder,
                             is_read,
                             gone: false,
+                            content: Some(content),
                         },
                     );
                 }

@@ -82,6 +82,7 @@ impl Run<'_, '_> {
                             folder: base.folder.clone(),
                             is_read: base.is_read,
                             gone: false,
+                            content: base.content.clone(),
                         },
                         None => adopt(cp, &row, id, &outlook.seen[id], changed_at),
                     };
@@ -129,6 +130,7 @@ fn adopt(
         folder,
         is_read,
         gone: false,
+        content: None,
     }
 }
 

@@ -20,6 +20,8 @@ pub(super) enum Purpose {
         message_id: String,
         folder: String,
         is_read: bool,
+        /// The content fingerprint written.
+        content: String,
     },
     /// A linked message's change; `trash` for a move to Trash (counted as a removal).
     Learn {
@@ -183,6 +185,7 @@ impl Run<'_, '_> {
                 })
                 .collect();
             let is_read = message.is_read;
+            let content = map::content_hash(&message);
             erp_writes.push((
                 MessageWrite::Create {
                     folder,
@@ -198,6 +201,7 @@ impl Run<'_, '_> {
                     message_id: a.message.id.clone(),
                     folder: a.folder.clone(),
                     is_read,
+                    content,
                 },
             ));
         }
@@ -218,7 +222,29 @@ impl Run<'_, '_> {
             let Some(erp_id) = Guid::parse(&link.erp_id) else {
                 continue;
             };
-            if let Some((change, learned)) = decision.erp {
+            // An edited draft: Outlook's content replaces what ERP.net was given.
+            let edited = self.edited_draft(outlook, link);
+            let decision_erp = match (decision.erp, edited) {
+                (Some((change, mut learned)), Some((content, hash))) => {
+                    learned.content = Some(hash);
+                    Some((change, learned, Some(content)))
+                }
+                (Some((change, learned)), None) => Some((change, learned, None)),
+                (None, Some((content, hash))) => Some((
+                    decide::ToErp {
+                        folder: None,
+                        trash: false,
+                        is_read: None,
+                    },
+                    decide::Learned {
+                        content: Some(hash),
+                        ..Default::default()
+                    },
+                    Some(content),
+                )),
+                (None, None) => None,
+            };
+            if let Some((change, learned, content)) = decision_erp {
                 let folder = if change.trash {
                     match trash {
                         Some(t) => Guid::parse(t),
@@ -230,9 +256,14 @@ impl Run<'_, '_> {
                 } else {
                     change.folder.as_deref().and_then(folder_twin).and_then(|f| Guid::parse(&f))
                 };
-                if folder.is_some() || change.is_read.is_some() {
+                if folder.is_some() || change.is_read.is_some() || content.is_some() {
                     erp_writes.push((
-                        MessageWrite::Update { id: erp_id, folder, is_read: change.is_read },
+                        MessageWrite::Update {
+                            id: erp_id,
+                            folder,
+                            is_read: change.is_read,
+                            content: content.map(Box::new),
+                        },
                         Purpose::Learn { message_id: link.message_id.clone(), learned, trash: change.trash },
                     ));
                 }
@@ -256,5 +287,29 @@ impl Run<'_, '_> {
             skipped,
             conflicts,
         })
+    }
+
+    /// The new content of a linked draft Outlook reported whole this run, when it differs from
+    /// what ERP.net was last given. Only drafts change after they are sent or received, and a
+    /// delta entry without its subject or body may be a partial one: nothing is written then.
+    fn edited_draft(
+        &self,
+        outlook: &OutlookRead,
+        link: &MessageLink,
+    ) -> Option<(crate::jobs::mail::map::ErpMessage, String)> {
+        if link.gone {
+            return None;
+        }
+        let arrived = outlook
+            .arrived
+            .iter()
+            .find(|a| a.message.id == link.message_id)?;
+        let m = &arrived.message;
+        if m.is_draft != Some(true) || m.subject.is_none() || m.body.is_none() {
+            return None;
+        }
+        let (content, _) = map::to_erp(m, self.job.address, &[]).ok()?;
+        let hash = map::content_hash(&content);
+        (link.content.as_deref() != Some(hash.as_str())).then_some((content, hash))
     }
 }
