@@ -700,7 +700,7 @@ static void connect_tenant(MssEngine *engine) {
     CHECK_STATUS(mss_service_connect(engine, SPAN(ACTOR_HOST), SPAN(admin), &out, &error), 0);
     report(error);
     char *connect = buffer_text(&out);
-    CHECK(strstr(connect, "\"token\":true,\"graph\":true,\"missing\":[]") != NULL);
+    CHECK(strstr(connect, "\"token\":true,\"graph\":true,\"mail\":true,\"missing\":[]") != NULL);
     free(connect);
 
     CHECK_STATUS(mss_service_give_permissions(engine, SPAN(ACTOR_HOST), &out, &error), 0);
@@ -920,7 +920,7 @@ static void app_functions_refuse_bad_input(void) {
     CHECK_STATUS(mss_job_run(engine, SPAN("nobody"), SPAN("calendar"), 7, &out, NULL), MSS_STATUS_INVALID_ARGUMENT);
     CHECK_STATUS(mss_job_run(NULL, SPAN("nobody"), SPAN("calendar"), 0, &out, NULL), MSS_STATUS_INVALID_ARGUMENT);
     CHECK_STATUS(mss_job_run_due(engine, SPAN("{\"user_id\":\"nobody\"}"), &out, NULL), MSS_STATUS_INVALID_JSON);
-    CHECK_STATUS(mss_job_run_due(engine, SPAN("{\"user_id\":\"nobody\",\"job\":\"mail\",\"due_since\":\"2026-01-01T00:00:00Z\"}"), &out, NULL),
+    CHECK_STATUS(mss_job_run_due(engine, SPAN("{\"user_id\":\"nobody\",\"job\":\"no_such_job\",\"due_since\":\"2026-01-01T00:00:00Z\"}"), &out, NULL),
                  MSS_STATUS_INVALID_JSON);
     CHECK(out.ptr == NULL && out.len == 0); /* failures leave the output empty */
     /* A job that is not due (the user never signed in) is not this node's to run. */
