@@ -19,19 +19,12 @@ use crate::error::{ErrorCode, PublicError};
 use crate::graph::Mailbox;
 use crate::host::{CountingHttp, WriteBatch};
 use crate::identity::{AppTokenSource, TokenSource};
-use crate::jobs::RunReport;
 use crate::jobs::calendar::{CalendarSide, ErpSide, GraphSide};
+use crate::jobs::{RunOptions, RunReport};
 
 /// How long a user's being active in ERP.net is trusted for runs: an hour keeps a quiet run
 /// at its two ERP.net reads while a deactivated user stops within the hour.
 const RUN_RIGHTS_MAX_AGE: chrono::Duration = chrono::Duration::hours(1);
-
-/// How a run reads: the job's own options come from these.
-#[derive(Debug, Clone, Copy)]
-struct JobOptions {
-    full_refresh: bool,
-    dry_run: bool,
-}
 
 /// A job that is due, for the host's scheduler, which hands it back to [`App::run_due_job`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -259,7 +252,7 @@ impl App {
             true => None,
             false => self.keep_subscription(user_id, job).await,
         };
-        let options = JobOptions {
+        let options = RunOptions {
             full_refresh: status.full_refresh_requested,
             dry_run,
         };
@@ -288,7 +281,7 @@ impl App {
         &self,
         record: &ServiceRecord,
         p: &UserProfile,
-        options: JobOptions,
+        options: RunOptions,
     ) -> Result<(RunReport, Vec<journal::Entry>), PublicError> {
         let (erp, outlook) = self.calendar_sides(record, p).await?;
         let runner = self.config()?.runner_id.clone();
@@ -301,7 +294,7 @@ impl App {
         &self,
         record: &ServiceRecord,
         p: &UserProfile,
-        options: JobOptions,
+        options: RunOptions,
     ) -> Result<(RunReport, Vec<journal::Entry>), PublicError> {
         let erp_user = Guid::parse(&p.erp_user_id).ok_or_else(|| {
             PublicError::new(ErrorCode::NoErpUser, "the ERP.net user id is not valid")
@@ -325,10 +318,6 @@ impl App {
             runner: &config.runner_id,
             process: config.local_process.as_ref(),
             lease_ttl: config.lease_ttl,
-        };
-        let options = crate::jobs::mail::RunOptions {
-            full_refresh: options.full_refresh,
-            dry_run: options.dry_run,
         };
         // The run's typed error becomes public here, at the application's edge.
         match crate::jobs::mail::run(&job, options).await {
@@ -500,7 +489,7 @@ impl App {
         runner: &str,
         dry_run: bool,
     ) -> Result<RunReport, PublicError> {
-        let options = JobOptions {
+        let options = RunOptions {
             full_refresh: status::load_status(self.host.store.as_ref(), user_id, JobKind::Calendar)
                 .await?
                 .0
@@ -524,7 +513,7 @@ impl App {
         erp: &dyn CalendarSide,
         outlook: &dyn CalendarSide,
         runner: &str,
-        options: JobOptions,
+        options: RunOptions,
     ) -> Result<(RunReport, Vec<journal::Entry>), PublicError> {
         let store = self.host.store.as_ref();
         let (profile, _) = profile::require(store, user_id).await?;
@@ -547,10 +536,6 @@ impl App {
                 .config
                 .as_ref()
                 .map_or(crate::jobs::DEFAULT_LEASE_TTL, |c| c.lease_ttl),
-        };
-        let options = crate::jobs::calendar::RunOptions {
-            full_refresh: options.full_refresh,
-            dry_run: options.dry_run,
         };
         // The run's typed error becomes public here, at the application's edge.
         match crate::jobs::calendar::run(&job, options).await {

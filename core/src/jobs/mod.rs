@@ -68,6 +68,23 @@ pub const RUN_INTERVAL: chrono::Duration = chrono::Duration::minutes(15);
 /// How long a run's lease lasts past its latest commit unless the host sets another time.
 pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(15 * 60);
 
+/// How a job's run reads and writes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Read everything again (the Calendar's window, every synced mail folder from the first
+    /// sync's start) and reconcile it against the links.
+    pub full_refresh: bool,
+    /// Plan only: report what would be written, write and store nothing.
+    pub dry_run: bool,
+}
+
+/// A finished run: its report and the log lines it committed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ran {
+    pub report: RunReport,
+    pub log: Vec<crate::engine::journal::Entry>,
+}
+
 /// Writes of one kind a run made on one side.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {

@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use chrono::SecondsFormat;
-use common::{Env, Rng, alice_env};
+use common::{Env, Rng, alice_env, ref_id};
 use mssync_core::ErrorCode;
 use mssync_core::app::JobKind;
 use mssync_core::host::Clock;
@@ -35,12 +35,6 @@ use serde_json::{Value, json};
 
 const MESSAGES: &str = "Applications_Mail_Messages";
 const FOLDERS: &str = "Applications_Mail_BoxFolders";
-
-fn ref_id(v: &Value) -> Option<String> {
-    let odata = v["@odata.id"].as_str()?;
-    let open = odata.find('(')?;
-    Some(odata[open + 1..odata.len() - 1].to_ascii_lowercase())
-}
 
 /// What the generator did, to check the end state against.
 #[derive(Default)]

@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use chrono::SecondsFormat;
-use common::{Env, alice_env};
+use common::{Env, alice_env, ref_id};
 use mssync_core::ErrorCode;
 use mssync_core::app::JobKind;
 use mssync_core::host::Clock;
@@ -18,13 +18,6 @@ use serde_json::{Value, json};
 const MESSAGES: &str = "Applications_Mail_Messages";
 const FOLDERS: &str = "Applications_Mail_BoxFolders";
 const ATTACHMENTS: &str = "Applications_Mail_MessageAttachments";
-
-/// The id inside a reference (`{"@odata.id": "Set(id)"}`).
-fn ref_id(v: &Value) -> Option<String> {
-    let odata = v["@odata.id"].as_str()?;
-    let open = odata.find('(')?;
-    Some(odata[open + 1..odata.len() - 1].to_owned())
-}
 
 fn folder_name(folder: &Value) -> String {
     match &folder["FolderName"] {

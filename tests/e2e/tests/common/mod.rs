@@ -428,3 +428,12 @@ impl Rng {
         self.below(100) < percent
     }
 }
+
+/// The id inside an ERP.net reference (`{"@odata.id": "Set(id)"}`), lower-cased as the
+/// simulator keeps ids.
+#[allow(dead_code)] // only the mail suites read references
+pub fn ref_id(v: &serde_json::Value) -> Option<String> {
+    let odata = v["@odata.id"].as_str()?;
+    let open = odata.find('(')?;
+    Some(odata[open + 1..odata.len() - 1].to_ascii_lowercase())
+}

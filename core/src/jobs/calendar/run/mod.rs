@@ -34,7 +34,7 @@ use decide::{Context, follow_ups, void_wins_over_found_twin};
 use pairs::{Ended, Pair, PerSide, SIDES};
 use plan::{Plan, push};
 use report::Tally;
-pub use crate::jobs::{Counts, DEFAULT_LEASE_TTL, RUN_INTERVAL, RunReport};
+pub use crate::jobs::{Counts, DEFAULT_LEASE_TTL, RUN_INTERVAL, Ran, RunOptions, RunReport};
 use settle::{Ledger, side_name};
 
 /// A complete read that comes back empty while at least this many links exist is refused as a
@@ -88,20 +88,6 @@ impl CalendarJob<'_> {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RunOptions {
-    /// Re-read the whole window on both sides and reconcile it against the links.
-    pub full_refresh: bool,
-    /// Plan only: report what would be written, write and store nothing.
-    pub dry_run: bool,
-}
-
-/// A finished run: its report and the log lines it committed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Ran {
-    pub report: RunReport,
-    pub log: Vec<journal::Entry>,
-}
 
 /// Why a run stopped before its commit. Typed, so callers decide on kinds; the application
 /// makes the public error from it at its edge.

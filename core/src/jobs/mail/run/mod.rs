@@ -29,6 +29,7 @@ use crate::erp::{ErpClient, ErpError, Guid, MailBoxCheck};
 use crate::graph::wire::mail::{INITIAL_DAYS, well_known};
 use crate::graph::{GraphClient, GraphError};
 use crate::host::{Expect, Host, StoreError, WriteBatch};
+pub use crate::jobs::{Ran, RunOptions};
 use crate::jobs::{RUN_INTERVAL, RunReport};
 
 /// The job's name in leases, logs and Home.
@@ -52,20 +53,6 @@ pub struct MailJob<'a> {
     pub lease_ttl: Duration,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RunOptions {
-    /// Read every synced folder again from the first sync's start.
-    pub full_refresh: bool,
-    /// Plan only: report what would be written, write and store nothing.
-    pub dry_run: bool,
-}
-
-/// A finished run: its report and the log lines it committed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Ran {
-    pub report: RunReport,
-    pub log: Vec<journal::Entry>,
-}
 
 /// Why a run stopped before its commit.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
