@@ -20,7 +20,7 @@ use crate::graph::Mailbox;
 use crate::host::{CountingHttp, WriteBatch};
 use crate::identity::{AppTokenSource, TokenSource};
 use crate::jobs::calendar::{CalendarSide, ErpSide, GraphSide};
-use crate::jobs::{RunOptions, RunReport};
+use crate::jobs::{Ran, RunOptions, RunReport};
 
 /// How long a user's being active in ERP.net is trusted for runs: an hour keeps a quiet run
 /// at its two ERP.net reads while a deactivated user stops within the hour.
@@ -260,13 +260,10 @@ impl App {
             JobKind::Calendar => self.run_calendar(&record, &p, options).await,
             JobKind::Mail => self.run_mail(&record, &p, options).await,
         };
-        let outcome = match outcome {
-            Ok(ran) => {
-                log.extend(ran.1);
-                Ok(ran.0)
-            }
-            Err(e) => Err(e),
-        };
+        let outcome = outcome.map(|ran| {
+            log.extend(ran.log);
+            ran.report
+        });
         if !dry_run {
             // A setup problem is the job's error state too, shown on Home with its fix.
             log.extend(self.record_outcome(user_id, job, &outcome).await?);
@@ -282,7 +279,7 @@ impl App {
         record: &ServiceRecord,
         p: &UserProfile,
         options: RunOptions,
-    ) -> Result<(RunReport, Vec<journal::Entry>), PublicError> {
+    ) -> Result<Ran, PublicError> {
         let (erp, outlook) = self.calendar_sides(record, p).await?;
         let runner = self.config()?.runner_id.clone();
         self.run_calendar_on(&p.user_id, &erp, &outlook, &runner, options)
@@ -295,7 +292,7 @@ impl App {
         record: &ServiceRecord,
         p: &UserProfile,
         options: RunOptions,
-    ) -> Result<(RunReport, Vec<journal::Entry>), PublicError> {
+    ) -> Result<Ran, PublicError> {
         let erp_user = Guid::parse(&p.erp_user_id).ok_or_else(|| {
             PublicError::new(ErrorCode::NoErpUser, "the ERP.net user id is not valid")
         })?;
@@ -320,10 +317,9 @@ impl App {
             lease_ttl: config.lease_ttl,
         };
         // The run's typed error becomes public here, at the application's edge.
-        match crate::jobs::mail::run(&job, options).await {
-            Ok(ran) => Ok((ran.report, ran.log)),
-            Err(e) => Err(PublicError::from(e)),
-        }
+        crate::jobs::mail::run(&job, options)
+            .await
+            .map_err(PublicError::from)
     }
 
     async fn calendar_sides(
@@ -499,7 +495,7 @@ impl App {
         let outcome = self
             .run_calendar_on(user_id, erp, outlook, runner, options)
             .await
-            .map(|(report, _)| report);
+            .map(|ran| ran.report);
         if !dry_run {
             self.record_outcome(user_id, JobKind::Calendar, &outcome)
                 .await?;
@@ -514,7 +510,7 @@ impl App {
         outlook: &dyn CalendarSide,
         runner: &str,
         options: RunOptions,
-    ) -> Result<(RunReport, Vec<journal::Entry>), PublicError> {
+    ) -> Result<Ran, PublicError> {
         let store = self.host.store.as_ref();
         let (profile, _) = profile::require(store, user_id).await?;
         if profile.company_id.is_none() || profile.location_id.is_none() {
@@ -538,10 +534,9 @@ impl App {
                 .map_or(crate::jobs::DEFAULT_LEASE_TTL, |c| c.lease_ttl),
         };
         // The run's typed error becomes public here, at the application's edge.
-        match crate::jobs::calendar::run(&job, options).await {
-            Ok(ran) => Ok((ran.report, ran.log)),
-            Err(e) => Err(PublicError::from(e)),
-        }
+        crate::jobs::calendar::run(&job, options)
+            .await
+            .map_err(PublicError::from)
     }
 
     /// This runner's machine and process, when the host said (see [`AppConfig::local_process`]).
