@@ -536,6 +536,17 @@ async fn a_lost_batch_answer_fails_each_write_and_the_retry_makes_no_duplicates(
 }
 
 /// A raw request to the simulator, as another client would send it.
+/// A request the simulator must refuse: what it is, method, path, body, the status, and the
+/// fields of the error body that must match.
+type Refusal<'a> = (
+    &'a str,
+    reqwest::Method,
+    &'a str,
+    Value,
+    u16,
+    Vec<(&'a str, &'a str)>,
+);
+
 async fn raw(sim: &ErpSim, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
     sim.require_auth(false);
     let response = reqwest::Client::new()
@@ -566,121 +577,106 @@ async fn the_simulator_refuses_what_the_model_pages_do_not_allow() {
     };
     let post = reqwest::Method::POST;
     let patch = reqwest::Method::PATCH;
-
-    // An unknown property: 400 with the OData message, in ERP.net's error body.
-    let (status, body) = raw(
-        &sim,
-        post.clone(),
-        MESSAGES,
-        message(json!({"Bcc": "eve@x.example"})),
-    )
-    .await;
-    assert_eq!(status, 400);
-    assert_eq!(
-        body["message"],
-        "Could not find a property named 'Bcc' on entity set 'Applications_Mail_Messages'."
-    );
-    assert_eq!(body["type"], "ODataException");
-    // Missing Required properties.
-    let (status, body) = raw(
-        &sim,
-        post.clone(),
-        MESSAGES,
-        json!({"MailBoxFolder": folder_ref}),
-    )
-    .await;
-    assert_eq!(
-        (status, body["message"].as_str()),
-        (500, Some("The property 'FromEmailAddress' is required."))
-    );
-    let (status, body) = raw(
-        &sim,
-        post.clone(),
-        MESSAGES,
-        json!({"FromEmailAddress": "bob@fabrikam.example"}),
-    )
-    .await;
-    assert_eq!(
-        (status, body["message"].as_str()),
-        (500, Some("The property 'MailBoxFolder' is required."))
-    );
-    // Over-long, a reference to nothing, an attachment row without its message.
-    let (status, _) = raw(
-        &sim,
-        post.clone(),
-        MESSAGES,
-        message(json!({"ServerMessageID": "x".repeat(257)})),
-    )
-    .await;
-    assert_eq!(status, 500);
     let nowhere =
         json!({"@odata.id": "Applications_Mail_BoxFolders(00000000-0000-4000-8000-0000000fffff)"});
-    let (status, body) = raw(
-        &sim,
-        post.clone(),
-        MESSAGES,
-        message(json!({"MailBoxFolder": nowhere})),
-    )
-    .await;
-    assert_eq!(
-        (status, body["type"].as_str()),
-        (500, Some("ObjectNotFoundException"))
-    );
-    let (status, body) = raw(
-        &sim,
-        post.clone(),
-        "Applications_Mail_MessageAttachments",
-        json!({"Name": "a.txt"}),
-    )
-    .await;
-    assert_eq!(
-        (status, body["message"].as_str()),
-        (500, Some("The property 'MailMessage' is required."))
-    );
-    // A folder cannot be posted to the folders' set with its box (ReadOnly) nor without it.
     let box_ref = json!({"@odata.id": format!("Applications_Mail_Boxes({mail_box})")});
-    let (status, body) = raw(
-        &sim,
-        post.clone(),
-        "Applications_Mail_BoxFolders",
-        json!({"FolderName": {"en": "X"}, "MailBox": box_ref}),
-    )
-    .await;
-    assert_eq!(
-        (status, body["message"].as_str()),
-        (500, Some("The property 'MailBox' is read-only."))
-    );
-    let (status, body) = raw(
-        &sim,
-        post.clone(),
-        "Applications_Mail_BoxFolders",
-        json!({"FolderName": {"en": "X"}}),
-    )
-    .await;
-    assert_eq!(
-        (status, body["message"].as_str()),
-        (500, Some("The property 'MailBox' is required."))
-    );
-    // ReadOnly on update: a folder's SystemPurpose; FolderName must be multi-language.
-    let (status, body) = raw(
-        &sim,
-        patch.clone(),
-        &format!("Applications_Mail_BoxFolders({inbox})"),
-        json!({"SystemPurpose": "Trash"}),
-    )
-    .await;
-    assert_eq!(
-        (status, body["message"].as_str()),
-        (500, Some("The property 'SystemPurpose' is read-only."))
-    );
-    let (status, _) = raw(
-        &sim,
-        post.clone(),
-        &format!("Applications_Mail_Boxes({mail_box})/Folders"),
-        json!({"FolderName": "Plain"}),
-    )
-    .await;
-    assert_eq!(status, 500);
+    let inbox_path = format!("Applications_Mail_BoxFolders({inbox})");
+    let box_folders = format!("Applications_Mail_Boxes({mail_box})/Folders");
+    let refusals: Vec<Refusal> = vec![
+        (
+            "an unknown property: 400 with the OData message, in ERP.net's error body",
+            post.clone(),
+            MESSAGES,
+            message(json!({"Bcc": "eve@x.example"})),
+            400,
+            vec![
+                (
+                    "message",
+                    "Could not find a property named 'Bcc' on entity set 'Applications_Mail_Messages'.",
+                ),
+                ("type", "ODataException"),
+            ],
+        ),
+        (
+            "a missing Required sender",
+            post.clone(),
+            MESSAGES,
+            json!({"MailBoxFolder": folder_ref}),
+            500,
+            vec![("message", "The property 'FromEmailAddress' is required.")],
+        ),
+        (
+            "a missing Required folder",
+            post.clone(),
+            MESSAGES,
+            json!({"FromEmailAddress": "bob@fabrikam.example"}),
+            500,
+            vec![("message", "The property 'MailBoxFolder' is required.")],
+        ),
+        (
+            "an over-long ServerMessageID",
+            post.clone(),
+            MESSAGES,
+            message(json!({"ServerMessageID": "x".repeat(257)})),
+            500,
+            vec![],
+        ),
+        (
+            "a reference to nothing",
+            post.clone(),
+            MESSAGES,
+            message(json!({"MailBoxFolder": nowhere})),
+            500,
+            vec![("type", "ObjectNotFoundException")],
+        ),
+        (
+            "an attachment row without its message",
+            post.clone(),
+            "Applications_Mail_MessageAttachments",
+            json!({"Name": "a.txt"}),
+            500,
+            vec![("message", "The property 'MailMessage' is required.")],
+        ),
+        (
+            "a folder posted to the folders' set with its box (ReadOnly)",
+            post.clone(),
+            "Applications_Mail_BoxFolders",
+            json!({"FolderName": {"en": "X"}, "MailBox": box_ref}),
+            500,
+            vec![("message", "The property 'MailBox' is read-only.")],
+        ),
+        (
+            "a folder posted to the folders' set without its box",
+            post.clone(),
+            "Applications_Mail_BoxFolders",
+            json!({"FolderName": {"en": "X"}}),
+            500,
+            vec![("message", "The property 'MailBox' is required.")],
+        ),
+        (
+            "a folder's ReadOnly SystemPurpose on update",
+            patch,
+            &inbox_path,
+            json!({"SystemPurpose": "Trash"}),
+            500,
+            vec![("message", "The property 'SystemPurpose' is read-only.")],
+        ),
+        (
+            "a FolderName that is not multi-language",
+            post.clone(),
+            &box_folders,
+            json!({"FolderName": "Plain"}),
+            500,
+            vec![],
+        ),
+    ];
+    for (what, method, path, body, status, fields) in refusals {
+        let (got, answer) = raw(&sim, method, path, body).await;
+        assert_eq!(got, status, "{what}: {answer}");
+        for (field, expected) in fields {
+            assert_eq!(answer[field].as_str(), Some(expected), "{what}: {answer}");
+        }
+    }
     assert!(sim.mail_messages(mail_box.as_str()).is_empty());
     assert_eq!(sim.mail_folders(mail_box.as_str()).len(), 6);
 

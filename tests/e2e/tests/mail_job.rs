@@ -50,6 +50,14 @@ impl Mail {
         Self { env, alice, oid }
     }
 
+    fn graph(&self) -> &mssync_sim::graph::GraphSim {
+        &self.env.world.graph
+    }
+
+    fn erp(&self) -> &mssync_sim::erp::ErpSim {
+        &self.env.world.erp
+    }
+
     fn received(&self, days_ago: i64) -> String {
         (self.env.clock.now() - chrono::Duration::days(days_ago))
             .to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -173,7 +181,7 @@ impl Mail {
 async fn mail_arrives_in_erp_in_its_folder_with_attachments_and_only_from_the_last_7_days() {
     let mail = Mail::start().await;
     let invoice = mail.deliver("inbox", "Invoice 42");
-    mail.env.world.graph.add_attachment(
+    mail.graph().add_attachment(
         &mail.oid,
         &invoice,
         "invoice.pdf",
@@ -201,9 +209,7 @@ async fn mail_arrives_in_erp_in_its_folder_with_attachments_and_only_from_the_la
     assert_eq!(row["ExternalId"], json!(invoice));
     assert_eq!(row["IsRead"], json!(false));
     let attachments: Vec<Value> = mail
-        .env
-        .world
-        .erp
+        .erp()
         .list(ATTACHMENTS)
         .into_iter()
         .filter(|a| ref_id(&a["MailMessage"]) == row["Id"].as_str().map(str::to_owned))
@@ -236,11 +242,8 @@ async fn read_in_erp_is_read_in_outlook_and_read_in_outlook_is_read_in_erp() {
     mail.run().await;
 
     let erp_id = mail.erp_message("First")["Id"].as_str().unwrap().to_owned();
-    mail.env.world.erp.user_set_mail_read(&erp_id, true);
-    mail.env
-        .world
-        .graph
-        .user_set_message_read(&mail.oid, &second, true);
+    mail.erp().user_set_mail_read(&erp_id, true);
+    mail.graph().user_set_message_read(&mail.oid, &second, true);
     let run = mail.run().await;
     assert_eq!(run.to_outlook.updated, 1, "{run:?}");
     assert_eq!(run.to_erp.updated, 1, "{run:?}");
@@ -266,16 +269,12 @@ async fn a_move_between_folders_moves_the_erp_message_into_the_twin_of_a_new_fol
 
     let root = mail.folder("msgfolderroot");
     let projects = mail
-        .env
-        .world
-        .graph
+        .graph()
         .user_create_mail_folder(&mail.oid, &root, "Projects");
     let sub = mail
-        .env
-        .world
-        .graph
+        .graph()
         .user_create_mail_folder(&mail.oid, &projects, "Alpha");
-    mail.env.world.graph.user_move_message(&mail.oid, &id, &sub);
+    mail.graph().user_move_message(&mail.oid, &id, &sub);
     let run = mail.run().await;
     assert_eq!(run.to_erp.updated, 1, "{run:?}");
     assert_eq!(
@@ -283,7 +282,7 @@ async fn a_move_between_folders_moves_the_erp_message_into_the_twin_of_a_new_fol
         "a move is not a new message: {run:?}"
     );
     assert_eq!(mail.erp_folder_of("Project plan"), "Alpha");
-    let folders = mail.env.world.erp.list(FOLDERS);
+    let folders = mail.erp().list(FOLDERS);
     let alpha = folders
         .iter()
         .find(|f| f["ServerFolderID"] == json!(sub))
@@ -299,22 +298,17 @@ async fn a_delete_goes_to_trash_and_a_restore_brings_it_back() {
     let id = mail.deliver("inbox", "Mistake");
     mail.run().await;
 
-    mail.env
-        .world
-        .graph
+    mail.graph()
         .user_move_message(&mail.oid, &id, "deleteditems");
     mail.run().await;
     assert_eq!(mail.erp_folder_of("Mistake"), "Trash");
 
-    mail.env
-        .world
-        .graph
-        .user_move_message(&mail.oid, &id, "inbox");
+    mail.graph().user_move_message(&mail.oid, &id, "inbox");
     mail.run().await;
     assert_eq!(mail.erp_folder_of("Mistake"), "Inbox");
 
     // Deleted for good (Shift+Delete): Trash too, and the message stays in ERP.net.
-    mail.env.world.graph.user_purge_message(&mail.oid, &id);
+    mail.graph().user_purge_message(&mail.oid, &id);
     let run = mail.run().await;
     assert_eq!(run.to_erp.removed, 1, "{run:?}");
     assert_eq!(mail.erp_folder_of("Mistake"), "Trash");
@@ -333,9 +327,7 @@ async fn deleted_in_erp_goes_to_deleted_items_in_outlook() {
 
     let row = mail.erp_message("Spam-ish");
     let trash = mail.trash_of(&row);
-    mail.env
-        .world
-        .erp
+    mail.erp()
         .user_move_mail(row["Id"].as_str().unwrap(), &trash);
     let run = mail.run().await;
     assert_eq!(run.to_outlook.removed, 1, "{run:?}");
@@ -355,24 +347,18 @@ async fn a_renamed_folder_is_renamed_in_erp() {
     let mail = Mail::start().await;
     let root = mail.folder("msgfolderroot");
     let folder = mail
-        .env
-        .world
-        .graph
+        .graph()
         .user_create_mail_folder(&mail.oid, &root, "Clients");
     mail.deliver(&folder, "Contract");
     mail.run().await;
     assert_eq!(mail.erp_folder_of("Contract"), "Clients");
 
-    mail.env
-        .world
-        .graph
+    mail.graph()
         .user_rename_mail_folder(&mail.oid, &folder, "Customers");
     mail.run().await;
     assert_eq!(mail.erp_folder_of("Contract"), "Customers");
     let twins = mail
-        .env
-        .world
-        .erp
+        .erp()
         .list(FOLDERS)
         .into_iter()
         .filter(|f| f["ServerFolderID"] == json!(folder))
@@ -387,14 +373,9 @@ async fn a_copy_is_a_second_message_in_the_other_folder() {
     mail.run().await;
     let root = mail.folder("msgfolderroot");
     let archive = mail
-        .env
-        .world
-        .graph
+        .graph()
         .user_create_mail_folder(&mail.oid, &root, "Board");
-    mail.env
-        .world
-        .graph
-        .user_copy_message(&mail.oid, &id, &archive);
+    mail.graph().user_copy_message(&mail.oid, &id, &archive);
     let run = mail.run().await;
     assert_eq!(run.to_erp.created, 1, "{run:?}");
     let mut places: Vec<String> = mail
@@ -577,35 +558,29 @@ async fn calendar_and_mail_share_the_mailbox_limit_of_four_requests_in_flight() 
     let mail = Mail::start().await;
     for n in 0..12 {
         let id = mail.deliver("inbox", &format!("With file {n}"));
-        mail.env.world.graph.add_attachment(
-            &mail.oid,
-            &id,
-            "file.pdf",
-            "application/pdf",
-            1_000,
-            false,
-        );
+        mail.graph()
+            .add_attachment(&mail.oid, &id, "file.pdf", "application/pdf", 1_000, false);
     }
     let erp_user = mail.env.world.alice().erp_user_id.clone();
     for n in 0..12 {
         let start = mail.env.clock.now() + chrono::Duration::days(1 + n);
         let mut seed = mssync_sim::erp::ActivitySeed::new(format!("Visit {n}"), start);
         seed.assigned_to = Some(erp_user.clone());
-        mail.env.world.erp.seed_activity(seed);
+        mail.erp().seed_activity(seed);
     }
     // Slow answers keep requests of both jobs in flight together.
-    mail.env.world.graph.set_delay(Duration::from_millis(30));
+    mail.graph().set_delay(Duration::from_millis(30));
     mail.env.advance(Duration::from_secs(60));
     let (calendar, mail_run) = futures::join!(
         mail.env.app.run_job(&mail.alice, JobKind::Calendar, false),
         mail.env.app.run_job(&mail.alice, JobKind::Mail, false)
     );
-    mail.env.world.graph.set_delay(Duration::ZERO);
+    mail.graph().set_delay(Duration::ZERO);
     let calendar = calendar.result.expect("the Calendar run");
     let mail_run = mail_run.result.expect("the Mail run");
     assert_eq!(calendar.to_outlook.created, 12, "{calendar:?}");
     assert_eq!(mail_run.to_erp.created, 12, "{mail_run:?}");
-    let max = mail.env.world.graph.max_concurrency(&mail.oid);
+    let max = mail.graph().max_concurrency(&mail.oid);
     assert!(
         (2..=4).contains(&max),
         "both jobs' requests share the mailbox's four slots: at most {max} were in flight"
@@ -615,7 +590,7 @@ async fn calendar_and_mail_share_the_mailbox_limit_of_four_requests_in_flight() 
 #[tokio::test]
 async fn a_draft_edited_in_outlook_is_edited_in_erp() {
     let mail = Mail::start().await;
-    let draft = mail.env.world.graph.deliver_message(
+    let draft = mail.graph().deliver_message(
         &mail.oid,
         "drafts",
         json!({
@@ -635,7 +610,7 @@ async fn a_draft_edited_in_outlook_is_edited_in_erp() {
     );
     assert_eq!(mail.erp_folder_of("Offer (draft)"), "Drafts");
 
-    mail.env.world.graph.user_edit_message(
+    mail.graph().user_edit_message(
         &mail.oid,
         &draft,
         json!({
@@ -659,10 +634,7 @@ async fn a_draft_edited_in_outlook_is_edited_in_erp() {
     assert_eq!(mail.erp_messages().len(), 1);
 
     // Read in Outlook: only the read state is written, the content is unchanged.
-    mail.env
-        .world
-        .graph
-        .user_set_message_read(&mail.oid, &draft, true);
+    mail.graph().user_set_message_read(&mail.oid, &draft, true);
     let read = mail.run().await;
     assert_eq!(read.to_erp.updated, 1, "{read:?}");
     let quiet = mail.run().await;

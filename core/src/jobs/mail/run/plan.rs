@@ -206,6 +206,11 @@ impl Run<'_, '_> {
             ));
         }
         // Linked messages: the three-way rules of `decide`.
+        let arrived: HashMap<&str, &Arrived> = outlook
+            .arrived
+            .iter()
+            .map(|a| (a.message.id.as_str(), a))
+            .collect();
         let deleted_items = cp.well_known.get(well_known::DELETED_ITEMS).cloned();
         for link in links.values_mut() {
             let on_outlook = outlook.seen.get(&link.message_id);
@@ -223,7 +228,7 @@ impl Run<'_, '_> {
                 continue;
             };
             // An edited draft: Outlook's content replaces what ERP.net was given.
-            let edited = self.edited_draft(outlook, link);
+            let edited = self.edited_draft(arrived.get(link.message_id.as_str()).copied(), link);
             let decision_erp = match (decision.erp, edited) {
                 (Some((change, mut learned)), Some((content, hash))) => {
                     learned.content = Some(hash);
@@ -289,22 +294,18 @@ impl Run<'_, '_> {
         })
     }
 
-    /// The new content of a linked draft Outlook reported whole this run, when it differs from
+    /// The new content of a linked draft Outlook reported whole this run (`arrived`), when it differs from
     /// what ERP.net was last given. Only drafts change after they are sent or received, and a
     /// delta entry without its subject or body may be a partial one: nothing is written then.
     fn edited_draft(
         &self,
-        outlook: &OutlookRead,
+        arrived: Option<&Arrived>,
         link: &MessageLink,
-    ) -> Option<(crate::jobs::mail::map::ErpMessage, String)> {
+    ) -> Option<(map::ErpMessage, String)> {
         if link.gone {
             return None;
         }
-        let arrived = outlook
-            .arrived
-            .iter()
-            .find(|a| a.message.id == link.message_id)?;
-        let m = &arrived.message;
+        let m = &arrived?.message;
         if m.is_draft != Some(true) || m.subject.is_none() || m.body.is_none() {
             return None;
         }
