@@ -247,18 +247,15 @@ impl App {
             }
         };
         let (record, _) = load_service(store).await?;
-        // The subscription first: changes from here on are notified, earlier ones are in the delta.
-        let mark = match dry_run {
-            true => None,
-            false => self.keep_subscription(user_id, job).await,
-        };
         let options = RunOptions {
             full_refresh: status.full_refresh_requested,
             dry_run,
         };
+        // Set by the job once its setup holds (see `App::subscribe_before_run`).
+        let mut mark = None;
         let outcome = match job {
-            JobKind::Calendar => self.run_calendar(&record, &p, options).await,
-            JobKind::Mail => self.run_mail(&record, &p, options).await,
+            JobKind::Calendar => self.run_calendar(&record, &p, options, &mut mark).await,
+            JobKind::Mail => self.run_mail(&record, &p, options, &mut mark).await,
         };
         let outcome = outcome.map(|ran| {
             log.extend(ran.log);
@@ -279,8 +276,12 @@ impl App {
         record: &ServiceRecord,
         p: &UserProfile,
         options: RunOptions,
+        mark: &mut Option<u64>,
     ) -> Result<Ran, PublicError> {
         let (erp, outlook) = self.calendar_sides(record, p).await?;
+        *mark = self
+            .subscribe_before_run(&p.user_id, JobKind::Calendar, options)
+            .await;
         let runner = self.config()?.runner_id.clone();
         self.run_calendar_on(&p.user_id, &erp, &outlook, &runner, options)
             .await
@@ -292,6 +293,7 @@ impl App {
         record: &ServiceRecord,
         p: &UserProfile,
         options: RunOptions,
+        mark: &mut Option<u64>,
     ) -> Result<Ran, PublicError> {
         let erp_user = Guid::parse(&p.erp_user_id).ok_or_else(|| {
             PublicError::new(ErrorCode::NoErpUser, "the ERP.net user id is not valid")
@@ -301,6 +303,9 @@ impl App {
         let (tokens, mailbox) = self.mailbox_access(record, &p.user_id)?;
         let graph_http = Arc::new(CountingHttp::new(self.host.http.clone()));
         let graph = self.graph_client(tokens, mailbox, p.zone.clone(), graph_http.clone())?;
+        *mark = self
+            .subscribe_before_run(&p.user_id, JobKind::Mail, options)
+            .await;
         let requests = || erp_http.count() + graph_http.count();
         let config = self.config()?;
         let job = crate::jobs::mail::MailJob {
@@ -320,6 +325,21 @@ impl App {
         crate::jobs::mail::run(&job, options)
             .await
             .map_err(PublicError::from)
+    }
+
+    /// Keeps the job's subscription once its setup holds and before it reads: changes from
+    /// here on are notified, earlier ones are in the delta. Returns the "notified" mark the run
+    /// clears (none for a dry run, which subscribes to nothing).
+    async fn subscribe_before_run(
+        &self,
+        user_id: &str,
+        job: JobKind,
+        options: RunOptions,
+    ) -> Option<u64> {
+        match options.dry_run {
+            true => None,
+            false => self.keep_subscription(user_id, job).await,
+        }
     }
 
     async fn calendar_sides(
